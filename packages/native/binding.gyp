@@ -1,0 +1,32 @@
+{
+  "targets": [
+    {
+      "target_name": "corral_native",
+      "sources": [
+        "src/addon/addon.cc",
+        "src/addon/fd.cc",
+        "src/addon/seqpacket.cc",
+        "src/addon/process.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src/protocol"],
+      "defines": ["NAPI_VERSION=9", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++20", "-Wall", "-Wextra", "-Werror", "-fexceptions"]
+    },
+    {
+      "target_name": "corral-init",
+      "type": "executable",
+      "sources": [
+        "src/init/main.c",
+        "src/init/decode.c",
+        "src/init/ops_fs.c",
+        "src/init/ops_process.c",
+        "src/init/channel.c"
+      ],
+      "include_dirs": ["src/protocol", "src/init"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-O2", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2"],
+      "ldflags": ["-static-pie"]
+    }
+  ]
+}

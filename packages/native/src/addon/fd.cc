@@ -1,0 +1,82 @@
+// Descriptors Node cannot make: SOCK_SEQPACKET pairs and sealed executable copies.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "addon.h"
+
+// Older libc headers lack it; the kernel has had it since 6.3.
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
+
+namespace corral {
+
+static Napi::Value SocketpairSeqpacket(const Napi::CallbackInfo &info) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds)) ThrowErrno(info.Env(), errno, "socketpair");
+  Napi::Array result = Napi::Array::New(info.Env(), 2);
+  result.Set(0u, fds[0]);
+  result.Set(1u, fds[1]);
+  return result;
+}
+
+// A memfd copy of an executable, sealed so nothing (a container writing through
+// /proc/PID/exe among others) can change it: the CVE-2019-5736 class.
+static Napi::Value SealedExecutableCopy(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "path must be a string");
+  std::string path = info[0].As<Napi::String>();
+  int src = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (src < 0) ThrowErrno(env, errno, "open");
+  struct stat st;
+  if (fstat(src, &st)) {
+    int err = errno;
+    close(src);
+    ThrowErrno(env, err, "fstat");
+  }
+  unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+#ifdef MFD_EXEC
+  flags |= MFD_EXEC;
+#endif
+  int mem = memfd_create("corral-init", flags);
+#ifdef MFD_EXEC
+  if (mem < 0 && errno == EINVAL) mem = memfd_create("corral-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+#endif
+  if (mem < 0) {
+    int err = errno;
+    close(src);
+    ThrowErrno(env, err, "memfd_create");
+  }
+  off_t left = st.st_size;
+  while (left > 0) {
+    ssize_t n = sendfile(mem, src, nullptr, static_cast<size_t>(left));
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      close(src);
+      close(mem);
+      ThrowErrno(env, err, "sendfile");
+    }
+    left -= n;
+  }
+  close(src);
+  if (fchmod(mem, 0555) ||
+      fcntl(mem, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_EXEC)) {
+    int err = errno;
+    close(mem);
+    ThrowErrno(env, err, "seal");
+  }
+  return Napi::Number::New(env, mem);
+}
+
+void InitFd(Napi::Env env, Napi::Object exports) {
+  exports.Set("socketpairSeqpacket", Napi::Function::New(env, SocketpairSeqpacket));
+  exports.Set("sealedExecutableCopy", Napi::Function::New(env, SealedExecutableCopy));
+}
+
+}  // namespace corral

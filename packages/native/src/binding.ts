@@ -1,0 +1,41 @@
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** The compiled addon's surface. Everything here is wrapped by a typed module; nothing else
+ * in the project loads the addon directly. */
+export interface NativeBinding {
+  socketpairSeqpacket(): [number, number];
+  sealedExecutableCopy(path: string): number;
+  seqpacketSend(fd: number, data: Uint8Array, fds?: number[]): boolean;
+  seqpacketReceive(fd: number): { data: Buffer; fds: number[] } | null;
+  FdWatcher: new (
+    fd: number,
+    callback: (status: number, readable: boolean, writable: boolean) => void,
+  ) => NativeFdWatcher;
+  pidfdOpen(pid: number): number;
+  pidfdSendSignal(pidfd: number, signal: number): void;
+  pidfdWait(pidfd: number): { code: number | null; signal: number | null } | null;
+  setChildSubreaper(on: boolean): void;
+}
+
+export interface NativeFdWatcher {
+  start(readable: boolean, writable: boolean): void;
+  stop(): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+/** The package root: src/ and dist/ both sit one level below it. */
+export const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+
+let loaded: NativeBinding | undefined;
+
+export function binding(): NativeBinding {
+  if (!loaded) {
+    const require = createRequire(import.meta.url);
+    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+    loaded = load(packageRoot);
+  }
+  return loaded;
+}

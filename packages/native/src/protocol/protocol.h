@@ -1,0 +1,78 @@
+/*
+ * The corral parent <-> corral-init protocol. protocol.ts beside this file is the other half;
+ * keep the two in step (the golden vectors in test/golden are checked by both sides).
+ *
+ * Every message is one SOCK_SEQPACKET datagram:
+ *   u32 type | u32 payload length | payload
+ * All integers are little-endian. A string is u32 length (counting a final NUL) then the bytes
+ * and the NUL. A string list is u32 count then that many strings. A blob is u32 length then bytes.
+ *
+ * A PLAN payload is u32 version, u32 op count, then ops. Each op is
+ *   u16 code | u16 reserved (0) | u32 op length (header included) | fields
+ * and its fields are listed beside its code below.
+ */
+#ifndef CORRAL_PROTOCOL_H
+#define CORRAL_PROTOCOL_H
+
+#define CI_PROTOCOL_VERSION 1
+#define CI_FRAME_HEADER_SIZE 8
+#define CI_OP_HEADER_SIZE 8
+#define CI_MAX_MESSAGE (256 * 1024)
+#define CI_MAX_OPS 4096
+/* corral-init finds its end of the socketpair here. */
+#define CI_CHANNEL_FD 3
+
+enum ci_message_type {
+  CI_MSG_PLAN = 1,          /* parent -> init: u32 version, plan                               */
+  CI_MSG_CHILD_STARTED = 2, /* init -> parent: u32 pid (host view); pidfd with SCM_RIGHTS      */
+  CI_MSG_GO = 3,            /* parent -> child: host-side setup is done, go on                 */
+  CI_MSG_READY = 4,         /* child -> parent: plan done up to OP_SIGNAL_READY                */
+  CI_MSG_ERROR = 5,         /* init -> parent: i32 op index, i32 errno, str syscall, str path,
+                               str message                                                     */
+  CI_MSG_LOG = 6,           /* init -> parent: u32 level, str message                          */
+};
+
+enum ci_op_code {
+  /* In corral-init before the clone. */
+  CI_OP_JOIN_NAMESPACE = 1,  /* u32 nstype (CLONE_NEW*), str path                              */
+  CI_OP_CLONE = 2,           /* u64 clone flags: everything after runs in the child            */
+  /* In the child. */
+  CI_OP_WAIT_GO = 10,        /* (none): wait for CI_MSG_GO                                      */
+  CI_OP_UNSHARE = 11,        /* u64 flags                                                       */
+  CI_OP_SETSID = 12,         /* (none)                                                          */
+  CI_OP_ROOT_PROPAGATION = 20, /* u64 mount flags for "/" (MS_REC | MS_PRIVATE|MS_SLAVE|...)   */
+  CI_OP_OPEN_ROOTFS = 21,    /* str host path: bind it onto itself and keep a descriptor        */
+  CI_OP_MKDIR = 22,          /* str path in rootfs, u32 mode: like mkdir -p, in root            */
+  CI_OP_MKFILE = 23,         /* str path in rootfs, u32 mode: an empty file to mount over       */
+  CI_OP_MOUNT_FS = 24,       /* str fstype, str source, str target in rootfs, u64 attr set,
+                                u32 propagation (MS_*), str list fs options (key=value or key)  */
+  CI_OP_MOUNT_BIND = 25,     /* str source (host path), str target in rootfs, u32 flags
+                                (CI_BIND_*), u64 attr set, u64 attr clear, u32 propagation                  */
+  CI_OP_MKNOD = 26,          /* str path in rootfs, u32 mode (S_IF* | perms), u32 major,
+                                u32 minor, u32 uid, u32 gid                                     */
+  CI_OP_SYMLINK = 27,        /* str target, str link path in rootfs                             */
+  CI_OP_PIVOT_ROOT = 28,     /* (none)                                                          */
+  CI_OP_CHROOT = 29,         /* (none): for --no-pivot                                          */
+  CI_OP_MASK_PATH = 30,      /* str path: /dev/null over a file, read-only tmpfs over a dir     */
+  CI_OP_READONLY_PATH = 31,  /* str path: bind onto itself read-only                            */
+  CI_OP_REMOUNT_ROOT_RO = 32, /* (none)                                                         */
+  CI_OP_SETHOSTNAME = 40,    /* str                                                              */
+  CI_OP_SETDOMAINNAME = 41,  /* str                                                              */
+  CI_OP_RLIMIT = 42,         /* u32 resource, u64 soft, u64 hard                                 */
+  CI_OP_SETGROUPS = 43,      /* u32 count, count x u32                                           */
+  CI_OP_SETGID = 44,         /* u32                                                              */
+  CI_OP_SETUID = 45,         /* u32 (capabilities are kept across it for CI_OP_CAPABILITIES)     */
+  CI_OP_CAPABILITIES = 46,   /* u64 bounding, u64 effective, u64 permitted, u64 inheritable,
+                                u64 ambient                                                      */
+  CI_OP_NO_NEW_PRIVS = 47,   /* (none)                                                          */
+  CI_OP_UMASK = 48,          /* u32                                                              */
+  CI_OP_CHDIR = 49,          /* str path, resolved inside the new root                          */
+  CI_OP_SIGNAL_READY = 60,   /* (none): send CI_MSG_READY                                       */
+  CI_OP_EXEC = 61,           /* str file, str list argv, str list env: PATH from env            */
+};
+
+/* CI_OP_MOUNT_BIND flags. */
+#define CI_BIND_RECURSIVE 1u      /* clone the whole tree under the source (rbind)             */
+#define CI_BIND_ATTR_RECURSIVE 2u /* apply the attributes to every mount in it (rro and such)  */
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * Test harness for corral-init's plan decoder, built by the unit tests with sanitizers.
+ *   plan-check dump   < plan   prints each decoded op on a line: code, then its fields
+ *   plan-check fuzz N < plan   decodes N mutated copies; must never crash or read out of bounds
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+
+static size_t read_all(uint8_t **out) {
+  size_t cap = 1 << 16, len = 0;
+  uint8_t *buf = malloc(cap);
+  size_t n;
+  while (buf && (n = fread(buf + len, 1, cap - len, stdin)) > 0) {
+    len += n;
+    if (len == cap) buf = realloc(buf, cap *= 2);
+  }
+  *out = buf;
+  return len;
+}
+
+static void dump(const struct ci_plan *plan) {
+  for (uint32_t i = 0; i < plan->count; i++) {
+    const struct ci_op *op = &plan->ops[i];
+    size_t nums = 0, strs = 0, lists = 0;
+    printf("%u", op->code);
+    for (const char *k = ci_op_layout(op->code); *k; k++) {
+      switch (*k) {
+        case 'u':
+        case 'U': printf(" %llu", (unsigned long long)op->num[nums++]); break;
+        case 's': printf(" \"%s\"", op->str[strs++]); break;
+        case 'S':
+          printf(" [");
+          for (size_t j = 0; j < op->list_len[lists]; j++) printf("%s\"%s\"", j ? "," : "", op->list[lists][j]);
+          if (op->list[lists][op->list_len[lists]] != NULL) printf("<unterminated>");
+          printf("]");
+          lists++;
+          break;
+        case 'n':
+          printf(" [");
+          for (size_t j = 0; j < op->u32s_len; j++) printf("%s%u", j ? "," : "", ci_u32_at(op->u32s + 4 * j));
+          printf("]");
+          break;
+      }
+    }
+    printf("\n");
+  }
+}
+
+int main(int argc, char **argv) {
+  uint8_t *buf;
+  size_t len = read_all(&buf);
+  struct ci_plan plan;
+  int32_t bad_op;
+  if (argc == 2 && strcmp(argv[1], "dump") == 0) {
+    if (ci_decode_plan(buf, len, &plan, &bad_op)) {
+      printf("invalid at op %d\n", bad_op);
+      free(buf);
+      return 2;
+    }
+    dump(&plan);
+    ci_free_plan(&plan);
+    free(buf);
+    return 0;
+  }
+  if (argc == 3 && strcmp(argv[1], "fuzz") == 0) {
+    long rounds = atol(argv[2]);
+    unsigned accepted = 0;
+    srand(1);
+    for (long i = 0; i < rounds; i++) {
+      /* Each round gets its own exact-size allocation so ASan sees any read past the end. */
+      size_t mlen = len;
+      int cut = rand() % 4 == 0;
+      if (cut && len) mlen = (size_t)rand() % len;
+      uint8_t *m = malloc(mlen ? mlen : 1);
+      memcpy(m, buf, mlen);
+      for (int flips = 1 + rand() % 4; flips > 0 && mlen; flips--) m[rand() % mlen] = (uint8_t)rand();
+      if (ci_decode_plan(m, mlen, &plan, &bad_op) == 0) {
+        accepted++;
+        ci_free_plan(&plan);
+      }
+      free(m);
+    }
+    printf("accepted %u of %ld\n", accepted, rounds);
+    free(buf);
+    return 0;
+  }
+  free(buf);
+  fprintf(stderr, "usage: plan-check dump|fuzz N < plan\n");
+  return 64;
+}

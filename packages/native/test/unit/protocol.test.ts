@@ -1,0 +1,142 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import {
+  decodeErrorReport,
+  decodeFrame,
+  decodePlan,
+  encodeErrorReport,
+  encodeFrame,
+  encodePlan,
+  type InitOp,
+  OPS,
+} from '../../src/protocol/protocol.js';
+import { loadGoldenVectors } from '../golden/vectors.js';
+
+const vectors = loadGoldenVectors();
+const packageDir = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('protocol.ts against the golden vectors', () => {
+  it.each(
+    vectors.map((v) => [v.name, v] as const),
+  )('%s encodes to the golden bytes and back', (_, vector) => {
+    expect(encodePlan(vector.ops).toString('hex')).toBe(vector.bytes.toString('hex'));
+    expect(decodePlan(vector.bytes)).toEqual(vector.ops);
+  });
+
+  it('matches a vector worked out by hand', () => {
+    // version 1, one op: code 48 (umask), reserved 0, length 12, mask 0o22.
+    const expected = '01000000' + '01000000' + '3000' + '0000' + '0c000000' + '12000000';
+    expect(encodePlan([{ op: 'umask', mask: 0o22 }]).toString('hex')).toBe(expected);
+  });
+
+  it('covers every op', () => {
+    const used = new Set(vectors.flatMap((v) => v.ops.map((op) => op.op)));
+    expect([...used].sort()).toEqual(Object.keys(OPS).sort());
+  });
+});
+
+describe('protocol.ts refuses what C would misread', () => {
+  it('refuses strings with NUL bytes', () => {
+    expect(() => encodePlan([{ op: 'chdir', path: '/a\0b' }])).toThrow(/NUL/);
+  });
+  it('refuses numbers out of range, naming the field', () => {
+    expect(() => encodePlan([{ op: 'setuid', uid: -1 }])).toThrow(/setuid\.uid/);
+    expect(() => encodePlan([{ op: 'umask', mask: 1.5 }])).toThrow(/umask\.mask/);
+    expect(() => encodePlan([{ op: 'clone', flags: 1n << 64n }])).toThrow(/clone\.flags/);
+  });
+  it('refuses unknown ops', () => {
+    expect(() => encodePlan([{ op: 'format-disk' } as unknown as InitOp])).toThrow(/unknown op/);
+  });
+  it('refuses truncated and padded plans', () => {
+    const bytes = vectors[1]!.bytes;
+    expect(() => decodePlan(bytes.subarray(0, bytes.length - 1))).toThrow();
+    expect(() => decodePlan(Buffer.concat([bytes, Buffer.alloc(1)]))).toThrow(/trailing/);
+  });
+  it('frames and error reports round-trip', () => {
+    const report = { opIndex: 7, errno: 2, syscall: 'openat2', path: '/etc/x', message: '' };
+    const frame = encodeFrame(5, encodeErrorReport(report));
+    const { type, payload } = decodeFrame(frame);
+    expect(type).toBe(5);
+    expect(decodeErrorReport(payload)).toEqual(report);
+    expect(decodeErrorReport(encodeErrorReport({ ...report, opIndex: -1 })).opIndex).toBe(-1);
+    expect(() => decodeFrame(frame.subarray(0, frame.length - 1))).toThrow(/length/);
+  });
+});
+
+/** The dump format plan-check prints: the op code, then each field. */
+function dump(ops: InitOp[]): string {
+  return ops
+    .map((op) => {
+      const values = op as unknown as Record<string, unknown>;
+      const parts = [String(OPS[op.op].code)];
+      for (const [field, kind] of OPS[op.op].fields) {
+        const value = values[field];
+        if (kind === 'str') parts.push(`"${value}"`);
+        else if (kind === 'strs') parts.push(`[${(value as string[]).map((s) => `"${s}"`).join(',')}]`);
+        else if (kind === 'u32s') parts.push(`[${(value as number[]).join(',')}]`);
+        else parts.push(String(value));
+      }
+      return `${parts.join(' ')}\n`;
+    })
+    .join('');
+}
+
+describe('corral-init decoder (C) against the golden vectors', () => {
+  let dir: string;
+  let checker: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'corral-plan-check-'));
+    checker = join(dir, 'plan-check');
+    execFileSync('cc', [
+      '-std=gnu11',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-g',
+      '-fsanitize=address,undefined',
+      '-fno-sanitize-recover=all',
+      '-I',
+      join(packageDir, 'src/protocol'),
+      '-I',
+      join(packageDir, 'src/init'),
+      join(packageDir, 'test/c/plan-check.c'),
+      join(packageDir, 'src/init/decode.c'),
+      '-o',
+      checker,
+    ]);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each(vectors.map((v) => [v.name, v] as const))('%s decodes to the same ops', (_, vector) => {
+    const result = spawnSync(checker, ['dump'], { input: vector.bytes, encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(dump(vector.ops));
+  });
+
+  it('refuses a plan of another version and an op with trailing bytes', () => {
+    const bytes = Buffer.from(vectors[0]!.bytes);
+    bytes.writeUInt32LE(2, 0);
+    expect(spawnSync(checker, ['dump'], { input: bytes }).status).toBe(2);
+    const padded = Buffer.from(vectors[0]!.bytes);
+    padded.writeUInt32LE(16, 12); // op length claims 4 more bytes than the fields use
+    const withTail = Buffer.concat([padded, Buffer.alloc(4)]);
+    expect(spawnSync(checker, ['dump'], { input: withTail, encoding: 'utf8' }).stdout).toBe(
+      'invalid at op 0\n',
+    );
+  });
+
+  it('survives mutated plans under AddressSanitizer and UBSan', () => {
+    const result = spawnSync(checker, ['fuzz', '20000'], { input: vectors[1]!.bytes, encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^accepted \d+ of 20000\n$/);
+  });
+});

@@ -1,0 +1,3 @@
+import { packageConfig } from '@corral/tooling/tsup';
+
+export default packageConfig({ index: 'src/index.ts' });

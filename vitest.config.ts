@@ -1,0 +1,35 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests import workspace packages through their `corral-source` export condition, so they run
+// against src/ without a build (the native addon is the one thing that must be built first).
+const conditions = ['corral-source', 'node', 'import', 'default'];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: conditions } },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['**/test/unit/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'system',
+          include: ['**/test/system/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
+          // Real containers, cgroups and namespaces: generous timeouts, files in parallel forks.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          pool: 'forks',
+          globalSetup: ['tooling/test-global-setup.ts'],
+        },
+      },
+    ],
+  },
+});
