@@ -1,2 +1,2 @@
-// Nothing is exported yet: see README.md for what this package will hold.
-export {};
+// The CLI as a function, for tools that embed it: `await main(['run', '-b', dir, 'id'])`.
+export { main } from './main.js';

@@ -1,2 +1,17 @@
-// Nothing is exported yet: see README.md for what this package will hold.
-export {};
+export { validateContainerId } from './container/id.js';
+export { type InitStdio, initFailure } from './container/init-process.js';
+export { type RunningContainer, type RunOptions, runContainer } from './container/run.js';
+export {
+  CorralError,
+  type CorralErrorCode,
+  CreateContainerError,
+  InvalidConfigError,
+  SystemError,
+} from './errors.js';
+export { type CompileOptions, compileInitPlan, type InitPlan } from './plan/compile.js';
+export { parseMountOptions } from './plan/mount-options.js';
+export { defaultSpec } from './spec/default-spec.js';
+export { type Bundle, loadBundle } from './spec/load.js';
+export type { Spec, SpecMount, SpecProcess } from './spec/types.js';
+export { validateSpec } from './spec/validate.js';
+export { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from './state/state-dir.js';

@@ -32,7 +32,9 @@ static int op_clone(struct ci_ctx *ctx, const struct ci_op *op) {
      it can be waited for there once this helper has exited. */
   args.flags = op->num[0] | CLONE_PARENT | CLONE_PIDFD;
   args.pidfd = (uint64_t)(uintptr_t)&pidfd;
-  args.exit_signal = SIGCHLD;
+  /* With CLONE_PARENT the kernel takes the exit signal from us (SIGCHLD, as Node spawned us);
+     clone3 refuses one given here. */
+  args.exit_signal = 0;
   long pid = syscall(SYS_clone3, &args, sizeof(args));
   if (pid < 0) return ci_fail(ctx, "clone3", NULL);
   if (pid == 0) return 0;

@@ -1,0 +1,25 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { CorralError, defaultSpec } from '@corral/core';
+
+import { parseCommandArgs, UsageError } from '../args.js';
+
+export async function spec(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('spec', args, {
+    bundle: { type: 'string', short: 'b', default: '.' },
+    rootless: { type: 'boolean' },
+  });
+  if (positionals.length) throw new UsageError(`spec: takes no arguments, got ${positionals.join(' ')}`);
+  if (values.rootless) throw new UsageError('spec: --rootless is not supported yet');
+  const path = join(values.bundle, 'config.json');
+  try {
+    writeFileSync(path, `${JSON.stringify(defaultSpec(), null, '\t')}\n`, { flag: 'wx', mode: 0o666 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new CorralError('INVALID_CONFIG', `File ${path} exists. Remove it first`, { cause: error });
+    }
+    throw error;
+  }
+  return 0;
+}

@@ -1,0 +1,60 @@
+import { DEFAULT_STATE_ROOT } from '@corral/core';
+
+import { UsageError } from './args.js';
+import type { LogFormat } from './output.js';
+
+/** Flags that come before the command, as runc's. */
+export interface GlobalOptions {
+  root: string;
+  log?: string;
+  logFormat: LogFormat;
+  debug: boolean;
+  systemdCgroup: boolean;
+}
+
+const VALUE_FLAGS = new Set(['--root', '--log', '--log-format', '--criu', '--rootless']);
+const BOOLEAN_FLAGS = new Set(['--debug', '--systemd-cgroup', '--help', '-h', '--version', '-v']);
+
+/** Splits `[global flags] command [command args]`. */
+export function parseGlobal(argv: string[]): {
+  global: GlobalOptions;
+  command?: string;
+  rest: string[];
+  help: boolean;
+  version: boolean;
+} {
+  const global: GlobalOptions = {
+    root: DEFAULT_STATE_ROOT,
+    logFormat: 'text',
+    debug: false,
+    systemdCgroup: false,
+  };
+  let help = false;
+  let version = false;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('-')) break;
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (VALUE_FLAGS.has(name)) {
+      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined) throw new UsageError(`flag needs an argument: ${name}`);
+      if (name === '--root') global.root = value;
+      else if (name === '--log') global.log = value;
+      else if (name === '--log-format') {
+        if (value !== 'text' && value !== 'json')
+          throw new UsageError(`--log-format must be text or json, got ${JSON.stringify(value)}`);
+        global.logFormat = value;
+      }
+    } else if (BOOLEAN_FLAGS.has(name)) {
+      if (name === '--debug') global.debug = true;
+      else if (name === '--systemd-cgroup') global.systemdCgroup = true;
+      else if (name === '--help' || name === '-h') help = true;
+      else version = true;
+    } else {
+      throw new UsageError(`unknown global flag ${name}`);
+    }
+  }
+  return { global, command: argv[i], rest: argv.slice(i + 1), help, version };
+}

@@ -1,0 +1,60 @@
+import { CorralError } from '@corral/core';
+
+import { UsageError } from './args.js';
+import { parseGlobal } from './global.js';
+import { Reporter } from './output.js';
+
+const VERSION = '0.1.0';
+const SPEC_VERSION = '1.2.0';
+
+const USAGE = `corral: an OCI container runtime
+
+usage: corral [global options] command [command options] [arguments...]
+
+commands:
+  run      create and run a container (--bundle DIR, default .)
+  spec     write a new config.json (runc's defaults)
+
+global options:
+  --root DIR          state directory (default /run/corral)
+  --log FILE          also write errors to FILE
+  --log-format FMT    text or json
+  --version, -v       print the version
+  --help, -h          show this help
+`;
+
+type Command = (args: string[], global: ReturnType<typeof parseGlobal>['global']) => Promise<number>;
+
+// Each command is loaded only when it runs.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./commands/run.js')).run,
+  spec: async () => (await import('./commands/spec.js')).spec,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  let reporter = new Reporter();
+  try {
+    const parsed = parseGlobal(argv);
+    reporter = new Reporter(parsed.global.logFormat, parsed.global.log);
+    if (parsed.version) {
+      process.stdout.write(`corral version ${VERSION}\nspec: ${SPEC_VERSION}\n`);
+      return 0;
+    }
+    if (parsed.help || !parsed.command || parsed.command === 'help') {
+      process.stdout.write(USAGE);
+      return parsed.command || parsed.help ? 0 : 1;
+    }
+    const load = COMMANDS[parsed.command];
+    if (!load) throw new UsageError(`unknown command ${JSON.stringify(parsed.command)} (see corral --help)`);
+    if (parsed.global.systemdCgroup)
+      throw new CorralError('NOT_SUPPORTED', '--systemd-cgroup is not supported yet');
+    return await (await load())(parsed.rest, parsed.global);
+  } catch (error) {
+    reporter.error(
+      error instanceof CorralError || error instanceof UsageError
+        ? error.message
+        : String((error as Error)?.stack ?? error),
+    );
+    return 1;
+  }
+}

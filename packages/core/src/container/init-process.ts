@@ -1,0 +1,136 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync } from 'node:fs';
+import { constants } from 'node:os';
+
+import {
+  type InitErrorReport,
+  Pidfd,
+  protocol,
+  SeqpacketSocket,
+  sealedInitPath,
+  seqpacketPair,
+} from '@corral/native';
+
+import { CorralError, SystemError } from '../errors.js';
+import type { InitPlan } from '../plan/compile.js';
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+}
+
+/** Turns corral-init's report into an error that says what failed in the config's terms. */
+export function initFailure(plan: InitPlan, report: InitErrorReport): SystemError {
+  const what = plan.describe[report.opIndex] ?? (report.opIndex < 0 ? 'corral-init' : `op ${report.opIndex}`);
+  const stage = report.opIndex >= 0 && report.opIndex < plan.cloneIndex ? ' before clone' : '';
+  let detail = report.message;
+  if (report.path && !what.includes(report.path)) detail = detail ? `${report.path}: ${detail}` : report.path;
+  return new SystemError(`${what}${stage}`, {
+    syscall: report.syscall || 'unknown',
+    errno: report.errno,
+    errnoCode: errnoName(report.errno),
+    path: report.path || undefined,
+    detail,
+  });
+}
+
+export type InitStdio = Array<'inherit' | 'ignore' | 'pipe' | number>;
+
+/**
+ * The runtime's side of the corral-init protocol, one method per step:
+ * start (send the plan) -> childStarted -> go -> execDone. Each step rejects an unexpected
+ * message or an error report from corral-init.
+ */
+export class InitProcess {
+  readonly #plan: InitPlan;
+  readonly #socket: SeqpacketSocket;
+  readonly #helper: ChildProcess;
+  #helperExit: Promise<number | null>;
+
+  private constructor(plan: InitPlan, socket: SeqpacketSocket, helper: ChildProcess) {
+    this.#plan = plan;
+    this.#socket = socket;
+    this.#helper = helper;
+    this.#helperExit = new Promise((resolve) => {
+      helper.once('exit', (code) => resolve(code));
+      helper.once('error', () => resolve(null));
+    });
+  }
+
+  /** Spawns corral-init from its sealed copy with the given stdio and sends it the plan. */
+  static async start(plan: InitPlan, stdio: InitStdio): Promise<InitProcess> {
+    const [ours, theirs] = seqpacketPair();
+    let helper: ChildProcess;
+    try {
+      helper = spawn(sealedInitPath(), [], {
+        argv0: 'corral-init',
+        stdio: [...stdio, theirs],
+        env: {},
+      });
+    } catch (error) {
+      closeSync(ours);
+      throw error;
+    } finally {
+      closeSync(theirs);
+    }
+    const init = new InitProcess(plan, new SeqpacketSocket(ours), helper);
+    const spawnError = new Promise<never>((_, reject) => helper.once('error', reject));
+    await Promise.race([
+      init.#socket.send(protocol.encodeFrame(protocol.MessageType.plan, protocol.encodePlan(plan.ops))),
+      spawnError,
+    ]);
+    return init;
+  }
+
+  /** Waits for the container process to exist; returns its pidfd. */
+  async childStarted(): Promise<Pidfd> {
+    const { payload, fds } = await this.#expect('childStarted');
+    const { pid } = protocol.decodeChildStarted(payload);
+    if (fds.length !== 1) {
+      for (const fd of fds) closeSync(fd);
+      throw new CorralError('SYSTEM', `corral-init sent ${fds.length} descriptors with the child's pid`);
+    }
+    return new Pidfd(pid, fds[0]!);
+  }
+
+  /** Lets the container process go on with its plan (host-side setup is done). */
+  async go(): Promise<void> {
+    await this.#socket.send(protocol.encodeFrame(protocol.MessageType.go));
+  }
+
+  /** Resolves once the container process has exec'd: its end of the socket closes on exec. */
+  async execDone(): Promise<void> {
+    const message = await this.#socket.receive();
+    if (message === null) return;
+    throw this.#unexpected(message.data, message.fds);
+  }
+
+  close(): void {
+    this.#socket.close();
+  }
+
+  async #expect(name: protocol.MessageTypeName): Promise<{ payload: Buffer; fds: number[] }> {
+    const message = await this.#socket.receive();
+    if (message === null) {
+      const code = await this.#helperExit;
+      throw new CorralError('SYSTEM', `corral-init exited (status ${code}) before it reported ${name}`);
+    }
+    const frame = protocol.decodeFrame(message.data);
+    if (frame.type !== protocol.MessageType[name]) throw this.#unexpected(message.data, message.fds);
+    return { payload: frame.payload, fds: message.fds };
+  }
+
+  #unexpected(data: Buffer, fds: number[]): Error {
+    for (const fd of fds) closeSync(fd);
+    const frame = protocol.decodeFrame(data);
+    if (frame.type === protocol.MessageType.error)
+      return initFailure(this.#plan, protocol.decodeErrorReport(frame.payload));
+    return new CorralError('SYSTEM', `corral-init sent unexpected message type ${frame.type}`);
+  }
+
+  /** The helper process itself (it exits once it has cloned the container process). */
+  get helper(): ChildProcess {
+    return this.#helper;
+  }
+}

@@ -1,0 +1,335 @@
+import { statSync } from 'node:fs';
+import { isAbsolute, posix, resolve } from 'node:path';
+
+import { type InitOp, protocol } from '@corral/native';
+
+import { CorralError, InvalidConfigError } from '../errors.js';
+import type { NamespaceType, Spec, SpecMount } from '../spec/types.js';
+import { capabilityMask } from './capabilities.js';
+import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
+import { RLIMITS } from './rlimits.js';
+
+/** CLONE_NEW* flags (linux/sched.h). */
+export const NAMESPACE_FLAGS: Record<NamespaceType, bigint> = {
+  mount: 0x00020000n,
+  uts: 0x04000000n,
+  ipc: 0x08000000n,
+  user: 0x10000000n,
+  pid: 0x20000000n,
+  network: 0x40000000n,
+  cgroup: 0x02000000n,
+  time: 0x00000080n,
+};
+
+// Joined before the others so that the rest are owned by the right user namespace.
+const JOIN_ORDER: NamespaceType[] = ['user', 'cgroup', 'ipc', 'uts', 'network', 'pid', 'time', 'mount'];
+
+/**
+ * What corral-init runs, op by op, with a description of each op in the config's terms so
+ * that a failure reads `mount proc on /proc (mounts[0]): EPERM`.
+ */
+export interface InitPlan {
+  ops: InitOp[];
+  describe: string[];
+  /** Index of the clone op: failures before it happen in corral-init, after it in the child. */
+  cloneIndex: number;
+}
+
+export interface CompileOptions {
+  /** The bundle directory: relative root and bind sources resolve against it. */
+  bundle: string;
+  /** chroot instead of pivot_root (runc's --no-pivot). */
+  noPivot?: boolean;
+}
+
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFIFO = 0o010000;
+
+// The devices every container gets (runc's list); config devices are added after them.
+const DEFAULT_DEVICES = [
+  { path: '/dev/null', major: 1, minor: 3 },
+  { path: '/dev/zero', major: 1, minor: 5 },
+  { path: '/dev/full', major: 1, minor: 7 },
+  { path: '/dev/random', major: 1, minor: 8 },
+  { path: '/dev/urandom', major: 1, minor: 9 },
+  { path: '/dev/tty', major: 5, minor: 0 },
+];
+
+const DEV_SYMLINKS: Array<[target: string, path: string]> = [
+  ['/proc/self/fd', '/dev/fd'],
+  ['/proc/self/fd/0', '/dev/stdin'],
+  ['/proc/self/fd/1', '/dev/stdout'],
+  ['/proc/self/fd/2', '/dev/stderr'],
+  ['pts/ptmx', '/dev/ptmx'],
+];
+
+class PlanBuilder {
+  readonly ops: InitOp[] = [];
+  readonly describe: string[] = [];
+  add(op: InitOp, description: string): void {
+    this.ops.push(op);
+    this.describe.push(description);
+  }
+}
+
+function cleanContainerPath(path: string): string {
+  return posix.normalize(`/${path}`);
+}
+
+/** The rootfs as an absolute host path. */
+export function rootfsPath(spec: Spec, bundle: string): string {
+  const root = spec.root!.path;
+  return isAbsolute(root) ? root : resolve(bundle, root);
+}
+
+function namespaceFlags(spec: Spec): { clone: bigint; join: Array<{ type: NamespaceType; path: string }> } {
+  let clone = 0n;
+  const join: Array<{ type: NamespaceType; path: string }> = [];
+  for (const ns of spec.linux?.namespaces ?? []) {
+    if (ns.path) join.push({ type: ns.type, path: ns.path });
+    else clone |= NAMESPACE_FLAGS[ns.type];
+  }
+  join.sort((a, b) => JOIN_ORDER.indexOf(a.type) - JOIN_ORDER.indexOf(b.type));
+  return { clone, join };
+}
+
+function has(spec: Spec, type: NamespaceType): boolean {
+  return (spec.linux?.namespaces ?? []).some((ns) => ns.type === type);
+}
+
+function rootPropagation(spec: Spec): bigint {
+  const name = spec.linux?.rootfsPropagation || 'rslave';
+  const base = name.replace(/^r/, '') as keyof typeof Propagation;
+  // The rootfs needs at least a private or slave root, or mounts would leak to the host.
+  return BigInt(Propagation[base] | MS_REC);
+}
+
+function addMount(plan: PlanBuilder, mount: SpecMount, index: number, bundle: string): void {
+  const path = `mounts[${index}]`;
+  const target = cleanContainerPath(mount.destination);
+  const type = mount.type ?? '';
+  const options = parseMountOptions(mount.options ?? [], path);
+
+  if (options.bind || type === 'bind') {
+    if (!mount.source) throw new InvalidConfigError(`${path}.source`, 'a bind mount needs a source');
+    const source = isAbsolute(mount.source) ? mount.source : resolve(bundle, mount.source);
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(source).isDirectory();
+    } catch (error) {
+      throw new InvalidConfigError(
+        `${path}.source`,
+        `cannot bind ${source}: ${(error as NodeJS.ErrnoException).code}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    plan.add(
+      isDirectory ? { op: 'mkdir', path: target, mode: 0o755 } : { op: 'mkfile', path: target, mode: 0o644 },
+      `create ${target} (${path})`,
+    );
+    plan.add(
+      {
+        op: 'mountBind',
+        source,
+        target,
+        flags:
+          (options.recursiveBind ? protocol.BindFlags.recursive : 0) |
+          (options.recursiveAttrs ? protocol.BindFlags.attrRecursive : 0),
+        attrSet: options.attrSet,
+        attrClear: options.attrClear,
+        propagation: options.propagation,
+      },
+      `bind ${source} on ${target} (${path})`,
+    );
+    return;
+  }
+
+  if (type === 'cgroup') {
+    // Until the cgroup manager is in place the container sees the host's hierarchy, read-only.
+    plan.add({ op: 'mkdir', path: target, mode: 0o755 }, `create ${target} (${path})`);
+    plan.add(
+      {
+        op: 'mountBind',
+        source: '/sys/fs/cgroup',
+        target,
+        flags: protocol.BindFlags.recursive | protocol.BindFlags.attrRecursive,
+        attrSet: options.attrSet | MountAttr.readonly,
+        attrClear: options.attrClear & ~MountAttr.readonly,
+        propagation: options.propagation,
+      },
+      `mount cgroup on ${target} (${path})`,
+    );
+    return;
+  }
+
+  if (!type) throw new InvalidConfigError(`${path}.type`, 'is required for a mount that is not a bind mount');
+  plan.add({ op: 'mkdir', path: target, mode: 0o755 }, `create ${target} (${path})`);
+  plan.add(
+    {
+      op: 'mountFs',
+      fstype: type,
+      source: mount.source ?? '',
+      target,
+      attrSet: options.attrSet,
+      propagation: options.propagation,
+      options: options.fsOptions,
+    },
+    `mount ${type} on ${target} (${path})`,
+  );
+}
+
+/** /dev is set up by corral unless the config binds one in from outside. */
+function addDevices(plan: PlanBuilder, spec: Spec): void {
+  const devBound = (spec.mounts ?? []).some(
+    (m) =>
+      cleanContainerPath(m.destination) === '/dev' &&
+      (m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind')),
+  );
+  if (devBound) return;
+  const configured = spec.linux?.devices ?? [];
+  const configuredPaths = new Set(configured.map((d) => cleanContainerPath(d.path)));
+  for (const device of DEFAULT_DEVICES) {
+    if (configuredPaths.has(device.path)) continue;
+    plan.add(
+      {
+        op: 'mknod',
+        path: device.path,
+        mode: S_IFCHR | 0o666,
+        major: device.major,
+        minor: device.minor,
+        uid: 0,
+        gid: 0,
+      },
+      `create device ${device.path}`,
+    );
+  }
+  configured.forEach((device, i) => {
+    const path = cleanContainerPath(device.path);
+    const kind = device.type === 'b' ? S_IFBLK : device.type === 'p' ? S_IFIFO : S_IFCHR;
+    const parent = posix.dirname(path);
+    if (parent !== '/dev' && parent !== '/')
+      plan.add({ op: 'mkdir', path: parent, mode: 0o755 }, `create ${parent} (linux.devices[${i}])`);
+    plan.add(
+      {
+        op: 'mknod',
+        path,
+        mode: kind | ((device.fileMode ?? 0o666) & 0o7777),
+        major: device.major ?? 0,
+        minor: device.minor ?? 0,
+        uid: device.uid ?? 0,
+        gid: device.gid ?? 0,
+      },
+      `create device ${path} (linux.devices[${i}])`,
+    );
+  });
+  for (const [target, path] of DEV_SYMLINKS)
+    plan.add({ op: 'symlink', target, path }, `link ${path} to ${target}`);
+}
+
+/**
+ * Compiles a validated config into the plan corral-init runs for the container's first process.
+ * Everything is decided here; corral-init only carries it out.
+ */
+export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
+  const plan = new PlanBuilder();
+  const process = spec.process!;
+  if (!has(spec, 'mount')) {
+    throw new InvalidConfigError(
+      'linux.namespaces',
+      'a mount namespace is required: corral never mounts on the host',
+    );
+  }
+  if (has(spec, 'user')) {
+    throw new CorralError('NOT_SUPPORTED', 'user namespaces are not supported yet (linux.namespaces)');
+  }
+  if (spec.hostname && !has(spec, 'uts')) {
+    throw new InvalidConfigError('hostname', 'setting a hostname needs a uts namespace');
+  }
+  if (spec.domainname && !has(spec, 'uts')) {
+    throw new InvalidConfigError('domainname', 'setting a domainname needs a uts namespace');
+  }
+
+  const namespaces = namespaceFlags(spec);
+  for (const ns of namespaces.join) {
+    plan.add(
+      { op: 'joinNamespace', nstype: Number(NAMESPACE_FLAGS[ns.type]), path: ns.path },
+      `join ${ns.type} namespace ${ns.path}`,
+    );
+  }
+  const cloneIndex = plan.ops.length;
+  plan.add({ op: 'clone', flags: namespaces.clone }, 'start the container process');
+  plan.add({ op: 'waitGo' }, 'wait for the runtime');
+
+  const rootfs = rootfsPath(spec, options.bundle);
+  plan.add({ op: 'rootPropagation', flags: rootPropagation(spec) }, 'set the propagation of /');
+  plan.add({ op: 'openRootfs', path: rootfs }, `open the rootfs ${rootfs}`);
+  (spec.mounts ?? []).forEach((mount, i) => {
+    addMount(plan, mount, i, options.bundle);
+  });
+  addDevices(plan, spec);
+  plan.add(
+    options.noPivot ? { op: 'chroot' } : { op: 'pivotRoot' },
+    options.noPivot ? 'chroot into the rootfs' : 'pivot_root into the rootfs',
+  );
+
+  for (const [i, path] of (spec.linux?.maskedPaths ?? []).entries()) {
+    plan.add({ op: 'maskPath', path }, `mask ${path} (linux.maskedPaths[${i}])`);
+  }
+  for (const [i, path] of (spec.linux?.readonlyPaths ?? []).entries()) {
+    plan.add({ op: 'readonlyPath', path }, `make ${path} read-only (linux.readonlyPaths[${i}])`);
+  }
+  if (spec.root?.readonly) plan.add({ op: 'remountRootReadonly' }, 'make the root read-only (root.readonly)');
+  if (spec.hostname) plan.add({ op: 'sethostname', name: spec.hostname }, `set hostname ${spec.hostname}`);
+  if (spec.domainname)
+    plan.add({ op: 'setdomainname', name: spec.domainname }, `set domainname ${spec.domainname}`);
+
+  for (const [i, limit] of (process.rlimits ?? []).entries()) {
+    plan.add(
+      {
+        op: 'rlimit',
+        resource: RLIMITS.get(limit.type)!,
+        soft: BigInt(limit.soft),
+        hard: BigInt(limit.hard),
+      },
+      `set ${limit.type} to ${limit.soft}:${limit.hard} (process.rlimits[${i}])`,
+    );
+  }
+  if (process.user.umask !== undefined)
+    plan.add({ op: 'umask', mask: process.user.umask }, 'set the umask (process.user.umask)');
+  // Always set the groups, so the container never inherits the runtime's own.
+  plan.add(
+    { op: 'setgroups', gids: process.user.additionalGids ?? [] },
+    'set groups (process.user.additionalGids)',
+  );
+  plan.add({ op: 'setgid', gid: process.user.gid }, `set gid ${process.user.gid} (process.user.gid)`);
+  plan.add({ op: 'setuid', uid: process.user.uid }, `set uid ${process.user.uid} (process.user.uid)`);
+  const caps = process.capabilities;
+  if (caps) {
+    const inheritable = capabilityMask(caps.inheritable);
+    const permitted = capabilityMask(caps.permitted);
+    plan.add(
+      {
+        op: 'capabilities',
+        bounding: capabilityMask(caps.bounding),
+        effective: capabilityMask(caps.effective),
+        permitted,
+        inheritable,
+        // The kernel raises an ambient capability only if it is permitted and inheritable.
+        ambient: capabilityMask(caps.ambient) & permitted & inheritable,
+      },
+      'set capabilities (process.capabilities)',
+    );
+  }
+  if (process.noNewPrivileges)
+    plan.add({ op: 'noNewPrivileges' }, 'set no_new_privs (process.noNewPrivileges)');
+  plan.add({ op: 'chdir', path: process.cwd }, `change directory to ${process.cwd} (process.cwd)`);
+  const args = process.args!;
+  plan.add(
+    { op: 'exec', file: args[0]!, args, env: process.env ?? [] },
+    `exec ${JSON.stringify(args[0])} (process.args[0])`,
+  );
+  return { ops: plan.ops, describe: plan.describe, cloneIndex };
+}

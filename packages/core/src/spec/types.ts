@@ -1,0 +1,55 @@
+/**
+ * The parts of the OCI runtime spec (config.json) that corral reads, with the spec's field
+ * names. Unknown fields are kept and ignored, as the spec asks.
+ */
+export interface Spec {
+  ociVersion: string;
+  process?: SpecProcess;
+  root?: { path: string; readonly?: boolean };
+  hostname?: string;
+  domainname?: string;
+  mounts?: SpecMount[];
+  linux?: SpecLinux;
+  annotations?: Record<string, string>;
+  [extension: string]: unknown;
+}
+
+export interface SpecProcess {
+  terminal?: boolean;
+  user: { uid: number; gid: number; umask?: number; additionalGids?: number[] };
+  args?: string[];
+  env?: string[];
+  cwd: string;
+  capabilities?: Partial<Record<CapabilitySetName, string[]>>;
+  rlimits?: Array<{ type: string; soft: number; hard: number }>;
+  noNewPrivileges?: boolean;
+}
+
+export type CapabilitySetName = 'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient';
+
+export interface SpecMount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+
+export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
+
+export interface SpecLinux {
+  namespaces?: Array<{ type: NamespaceType; path?: string }>;
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  rootfsPropagation?: string;
+  devices?: Array<{
+    path: string;
+    type: string;
+    major?: number;
+    minor?: number;
+    fileMode?: number;
+    uid?: number;
+    gid?: number;
+  }>;
+  resources?: Record<string, unknown>;
+  [extension: string]: unknown;
+}

@@ -1,0 +1,217 @@
+import { InvalidConfigError } from '../errors.js';
+import { CAPABILITIES } from '../plan/capabilities.js';
+import { RLIMITS } from '../plan/rlimits.js';
+import type { NamespaceType, Spec } from './types.js';
+
+const NAMESPACE_TYPES: ReadonlySet<string> = new Set<NamespaceType>([
+  'pid',
+  'network',
+  'mount',
+  'ipc',
+  'uts',
+  'user',
+  'cgroup',
+  'time',
+]);
+const CAPABILITY_SETS = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const;
+const PROPAGATIONS = new Set([
+  '',
+  'private',
+  'rprivate',
+  'slave',
+  'rslave',
+  'shared',
+  'rshared',
+  'unbindable',
+  'runbindable',
+]);
+
+type Kind = 'string' | 'boolean' | 'object' | 'array' | 'uint32' | 'uint64';
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : JSON.stringify(value);
+}
+
+function check(value: unknown, path: string, kind: Kind): void {
+  const ok =
+    kind === 'string'
+      ? typeof value === 'string'
+      : kind === 'boolean'
+        ? typeof value === 'boolean'
+        : kind === 'object'
+          ? typeof value === 'object' && value !== null && !Array.isArray(value)
+          : kind === 'array'
+            ? Array.isArray(value)
+            : kind === 'uint32'
+              ? Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 0xffffffff
+              : Number.isSafeInteger(value) && (value as number) >= 0;
+  if (!ok) {
+    const wanted =
+      kind === 'uint32'
+        ? 'an integer from 0 to 4294967295'
+        : kind === 'uint64'
+          ? 'a non-negative integer'
+          : kind === 'array' || kind === 'object'
+            ? `an ${kind}`
+            : `a ${kind}`;
+    throw new InvalidConfigError(path, `must be ${wanted}, got ${describe(value)}`);
+  }
+}
+
+function optional(value: unknown, path: string, kind: Kind): void {
+  if (value !== undefined) check(value, path, kind);
+}
+
+function stringList(value: unknown, path: string): void {
+  check(value, path, 'array');
+  for (const [i, item] of (value as unknown[]).entries()) check(item, `${path}[${i}]`, 'string');
+}
+
+function absolutePath(value: unknown, path: string): void {
+  check(value, path, 'string');
+  if (!(value as string).startsWith('/'))
+    throw new InvalidConfigError(path, `must be an absolute path, got ${JSON.stringify(value)}`);
+}
+
+/**
+ * Checks every field corral reads, before anything is created, and names the field at fault.
+ * Returns the same object typed as a Spec.
+ */
+export function validateSpec(raw: unknown): Spec {
+  check(raw, '', 'object');
+  const spec = raw as Spec;
+  check(spec.ociVersion, 'ociVersion', 'string');
+  check(spec.root, 'root', 'object');
+  check(spec.root?.path, 'root.path', 'string');
+  if (!spec.root?.path) throw new InvalidConfigError('root.path', 'must not be empty');
+  optional(spec.root?.readonly, 'root.readonly', 'boolean');
+  optional(spec.hostname, 'hostname', 'string');
+  optional(spec.domainname, 'domainname', 'string');
+
+  check(spec.process, 'process', 'object');
+  const process = spec.process!;
+  optional(process.terminal, 'process.terminal', 'boolean');
+  if (process.args === undefined) throw new InvalidConfigError('process.args', 'is required');
+  stringList(process.args, 'process.args');
+  if (process.args.length === 0 || process.args[0] === '') {
+    throw new InvalidConfigError('process.args', 'must name the program to run; it is empty');
+  }
+  if (process.env !== undefined) stringList(process.env, 'process.env');
+  process.env?.forEach((entry, i) => {
+    if (!entry.includes('='))
+      throw new InvalidConfigError(`process.env[${i}]`, `must be KEY=value, got ${JSON.stringify(entry)}`);
+  });
+  absolutePath(process.cwd, 'process.cwd');
+  check(process.user, 'process.user', 'object');
+  check(process.user.uid, 'process.user.uid', 'uint32');
+  check(process.user.gid, 'process.user.gid', 'uint32');
+  optional(process.user.umask, 'process.user.umask', 'uint32');
+  if (process.user.additionalGids !== undefined) {
+    check(process.user.additionalGids, 'process.user.additionalGids', 'array');
+    for (const [i, gid] of process.user.additionalGids.entries()) {
+      check(gid, `process.user.additionalGids[${i}]`, 'uint32');
+    }
+  }
+  optional(process.noNewPrivileges, 'process.noNewPrivileges', 'boolean');
+  if (process.capabilities !== undefined) {
+    check(process.capabilities, 'process.capabilities', 'object');
+    for (const set of CAPABILITY_SETS) {
+      const names = process.capabilities[set];
+      if (names === undefined) continue;
+      stringList(names, `process.capabilities.${set}`);
+      names.forEach((name, i) => {
+        if (!CAPABILITIES.has(name)) {
+          throw new InvalidConfigError(
+            `process.capabilities.${set}[${i}]`,
+            `unknown capability ${JSON.stringify(name)}`,
+          );
+        }
+      });
+    }
+  }
+  if (process.rlimits !== undefined) {
+    check(process.rlimits, 'process.rlimits', 'array');
+    const seen = new Set<string>();
+    process.rlimits.forEach((limit, i) => {
+      const path = `process.rlimits[${i}]`;
+      check(limit, path, 'object');
+      check(limit.type, `${path}.type`, 'string');
+      if (!RLIMITS.has(limit.type))
+        throw new InvalidConfigError(`${path}.type`, `unknown rlimit ${JSON.stringify(limit.type)}`);
+      if (seen.has(limit.type)) throw new InvalidConfigError(`${path}.type`, `${limit.type} is given twice`);
+      seen.add(limit.type);
+      check(limit.soft, `${path}.soft`, 'uint64');
+      check(limit.hard, `${path}.hard`, 'uint64');
+      if (limit.soft > limit.hard)
+        throw new InvalidConfigError(path, `soft limit ${limit.soft} is above hard limit ${limit.hard}`);
+    });
+  }
+
+  if (spec.mounts !== undefined) {
+    check(spec.mounts, 'mounts', 'array');
+    spec.mounts.forEach((mount, i) => {
+      const path = `mounts[${i}]`;
+      check(mount, path, 'object');
+      check(mount.destination, `${path}.destination`, 'string');
+      if (!mount.destination) throw new InvalidConfigError(`${path}.destination`, 'must not be empty');
+      optional(mount.type, `${path}.type`, 'string');
+      optional(mount.source, `${path}.source`, 'string');
+      if (mount.options !== undefined) stringList(mount.options, `${path}.options`);
+    });
+  }
+
+  const linux = spec.linux;
+  if (linux !== undefined) {
+    check(linux, 'linux', 'object');
+    if (linux.namespaces !== undefined) {
+      check(linux.namespaces, 'linux.namespaces', 'array');
+      const seen = new Set<string>();
+      linux.namespaces.forEach((ns, i) => {
+        const path = `linux.namespaces[${i}]`;
+        check(ns, path, 'object');
+        check(ns.type, `${path}.type`, 'string');
+        if (!NAMESPACE_TYPES.has(ns.type))
+          throw new InvalidConfigError(`${path}.type`, `unknown namespace ${JSON.stringify(ns.type)}`);
+        if (seen.has(ns.type))
+          throw new InvalidConfigError(`${path}.type`, `the ${ns.type} namespace is given twice`);
+        seen.add(ns.type);
+        if (ns.path !== undefined) absolutePath(ns.path, `${path}.path`);
+      });
+    }
+    if (linux.maskedPaths !== undefined) stringList(linux.maskedPaths, 'linux.maskedPaths');
+    for (const [i, p] of (linux.maskedPaths ?? []).entries()) absolutePath(p, `linux.maskedPaths[${i}]`);
+    if (linux.readonlyPaths !== undefined) stringList(linux.readonlyPaths, 'linux.readonlyPaths');
+    for (const [i, p] of (linux.readonlyPaths ?? []).entries()) absolutePath(p, `linux.readonlyPaths[${i}]`);
+    optional(linux.rootfsPropagation, 'linux.rootfsPropagation', 'string');
+    if (linux.rootfsPropagation !== undefined && !PROPAGATIONS.has(linux.rootfsPropagation)) {
+      throw new InvalidConfigError(
+        'linux.rootfsPropagation',
+        `unknown propagation ${JSON.stringify(linux.rootfsPropagation)}`,
+      );
+    }
+    if (linux.devices !== undefined) {
+      check(linux.devices, 'linux.devices', 'array');
+      linux.devices.forEach((device, i) => {
+        const path = `linux.devices[${i}]`;
+        check(device, path, 'object');
+        absolutePath(device.path, `${path}.path`);
+        if (!['c', 'u', 'b', 'p'].includes(device.type)) {
+          throw new InvalidConfigError(
+            `${path}.type`,
+            `must be one of c, u, b, p, got ${describe(device.type)}`,
+          );
+        }
+        if (device.type !== 'p') {
+          check(device.major, `${path}.major`, 'uint32');
+          check(device.minor, `${path}.minor`, 'uint32');
+        }
+        optional(device.fileMode, `${path}.fileMode`, 'uint32');
+        optional(device.uid, `${path}.uid`, 'uint32');
+        optional(device.gid, `${path}.gid`, 'uint32');
+      });
+    }
+  }
+  return spec;
+}
