@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+
+import { defaultSpec, validateContainerId, validateSpec } from '../../src/index.js';
+
+function withEdit(edit: (s: Record<string, any>) => void): unknown {
+  const s = JSON.parse(JSON.stringify(defaultSpec()));
+  edit(s);
+  return s;
+}
+
+describe('validateSpec', () => {
+  it("accepts runc's default config", () => {
+    expect(() => validateSpec(defaultSpec())).not.toThrow();
+  });
+
+  it('refuses a config that is not an object', () => {
+    expect(() => validateSpec([])).toThrow(/invalid config: must be an object, got an array/);
+  });
+
+  it.each([
+    ['a missing ociVersion', (s: any) => delete s.ociVersion, /ociVersion: must be a string/],
+    ['a missing root.path', (s: any) => delete s.root.path, /root\.path: must be a string/],
+    ['missing process.args', (s: any) => delete s.process.args, /process\.args: is required/],
+    ['empty process.args', (s: any) => (s.process.args = []), /process\.args: must name the program/],
+    [
+      'a non-string arg',
+      (s: any) => (s.process.args = ['sh', 3]),
+      /process\.args\[1\]: must be a string, got 3/,
+    ],
+    ['a relative cwd', (s: any) => (s.process.cwd = 'tmp'), /process\.cwd: must be an absolute path/],
+    ['a negative uid', (s: any) => (s.process.user.uid = -1), /process\.user\.uid: must be an integer/],
+    [
+      'an env entry without =',
+      (s: any) => (s.process.env = ['PATH']),
+      /process\.env\[0\]: must be KEY=value/,
+    ],
+    [
+      'an unknown capability',
+      (s: any) => s.process.capabilities.bounding.push('CAP_FLY'),
+      /process\.capabilities\.bounding\[3\]: unknown capability "CAP_FLY"/,
+    ],
+    [
+      'an unknown rlimit',
+      (s: any) => (s.process.rlimits[0].type = 'RLIMIT_FUN'),
+      /process\.rlimits\[0\]\.type: unknown rlimit/,
+    ],
+    [
+      'a soft limit above the hard one',
+      (s: any) => (s.process.rlimits[0].soft = 4096),
+      /process\.rlimits\[0\]: soft limit 4096 is above hard limit 1024/,
+    ],
+    [
+      'an unknown namespace',
+      (s: any) => s.linux.namespaces.push({ type: 'moon' }),
+      /linux\.namespaces\[5\]\.type: unknown namespace "moon"/,
+    ],
+    [
+      'a namespace given twice',
+      (s: any) => s.linux.namespaces.push({ type: 'pid' }),
+      /the pid namespace is given twice/,
+    ],
+    [
+      'a mount without destination',
+      (s: any) => delete s.mounts[2].destination,
+      /mounts\[2\]\.destination: must be a string/,
+    ],
+    [
+      'a bad propagation',
+      (s: any) => (s.linux.rootfsPropagation = 'sideways'),
+      /linux\.rootfsPropagation: unknown propagation/,
+    ],
+    [
+      'a bad device type',
+      (s: any) => (s.linux.devices = [{ path: '/dev/x', type: 'z' }]),
+      /linux\.devices\[0\]\.type: must be one of/,
+    ],
+  ])('refuses %s, naming the field', (_, edit, message) => {
+    expect(() => validateSpec(withEdit(edit as (s: Record<string, any>) => void))).toThrow(message);
+  });
+});
+
+describe('validateContainerId', () => {
+  it.each(['abc', 'a_b-c.d+e', 'x'.repeat(200)])('accepts %s', (id) => {
+    expect(() => validateContainerId(id)).not.toThrow();
+  });
+  it.each(['', '.', '..', '../x', 'a/b', 'sp ace', 'ü'])('refuses %j', (id) => {
+    expect(() => validateContainerId(id)).toThrow(/container id/);
+  });
+});
