@@ -1,11 +1,20 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { Pidfd, SeqpacketSocket, seqpacketPair } from '../../src/index.js';
+import { Pidfd, SeqpacketSocket, sealedInitPath, seqpacketPair } from '../../src/index.js';
 
 describe('SeqpacketSocket on a real socketpair', () => {
   it('keeps message boundaries and reports end of stream', async () => {
@@ -71,5 +80,25 @@ describe('Pidfd', () => {
     pidfd.signal(constants.signals.SIGTERM);
     expect(await exited).toBe('SIGTERM');
     pidfd.close();
+  });
+});
+
+describe('sealedInitPath', () => {
+  it('runs corral-init from a sealed in-memory copy that cannot be written', () => {
+    const path = sealedInitPath();
+    expect(readlinkSync(path)).toMatch(/^\/memfd:corral-init/);
+    let refused: unknown;
+    try {
+      const fd = openSync(path, 'r+');
+      try {
+        writeSync(fd, 'overwrite');
+      } finally {
+        closeSync(fd);
+      }
+    } catch (error) {
+      refused = error;
+    }
+    expect((refused as NodeJS.ErrnoException)?.code).toBe('EPERM');
+    expect(readFileSync(path).subarray(0, 4).toString('latin1')).toBe('\x7fELF');
   });
 });
