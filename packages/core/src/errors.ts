@@ -58,6 +58,27 @@ export class SystemError extends CorralError {
   }
 }
 
+/** corral-init's report of a failed op: where in the plan (and so in the config) it failed. */
+export class InitError extends SystemError {
+  /** `runtime` before the container process exists, `container` inside it. */
+  readonly stage: 'runtime' | 'container';
+  /** The plan op that failed; -1 when the failure was outside any op. */
+  readonly opIndex: number;
+
+  constructor(
+    what: string,
+    details: ConstructorParameters<typeof SystemError>[1] & {
+      stage: 'runtime' | 'container';
+      opIndex: number;
+    },
+  ) {
+    super(what, details);
+    this.name = 'InitError';
+    this.stage = details.stage;
+    this.opIndex = details.opIndex;
+  }
+}
+
 /** Keeps both the failure and anything that went wrong while undoing it. */
 export class CreateContainerError extends CorralError {
   readonly cleanupErrors: unknown[];

@@ -5,6 +5,7 @@ export {
   CorralError,
   type CorralErrorCode,
   CreateContainerError,
+  InitError,
   InvalidConfigError,
   SystemError,
 } from './errors.js';

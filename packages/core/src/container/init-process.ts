@@ -11,7 +11,7 @@ import {
   seqpacketPair,
 } from '@corral/native';
 
-import { CorralError, SystemError } from '../errors.js';
+import { CorralError, InitError } from '../errors.js';
 import type { InitPlan } from '../plan/compile.js';
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
@@ -21,12 +21,14 @@ export function errnoName(errno: number): string {
 }
 
 /** Turns corral-init's report into an error that says what failed in the config's terms. */
-export function initFailure(plan: InitPlan, report: InitErrorReport): SystemError {
+export function initFailure(plan: InitPlan, report: InitErrorReport): InitError {
   const what = plan.describe[report.opIndex] ?? (report.opIndex < 0 ? 'corral-init' : `op ${report.opIndex}`);
-  const stage = report.opIndex >= 0 && report.opIndex < plan.cloneIndex ? ' before clone' : '';
+  const stage = report.opIndex >= 0 && report.opIndex <= plan.cloneIndex ? 'runtime' : 'container';
   let detail = report.message;
   if (report.path && !what.includes(report.path)) detail = detail ? `${report.path}: ${detail}` : report.path;
-  return new SystemError(`${what}${stage}`, {
+  return new InitError(what, {
+    stage,
+    opIndex: report.opIndex,
     syscall: report.syscall || 'unknown',
     errno: report.errno,
     errnoCode: errnoName(report.errno),

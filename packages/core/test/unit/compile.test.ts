@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 
-import { CorralError, compileInitPlan, defaultSpec, InvalidConfigError, type Spec } from '../../src/index.js';
+import {
+  CorralError,
+  compileInitPlan,
+  defaultSpec,
+  InitError,
+  InvalidConfigError,
+  initFailure,
+  type Spec,
+} from '../../src/index.js';
 
 const bundle = '/bundles/demo';
 
@@ -231,5 +239,37 @@ describe('compileInitPlan', () => {
         { bundle },
       ),
     ).toThrow(/mounts\[6\]\.source: cannot bind \/no\/such\/source: ENOENT/);
+  });
+});
+
+describe('initFailure', () => {
+  it("turns corral-init's report into an error in the config's terms", () => {
+    const plan = compileInitPlan(spec(), { bundle });
+    const index = plan.ops.findIndex((op) => op.op === 'mountFs' && op.target === '/proc');
+    const error = initFailure(plan, {
+      opIndex: index,
+      errno: 1,
+      syscall: 'fsmount',
+      path: '/proc',
+      message: '',
+    });
+    expect(error).toBeInstanceOf(InitError);
+    expect(error).toMatchObject({
+      stage: 'container',
+      opIndex: index,
+      syscall: 'fsmount',
+      errnoCode: 'EPERM',
+      code: 'SYSTEM',
+    });
+    expect(error.message).toBe('mount proc on /proc (mounts[0]): fsmount: EPERM');
+    const early = initFailure(plan, {
+      opIndex: plan.cloneIndex,
+      errno: 22,
+      syscall: 'clone3',
+      path: '',
+      message: '',
+    });
+    expect(early.stage).toBe('runtime');
+    expect(early.message).toBe('start the container process: clone3: EINVAL');
   });
 });
