@@ -12,7 +12,13 @@ const USAGE = `corral: an OCI container runtime
 usage: corral [global options] command [command options] [arguments...]
 
 commands:
-  run      create and run a container (--bundle DIR, default .)
+  create   create a container that waits for start (--bundle DIR, default .)
+  start    start a created container
+  run      create and run a container (--bundle DIR, default .; --detach)
+  state    print a container's state as JSON
+  kill     send a signal to a container's init (default SIGTERM)
+  delete   delete a container (--force kills it first)
+  list     list containers (-q, --format table|json)
   spec     write a new config.json (runc's defaults)
 
 global options:
@@ -27,6 +33,12 @@ type Command = (args: string[], global: ReturnType<typeof parseGlobal>['global']
 
 // Each command is loaded only when it runs.
 const COMMANDS: Record<string, () => Promise<Command>> = {
+  create: async () => (await import('./commands/lifecycle.js')).create,
+  start: async () => (await import('./commands/lifecycle.js')).start,
+  state: async () => (await import('./commands/lifecycle.js')).state,
+  kill: async () => (await import('./commands/lifecycle.js')).kill,
+  delete: async () => (await import('./commands/lifecycle.js')).remove,
+  list: async () => (await import('./commands/lifecycle.js')).list,
   run: async () => (await import('./commands/run.js')).run,
   spec: async () => (await import('./commands/spec.js')).spec,
 };

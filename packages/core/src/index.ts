@@ -1,6 +1,9 @@
+export { Container, type OciState } from './container/container.js';
 export { validateContainerId } from './container/id.js';
 export { type InitStdio, initFailure } from './container/init-process.js';
+export type { LaunchOptions } from './container/launch.js';
 export { type RunningContainer, type RunOptions, runContainer } from './container/run.js';
+export { type ContainerStatus, can } from './container/status.js';
 export {
   CorralError,
   type CorralErrorCode,

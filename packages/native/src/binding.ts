@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 export interface NativeBinding {
   socketpairSeqpacket(): [number, number];
   sealedExecutableCopy(path: string): number;
+  tryFlock(fd: number, exclusive: boolean): boolean;
+  mkfifo(path: string, mode: number): void;
   seqpacketSend(fd: number, data: Uint8Array, fds?: number[]): boolean;
   seqpacketReceive(fd: number): { data: Buffer; fds: number[] } | null;
   FdWatcher: new (

@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 
-import { runContainer } from '@corral/core';
+import { Container, type RunningContainer, runContainer } from '@corral/core';
 import { exitStatusCode } from '@corral/native';
 
 import { containerIdArgument, parseCommandArgs, UsageError } from '../args.js';
@@ -29,24 +29,41 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
     keep: { type: 'boolean' },
   });
   const id = containerIdArgument('run', positionals);
-  if (values.detach) throw new UsageError('run: --detach is not supported yet');
-  if (values['console-socket']) throw new UsageError('run: --console-socket is not supported yet');
+  for (const flag of ['pid-file', 'console-socket', 'preserve-fds'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`run: --${flag} is not supported yet`);
+  }
+  if (values.detach) {
+    const options = { id, bundle: values.bundle, root: global.root, noPivot: values['no-pivot'] };
+    const created = await Container.create(options);
+    await created.start();
+    return 0;
+  }
 
-  const container = await runContainer({
-    id,
-    bundle: values.bundle,
-    root: global.root,
-    noPivot: values['no-pivot'],
-  });
-  const forward = (signal: NodeJS.Signals) => {
+  // Handlers go in before the container exists: a signal that arrives while it starts is
+  // held and delivered once there is a process to take it, never lost and never fatal to us.
+  let container: RunningContainer | undefined;
+  const pending: number[] = [];
+  const deliver = (signal: number) => {
     try {
-      container.signal(constants.signals[signal]);
+      container?.signal(signal);
     } catch {
       // The process has just exited: nothing left to signal.
     }
   };
+  const forward = (name: NodeJS.Signals) => {
+    const signal = constants.signals[name];
+    if (container) deliver(signal);
+    else pending.push(signal);
+  };
   for (const signal of FORWARDED) process.on(signal, forward);
   try {
+    container = await runContainer({
+      id,
+      bundle: values.bundle,
+      root: global.root,
+      noPivot: values['no-pivot'],
+    });
+    for (const signal of pending.splice(0)) deliver(signal);
     return exitStatusCode(await container.exited);
   } finally {
     for (const signal of FORWARDED) process.off(signal, forward);

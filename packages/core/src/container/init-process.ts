@@ -101,6 +101,11 @@ export class InitProcess {
     await this.#socket.send(protocol.encodeFrame(protocol.MessageType.go));
   }
 
+  /** Resolves once the container process has run its plan up to the exec FIFO (`create`). */
+  async ready(): Promise<void> {
+    await this.#expect('ready');
+  }
+
   /** Resolves once the container process has exec'd: its end of the socket closes on exec. */
   async execDone(): Promise<void> {
     const message = await this.#socket.receive();

@@ -40,6 +40,8 @@ export interface CompileOptions {
   bundle: string;
   /** chroot instead of pivot_root (runc's --no-pivot). */
   noPivot?: boolean;
+  /** For `create`: wait on this FIFO before exec, until `start` opens it. */
+  execFifo?: string;
 }
 
 const S_IFCHR = 0o020000;
@@ -266,6 +268,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   const rootfs = rootfsPath(spec, options.bundle);
   plan.add({ op: 'rootPropagation', flags: rootPropagation(spec) }, 'set the propagation of /');
   plan.add({ op: 'openRootfs', path: rootfs }, `open the rootfs ${rootfs}`);
+  if (options.execFifo) plan.add({ op: 'openExecFifo', path: options.execFifo }, 'open the exec FIFO');
   (spec.mounts ?? []).forEach((mount, i) => {
     addMount(plan, mount, i, options.bundle);
   });
@@ -326,6 +329,10 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   if (process.noNewPrivileges)
     plan.add({ op: 'noNewPrivileges' }, 'set no_new_privs (process.noNewPrivileges)');
   plan.add({ op: 'chdir', path: process.cwd }, `change directory to ${process.cwd} (process.cwd)`);
+  if (options.execFifo) {
+    plan.add({ op: 'signalReady' }, 'report the container created');
+    plan.add({ op: 'waitExecFifo' }, 'wait for start');
+  }
   const args = process.args!;
   plan.add(
     { op: 'exec', file: args[0]!, args, env: process.env ?? [] },

@@ -47,7 +47,17 @@ export function makeBundle(spec?: Spec): TestBundle {
         join(dir.path, 'config.json'),
         typeof value === 'string' ? value : JSON.stringify(value, null, 2),
       ),
-    remove: dir.remove,
+    // A failed test may leave its container running: kill it before removing its rootfs.
+    remove: () => {
+      for (const pid of processesRootedIn(rootfs)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      dir.remove();
+    },
   };
   if (spec) bundle.writeConfig(spec);
   return bundle;

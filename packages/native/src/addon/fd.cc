@@ -1,5 +1,6 @@
 // Descriptors Node cannot make: SOCK_SEQPACKET pairs and sealed executable copies.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -74,9 +75,36 @@ static Napi::Value SealedExecutableCopy(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, mem);
 }
 
+// tryFlock(fd, exclusive) -> true when the lock was taken, false when another holder has it.
+// Never blocks: the caller waits on the event loop and retries.
+static Napi::Value TryFlock(const Napi::CallbackInfo &info) {
+  int fd = FdArg(info, 0, "fd");
+  bool exclusive = info.Length() > 1 && info[1].ToBoolean();
+  int rc;
+  do {
+    rc = flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0 && errno == EWOULDBLOCK) return Napi::Boolean::New(info.Env(), false);
+  if (rc < 0) ThrowErrno(info.Env(), errno, "flock");
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+// mkfifo(path, mode): Node has no way to make a FIFO.
+static Napi::Value Mkfifo(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) {
+    throw Napi::TypeError::New(env, "mkfifo(path: string, mode: number)");
+  }
+  std::string path = info[0].As<Napi::String>();
+  if (mkfifo(path.c_str(), info[1].As<Napi::Number>().Uint32Value())) ThrowErrno(env, errno, "mkfifo");
+  return env.Undefined();
+}
+
 void InitFd(Napi::Env env, Napi::Object exports) {
   exports.Set("socketpairSeqpacket", Napi::Function::New(env, SocketpairSeqpacket));
   exports.Set("sealedExecutableCopy", Napi::Function::New(env, SealedExecutableCopy));
+  exports.Set("tryFlock", Napi::Function::New(env, TryFlock));
+  exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
 }
 
 }  // namespace corral

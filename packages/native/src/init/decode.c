@@ -84,6 +84,8 @@ const char *ci_op_layout(uint16_t code) {
     case CI_OP_NO_NEW_PRIVS: return "";
     case CI_OP_UMASK: return "u";
     case CI_OP_CHDIR: return "s";
+    case CI_OP_OPEN_EXEC_FIFO: return "s";
+    case CI_OP_WAIT_EXEC_FIFO: return "";
     case CI_OP_SIGNAL_READY: return "";
     case CI_OP_EXEC: return "sSS";
     default: return NULL;

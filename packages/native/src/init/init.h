@@ -9,6 +9,7 @@ struct ci_ctx {
   int rootfd;        /* O_PATH descriptor of the rootfs (after CI_OP_OPEN_ROOTFS)   */
   int devnull;       /* the container's checked /dev/null, opened on first mask     */
   int pivoted;       /* paths resolve against "/" once the root has moved           */
+  int exec_fifo;     /* O_PATH descriptor of the exec FIFO (after CI_OP_OPEN_EXEC_FIFO) */
   /* What failed, for the error report; set by ci_fail(). */
   const char *fail_syscall;
   const char *fail_path;
@@ -52,6 +53,8 @@ int ci_op_capabilities(struct ci_ctx *, const struct ci_op *);
 int ci_op_no_new_privs(struct ci_ctx *, const struct ci_op *);
 int ci_op_umask(struct ci_ctx *, const struct ci_op *);
 int ci_op_chdir(struct ci_ctx *, const struct ci_op *);
+int ci_op_open_exec_fifo(struct ci_ctx *, const struct ci_op *);
+int ci_op_wait_exec_fifo(struct ci_ctx *, const struct ci_op *);
 int ci_op_exec(struct ci_ctx *, const struct ci_op *);
 
 #endif

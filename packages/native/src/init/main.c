@@ -92,6 +92,8 @@ static ci_op_fn op_function(uint16_t code) {
     case CI_OP_NO_NEW_PRIVS: return ci_op_no_new_privs;
     case CI_OP_UMASK: return ci_op_umask;
     case CI_OP_CHDIR: return ci_op_chdir;
+    case CI_OP_OPEN_EXEC_FIFO: return ci_op_open_exec_fifo;
+    case CI_OP_WAIT_EXEC_FIFO: return ci_op_wait_exec_fifo;
     case CI_OP_SIGNAL_READY: return op_signal_ready;
     case CI_OP_EXEC: return ci_op_exec;
     default: return NULL;
@@ -99,7 +101,7 @@ static ci_op_fn op_function(uint16_t code) {
 }
 
 int main(int argc, char **argv) {
-  struct ci_ctx ctx = {.channel = CI_CHANNEL_FD, .rootfd = -1, .devnull = -1};
+  struct ci_ctx ctx = {.channel = CI_CHANNEL_FD, .rootfd = -1, .devnull = -1, .exec_fifo = -1};
   if (argc > 1) ctx.channel = atoi(argv[1]);
 
   /* Not dumpable: a container process must not ptrace us or open our /proc files. */

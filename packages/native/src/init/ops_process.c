@@ -147,6 +147,41 @@ int ci_op_chdir(struct ci_ctx *ctx, const struct ci_op *op) {
   return 0;
 }
 
+int ci_op_open_exec_fifo(struct ci_ctx *ctx, const struct ci_op *op) {
+  /* Opened by path while the host is still reachable; only this O_PATH descriptor crosses the
+     pivot, and it is closed before exec. */
+  ctx->exec_fifo = open(op->str[0], O_PATH | O_CLOEXEC);
+  if (ctx->exec_fifo < 0) return ci_fail(ctx, "open", op->str[0]);
+  struct stat st;
+  if (fstat(ctx->exec_fifo, &st) || !S_ISFIFO(st.st_mode)) {
+    errno = EINVAL;
+    return ci_fail(ctx, "fstat", op->str[0]);
+  }
+  return 0;
+}
+
+int ci_op_wait_exec_fifo(struct ci_ctx *ctx, const struct ci_op *op) {
+  (void)op;
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/fd/%d", ctx->exec_fifo);
+  /* Blocks until `start` opens the FIFO for reading: that is the signal to exec. */
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return ci_fail(ctx, "open", "exec fifo");
+  ssize_t n;
+  do {
+    n = write(fd, "0", 1);
+  } while (n < 0 && errno == EINTR);
+  int err = errno;
+  close(fd);
+  close(ctx->exec_fifo);
+  ctx->exec_fifo = -1;
+  if (n != 1) {
+    errno = n < 0 ? err : EIO;
+    return ci_fail(ctx, "write", "exec fifo");
+  }
+  return 0;
+}
+
 static const char *env_path(const char *const *env) {
   for (; *env; env++) {
     if (strncmp(*env, "PATH=", 5) == 0) return *env + 5;

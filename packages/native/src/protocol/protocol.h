@@ -67,6 +67,8 @@ enum ci_op_code {
   CI_OP_NO_NEW_PRIVS = 47,   /* (none)                                                          */
   CI_OP_UMASK = 48,          /* u32                                                              */
   CI_OP_CHDIR = 49,          /* str path, resolved inside the new root                          */
+  CI_OP_OPEN_EXEC_FIFO = 50, /* str host path of the exec FIFO: kept as an O_PATH descriptor    */
+  CI_OP_WAIT_EXEC_FIFO = 51, /* (none): block opening the FIFO for writing until `start` reads  */
   CI_OP_SIGNAL_READY = 60,   /* (none): send CI_MSG_READY                                       */
   CI_OP_EXEC = 61,           /* str file, str list argv, str list env: PATH from env            */
 };

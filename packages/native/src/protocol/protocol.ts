@@ -129,6 +129,8 @@ export const OPS = {
   noNewPrivileges: { code: 47, fields: [] },
   umask: { code: 48, fields: [['mask', 'u32']] },
   chdir: { code: 49, fields: [['path', 'str']] },
+  openExecFifo: { code: 50, fields: [['path', 'str']] },
+  waitExecFifo: { code: 51, fields: [] },
   signalReady: { code: 60, fields: [] },
   exec: {
     code: 61,

@@ -1,0 +1,112 @@
+import { constants } from 'node:os';
+
+import { Container } from '@corral/core';
+
+import { containerIdArgument, parseCommandArgs, UsageError } from '../args.js';
+import type { GlobalOptions } from '../global.js';
+
+/** `create [--bundle DIR] ID`: the container waits at its exec FIFO until `start`. */
+export async function create(args: string[], global: GlobalOptions): Promise<number> {
+  const { values, positionals } = parseCommandArgs('create', args, {
+    bundle: { type: 'string', short: 'b', default: '.' },
+    'no-pivot': { type: 'boolean' },
+    'no-new-keyring': { type: 'boolean' },
+    'pid-file': { type: 'string' },
+    'console-socket': { type: 'string' },
+    'pidfd-socket': { type: 'string' },
+    'preserve-fds': { type: 'string' },
+  });
+  const id = containerIdArgument('create', positionals);
+  for (const flag of ['pid-file', 'console-socket', 'pidfd-socket', 'preserve-fds'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`create: --${flag} is not supported yet`);
+  }
+  await Container.create({ id, bundle: values.bundle, root: global.root, noPivot: values['no-pivot'] });
+  return 0;
+}
+
+export async function start(args: string[], global: GlobalOptions): Promise<number> {
+  const { positionals } = parseCommandArgs('start', args, {});
+  await Container.load(global.root, containerIdArgument('start', positionals)).start();
+  return 0;
+}
+
+export async function state(args: string[], global: GlobalOptions): Promise<number> {
+  const { positionals } = parseCommandArgs('state', args, {});
+  const container = Container.load(global.root, containerIdArgument('state', positionals));
+  process.stdout.write(`${JSON.stringify(container.state(), null, 2)}\n`);
+  return 0;
+}
+
+/** A signal by name (KILL, SIGKILL) or number, as runc's kill takes it. */
+export function parseSignal(text: string): number {
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    if (n > 0 && n <= 64) return n;
+  } else {
+    const name = text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`;
+    const n = constants.signals[name as NodeJS.Signals];
+    if (n !== undefined) return n;
+  }
+  throw new UsageError(`kill: unknown signal ${JSON.stringify(text)}`);
+}
+
+export async function kill(args: string[], global: GlobalOptions): Promise<number> {
+  const { values, positionals } = parseCommandArgs('kill', args, { all: { type: 'boolean', short: 'a' } });
+  if (positionals.length < 1 || positionals.length > 2) {
+    throw new UsageError(
+      `kill: expects a container id and an optional signal, got ${positionals.length} arguments`,
+    );
+  }
+  void values.all; // Accepted as runc still does; the init's pid namespace takes the rest with it.
+  const signal = parseSignal(positionals[1] ?? 'SIGTERM');
+  await Container.load(global.root, positionals[0]!).signal(signal);
+  return 0;
+}
+
+export async function remove(args: string[], global: GlobalOptions): Promise<number> {
+  const { values, positionals } = parseCommandArgs('delete', args, {
+    force: { type: 'boolean', short: 'f' },
+  });
+  const id = containerIdArgument('delete', positionals);
+  let container: Container;
+  try {
+    container = Container.load(global.root, id);
+  } catch (error) {
+    // runc: deleting what is not there is an error, except with --force.
+    if (values.force && (error as { code?: string }).code === 'CONTAINER_NOT_FOUND') return 0;
+    throw error;
+  }
+  await container.delete({ force: values.force });
+  return 0;
+}
+
+export async function list(args: string[], global: GlobalOptions): Promise<number> {
+  const { values, positionals } = parseCommandArgs('list', args, {
+    quiet: { type: 'boolean', short: 'q' },
+    format: { type: 'string', short: 'f', default: 'table' },
+  });
+  if (positionals.length) throw new UsageError('list: takes no arguments');
+  if (values.format !== 'table' && values.format !== 'json') {
+    throw new UsageError(`list: --format must be table or json, got ${JSON.stringify(values.format)}`);
+  }
+  const states = Container.list(global.root).map((c) => c.state());
+  if (values.quiet) {
+    process.stdout.write(states.map((s) => `${s.id}\n`).join(''));
+  } else if (values.format === 'json') {
+    process.stdout.write(`${JSON.stringify(states)}\n`);
+  } else {
+    const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER']];
+    for (const s of states)
+      rows.push([s.id, String(s.pid), s.status, s.bundle, s.created, s.owner || 'root']);
+    const widths = rows[0]!.map((_, col) => Math.max(12, ...rows.map((row) => row[col]!.length + 3)));
+    process.stdout.write(
+      rows
+        .map((row) =>
+          row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]!))).join(''),
+        )
+        .join('\n')
+        .concat('\n'),
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,189 @@
+import { closeSync, constants, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+import { Pidfd, waitReadable } from '@corral/native';
+
+import { CorralError } from '../errors.js';
+import { processStartTime } from '../state/proc.js';
+import { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
+import { validateContainerId } from './id.js';
+import { type LaunchOptions, launch } from './launch.js';
+import { type ContainerStatus, can, deriveStatus } from './status.js';
+
+/** The OCI state of a container, as `corral state` prints it (runc's fields). */
+export interface OciState {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  status: ContainerStatus;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+}
+
+const SIGKILL = 9;
+
+/**
+ * A container under a state root. Every operation follows the same steps: take the lock,
+ * derive the status, check that the operation is allowed in it, act, record.
+ */
+export class Container {
+  readonly id: string;
+  readonly #dir: ContainerDir;
+
+  private constructor(dir: ContainerDir) {
+    this.id = dir.id;
+    this.#dir = dir;
+  }
+
+  /** `create`: the container stands ready at its exec FIFO until `start`. */
+  static async create(options: LaunchOptions): Promise<Container> {
+    const { dir, pidfd } = await launch(options, 'create');
+    pidfd.close();
+    return new Container(dir);
+  }
+
+  /** An existing container; CONTAINER_NOT_FOUND when there is none by that id. */
+  static load(root: string | undefined, id: string): Container {
+    validateContainerId(id);
+    return new Container(ContainerDir.open(resolve(root ?? DEFAULT_STATE_ROOT), id));
+  }
+
+  /** Every container under the root, in id order; directories that are not containers are skipped. */
+  static list(root: string | undefined): Container[] {
+    const path = resolve(root ?? DEFAULT_STATE_ROOT);
+    let ids: string[];
+    try {
+      ids = readdirSync(path).sort();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const containers: Container[] = [];
+    for (const id of ids) {
+      try {
+        containers.push(Container.load(path, id));
+      } catch (error) {
+        if (!(error instanceof CorralError)) throw error;
+      }
+    }
+    return containers;
+  }
+
+  status(): ContainerStatus {
+    return deriveStatus(this.#dir, this.#dir.readState());
+  }
+
+  state(): OciState {
+    const file = this.#dir.readState();
+    const status = deriveStatus(this.#dir, file);
+    return {
+      ociVersion: file.ociVersion,
+      id: file.id,
+      pid: status === 'stopped' ? 0 : file.pid,
+      status,
+      bundle: file.bundle,
+      rootfs: file.rootfs,
+      created: file.created,
+      owner: '',
+      ...(file.annotations ? { annotations: file.annotations } : {}),
+    };
+  }
+
+  /** Lets a created container exec its process. */
+  async start(): Promise<void> {
+    await this.#locked('start', can.start, async (state) => {
+      const init = this.#openInit(state);
+      const fifo = openSync(this.#dir.execFifoPath, constants.O_RDONLY | constants.O_NONBLOCK);
+      try {
+        // Opening the FIFO lets the init's open return; it writes one byte and execs. If the
+        // init dies instead, its pidfd says so and start does not hang.
+        const done = new AbortController();
+        await Promise.race([
+          waitReadable(fifo, { signal: done.signal }),
+          waitReadable(init.fd, { signal: done.signal }),
+        ]).finally(() => done.abort());
+        const read = readOneByte(fifo);
+        if (!read)
+          throw new CorralError('SYSTEM', `container ${this.id}'s init exited before it was started`);
+      } finally {
+        closeSync(fifo);
+        init.close();
+      }
+      unlinkSync(this.#dir.execFifoPath);
+    });
+  }
+
+  /** Sends a signal to the container's init process. */
+  async signal(signal: number): Promise<void> {
+    const state = this.#dir.readState();
+    this.#check('kill', can.kill, deriveStatus(this.#dir, state));
+    const init = this.#openInit(state);
+    try {
+      init.signal(signal);
+    } finally {
+      init.close();
+    }
+  }
+
+  /** Removes the container; `force` kills a running one first. */
+  async delete(options: { force?: boolean } = {}): Promise<void> {
+    const state = this.#dir.readState();
+    const status = deriveStatus(this.#dir, state);
+    if (!options.force) this.#check('delete', can.delete, status);
+    if (status !== 'stopped') {
+      const init = this.#openInit(state);
+      try {
+        init.signal(SIGKILL);
+        await waitReadable(init.fd);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      } finally {
+        init.close();
+      }
+    }
+    this.#dir.remove();
+  }
+
+  #check(operation: string, allowed: (s: ContainerStatus) => boolean, status: ContainerStatus): void {
+    if (!allowed(status)) {
+      throw new CorralError('INVALID_STATE', `cannot ${operation} container ${this.id}: it is ${status}`);
+    }
+  }
+
+  async #locked(
+    operation: string,
+    allowed: (s: ContainerStatus) => boolean,
+    act: (state: ContainerStateFile) => Promise<void>,
+  ): Promise<void> {
+    const release = await this.#dir.lock();
+    try {
+      const state = this.#dir.readState();
+      this.#check(operation, allowed, deriveStatus(this.#dir, state));
+      await act(state);
+    } finally {
+      release();
+    }
+  }
+
+  /** A pidfd for the init, checked to be the recorded process and not a later one on its pid. */
+  #openInit(state: ContainerStateFile): Pidfd {
+    const init = Pidfd.open(state.pid);
+    if (processStartTime(state.pid) !== state.pidStartTime) {
+      init.close();
+      throw new CorralError('INVALID_STATE', `container ${this.id} is stopped`);
+    }
+    return init;
+  }
+}
+
+function readOneByte(fd: number): boolean {
+  try {
+    return readSync(fd, Buffer.alloc(1)) === 1;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return false;
+    throw error;
+  }
+}

@@ -1,0 +1,91 @@
+import { join, resolve } from 'node:path';
+
+import { mkfifo, type Pidfd } from '@corral/native';
+
+import { CorralError, CreateContainerError } from '../errors.js';
+import { compileInitPlan } from '../plan/compile.js';
+import { loadBundle } from '../spec/load.js';
+import { processStartTime } from '../state/proc.js';
+import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
+import { validateContainerId } from './id.js';
+import { InitProcess, type InitStdio } from './init-process.js';
+
+export interface LaunchOptions {
+  id: string;
+  bundle: string;
+  /** The state root (runc's --root). */
+  root?: string;
+  /** chroot instead of pivot_root (runc's --no-pivot). */
+  noPivot?: boolean;
+  /** stdin, stdout, stderr of the container process; the runtime's own by default. */
+  stdio?: InitStdio;
+}
+
+export interface Launched {
+  dir: ContainerDir;
+  pidfd: Pidfd;
+}
+
+const SIGKILL = 9;
+
+/**
+ * The path `run` and `create` share: validate, compile, make the state directory, start
+ * corral-init, record the container's pid, let it go. `run` waits for the exec; `create` waits
+ * until the container stands at its exec FIFO. Any failure removes everything made so far.
+ */
+export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Promise<Launched> {
+  validateContainerId(options.id);
+  const bundle = loadBundle(options.bundle);
+  const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
+  // Compiled before anything exists, so a bad config leaves nothing behind.
+  const execFifo = mode === 'create' ? join(root, options.id, 'exec.fifo') : undefined;
+  const plan = compileInitPlan(bundle.spec, { bundle: bundle.path, noPivot: options.noPivot, execFifo });
+  const dir = ContainerDir.create(root, options.id);
+
+  let init: InitProcess | undefined;
+  let pidfd: Pidfd | undefined;
+  try {
+    if (mode === 'create') mkfifo(dir.execFifoPath, 0o600);
+    init = await InitProcess.start(plan, options.stdio ?? ['inherit', 'inherit', 'inherit']);
+    pidfd = await init.childStarted();
+    // Recorded before the container can do anything, so a crash from here on leaves a state
+    // that `delete --force` can clean.
+    dir.writeState({
+      ociVersion: bundle.spec.ociVersion,
+      id: options.id,
+      pid: pidfd.pid,
+      pidStartTime: processStartTime(pidfd.pid) ?? '',
+      bundle: bundle.path,
+      rootfs: bundle.rootfs,
+      created: new Date().toISOString(),
+      annotations: bundle.spec.annotations,
+    });
+    await init.go();
+    if (mode === 'run') await init.execDone();
+    else await init.ready();
+  } catch (error) {
+    const cleanupErrors: unknown[] = [];
+    if (pidfd) {
+      try {
+        pidfd.signal(SIGKILL);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') cleanupErrors.push(e);
+      }
+      await pidfd.exited().catch((e) => cleanupErrors.push(e));
+      pidfd.close();
+    }
+    init?.close();
+    try {
+      dir.remove();
+    } catch (e) {
+      cleanupErrors.push(e);
+    }
+    const failure =
+      error instanceof CorralError
+        ? error
+        : new CorralError('SYSTEM', (error as Error).message, { cause: error });
+    throw cleanupErrors.length ? new CreateContainerError(failure, cleanupErrors) : failure;
+  }
+  init.close();
+  return { dir, pidfd };
+}

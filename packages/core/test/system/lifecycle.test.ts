@@ -1,0 +1,148 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { baseConfig, corralBin, makeBundle, processesRootedIn, type TestBundle } from './bundle.js';
+
+const made: TestBundle[] = [];
+afterEach(() => {
+  for (const bundle of made.splice(0)) {
+    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id]);
+    bundle.remove();
+  }
+});
+
+function bundleFor(args: string[]): TestBundle {
+  const bundle = makeBundle(baseConfig(args));
+  made.push(bundle);
+  return bundle;
+}
+
+/** corral with the bundle's state root; the container's output goes to a file in the bundle. */
+function corral(bundle: TestBundle, ...args: string[]) {
+  return spawnSync(corralBin, ['--root', bundle.stateRoot, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** create (or run --detach): the container keeps the output file, not a pipe of the test's. */
+function createWithOutput(bundle: TestBundle, command: 'create' | 'run' = 'create') {
+  const out = join(bundle.path, 'container.out');
+  const detach = command === 'run' ? '--detach' : '';
+  execFileSync('sh', [
+    '-c',
+    `exec "$0" --root "$1" ${command} ${detach} --bundle "$2" "$3" >"$4" 2>&1`,
+    corralBin,
+    bundle.stateRoot,
+    bundle.path,
+    bundle.id,
+    out,
+  ]);
+  return out;
+}
+
+function state(bundle: TestBundle) {
+  return JSON.parse(corral(bundle, 'state', bundle.id).stdout);
+}
+
+async function until(predicate: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !predicate(); i++) await sleep(10);
+  expect(predicate()).toBe(true);
+}
+
+describe('create, start, state, kill, delete', () => {
+  it('walks a container through every status', async () => {
+    const bundle = bundleFor(['sh', '-c', 'trap "exit 0" TERM; echo started; while :; do sleep 0.05; done']);
+    const out = createWithOutput(bundle);
+    const created = state(bundle);
+    expect(created).toMatchObject({
+      id: bundle.id,
+      status: 'created',
+      bundle: bundle.path,
+      rootfs: join(bundle.path, 'rootfs'),
+    });
+    expect(created.pid).toBeGreaterThan(0);
+    // Created means set up but not exec'd: nothing of the process has run.
+    expect(readFileSync(out, 'utf8')).toBe('');
+
+    expect(corral(bundle, 'start', bundle.id).status).toBe(0);
+    await until(() => readFileSync(out, 'utf8') === 'started\n');
+    expect(state(bundle)).toMatchObject({ status: 'running', pid: created.pid });
+    expect(corral(bundle, 'start', bundle.id).stderr).toMatch(/cannot start container .*: it is running/);
+
+    const list = corral(bundle, 'list', '--format', 'json');
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ id: bundle.id, status: 'running' })]);
+    expect(corral(bundle, 'list', '-q').stdout).toBe(`${bundle.id}\n`);
+    expect(corral(bundle, 'list').stdout).toMatch(
+      new RegExp(
+        `^ID\\s+PID\\s+STATUS\\s+BUNDLE\\s+CREATED\\s+OWNER\\n${bundle.id}\\s+${created.pid}\\s+running\\s`,
+      ),
+    );
+
+    expect(corral(bundle, 'delete', bundle.id).stderr).toMatch(/cannot delete container .*: it is running/);
+    expect(corral(bundle, 'kill', bundle.id, 'TERM').status).toBe(0);
+    await until(() => state(bundle).status === 'stopped');
+    expect(state(bundle).pid).toBe(0);
+    expect(corral(bundle, 'kill', bundle.id).stderr).toMatch(/cannot kill container .*: it is stopped/);
+
+    expect(corral(bundle, 'delete', bundle.id).status).toBe(0);
+    expect(existsSync(join(bundle.stateRoot, bundle.id))).toBe(false);
+    expect(corral(bundle, 'state', bundle.id)).toMatchObject({
+      status: 1,
+      stderr: expect.stringMatching(/does not exist/),
+    });
+  });
+
+  it('deletes a created container, and a running one with --force, leaving no process', async () => {
+    const created = bundleFor(['true']);
+    createWithOutput(created);
+    expect(corral(created, 'delete', created.id).status).toBe(0);
+    expect(processesRootedIn(created.rootfs)).toEqual([]);
+
+    const running = bundleFor(['sleep', '60']);
+    createWithOutput(running);
+    expect(corral(running, 'start', running.id).status).toBe(0);
+    expect(corral(running, 'delete', '--force', running.id).status).toBe(0);
+    expect(processesRootedIn(running.rootfs)).toEqual([]);
+    expect(existsSync(join(running.stateRoot, running.id))).toBe(false);
+  });
+
+  it('start does not hang when the created init has died', async () => {
+    const bundle = bundleFor(['true']);
+    createWithOutput(bundle);
+    const { pid } = state(bundle);
+    process.kill(pid, 'SIGKILL');
+    await until(() => state(bundle).status === 'stopped');
+    expect(corral(bundle, 'start', bundle.id).stderr).toMatch(/cannot start container .*: it is stopped/);
+  });
+
+  it('run --detach leaves the container running', async () => {
+    const bundle = bundleFor(['sh', '-c', 'echo detached; sleep 60']);
+    const out = createWithOutput(bundle, 'run');
+    expect(state(bundle).status).toBe('running');
+    await until(() => readFileSync(out, 'utf8') === 'detached\n');
+  });
+
+  it('kill takes signal names and numbers, and refuses unknown ones', async () => {
+    const bundle = bundleFor(['sh', '-c', 'trap "exit 0" USR1; while :; do sleep 0.05; done']);
+    createWithOutput(bundle);
+    corral(bundle, 'start', bundle.id);
+    expect(corral(bundle, 'kill', bundle.id, 'SIGFOO').stderr).toMatch(/unknown signal "SIGFOO"/);
+    expect(corral(bundle, 'kill', bundle.id, '10').status).toBe(0);
+    await until(() => state(bundle).status === 'stopped');
+  });
+
+  it('says so for a container that does not exist', () => {
+    const bundle = bundleFor(['true']);
+    for (const command of ['start', 'state', 'kill', 'delete']) {
+      const result = corral(bundle, command, 'no-such-container');
+      expect(result.status).toBe(1);
+      expect(result.stderr).toBe('corral: container "no-such-container" does not exist\n');
+    }
+    expect(corral(bundle, 'delete', '--force', 'no-such-container').status).toBe(0);
+  });
+});

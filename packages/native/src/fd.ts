@@ -1,0 +1,50 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { binding } from './binding.js';
+
+/**
+ * Takes an flock(2) on an open descriptor, waiting on the event loop (never blocking it) while
+ * another process holds it. The lock goes when the descriptor is closed.
+ */
+export async function flock(
+  fd: number,
+  options: { exclusive?: boolean; signal?: AbortSignal } = {},
+): Promise<void> {
+  let delay = 1;
+  while (!binding().tryFlock(fd, options.exclusive ?? true)) {
+    options.signal?.throwIfAborted();
+    await sleep(delay, undefined, { signal: options.signal });
+    delay = Math.min(delay * 2, 50);
+  }
+}
+
+/**
+ * Resolves with true once the descriptor is readable (or its peer has hung up), or with false
+ * when the signal aborts first: a lost race leaves nothing polling a descriptor about to close.
+ */
+export function waitReadable(fd: number, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const { signal } = options;
+    if (signal?.aborted) {
+      resolve(false);
+      return;
+    }
+    const onAbort = () => {
+      watcher.close();
+      resolve(false);
+    };
+    const watcher = new (binding().FdWatcher)(fd, (status) => {
+      watcher.close();
+      signal?.removeEventListener('abort', onAbort);
+      if (status < 0) reject(new Error(`poll failed on descriptor ${fd} (${status})`));
+      else resolve(true);
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    watcher.start(true, false);
+  });
+}
+
+/** Makes a FIFO (named pipe); the mode is subject to the umask, as mkfifo(3)'s is. */
+export function mkfifo(path: string, mode: number): void {
+  binding().mkfifo(path, mode);
+}
