@@ -1,4 +1,6 @@
+import { renameSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { dirname, join } from 'node:path';
 
 import { Container } from '@corral/core';
 
@@ -17,10 +19,16 @@ export async function create(args: string[], global: GlobalOptions): Promise<num
     'preserve-fds': { type: 'string' },
   });
   const id = containerIdArgument('create', positionals);
-  for (const flag of ['pid-file', 'console-socket', 'pidfd-socket', 'preserve-fds'] as const) {
+  for (const flag of ['console-socket', 'pidfd-socket', 'preserve-fds'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`create: --${flag} is not supported yet`);
   }
-  await Container.create({ id, bundle: values.bundle, root: global.root, noPivot: values['no-pivot'] });
+  const container = await Container.create({
+    id,
+    bundle: values.bundle,
+    root: global.root,
+    noPivot: values['no-pivot'],
+  });
+  if (values['pid-file']) writePidFile(values['pid-file'], container.state().pid);
   return 0;
 }
 
@@ -109,4 +117,11 @@ export async function list(args: string[], global: GlobalOptions): Promise<numbe
     );
   }
   return 0;
+}
+
+/** --pid-file: written whole under a temporary name, then renamed, as runc does. */
+export function writePidFile(path: string, pid: number): void {
+  const temporary = join(dirname(path), `.${process.pid}.pid-file`);
+  writeFileSync(temporary, String(pid), { mode: 0o644 });
+  renameSync(temporary, path);
 }

@@ -5,6 +5,7 @@ import { exitStatusCode } from '@corral/native';
 
 import { containerIdArgument, parseCommandArgs, UsageError } from '../args.js';
 import type { GlobalOptions } from '../global.js';
+import { writePidFile } from './lifecycle.js';
 
 // Signals a foreground `run` passes on to the container, as runc does.
 const FORWARDED: NodeJS.Signals[] = [
@@ -29,12 +30,13 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
     keep: { type: 'boolean' },
   });
   const id = containerIdArgument('run', positionals);
-  for (const flag of ['pid-file', 'console-socket', 'preserve-fds'] as const) {
+  for (const flag of ['console-socket', 'preserve-fds'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`run: --${flag} is not supported yet`);
   }
   if (values.detach) {
     const options = { id, bundle: values.bundle, root: global.root, noPivot: values['no-pivot'] };
     const created = await Container.create(options);
+    if (values['pid-file']) writePidFile(values['pid-file'], created.state().pid);
     await created.start();
     return 0;
   }

@@ -128,10 +128,13 @@ function addMount(plan: PlanBuilder, mount: SpecMount, index: number, bundle: st
         },
       );
     }
-    plan.add(
-      isDirectory ? { op: 'mkdir', path: target, mode: 0o755 } : { op: 'mkfile', path: target, mode: 0o644 },
-      `create ${target} (${path})`,
-    );
+    if (isDirectory) {
+      plan.add({ op: 'mkdir', path: target, mode: 0o755 }, `create ${target} (${path})`);
+    } else {
+      const parent = posix.dirname(target);
+      if (parent !== '/') plan.add({ op: 'mkdir', path: parent, mode: 0o755 }, `create ${parent} (${path})`);
+      plan.add({ op: 'mkfile', path: target, mode: 0o644 }, `create ${target} (${path})`);
+    }
     plan.add(
       {
         op: 'mountBind',

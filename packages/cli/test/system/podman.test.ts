@@ -1,0 +1,89 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { busyboxRootfs, repoRoot, tempDir, uniqueName } from '@corral/tooling/test-env';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// podman drives corral as its OCI runtime, as it drives runc, on a rootfs of the test's own.
+const corral = join(repoRoot, 'bin/corral');
+let work: ReturnType<typeof tempDir>;
+let env: NodeJS.ProcessEnv;
+let rootfs: string;
+const names: string[] = [];
+
+function podman(...args: string[]) {
+  return spawnSync('podman', ['--runtime', corral, ...args], { encoding: 'utf8', env, timeout: 60_000 });
+}
+
+beforeAll(() => {
+  work = tempDir('podman');
+  rootfs = join(work.path, 'rootfs');
+  cpSync(busyboxRootfs, rootfs, { recursive: true, verbatimSymlinks: true });
+  // The machine's hard RLIMIT_NOFILE is below podman's default request; ask for what it allows.
+  const conf = join(work.path, 'containers.conf');
+  writeFileSync(conf, '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=1000:1000"]\n');
+  env = { ...process.env, CONTAINERS_CONF: conf };
+});
+
+afterAll(() => {
+  for (const name of names) podman('rm', '--force', '--time', '0', name);
+  work.remove();
+});
+
+function name(): string {
+  const n = uniqueName('corral-podman');
+  names.push(n);
+  return n;
+}
+
+describe('podman with corral as its runtime', () => {
+  it('runs a container in the foreground and returns its output and status', () => {
+    const result = podman(
+      'run',
+      '--rm',
+      '--name',
+      name(),
+      '--hostname',
+      'from-podman',
+      '--rootfs',
+      rootfs,
+      '/bin/sh',
+      '-c',
+      'echo hello; hostname; exit 3',
+    );
+    expect(result.stdout).toBe('hello\nfrom-podman\n');
+    expect(result.status).toBe(3);
+  });
+
+  it('runs a detached container, lists, stops and removes it', () => {
+    const container = name();
+    const run = podman(
+      'run',
+      '-d',
+      '--name',
+      container,
+      '--rootfs',
+      rootfs,
+      '/bin/sh',
+      '-c',
+      'trap "exit 0" TERM; while :; do sleep 0.05; done',
+    );
+    expect(run.status).toBe(0);
+    expect(podman('ps', '--format', '{{.Names}} {{.Status}}').stdout).toMatch(new RegExp(`${container} Up`));
+    expect(podman('stop', '--time', '5', container).status).toBe(0);
+    expect(
+      podman('inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', container).stdout.trim(),
+    ).toBe('exited 0');
+    expect(podman('rm', container).status).toBe(0);
+    expect(podman('ps', '-a', '--format', '{{.Names}}').stdout).not.toContain(container);
+  });
+
+  it('kills a container with a signal it chose', () => {
+    const container = name();
+    podman('run', '-d', '--name', container, '--rootfs', rootfs, '/bin/sleep', '60');
+    expect(podman('kill', '--signal', 'KILL', container).status).toBe(0);
+    execFileSync('podman', ['--runtime', corral, 'wait', container], { env });
+    expect(podman('inspect', '--format', '{{.State.Status}}', container).stdout.trim()).toBe('exited');
+  });
+});
