@@ -1,0 +1,83 @@
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { busyboxRootfs, repoRoot, tempDir, uniqueName } from '@corral/tooling/test-env';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// A containerd of the test's own (its own root, state and socket) runs corral through its runc
+// shim, with an image made from the busybox rootfs.
+const corral = join(repoRoot, 'bin/corral');
+let work: ReturnType<typeof tempDir>;
+let daemon: ChildProcess;
+let socket: string;
+const image = `localhost/${uniqueName('corral-bb')}:latest`;
+
+function ctr(...args: string[]) {
+  return spawnSync('ctr', ['-a', socket, ...args], { encoding: 'utf8', timeout: 60_000 });
+}
+
+beforeAll(async () => {
+  work = tempDir('containerd');
+  socket = join(work.path, 'containerd.sock');
+  daemon = spawn(
+    'containerd',
+    ['--root', join(work.path, 'root'), '--state', join(work.path, 'state'), '--address', socket],
+    {
+      stdio: 'ignore',
+    },
+  );
+  for (let i = 0; i < 200 && !existsSync(socket); i++) await sleep(25);
+  const conf = join(work.path, 'containers.conf');
+  writeFileSync(conf, '[containers]\n');
+  const env = { ...process.env, CONTAINERS_CONF: conf };
+  const archive = join(work.path, 'bb.tar');
+  execFileSync('sh', ['-c', `tar -C "$0" -c . | podman import - "$1" >/dev/null`, busyboxRootfs, image], {
+    env,
+  });
+  execFileSync('podman', ['save', '--format', 'oci-archive', '-o', archive, image], { env, stdio: 'ignore' });
+  execFileSync('podman', ['rmi', image], { env, stdio: 'ignore' });
+  ctr('images', 'import', '--index-name', image, archive);
+}, 120_000);
+
+afterAll(async () => {
+  daemon?.kill('SIGTERM');
+  await new Promise((resolve) => (daemon?.exitCode !== null ? resolve(null) : daemon.once('exit', resolve)));
+  // containerd leaves its shims' mounts under its state directory when it stops abruptly.
+  spawnSync('sh', [
+    '-c',
+    `grep -o " ${work.path}[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`,
+  ]);
+  work.remove();
+});
+
+describe('containerd with corral as its runc binary', () => {
+  it('runs a container and returns its output and status', () => {
+    const id = uniqueName('c');
+    const result = ctr(
+      'run',
+      '--rm',
+      '--runc-binary',
+      corral,
+      image,
+      id,
+      '/bin/sh',
+      '-c',
+      'echo hello from containerd; exit 4',
+    );
+    expect(result.stdout).toBe('hello from containerd\n');
+    expect(result.status).toBe(4);
+  });
+
+  it('runs a detached task, lists it, kills and deletes it', async () => {
+    const id = uniqueName('c');
+    expect(ctr('run', '-d', '--runc-binary', corral, image, id, '/bin/sleep', '60').status).toBe(0);
+    expect(ctr('task', 'ls').stdout).toMatch(new RegExp(`${id}\\s+\\d+\\s+RUNNING`));
+    expect(ctr('task', 'kill', '--signal', 'SIGKILL', id).status).toBe(0);
+    for (let i = 0; i < 100 && !/STOPPED/.test(ctr('task', 'ls').stdout); i++) await sleep(50);
+    expect(ctr('task', 'ls').stdout).toMatch(new RegExp(`${id}\\s+\\d+\\s+STOPPED`));
+    expect(ctr('task', 'delete', id).status).toBe(0);
+    expect(ctr('container', 'rm', id).status).toBe(0);
+  });
+});
