@@ -15,6 +15,7 @@ commands:
   create   create a container that waits for start (--bundle DIR, default .)
   start    start a created container
   run      create and run a container (--bundle DIR, default .; --detach)
+  exec     run another process in a running container
   state    print a container's state as JSON
   kill     send a signal to a container's init (default SIGTERM)
   delete   delete a container (--force kills it first)
@@ -40,6 +41,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   delete: async () => (await import('./commands/lifecycle.js')).remove,
   list: async () => (await import('./commands/lifecycle.js')).list,
   run: async () => (await import('./commands/run.js')).run,
+  exec: async () => (await import('./commands/exec.js')).exec,
   spec: async () => (await import('./commands/spec.js')).spec,
 };
 

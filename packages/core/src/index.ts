@@ -1,4 +1,4 @@
-export { Container, type OciState } from './container/container.js';
+export { Container, type OciState, type RunningProcess } from './container/container.js';
 export { validateContainerId } from './container/id.js';
 export { type InitStdio, initFailure } from './container/init-process.js';
 export type { LaunchOptions } from './container/launch.js';
@@ -12,7 +12,7 @@ export {
   InvalidConfigError,
   SystemError,
 } from './errors.js';
-export { type CompileOptions, compileInitPlan, type InitPlan } from './plan/compile.js';
+export { type CompileOptions, compileExecPlan, compileInitPlan, type InitPlan } from './plan/compile.js';
 export { parseMountOptions } from './plan/mount-options.js';
 export { defaultSpec } from './spec/default-spec.js';
 export { type Bundle, loadBundle } from './spec/load.js';

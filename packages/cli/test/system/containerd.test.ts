@@ -74,6 +74,8 @@ describe('containerd with corral as its runc binary', () => {
     const id = uniqueName('c');
     expect(ctr('run', '-d', '--runc-binary', corral, image, id, '/bin/sleep', '60').status).toBe(0);
     expect(ctr('task', 'ls').stdout).toMatch(new RegExp(`${id}\\s+\\d+\\s+RUNNING`));
+    const exec = ctr('task', 'exec', '--exec-id', 'probe', id, '/bin/sh', '-c', 'echo exec ok; exit 7');
+    expect(exec).toMatchObject({ stdout: 'exec ok\n', status: 7 });
     expect(ctr('task', 'kill', '--signal', 'SIGKILL', id).status).toBe(0);
     for (let i = 0; i < 100 && !/STOPPED/.test(ctr('task', 'ls').stdout); i++) await sleep(50);
     expect(ctr('task', 'ls').stdout).toMatch(new RegExp(`${id}\\s+\\d+\\s+STOPPED`));

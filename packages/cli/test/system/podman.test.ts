@@ -79,6 +79,16 @@ describe('podman with corral as its runtime', () => {
     expect(podman('ps', '-a', '--format', '{{.Names}}').stdout).not.toContain(container);
   });
 
+  it('execs into a running container and returns the exec status', () => {
+    const container = name();
+    expect(podman('run', '-d', '--name', container, '--rootfs', rootfs, '/bin/sleep', '60').status).toBe(0);
+    const result = podman('exec', container, '/bin/sh', '-c', 'echo "exec in $(hostname)"; exit 6');
+    expect(result.stdout).toBe(
+      `exec in ${podman('inspect', '--format', '{{.Config.Hostname}}', container).stdout.trim()}\n`,
+    );
+    expect(result.status).toBe(6);
+  });
+
   it('kills a container with a signal it chose', () => {
     const container = name();
     podman('run', '-d', '--name', container, '--rootfs', rootfs, '/bin/sleep', '60');

@@ -1,12 +1,17 @@
 import { closeSync, constants, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { Pidfd, waitReadable } from '@corral/native';
+import { type ExitStatus, Pidfd, waitReadable } from '@corral/native';
 
 import { CorralError } from '../errors.js';
+import { compileExecPlan } from '../plan/compile.js';
+import { loadBundle } from '../spec/load.js';
+import type { Spec, SpecProcess } from '../spec/types.js';
+import { validateSpec } from '../spec/validate.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
 import { validateContainerId } from './id.js';
+import { InitProcess, type InitStdio } from './init-process.js';
 import { type LaunchOptions, launch } from './launch.js';
 import { type ContainerStatus, can, deriveStatus } from './status.js';
 
@@ -24,6 +29,16 @@ export interface OciState {
 }
 
 const SIGKILL = 9;
+
+/** A process started in a container by `exec`. */
+export interface RunningProcess {
+  pid: number;
+  signal(signal: number): void;
+  /** Waits for the process to exit and reaps it. */
+  wait(): Promise<ExitStatus>;
+  /** Lets go of the process without waiting for it (a detached exec). */
+  release(): void;
+}
 
 /**
  * A container under a state root. Every operation follows the same steps: take the lock,
@@ -114,6 +129,52 @@ export class Container {
       }
       unlinkSync(this.#dir.execFifoPath);
     });
+  }
+
+  /**
+   * Starts another process in the running container: it joins the init's namespaces and
+   * runs `process` (the config's process with the caller's changes). Resolves once it has
+   * exec'd; `wait()` gives its exit status.
+   */
+  async exec(process: SpecProcess, options: { stdio?: InitStdio } = {}): Promise<RunningProcess> {
+    const state = this.#dir.readState();
+    this.#check('exec into', (status) => status === 'running', deriveStatus(this.#dir, state));
+    const { spec } = loadBundle(state.bundle);
+    const plan = compileExecPlan(validateSpec({ ...spec, process }), process, state.pid);
+    const init = await InitProcess.start(plan, options.stdio ?? ['inherit', 'inherit', 'inherit']);
+    let child: Pidfd | undefined;
+    try {
+      child = await init.childStarted();
+      await init.go();
+      await init.execDone();
+    } catch (error) {
+      if (child) {
+        try {
+          child.signal(SIGKILL);
+        } catch {
+          // Already gone.
+        }
+        await child.exited().catch(() => undefined);
+        child.close();
+      }
+      throw error;
+    } finally {
+      init.close();
+    }
+    const running = child;
+    return {
+      pid: running.pid,
+      signal: (signal) => running.signal(signal),
+      // Watching (and so reaping) starts only when asked: a detached exec leaves the process
+      // to whoever adopts it, as runc does, so that its parent can collect the status.
+      wait: () => running.exited().finally(() => running.close()),
+      release: () => running.close(),
+    };
+  }
+
+  /** The container's config as its bundle holds it. */
+  spec(): Spec {
+    return loadBundle(this.#dir.readState().bundle).spec;
   }
 
   /** Sends a signal to the container's init process. */

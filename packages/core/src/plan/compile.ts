@@ -4,7 +4,7 @@ import { isAbsolute, posix, resolve } from 'node:path';
 import { type InitOp, protocol } from '@corral/native';
 
 import { CorralError, InvalidConfigError } from '../errors.js';
-import type { NamespaceType, Spec, SpecMount } from '../spec/types.js';
+import type { NamespaceType, Spec, SpecMount, SpecProcess } from '../spec/types.js';
 import { capabilityMask } from './capabilities.js';
 import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
 import { RLIMITS } from './rlimits.js';
@@ -292,6 +292,12 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   if (spec.domainname)
     plan.add({ op: 'setdomainname', name: spec.domainname }, `set domainname ${spec.domainname}`);
 
+  addProcess(plan, process, options.execFifo);
+  return { ops: plan.ops, describe: plan.describe, cloneIndex };
+}
+
+/** The part of a plan that makes the process itself: limits, identity, capabilities, exec. */
+function addProcess(plan: PlanBuilder, process: SpecProcess, execFifo?: string): void {
   for (const [i, limit] of (process.rlimits ?? []).entries()) {
     plan.add(
       {
@@ -332,7 +338,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   if (process.noNewPrivileges)
     plan.add({ op: 'noNewPrivileges' }, 'set no_new_privs (process.noNewPrivileges)');
   plan.add({ op: 'chdir', path: process.cwd }, `change directory to ${process.cwd} (process.cwd)`);
-  if (options.execFifo) {
+  if (execFifo) {
     plan.add({ op: 'signalReady' }, 'report the container created');
     plan.add({ op: 'waitExecFifo' }, 'wait for start');
   }
@@ -341,5 +347,38 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     { op: 'exec', file: args[0]!, args, env: process.env ?? [] },
     `exec ${JSON.stringify(args[0])} (process.args[0])`,
   );
+}
+
+/** /proc/PID/ns names of the namespace types. */
+const NS_FILES: Record<NamespaceType, string> = {
+  pid: 'pid',
+  network: 'net',
+  mount: 'mnt',
+  ipc: 'ipc',
+  uts: 'uts',
+  user: 'user',
+  cgroup: 'cgroup',
+  time: 'time',
+};
+
+/**
+ * The plan of a process exec'd into a running container: join each namespace of its init
+ * (user first, mount last), clone so that the pid namespace applies, then the process part.
+ */
+export function compileExecPlan(spec: Spec, process: SpecProcess, initPid: number): InitPlan {
+  const plan = new PlanBuilder();
+  const types = (spec.linux?.namespaces ?? []).map((ns) => ns.type);
+  types.sort((a, b) => JOIN_ORDER.indexOf(a) - JOIN_ORDER.indexOf(b));
+  for (const type of types) {
+    const path = `/proc/${initPid}/ns/${NS_FILES[type]}`;
+    plan.add(
+      { op: 'joinNamespace', nstype: Number(NAMESPACE_FLAGS[type]), path },
+      `join the container's ${type} namespace`,
+    );
+  }
+  const cloneIndex = plan.ops.length;
+  plan.add({ op: 'clone', flags: 0n }, 'start the process');
+  plan.add({ op: 'waitGo' }, 'wait for the runtime');
+  addProcess(plan, process);
   return { ops: plan.ops, describe: plan.describe, cloneIndex };
 }

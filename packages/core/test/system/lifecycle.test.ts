@@ -136,6 +136,51 @@ describe('create, start, state, kill, delete', () => {
     await until(() => state(bundle).status === 'stopped');
   });
 
+  it('exec runs a process in the container, with the flags applied', async () => {
+    const bundle = bundleFor(['sleep', '60']);
+    createWithOutput(bundle, 'run');
+    const inside = corral(
+      bundle,
+      'exec',
+      bundle.id,
+      'sh',
+      '-c',
+      'echo "$$ $(hostname)"; ls /proc | grep -c "^[0-9]"; exit 5',
+    );
+    expect(inside.status).toBe(5);
+    // Not pid 1, in the container's pid and uts namespaces: sleep, sh, ls and grep are all it sees.
+    expect(inside.stdout).toMatch(/^(\d+) corral-test\n4\n$/);
+    expect(inside.stdout.split(' ')[0]).not.toBe('1');
+    const changed = corral(
+      bundle,
+      'exec',
+      '-u',
+      '1000:1001',
+      '-g',
+      '7',
+      '--env',
+      'X=y',
+      '--cwd',
+      '/tmp',
+      bundle.id,
+      'sh',
+      '-c',
+      'grep -E "^(Uid|Gid|Groups)" /proc/self/status | tr -s "\t " " "; echo $X; pwd',
+    );
+    expect(changed.stdout).toBe('Uid: 1000 1000 1000 1000\nGid: 1001 1001 1001 1001\nGroups: 7 \ny\n/tmp\n');
+    expect(corral(bundle, 'exec', bundle.id, 'no-such-program').stderr).toMatch(
+      /executable file not found in \$PATH/,
+    );
+  });
+
+  it('exec refuses a container that is not running', () => {
+    const bundle = bundleFor(['true']);
+    createWithOutput(bundle);
+    expect(corral(bundle, 'exec', bundle.id, 'true').stderr).toMatch(
+      /cannot exec into container .*: it is created/,
+    );
+  });
+
   it('says so for a container that does not exist', () => {
     const bundle = bundleFor(['true']);
     for (const command of ['start', 'state', 'kill', 'delete']) {

@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+
+import { Container, CorralError, type SpecProcess } from '@corral/core';
+import { exitStatusCode } from '@corral/native';
+
+import { parseCommandArgs, UsageError } from '../args.js';
+import type { GlobalOptions } from '../global.js';
+import { writePidFile } from './lifecycle.js';
+
+const OPTIONS = {
+  process: { type: 'string', short: 'p' },
+  env: { type: 'string', short: 'e', multiple: true },
+  cwd: { type: 'string' },
+  user: { type: 'string', short: 'u' },
+  'additional-gids': { type: 'string', short: 'g', multiple: true },
+  cap: { type: 'string', short: 'c', multiple: true },
+  tty: { type: 'boolean', short: 't' },
+  detach: { type: 'boolean', short: 'd' },
+  'pid-file': { type: 'string' },
+  'console-socket': { type: 'string' },
+  'pidfd-socket': { type: 'string' },
+  'process-label': { type: 'string' },
+  apparmor: { type: 'string' },
+  'no-new-privs': { type: 'boolean' },
+  'preserve-fds': { type: 'string' },
+  cgroup: { type: 'string', multiple: true },
+  'ignore-paused': { type: 'boolean' },
+} as const;
+
+const FORWARDED: NodeJS.Signals[] = [
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGWINCH',
+];
+
+/** Flags stop at the container id: what follows is the command, with flags of its own. */
+function splitAtId(args: string[]): [flags: string[], rest: string[]] {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return [args.slice(0, i), args.slice(i + 1)];
+    if (!arg.startsWith('-') || arg === '-') return [args.slice(0, i), args.slice(i)];
+    const name = arg.startsWith('--') ? arg.slice(2).split('=')[0]! : arg.slice(1, 2);
+    const spec = Object.entries(OPTIONS).find(
+      ([long, o]) => long === name || ('short' in o && o.short === name),
+    );
+    const takesValue = spec?.[1].type === 'string';
+    const inline = arg.includes('=') || (!arg.startsWith('--') && arg.length > 2);
+    if (takesValue && !inline) i++;
+  }
+  return [args, []];
+}
+
+function parseIds(text: string, what: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 0xffffffff)
+    throw new UsageError(`exec: ${what} must be a number, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** The process to exec: -p FILE, or the container's own process changed by the flags. */
+function buildProcess(container: Container, values: Record<string, unknown>, command: string[]): SpecProcess {
+  if (values.process) {
+    const text =
+      values.process === '-' ? readFileSync(0, 'utf8') : readFileSync(values.process as string, 'utf8');
+    try {
+      return JSON.parse(text) as SpecProcess;
+    } catch (error) {
+      throw new CorralError(
+        'INVALID_CONFIG',
+        `exec: ${values.process} is not valid JSON: ${(error as Error).message}`,
+      );
+    }
+  }
+  if (command.length === 0) throw new UsageError('exec: needs a command to run after the container id');
+  const base = container.spec().process!;
+  const process: SpecProcess = structuredClone(base);
+  process.args = command;
+  process.terminal = false;
+  process.env = [...(base.env ?? []), ...((values.env as string[] | undefined) ?? [])];
+  if (values.cwd) process.cwd = values.cwd as string;
+  if (values.user) {
+    const [uid, gid] = (values.user as string).split(':');
+    process.user = {
+      ...process.user,
+      uid: parseIds(uid!, 'the user id'),
+      gid: gid === undefined ? 0 : parseIds(gid, 'the group id'),
+    };
+  }
+  const gids = values['additional-gids'] as string[] | undefined;
+  if (gids)
+    process.user.additionalGids = gids
+      .flatMap((g) => g.split(','))
+      .map((g) => parseIds(g, 'an additional gid'));
+  const caps = values.cap as string[] | undefined;
+  if (caps) {
+    // Added to every set but the inheritable one (CVE-2022-29162).
+    process.capabilities ??= {};
+    for (const set of ['bounding', 'effective', 'permitted', 'ambient'] as const) {
+      process.capabilities[set] = [...new Set([...(process.capabilities[set] ?? []), ...caps])];
+    }
+  }
+  if (values['no-new-privs']) process.noNewPrivileges = true;
+  return process;
+}
+
+export async function exec(args: string[], global: GlobalOptions): Promise<number> {
+  const [flagArgs, rest] = splitAtId(args);
+  const { values } = parseCommandArgs('exec', flagArgs, OPTIONS);
+  const [id, ...command] = rest;
+  if (!id) throw new UsageError('exec: needs a container id');
+  for (const flag of [
+    'tty',
+    'console-socket',
+    'pidfd-socket',
+    'preserve-fds',
+    'cgroup',
+    'process-label',
+    'apparmor',
+  ] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`exec: --${flag} is not supported yet`);
+  }
+  const container = Container.load(global.root, id);
+  const process = buildProcess(container, values, command);
+
+  let running: Awaited<ReturnType<Container['exec']>> | undefined;
+  const pending: number[] = [];
+  const forward = (name: NodeJS.Signals) => {
+    const signal = constants.signals[name];
+    if (!running) pending.push(signal);
+    else {
+      try {
+        running.signal(signal);
+      } catch {
+        // Exited already.
+      }
+    }
+  };
+  if (!values.detach) for (const signal of FORWARDED) globalThis.process.on(signal, forward);
+  try {
+    running = await container.exec(process);
+    if (values['pid-file']) writePidFile(values['pid-file'], running.pid);
+    if (values.detach) {
+      running.release();
+      return 0;
+    }
+    for (const signal of pending.splice(0)) running.signal(signal);
+    return exitStatusCode(await running.wait());
+  } finally {
+    for (const signal of FORWARDED) globalThis.process.off(signal, forward);
+  }
+}
