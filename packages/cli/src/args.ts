@@ -23,3 +23,21 @@ export function containerIdArgument(command: string, positionals: string[]): str
   }
   return positionals[0]!;
 }
+
+/**
+ * Splits at the first positional argument, as runc's parser stops there: `exec ID sh -c x`
+ * must not read `-c` as a flag of its own. Returns the flags and everything from the positional.
+ */
+export function splitAtPositional(args: string[], options: Options): [flags: string[], rest: string[]] {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return [args.slice(0, i), args.slice(i + 1)];
+    if (!arg.startsWith('-') || arg === '-') return [args.slice(0, i), args.slice(i)];
+    const long = arg.startsWith('--');
+    const name = long ? arg.slice(2).split('=')[0]! : arg.slice(1, 2);
+    const option = Object.entries(options).find(([key, o]) => (long ? key === name : o.short === name))?.[1];
+    const inlineValue = long ? arg.includes('=') : arg.length > 2;
+    if (option?.type === 'string' && !inlineValue) i++;
+  }
+  return [args, []];
+}

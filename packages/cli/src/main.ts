@@ -20,6 +20,8 @@ commands:
   kill     send a signal to a container's init (default SIGTERM)
   delete   delete a container (--force kills it first)
   list     list containers (-q, --format table|json)
+  ps       show a container's processes (--format table|json, then ps arguments)
+  features print what this runtime supports (runtime-spec features JSON)
   spec     write a new config.json (runc's defaults)
 
 global options:
@@ -42,6 +44,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   list: async () => (await import('./commands/lifecycle.js')).list,
   run: async () => (await import('./commands/run.js')).run,
   exec: async () => (await import('./commands/exec.js')).exec,
+  ps: async () => (await import('./commands/info.js')).ps,
+  features: async () => (await import('./commands/info.js')).features,
   spec: async () => (await import('./commands/spec.js')).spec,
 };
 

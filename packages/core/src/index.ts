@@ -12,6 +12,7 @@ export {
   InvalidConfigError,
   SystemError,
 } from './errors.js';
+export { runtimeFeatures } from './features.js';
 export { type CompileOptions, compileExecPlan, compileInitPlan, type InitPlan } from './plan/compile.js';
 export { parseMountOptions } from './plan/mount-options.js';
 export { defaultSpec } from './spec/default-spec.js';

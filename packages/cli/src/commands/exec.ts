@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { Container, CorralError, type SpecProcess } from '@corral/core';
 import { exitStatusCode } from '@corral/native';
 
-import { parseCommandArgs, UsageError } from '../args.js';
+import { parseCommandArgs, splitAtPositional, UsageError } from '../args.js';
 import type { GlobalOptions } from '../global.js';
 import { writePidFile } from './lifecycle.js';
 
@@ -37,23 +37,6 @@ const FORWARDED: NodeJS.Signals[] = [
   'SIGUSR2',
   'SIGWINCH',
 ];
-
-/** Flags stop at the container id: what follows is the command, with flags of its own. */
-function splitAtId(args: string[]): [flags: string[], rest: string[]] {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--') return [args.slice(0, i), args.slice(i + 1)];
-    if (!arg.startsWith('-') || arg === '-') return [args.slice(0, i), args.slice(i)];
-    const name = arg.startsWith('--') ? arg.slice(2).split('=')[0]! : arg.slice(1, 2);
-    const spec = Object.entries(OPTIONS).find(
-      ([long, o]) => long === name || ('short' in o && o.short === name),
-    );
-    const takesValue = spec?.[1].type === 'string';
-    const inline = arg.includes('=') || (!arg.startsWith('--') && arg.length > 2);
-    if (takesValue && !inline) i++;
-  }
-  return [args, []];
-}
 
 function parseIds(text: string, what: string): number {
   if (!/^\d+$/.test(text) || Number(text) > 0xffffffff)
@@ -108,7 +91,7 @@ function buildProcess(container: Container, values: Record<string, unknown>, com
 }
 
 export async function exec(args: string[], global: GlobalOptions): Promise<number> {
-  const [flagArgs, rest] = splitAtId(args);
+  const [flagArgs, rest] = splitAtPositional(args, OPTIONS);
   const { values } = parseCommandArgs('exec', flagArgs, OPTIONS);
   const [id, ...command] = rest;
   if (!id) throw new UsageError('exec: needs a container id');

@@ -35,6 +35,19 @@ describe('corral spec', () => {
   });
 });
 
+describe('corral features', () => {
+  it('says what corral supports, and not what it does not yet', () => {
+    const features = JSON.parse(execFileSync(corral, ['features'], { encoding: 'utf8' }));
+    expect(features.ociVersionMax).toBe('1.2.0');
+    expect(features.linux.namespaces).toEqual(
+      expect.arrayContaining(['pid', 'network', 'mount', 'ipc', 'uts']),
+    );
+    expect(features.linux.namespaces).not.toContain('user');
+    expect(features.linux.capabilities).toContain('CAP_CHECKPOINT_RESTORE');
+    expect(features.mountOptions).toEqual(expect.arrayContaining(['rbind', 'rro', 'nosuid', 'rslave']));
+  });
+});
+
 describe('corral command line', () => {
   it('prints its version', () => {
     expect(execFileSync(corral, ['--version'], { encoding: 'utf8' })).toMatch(

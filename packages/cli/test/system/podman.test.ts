@@ -89,6 +89,14 @@ describe('podman with corral as its runtime', () => {
     expect(result.status).toBe(6);
   });
 
+  it('shows the container processes with podman top', () => {
+    const container = name();
+    expect(podman('run', '-d', '--name', container, '--rootfs', rootfs, '/bin/sleep', '61').status).toBe(0);
+    const top = podman('top', container, 'pid', 'args');
+    expect(top.status).toBe(0);
+    expect(top.stdout).toMatch(/^1\s+\/bin\/sleep 61\s*$/m);
+  });
+
   it('kills a container with a signal it chose', () => {
     const container = name();
     podman('run', '-d', '--name', container, '--rootfs', rootfs, '/bin/sleep', '60');

@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readlinkSync, readSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { type ExitStatus, Pidfd, waitReadable } from '@corral/native';
@@ -170,6 +170,29 @@ export class Container {
       wait: () => running.exited().finally(() => running.close()),
       release: () => running.close(),
     };
+  }
+
+  /**
+   * The pids of the container's processes: every process in its init's pid namespace (or,
+   * without one of its own, the init alone).
+   */
+  processes(): number[] {
+    const state = this.#dir.readState();
+    if (deriveStatus(this.#dir, state) === 'stopped') return [];
+    const nsOf = (pid: number | string) => {
+      try {
+        return readlinkSync(`/proc/${pid}/ns/pid`);
+      } catch {
+        return undefined;
+      }
+    };
+    const initNs = nsOf(state.pid);
+    const ownsNamespace = initNs !== undefined && initNs !== nsOf('self');
+    if (!ownsNamespace) return [state.pid];
+    return readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry) && nsOf(entry) === initNs)
+      .map(Number)
+      .sort((a, b) => a - b);
   }
 
   /** The container's config as its bundle holds it. */

@@ -71,6 +71,16 @@ const PROPAGATION_OPTIONS: Record<string, number> = {
 // Accepted and meaningless here: the mount is always new, and these are historic defaults.
 const IGNORED = new Set(['defaults', 'async', 'nomand', 'nolazytime', 'remount', 'loud', 'silent']);
 
+/** Every option name the parser gives a meaning to (filesystem options pass through as well). */
+export const KNOWN_MOUNT_OPTIONS: ReadonlySet<string> = new Set([
+  'bind',
+  'rbind',
+  ...Object.keys(ATTRIBUTES),
+  ...Object.keys(ATTRIBUTES).map((name) => `r${name}`),
+  ...Object.keys(PROPAGATION_OPTIONS),
+  ...IGNORED,
+]);
+
 export function parseMountOptions(options: readonly string[], path: string): ParsedMountOptions {
   const parsed: ParsedMountOptions = {
     bind: false,

@@ -173,6 +173,21 @@ describe('create, start, state, kill, delete', () => {
     );
   });
 
+  it('ps lists the container processes and nothing else', async () => {
+    const bundle = bundleFor(['sh', '-c', 'sleep 61 & sleep 62; wait']);
+    createWithOutput(bundle, 'run');
+    await until(() => JSON.parse(corral(bundle, 'ps', '--format', 'json', bundle.id).stdout).length === 3);
+    const table = corral(bundle, 'ps', bundle.id, '-o', 'pid,args').stdout.split('\n');
+    expect(table[0]).toMatch(/PID/);
+    expect(
+      table
+        .slice(1)
+        .filter(Boolean)
+        .map((line) => line.trim().split(/\s+/).slice(1).join(' '))
+        .sort(),
+    ).toEqual(['sh -c sleep 61 & sleep 62; wait', 'sleep 61', 'sleep 62']);
+  });
+
   it('exec refuses a container that is not running', () => {
     const bundle = bundleFor(['true']);
     createWithOutput(bundle);

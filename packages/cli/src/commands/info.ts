@@ -1,0 +1,38 @@
+import { spawnSync } from 'node:child_process';
+
+import { Container, runtimeFeatures } from '@corral/core';
+
+import { containerIdArgument, parseCommandArgs, splitAtPositional, UsageError } from '../args.js';
+import type { GlobalOptions } from '../global.js';
+
+export async function features(args: string[]): Promise<number> {
+  const { positionals } = parseCommandArgs('features', args, {});
+  if (positionals.length) throw new UsageError('features: takes no arguments');
+  process.stdout.write(`${JSON.stringify(runtimeFeatures(), null, 2)}\n`);
+  return 0;
+}
+
+/** `ps ID [ps args]`: the host's ps, narrowed to the container's processes (runc's format). */
+export async function ps(args: string[], global: GlobalOptions): Promise<number> {
+  const options = { format: { type: 'string', short: 'f', default: 'table' } } as const;
+  const [flags, rest] = splitAtPositional(args, options);
+  const { values } = parseCommandArgs('ps', flags, options);
+  if (rest.length === 0) throw new UsageError('ps: needs a container id');
+  const id = containerIdArgument('ps', rest.slice(0, 1));
+  const pids = new Set(Container.load(global.root, id).processes());
+  if (values.format === 'json') {
+    process.stdout.write(`${JSON.stringify([...pids])}\n`);
+    return 0;
+  }
+  if (values.format !== 'table')
+    throw new UsageError(`ps: --format must be table or json, got ${JSON.stringify(values.format)}`);
+  const psArgs = rest.slice(1);
+  const result = spawnSync('ps', psArgs.length ? psArgs : ['-ef'], { encoding: 'utf8' });
+  if (result.status !== 0) throw new UsageError(`ps: ps ${psArgs.join(' ')} failed: ${result.stderr.trim()}`);
+  const [header = '', ...lines] = result.stdout.split('\n');
+  const pidColumn = header.trim().split(/\s+/).indexOf('PID');
+  if (pidColumn < 0) throw new UsageError('ps: the ps output has no PID column');
+  const mine = lines.filter((line) => pids.has(Number(line.trim().split(/\s+/)[pidColumn])));
+  process.stdout.write([header, ...mine, ''].join('\n'));
+  return 0;
+}
