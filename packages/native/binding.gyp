@@ -22,6 +22,7 @@
         "src/init/decode.c",
         "src/init/ops_fs.c",
         "src/init/ops_process.c",
+        "src/init/ops_hook.c",
         "src/init/channel.c"
       ],
       "include_dirs": ["src/protocol", "src/init"],

@@ -10,6 +10,8 @@ export interface GlobalOptions {
   logFormat: LogFormat;
   debug: boolean;
   systemdCgroup: boolean;
+  /** Where commands report warnings (set by main to the reporter). */
+  warn: (message: string) => void;
 }
 
 const VALUE_FLAGS = new Set(['--root', '--log', '--log-format', '--criu', '--rootless']);
@@ -28,6 +30,7 @@ export function parseGlobal(argv: string[]): {
     logFormat: 'text',
     debug: false,
     systemdCgroup: false,
+    warn: (message) => process.stderr.write(`corral: warning: ${message}\n`),
   };
   let help = false;
   let version = false;

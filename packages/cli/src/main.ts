@@ -54,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const parsed = parseGlobal(argv);
     reporter = new Reporter(parsed.global.logFormat, parsed.global.log);
+    parsed.global.warn = (message) => reporter.warn(message);
     if (parsed.version) {
       process.stdout.write(`corral version ${VERSION}\nspec: ${SPEC_VERSION}\n`);
       return 0;

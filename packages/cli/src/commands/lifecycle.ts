@@ -34,7 +34,7 @@ export async function create(args: string[], global: GlobalOptions): Promise<num
 
 export async function start(args: string[], global: GlobalOptions): Promise<number> {
   const { positionals } = parseCommandArgs('start', args, {});
-  await Container.load(global.root, containerIdArgument('start', positionals)).start();
+  await Container.load(global.root, containerIdArgument('start', positionals)).start({ warn: global.warn });
   return 0;
 }
 
@@ -84,7 +84,7 @@ export async function remove(args: string[], global: GlobalOptions): Promise<num
     if (values.force && (error as { code?: string }).code === 'CONTAINER_NOT_FOUND') return 0;
     throw error;
   }
-  await container.delete({ force: values.force });
+  await container.delete({ force: values.force, warn: global.warn });
   return 0;
 }
 

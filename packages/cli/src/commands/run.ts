@@ -37,7 +37,7 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
     const options = { id, bundle: values.bundle, root: global.root, noPivot: values['no-pivot'] };
     const created = await Container.create(options);
     if (values['pid-file']) writePidFile(values['pid-file'], created.state().pid);
-    await created.start();
+    await created.start({ warn: global.warn });
     return 0;
   }
 
@@ -64,6 +64,7 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
       bundle: values.bundle,
       root: global.root,
       noPivot: values['no-pivot'],
+      warn: global.warn,
     });
     for (const signal of pending.splice(0)) deliver(signal);
     return exitStatusCode(await container.exited);

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { type ExitStatus, Pidfd, waitReadable } from '@corral/native';
 
 import { CorralError } from '../errors.js';
+import { hookState, runHooksWarning } from '../hooks.js';
 import { compileExecPlan } from '../plan/compile.js';
 import { loadBundle } from '../spec/load.js';
 import type { Spec, SpecProcess } from '../spec/types.js';
@@ -108,7 +109,8 @@ export class Container {
   }
 
   /** Lets a created container exec its process. */
-  async start(): Promise<void> {
+  async start(options: { warn?: (message: string) => void } = {}): Promise<void> {
+    const warn = options.warn ?? ((message: string) => process.emitWarning(message));
     await this.#locked('start', can.start, async (state) => {
       const init = this.#openInit(state);
       const fifo = openSync(this.#dir.execFifoPath, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -128,6 +130,14 @@ export class Container {
         init.close();
       }
       unlinkSync(this.#dir.execFifoPath);
+      const spec = loadBundle(state.bundle).spec;
+      const running = hookState(spec, {
+        id: this.id,
+        status: 'running',
+        pid: state.pid,
+        bundle: state.bundle,
+      });
+      await runHooksWarning(spec, 'poststart', running, warn);
     });
   }
 
@@ -213,7 +223,7 @@ export class Container {
   }
 
   /** Removes the container; `force` kills a running one first. */
-  async delete(options: { force?: boolean } = {}): Promise<void> {
+  async delete(options: { force?: boolean; warn?: (message: string) => void } = {}): Promise<void> {
     const state = this.#dir.readState();
     const status = deriveStatus(this.#dir, state);
     if (!options.force) this.#check('delete', can.delete, status);
@@ -229,6 +239,22 @@ export class Container {
       }
     }
     this.#dir.remove();
+    // The bundle may be gone by now; poststop hooks then have nothing to run from.
+    let spec: Spec | undefined;
+    try {
+      spec = loadBundle(state.bundle).spec;
+    } catch {
+      spec = undefined;
+    }
+    if (spec?.hooks?.poststop?.length) {
+      const stopped = hookState(spec, { id: this.id, status: 'stopped', bundle: state.bundle });
+      await runHooksWarning(
+        spec,
+        'poststop',
+        stopped,
+        options.warn ?? ((message: string) => process.emitWarning(message)),
+      );
+    }
   }
 
   #check(operation: string, allowed: (s: ContainerStatus) => boolean, status: ContainerStatus): void {

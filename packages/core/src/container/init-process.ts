@@ -96,9 +96,12 @@ export class InitProcess {
     return new Pidfd(pid, fds[0]!);
   }
 
-  /** Lets the container process go on with its plan (host-side setup is done). */
-  async go(): Promise<void> {
-    await this.#socket.send(protocol.encodeFrame(protocol.MessageType.go));
+  /**
+   * Lets the container process go on with its plan (host-side setup is done), handing it the
+   * state documents its in-container hooks read.
+   */
+  async go(hookStates: readonly string[] = []): Promise<void> {
+    await this.#socket.send(protocol.encodeFrame(protocol.MessageType.go, protocol.encodeGo(hookStates)));
   }
 
   /** Resolves once the container process has run its plan up to the exec FIFO (`create`). */

@@ -3,8 +3,10 @@ import { join, resolve } from 'node:path';
 import { mkfifo, type Pidfd } from '@corral/native';
 
 import { CorralError, CreateContainerError } from '../errors.js';
+import { hookState, runHooks } from '../hooks.js';
 import { compileInitPlan } from '../plan/compile.js';
 import { loadBundle } from '../spec/load.js';
+import type { Spec } from '../spec/types.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
 import { validateContainerId } from './id.js';
@@ -19,11 +21,15 @@ export interface LaunchOptions {
   noPivot?: boolean;
   /** stdin, stdout, stderr of the container process; the runtime's own by default. */
   stdio?: InitStdio;
+  /** Where warnings go (a failed poststart or poststop hook); process.emitWarning by default. */
+  warn?: (message: string) => void;
 }
 
 export interface Launched {
   dir: ContainerDir;
   pidfd: Pidfd;
+  spec: Spec;
+  bundle: string;
 }
 
 const SIGKILL = 9;
@@ -60,7 +66,12 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       created: new Date().toISOString(),
       annotations: bundle.spec.annotations,
     });
-    await init.go();
+    const state = (status: 'creating' | 'created') =>
+      hookState(bundle.spec, { id: options.id, status, pid: pidfd!.pid, bundle: bundle.path });
+    await runHooks(bundle.spec, 'prestart', state('creating'));
+    await runHooks(bundle.spec, 'createRuntime', state('creating'));
+    // In the order of HookStateIndex: createContainer, startContainer.
+    await init.go([state('creating'), state('created')]);
     if (mode === 'run') await init.execDone();
     else await init.ready();
   } catch (error) {
@@ -87,5 +98,5 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     throw cleanupErrors.length ? new CreateContainerError(failure, cleanupErrors) : failure;
   }
   init.close();
-  return { dir, pidfd };
+  return { dir, pidfd, spec: bundle.spec, bundle: bundle.path };
 }

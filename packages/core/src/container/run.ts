@@ -1,5 +1,6 @@
 import type { ExitStatus } from '@corral/native';
 
+import { hookState, runHooksWarning } from '../hooks.js';
 import { type LaunchOptions, launch } from './launch.js';
 
 export type RunOptions = LaunchOptions;
@@ -17,10 +18,15 @@ export interface RunningContainer {
  * the container is deleted.
  */
 export async function runContainer(options: RunOptions): Promise<RunningContainer> {
-  const { dir, pidfd } = await launch(options, 'run');
-  const exited = pidfd.exited().finally(() => {
+  const { dir, pidfd, spec, bundle } = await launch(options, 'run');
+  const warn = options.warn ?? ((message: string) => process.emitWarning(message));
+  const state = (status: 'running' | 'stopped') =>
+    hookState(spec, { id: options.id, status, pid: pidfd.pid, bundle });
+  await runHooksWarning(spec, 'poststart', state('running'), warn);
+  const exited = pidfd.exited().finally(async () => {
     pidfd.close();
     dir.remove();
+    await runHooksWarning(spec, 'poststop', state('stopped'), warn);
   });
   return { id: options.id, pid: pidfd.pid, signal: (signal) => pidfd.signal(signal), exited };
 }

@@ -186,6 +186,26 @@ function addMount(plan: PlanBuilder, mount: SpecMount, index: number, bundle: st
   );
 }
 
+/** Which of the states that GO carries a hook reads: see HOOK_STATES in launch. */
+export const HookStateIndex = { createContainer: 0, startContainer: 1 } as const;
+
+/** Hooks that run inside the container, by corral-init. */
+function addContainerHooks(plan: PlanBuilder, spec: Spec, kind: 'createContainer' | 'startContainer'): void {
+  for (const [i, hook] of (spec.hooks?.[kind] ?? []).entries()) {
+    plan.add(
+      {
+        op: 'runHook',
+        path: hook.path,
+        args: hook.args?.length ? hook.args : [hook.path],
+        env: hook.env ?? [],
+        stateIndex: HookStateIndex[kind],
+        timeoutMs: BigInt((hook.timeout ?? 0) * 1000),
+      },
+      `${kind} hook ${hook.path} (hooks.${kind}[${i}])`,
+    );
+  }
+}
+
 /** /dev is set up by corral unless the config binds one in from outside. */
 function addDevices(plan: PlanBuilder, spec: Spec): void {
   const devBound = (spec.mounts ?? []).some(
@@ -276,6 +296,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     addMount(plan, mount, i, options.bundle);
   });
   addDevices(plan, spec);
+  addContainerHooks(plan, spec, 'createContainer');
   plan.add(
     options.noPivot ? { op: 'chroot' } : { op: 'pivotRoot' },
     options.noPivot ? 'chroot into the rootfs' : 'pivot_root into the rootfs',
@@ -292,12 +313,17 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   if (spec.domainname)
     plan.add({ op: 'setdomainname', name: spec.domainname }, `set domainname ${spec.domainname}`);
 
-  addProcess(plan, process, options.execFifo);
+  addProcess(plan, process, options.execFifo, () => addContainerHooks(plan, spec, 'startContainer'));
   return { ops: plan.ops, describe: plan.describe, cloneIndex };
 }
 
 /** The part of a plan that makes the process itself: limits, identity, capabilities, exec. */
-function addProcess(plan: PlanBuilder, process: SpecProcess, execFifo?: string): void {
+function addProcess(
+  plan: PlanBuilder,
+  process: SpecProcess,
+  execFifo?: string,
+  beforeExec?: () => void,
+): void {
   for (const [i, limit] of (process.rlimits ?? []).entries()) {
     plan.add(
       {
@@ -342,6 +368,7 @@ function addProcess(plan: PlanBuilder, process: SpecProcess, execFifo?: string):
     plan.add({ op: 'signalReady' }, 'report the container created');
     plan.add({ op: 'waitExecFifo' }, 'wait for start');
   }
+  beforeExec?.();
   const args = process.args!;
   plan.add(
     { op: 'exec', file: args[0]!, args, env: process.env ?? [] },

@@ -10,6 +10,7 @@ export interface Spec {
   domainname?: string;
   mounts?: SpecMount[];
   linux?: SpecLinux;
+  hooks?: Partial<Record<HookKind, SpecHook[]>>;
   annotations?: Record<string, string>;
   [extension: string]: unknown;
 }
@@ -52,4 +53,19 @@ export interface SpecLinux {
   }>;
   resources?: Record<string, unknown>;
   [extension: string]: unknown;
+}
+
+export type HookKind =
+  | 'prestart'
+  | 'createRuntime'
+  | 'createContainer'
+  | 'startContainer'
+  | 'poststart'
+  | 'poststop';
+
+export interface SpecHook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  timeout?: number;
 }

@@ -13,6 +13,14 @@ const NAMESPACE_TYPES: ReadonlySet<string> = new Set<NamespaceType>([
   'cgroup',
   'time',
 ]);
+const HOOK_KINDS = [
+  'prestart',
+  'createRuntime',
+  'createContainer',
+  'startContainer',
+  'poststart',
+  'poststop',
+] as const;
 const CAPABILITY_SETS = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const;
 const PROPAGATIONS = new Set([
   '',
@@ -160,6 +168,28 @@ export function validateSpec(raw: unknown): Spec {
       optional(mount.source, `${path}.source`, 'string');
       if (mount.options !== undefined) stringList(mount.options, `${path}.options`);
     });
+  }
+
+  if (spec.hooks !== undefined) {
+    check(spec.hooks, 'hooks', 'object');
+    for (const kind of HOOK_KINDS) {
+      const hooks = spec.hooks[kind];
+      if (hooks === undefined) continue;
+      check(hooks, `hooks.${kind}`, 'array');
+      for (const [i, hook] of hooks.entries()) {
+        const path = `hooks.${kind}[${i}]`;
+        check(hook, path, 'object');
+        absolutePath(hook.path, `${path}.path`);
+        if (hook.args !== undefined) stringList(hook.args, `${path}.args`);
+        if (hook.env !== undefined) stringList(hook.env, `${path}.env`);
+        if (hook.timeout !== undefined && !(Number.isInteger(hook.timeout) && hook.timeout > 0)) {
+          throw new InvalidConfigError(
+            `${path}.timeout`,
+            `must be a positive integer of seconds, got ${describe(hook.timeout)}`,
+          );
+        }
+      }
+    }
   }
 
   const linux = spec.linux;

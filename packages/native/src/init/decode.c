@@ -86,6 +86,7 @@ const char *ci_op_layout(uint16_t code) {
     case CI_OP_CHDIR: return "s";
     case CI_OP_OPEN_EXEC_FIFO: return "s";
     case CI_OP_WAIT_EXEC_FIFO: return "";
+    case CI_OP_RUN_HOOK: return "sSSuU";
     case CI_OP_SIGNAL_READY: return "";
     case CI_OP_EXEC: return "sSS";
     default: return NULL;
@@ -175,4 +176,14 @@ invalid:
   ci_free_plan(plan);
   errno = EINVAL;
   return -1;
+}
+
+ssize_t ci_decode_str_list(const uint8_t *buf, size_t len, const char ***out) {
+  struct reader r = {buf, len};
+  size_t count;
+  if (read_str_list(&r, out, &count) || r.left != 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  return (ssize_t)count;
 }

@@ -10,6 +10,8 @@ struct ci_ctx {
   int devnull;       /* the container's checked /dev/null, opened on first mask     */
   int pivoted;       /* paths resolve against "/" once the root has moved           */
   int exec_fifo;     /* O_PATH descriptor of the exec FIFO (after CI_OP_OPEN_EXEC_FIFO) */
+  const char **hook_states; /* the state documents the GO message carried          */
+  size_t hook_state_count;
   /* What failed, for the error report; set by ci_fail(). */
   const char *fail_syscall;
   const char *fail_path;
@@ -55,6 +57,7 @@ int ci_op_umask(struct ci_ctx *, const struct ci_op *);
 int ci_op_chdir(struct ci_ctx *, const struct ci_op *);
 int ci_op_open_exec_fifo(struct ci_ctx *, const struct ci_op *);
 int ci_op_wait_exec_fifo(struct ci_ctx *, const struct ci_op *);
+int ci_op_run_hook(struct ci_ctx *, const struct ci_op *);
 int ci_op_exec(struct ci_ctx *, const struct ci_op *);
 
 #endif

@@ -47,12 +47,20 @@ static int op_wait_go(struct ci_ctx *ctx, const struct ci_op *op) {
   (void)op;
   uint32_t type;
   uint8_t *payload;
-  if (ci_recv_frame(ctx->channel, &type, &payload) < 0) return ci_fail(ctx, "recv", NULL);
-  free(payload);
+  ssize_t len = ci_recv_frame(ctx->channel, &type, &payload);
+  if (len < 0) return ci_fail(ctx, "recv", NULL);
   if (type != CI_MSG_GO) {
+    free(payload);
     errno = EPROTO;
     return ci_fail(ctx, "recv", NULL);
   }
+  /* The payload stays allocated: the hook states point into it until exec. */
+  ssize_t count = ci_decode_str_list(payload, (size_t)len, &ctx->hook_states);
+  if (count < 0) {
+    free(payload);
+    return ci_fail(ctx, "decode", "go");
+  }
+  ctx->hook_state_count = (size_t)count;
   return 0;
 }
 
@@ -94,6 +102,7 @@ static ci_op_fn op_function(uint16_t code) {
     case CI_OP_CHDIR: return ci_op_chdir;
     case CI_OP_OPEN_EXEC_FIFO: return ci_op_open_exec_fifo;
     case CI_OP_WAIT_EXEC_FIFO: return ci_op_wait_exec_fifo;
+    case CI_OP_RUN_HOOK: return ci_op_run_hook;
     case CI_OP_SIGNAL_READY: return op_signal_ready;
     case CI_OP_EXEC: return ci_op_exec;
     default: return NULL;

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "protocol.h"
 
@@ -33,6 +34,10 @@ const char *ci_op_layout(uint16_t code);
    plan. Returns 0, or -1 with errno = EINVAL/E2BIG/ENOMEM and *bad_op set to the op at fault. */
 int ci_decode_plan(const uint8_t *buf, size_t len, struct ci_plan *plan, int32_t *bad_op);
 void ci_free_plan(struct ci_plan *plan);
+
+/* Decodes a string list (the GO payload). Strings point into `buf`; the list is malloc'd and
+   NULL-terminated. Returns the count, or -1 (errno EINVAL) when malformed. */
+ssize_t ci_decode_str_list(const uint8_t *buf, size_t len, const char ***out);
 
 static inline uint32_t ci_u32_at(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;

@@ -25,7 +25,8 @@
 enum ci_message_type {
   CI_MSG_PLAN = 1,          /* parent -> init: u32 version, plan                               */
   CI_MSG_CHILD_STARTED = 2, /* init -> parent: u32 pid (host view); pidfd with SCM_RIGHTS      */
-  CI_MSG_GO = 3,            /* parent -> child: host-side setup is done, go on                 */
+  CI_MSG_GO = 3,            /* parent -> child: host-side setup is done, go on; str list of the
+                               container state documents that CI_OP_RUN_HOOK hands to hooks   */
   CI_MSG_READY = 4,         /* child -> parent: plan done up to OP_SIGNAL_READY                */
   CI_MSG_ERROR = 5,         /* init -> parent: i32 op index, i32 errno, str syscall, str path,
                                str message                                                     */
@@ -69,6 +70,8 @@ enum ci_op_code {
   CI_OP_CHDIR = 49,          /* str path, resolved inside the new root                          */
   CI_OP_OPEN_EXEC_FIFO = 50, /* str host path of the exec FIFO: kept as an O_PATH descriptor    */
   CI_OP_WAIT_EXEC_FIFO = 51, /* (none): block opening the FIFO for writing until `start` reads  */
+  CI_OP_RUN_HOOK = 52,       /* str path, str list argv, str list env, u32 which state from GO
+                                goes to its stdin (0 or 1), u64 timeout in ms (0: none)         */
   CI_OP_SIGNAL_READY = 60,   /* (none): send CI_MSG_READY                                       */
   CI_OP_EXEC = 61,           /* str file, str list argv, str list env: PATH from env            */
 };

@@ -131,6 +131,16 @@ export const OPS = {
   chdir: { code: 49, fields: [['path', 'str']] },
   openExecFifo: { code: 50, fields: [['path', 'str']] },
   waitExecFifo: { code: 51, fields: [] },
+  runHook: {
+    code: 52,
+    fields: [
+      ['path', 'str'],
+      ['args', 'strs'],
+      ['env', 'strs'],
+      ['stateIndex', 'u32'],
+      ['timeoutMs', 'u64'],
+    ],
+  },
   signalReady: { code: 60, fields: [] },
   exec: {
     code: 61,
@@ -377,6 +387,14 @@ export function encodeErrorReport(report: InitErrorReport): Buffer {
   w.str(report.syscall);
   w.str(report.path);
   w.str(report.message);
+  return w.done();
+}
+
+/** The GO payload: the container state documents that in-container hooks read on stdin. */
+export function encodeGo(hookStates: readonly string[] = []): Buffer {
+  const w = new Writer();
+  w.u32(hookStates.length);
+  for (const state of hookStates) w.str(state);
   return w.done();
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
+import * as protocol from '../../src/protocol/protocol.js';
 import {
   decodeErrorReport,
   decodeFrame,
@@ -138,5 +138,15 @@ describe('corral-init decoder (C) against the golden vectors', () => {
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^accepted \d+ of 20000\n$/);
+  });
+});
+
+describe('the GO message', () => {
+  it('carries the hook states as a string list', () => {
+    // count 2, then "a" (length 2 with its NUL) and "" (length 1).
+    expect(protocol.encodeGo(['a', '']).toString('hex')).toBe(
+      '02000000' + '02000000' + '6100' + '01000000' + '00',
+    );
+    expect(protocol.encodeGo().toString('hex')).toBe('00000000');
   });
 });
