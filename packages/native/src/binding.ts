@@ -8,6 +8,7 @@ export interface NativeBinding {
   sealedExecutableCopy(path: string): number;
   tryFlock(fd: number, exclusive: boolean): boolean;
   mkfifo(path: string, mode: number): void;
+  unixConnect(path: string): number;
   seqpacketSend(fd: number, data: Uint8Array, fds?: number[]): boolean;
   seqpacketReceive(fd: number): { data: Buffer; fds: number[] } | null;
   FdWatcher: new (

@@ -1,3 +1,4 @@
+import { closeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { binding } from './binding.js';
@@ -47,4 +48,19 @@ export function waitReadable(fd: number, options: { signal?: AbortSignal } = {})
 /** Makes a FIFO (named pipe); the mode is subject to the umask, as mkfifo(3)'s is. */
 export function mkfifo(path: string, mode: number): void {
   binding().mkfifo(path, mode);
+}
+
+/**
+ * Connects to a unix socket and sends one descriptor with SCM_RIGHTS, as runc's
+ * --console-socket protocol does (the message body names what is sent).
+ */
+export function sendDescriptor(socketPath: string, fd: number, name: string): void {
+  const socket = binding().unixConnect(socketPath);
+  try {
+    if (!binding().seqpacketSend(socket, Buffer.from(name), [fd])) {
+      throw Object.assign(new Error(`sendmsg: the socket ${socketPath} is full`), { code: 'EAGAIN' });
+    }
+  } finally {
+    closeSync(socket);
+  }
 }

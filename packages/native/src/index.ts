@@ -1,5 +1,5 @@
 export { isSystemCallError, type SystemCallError } from './errors.js';
-export { flock, mkfifo, waitReadable } from './fd.js';
+export { flock, mkfifo, sendDescriptor, waitReadable } from './fd.js';
 export { initBinaryPath, sealedInitPath } from './init-binary.js';
 export { type ExitStatus, exitStatusCode, Pidfd, setChildSubreaper } from './process.js';
 export type { InitErrorReport, InitOp, OpName } from './protocol/protocol.js';

@@ -62,7 +62,7 @@ function buildProcess(container: Container, values: Record<string, unknown>, com
   const base = container.spec().process!;
   const process: SpecProcess = structuredClone(base);
   process.args = command;
-  process.terminal = false;
+  process.terminal = values.tty === true;
   process.env = [...(base.env ?? []), ...((values.env as string[] | undefined) ?? [])];
   if (values.cwd) process.cwd = values.cwd as string;
   if (values.user) {
@@ -95,15 +95,7 @@ export async function exec(args: string[], global: GlobalOptions): Promise<numbe
   const { values } = parseCommandArgs('exec', flagArgs, OPTIONS);
   const [id, ...command] = rest;
   if (!id) throw new UsageError('exec: needs a container id');
-  for (const flag of [
-    'tty',
-    'console-socket',
-    'pidfd-socket',
-    'preserve-fds',
-    'cgroup',
-    'process-label',
-    'apparmor',
-  ] as const) {
+  for (const flag of ['pidfd-socket', 'preserve-fds', 'cgroup', 'process-label', 'apparmor'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`exec: --${flag} is not supported yet`);
   }
   const container = Container.load(global.root, id);
@@ -124,7 +116,9 @@ export async function exec(args: string[], global: GlobalOptions): Promise<numbe
   };
   if (!values.detach) for (const signal of FORWARDED) globalThis.process.on(signal, forward);
   try {
-    running = await container.exec(process);
+    running = await container.exec(process, {
+      consoleSocket: values['console-socket'] as string | undefined,
+    });
     if (values['pid-file']) writePidFile(values['pid-file'], running.pid);
     if (values.detach) {
       running.release();

@@ -19,7 +19,7 @@ export async function create(args: string[], global: GlobalOptions): Promise<num
     'preserve-fds': { type: 'string' },
   });
   const id = containerIdArgument('create', positionals);
-  for (const flag of ['console-socket', 'pidfd-socket', 'preserve-fds'] as const) {
+  for (const flag of ['pidfd-socket', 'preserve-fds'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`create: --${flag} is not supported yet`);
   }
   const container = await Container.create({
@@ -27,6 +27,7 @@ export async function create(args: string[], global: GlobalOptions): Promise<num
     bundle: values.bundle,
     root: global.root,
     noPivot: values['no-pivot'],
+    consoleSocket: values['console-socket'],
   });
   if (values['pid-file']) writePidFile(values['pid-file'], container.state().pid);
   return 0;

@@ -30,11 +30,17 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
     keep: { type: 'boolean' },
   });
   const id = containerIdArgument('run', positionals);
-  for (const flag of ['console-socket', 'preserve-fds'] as const) {
+  for (const flag of ['preserve-fds'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`run: --${flag} is not supported yet`);
   }
   if (values.detach) {
-    const options = { id, bundle: values.bundle, root: global.root, noPivot: values['no-pivot'] };
+    const options = {
+      id,
+      bundle: values.bundle,
+      root: global.root,
+      noPivot: values['no-pivot'],
+      consoleSocket: values['console-socket'],
+    };
     const created = await Container.create(options);
     if (values['pid-file']) writePidFile(values['pid-file'], created.state().pid);
     await created.start({ warn: global.warn });
@@ -64,6 +70,7 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
       bundle: values.bundle,
       root: global.root,
       noPivot: values['no-pivot'],
+      consoleSocket: values['console-socket'],
       warn: global.warn,
     });
     for (const signal of pending.splice(0)) deliver(signal);

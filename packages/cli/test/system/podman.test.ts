@@ -89,6 +89,27 @@ describe('podman with corral as its runtime', () => {
     expect(result.status).toBe(6);
   });
 
+  it('gives a container and an exec a terminal (--console-socket)', () => {
+    const container = name();
+    const run = podman(
+      'run',
+      '-t',
+      '--name',
+      container,
+      '--rootfs',
+      rootfs,
+      '/bin/sh',
+      '-c',
+      'tty; readlink -f /proc/self/fd/1; exit 2',
+    );
+    expect(run.stdout).toBe('/dev/pts/0\r\n/dev/pts/0\r\n');
+    expect(run.status).toBe(2);
+    const detached = name();
+    expect(podman('run', '-d', '--name', detached, '--rootfs', rootfs, '/bin/sleep', '60').status).toBe(0);
+    const exec = podman('exec', '-t', detached, '/bin/sh', '-c', 'tty');
+    expect(exec.stdout).toMatch(/^\/dev\/pts\/\d+\r\n$/);
+  });
+
   it('shows the container processes with podman top', () => {
     const container = name();
     expect(podman('run', '-d', '--name', container, '--rootfs', rootfs, '/bin/sleep', '61').status).toBe(0);

@@ -13,7 +13,7 @@ import { processStartTime } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
 import { validateContainerId } from './id.js';
 import { InitProcess, type InitStdio } from './init-process.js';
-import { type LaunchOptions, launch } from './launch.js';
+import { type LaunchOptions, launch, requireConsoleSocket } from './launch.js';
 import { type ContainerStatus, can, deriveStatus } from './status.js';
 
 /** The OCI state of a container, as `corral state` prints it (runc's fields). */
@@ -146,7 +146,11 @@ export class Container {
    * runs `process` (the config's process with the caller's changes). Resolves once it has
    * exec'd; `wait()` gives its exit status.
    */
-  async exec(process: SpecProcess, options: { stdio?: InitStdio } = {}): Promise<RunningProcess> {
+  async exec(
+    process: SpecProcess,
+    options: { stdio?: InitStdio; consoleSocket?: string } = {},
+  ): Promise<RunningProcess> {
+    requireConsoleSocket(process.terminal, options.consoleSocket);
     const state = this.#dir.readState();
     this.#check('exec into', (status) => status === 'running', deriveStatus(this.#dir, state));
     const { spec } = loadBundle(state.bundle);
@@ -156,6 +160,7 @@ export class Container {
     try {
       child = await init.childStarted();
       await init.go();
+      if (options.consoleSocket) await init.consoleTo(options.consoleSocket);
       await init.execDone();
     } catch (error) {
       if (child) {

@@ -8,6 +8,7 @@ import {
   protocol,
   SeqpacketSocket,
   sealedInitPath,
+  sendDescriptor,
   seqpacketPair,
 } from '@corral/native';
 
@@ -102,6 +103,34 @@ export class InitProcess {
    */
   async go(hookStates: readonly string[] = []): Promise<void> {
     await this.#socket.send(protocol.encodeFrame(protocol.MessageType.go, protocol.encodeGo(hookStates)));
+  }
+
+  /** Receives the pty master of the container's console (process.terminal). */
+  async console(): Promise<number> {
+    const { fds } = await this.#expect('console');
+    if (fds.length !== 1) {
+      for (const fd of fds) closeSync(fd);
+      throw new CorralError('SYSTEM', `corral-init sent ${fds.length} descriptors for the console`);
+    }
+    return fds[0]!;
+  }
+
+  /** Hands the console's pty master to the --console-socket, then lets go of it. */
+  async consoleTo(socketPath: string): Promise<void> {
+    const master = await this.console();
+    try {
+      sendDescriptor(socketPath, master, 'console');
+    } catch (error) {
+      throw new CorralError(
+        'SYSTEM',
+        `cannot send the console to ${socketPath}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    } finally {
+      closeSync(master);
+    }
   }
 
   /** Resolves once the container process has run its plan up to the exec FIFO (`create`). */

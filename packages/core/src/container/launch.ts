@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 
 import { mkfifo, type Pidfd } from '@corral/native';
 
-import { CorralError, CreateContainerError } from '../errors.js';
+import { CorralError, CreateContainerError, InvalidConfigError } from '../errors.js';
 import { hookState, runHooks } from '../hooks.js';
 import { compileInitPlan } from '../plan/compile.js';
 import { loadBundle } from '../spec/load.js';
@@ -21,6 +21,8 @@ export interface LaunchOptions {
   noPivot?: boolean;
   /** stdin, stdout, stderr of the container process; the runtime's own by default. */
   stdio?: InitStdio;
+  /** runc's --console-socket: where the pty master goes when process.terminal is set. */
+  consoleSocket?: string;
   /** Where warnings go (a failed poststart or poststop hook); process.emitWarning by default. */
   warn?: (message: string) => void;
 }
@@ -34,6 +36,22 @@ export interface Launched {
 
 const SIGKILL = 9;
 
+/** A terminal goes to a console socket; corral does not yet relay one itself. */
+export function requireConsoleSocket(terminal: boolean | undefined, consoleSocket: string | undefined): void {
+  if (terminal && !consoleSocket) {
+    throw new CorralError(
+      'NOT_SUPPORTED',
+      'process.terminal is true: pass --console-socket (corral does not relay a terminal itself yet)',
+    );
+  }
+  if (!terminal && consoleSocket) {
+    throw new InvalidConfigError(
+      'process.terminal',
+      '--console-socket was given but process.terminal is false',
+    );
+  }
+}
+
 /**
  * The path `run` and `create` share: validate, compile, make the state directory, start
  * corral-init, record the container's pid, let it go. `run` waits for the exec; `create` waits
@@ -43,6 +61,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
   validateContainerId(options.id);
   const bundle = loadBundle(options.bundle);
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
+  requireConsoleSocket(bundle.spec.process?.terminal, options.consoleSocket);
   // Compiled before anything exists, so a bad config leaves nothing behind.
   const execFifo = mode === 'create' ? join(root, options.id, 'exec.fifo') : undefined;
   const plan = compileInitPlan(bundle.spec, { bundle: bundle.path, noPivot: options.noPivot, execFifo });
@@ -72,6 +91,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     await runHooks(bundle.spec, 'createRuntime', state('creating'));
     // In the order of HookStateIndex: createContainer, startContainer.
     await init.go([state('creating'), state('created')]);
+    if (options.consoleSocket) await init.consoleTo(options.consoleSocket);
     if (mode === 'run') await init.execDone();
     else await init.ready();
   } catch (error) {

@@ -301,6 +301,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     options.noPivot ? { op: 'chroot' } : { op: 'pivotRoot' },
     options.noPivot ? 'chroot into the rootfs' : 'pivot_root into the rootfs',
   );
+  if (process.terminal) plan.add({ op: 'console' }, 'set up the console (process.terminal)');
 
   for (const [i, path] of (spec.linux?.maskedPaths ?? []).entries()) {
     plan.add({ op: 'maskPath', path }, `mask ${path} (linux.maskedPaths[${i}])`);
@@ -406,6 +407,7 @@ export function compileExecPlan(spec: Spec, process: SpecProcess, initPid: numbe
   const cloneIndex = plan.ops.length;
   plan.add({ op: 'clone', flags: 0n }, 'start the process');
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
+  if (process.terminal) plan.add({ op: 'console' }, 'set up the console (process.terminal)');
   addProcess(plan, process);
   return { ops: plan.ops, describe: plan.describe, cloneIndex };
 }

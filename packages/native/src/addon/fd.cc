@@ -5,9 +5,12 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <string>
 
 #include "addon.h"
 
@@ -100,11 +103,32 @@ static Napi::Value Mkfifo(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// unixConnect(path) -> a connected AF_UNIX SOCK_STREAM descriptor (close-on-exec). A local
+// connect completes at once or fails; it does not wait on the peer.
+static Napi::Value UnixConnect(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "path must be a string");
+  std::string path = info[0].As<Napi::String>();
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) ThrowErrno(env, ENAMETOOLONG, "connect");
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) ThrowErrno(env, errno, "socket");
+  if (connect(fd, reinterpret_cast<struct sockaddr *>(&addr), sizeof(addr))) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, err, "connect");
+  }
+  return Napi::Number::New(env, fd);
+}
+
 void InitFd(Napi::Env env, Napi::Object exports) {
   exports.Set("socketpairSeqpacket", Napi::Function::New(env, SocketpairSeqpacket));
   exports.Set("sealedExecutableCopy", Napi::Function::New(env, SealedExecutableCopy));
   exports.Set("tryFlock", Napi::Function::New(env, TryFlock));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
+  exports.Set("unixConnect", Napi::Function::New(env, UnixConnect));
 }
 
 }  // namespace corral

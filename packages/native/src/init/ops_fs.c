@@ -28,8 +28,9 @@ int ci_open_in_root(struct ci_ctx *ctx, const char *path, int flags) {
       .flags = (uint64_t)(flags | O_CLOEXEC),
       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
   };
-  if (ctx->pivoted) {
-    /* After pivot_root "/" is the container's root; resolve against it explicitly. */
+  if (ctx->pivoted || ctx->rootfd < 0) {
+    /* After pivot_root, or in a process that joined the container's mount namespace, "/" is
+       the container's root; resolve against it explicitly. */
     int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root < 0) return -1;
     int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
@@ -37,10 +38,6 @@ int ci_open_in_root(struct ci_ctx *ctx, const char *path, int flags) {
     close(root);
     errno = saved;
     return fd;
-  }
-  if (ctx->rootfd < 0) {
-    errno = EBADF;
-    return -1;
   }
   return (int)syscall(SYS_openat2, ctx->rootfd, path, &how, sizeof(how));
 }

@@ -16,6 +16,7 @@ export const MessageType = {
   ready: 4,
   error: 5,
   log: 6,
+  console: 7,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 
@@ -141,6 +142,7 @@ export const OPS = {
       ['timeoutMs', 'u64'],
     ],
   },
+  console: { code: 53, fields: [] },
   signalReady: { code: 60, fields: [] },
   exec: {
     code: 61,
