@@ -41,3 +41,21 @@ export function splitAtPositional(args: string[], options: Options): [flags: str
   }
   return [args, []];
 }
+
+/**
+ * The descriptors a command passes on from 3 up: --preserve-fds N, plus the sockets of a
+ * LISTEN_FDS activation, which also tell the process where they are (LISTEN_PID is its pid, 1).
+ */
+export function passedDescriptors(preserveFlag: string | undefined): { count: number; env: string[] } {
+  let preserve = 0;
+  if (preserveFlag !== undefined) {
+    if (!/^\d+$/.test(preserveFlag))
+      throw new UsageError(`--preserve-fds must be a number, got ${JSON.stringify(preserveFlag)}`);
+    preserve = Number(preserveFlag);
+  }
+  const listen = process.env.LISTEN_FDS;
+  if (listen === undefined || listen === '') return { count: preserve, env: [] };
+  if (!/^\d+$/.test(listen))
+    throw new UsageError(`LISTEN_FDS must be a number, got ${JSON.stringify(listen)}`);
+  return { count: Number(listen) + preserve, env: [`LISTEN_FDS=${listen}`, 'LISTEN_PID=1'] };
+}

@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { Container, CorralError, type SpecProcess } from '@corral/core';
 import { exitStatusCode } from '@corral/native';
 
-import { parseCommandArgs, splitAtPositional, UsageError } from '../args.js';
+import { parseCommandArgs, passedDescriptors, splitAtPositional, UsageError } from '../args.js';
 import type { GlobalOptions } from '../global.js';
 import { writePidFile } from './lifecycle.js';
 
@@ -95,7 +95,7 @@ export async function exec(args: string[], global: GlobalOptions): Promise<numbe
   const { values } = parseCommandArgs('exec', flagArgs, OPTIONS);
   const [id, ...command] = rest;
   if (!id) throw new UsageError('exec: needs a container id');
-  for (const flag of ['pidfd-socket', 'preserve-fds', 'cgroup', 'process-label', 'apparmor'] as const) {
+  for (const flag of ['pidfd-socket', 'cgroup', 'process-label', 'apparmor'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`exec: --${flag} is not supported yet`);
   }
   const container = Container.load(global.root, id);
@@ -116,8 +116,11 @@ export async function exec(args: string[], global: GlobalOptions): Promise<numbe
   };
   if (!values.detach) for (const signal of FORWARDED) globalThis.process.on(signal, forward);
   try {
+    const passed = passedDescriptors(values['preserve-fds']);
+    process.env = [...(process.env ?? []), ...passed.env];
     running = await container.exec(process, {
       consoleSocket: values['console-socket'] as string | undefined,
+      preserveFds: passed.count,
     });
     if (values['pid-file']) writePidFile(values['pid-file'], running.pid);
     if (values.detach) {

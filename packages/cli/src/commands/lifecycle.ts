@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 
 import { Container } from '@corral/core';
 
-import { containerIdArgument, parseCommandArgs, UsageError } from '../args.js';
+import { containerIdArgument, parseCommandArgs, passedDescriptors, UsageError } from '../args.js';
 import type { GlobalOptions } from '../global.js';
 
 /** `create [--bundle DIR] ID`: the container waits at its exec FIFO until `start`. */
@@ -19,15 +19,17 @@ export async function create(args: string[], global: GlobalOptions): Promise<num
     'preserve-fds': { type: 'string' },
   });
   const id = containerIdArgument('create', positionals);
-  for (const flag of ['pidfd-socket', 'preserve-fds'] as const) {
-    if (values[flag] !== undefined) throw new UsageError(`create: --${flag} is not supported yet`);
-  }
+  if (values['pidfd-socket'] !== undefined)
+    throw new UsageError('create: --pidfd-socket is not supported yet');
+  const passed = passedDescriptors(values['preserve-fds']);
   const container = await Container.create({
     id,
     bundle: values.bundle,
     root: global.root,
     noPivot: values['no-pivot'],
     consoleSocket: values['console-socket'],
+    preserveFds: passed.count,
+    extraEnv: passed.env,
   });
   if (values['pid-file']) writePidFile(values['pid-file'], container.state().pid);
   return 0;

@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import { Container, type RunningContainer, runContainer } from '@corral/core';
 import { exitStatusCode } from '@corral/native';
 
-import { containerIdArgument, parseCommandArgs, UsageError } from '../args.js';
+import { containerIdArgument, parseCommandArgs, passedDescriptors } from '../args.js';
 import type { GlobalOptions } from '../global.js';
 import { writePidFile } from './lifecycle.js';
 
@@ -30,9 +30,7 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
     keep: { type: 'boolean' },
   });
   const id = containerIdArgument('run', positionals);
-  for (const flag of ['preserve-fds'] as const) {
-    if (values[flag] !== undefined) throw new UsageError(`run: --${flag} is not supported yet`);
-  }
+  const passed = passedDescriptors(values['preserve-fds']);
   if (values.detach) {
     const options = {
       id,
@@ -40,6 +38,8 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
       root: global.root,
       noPivot: values['no-pivot'],
       consoleSocket: values['console-socket'],
+      preserveFds: passed.count,
+      extraEnv: passed.env,
     };
     const created = await Container.create(options);
     if (values['pid-file']) writePidFile(values['pid-file'], created.state().pid);
@@ -71,6 +71,8 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
       root: global.root,
       noPivot: values['no-pivot'],
       consoleSocket: values['console-socket'],
+      preserveFds: passed.count,
+      extraEnv: passed.env,
       warn: global.warn,
     });
     for (const signal of pending.splice(0)) deliver(signal);

@@ -148,14 +148,18 @@ export class Container {
    */
   async exec(
     process: SpecProcess,
-    options: { stdio?: InitStdio; consoleSocket?: string } = {},
+    options: { stdio?: InitStdio; consoleSocket?: string; preserveFds?: number } = {},
   ): Promise<RunningProcess> {
     requireConsoleSocket(process.terminal, options.consoleSocket);
     const state = this.#dir.readState();
     this.#check('exec into', (status) => status === 'running', deriveStatus(this.#dir, state));
     const { spec } = loadBundle(state.bundle);
-    const plan = compileExecPlan(validateSpec({ ...spec, process }), process, state.pid);
-    const init = await InitProcess.start(plan, options.stdio ?? ['inherit', 'inherit', 'inherit']);
+    const plan = compileExecPlan(validateSpec({ ...spec, process }), process, state.pid, options.preserveFds);
+    const init = await InitProcess.start(
+      plan,
+      options.stdio ?? ['inherit', 'inherit', 'inherit'],
+      options.preserveFds,
+    );
     let child: Pidfd | undefined;
     try {
       child = await init.childStarted();

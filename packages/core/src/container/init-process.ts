@@ -61,14 +61,19 @@ export class InitProcess {
     });
   }
 
-  /** Spawns corral-init from its sealed copy with the given stdio and sends it the plan. */
-  static async start(plan: InitPlan, stdio: InitStdio): Promise<InitProcess> {
+  /**
+   * Spawns corral-init from its sealed copy with the given stdio and sends it the plan.
+   * `preserveFds` descriptors of ours from 3 up become the same numbers in the container;
+   * corral-init's channel comes after them.
+   */
+  static async start(plan: InitPlan, stdio: InitStdio, preserveFds = 0): Promise<InitProcess> {
     const [ours, theirs] = seqpacketPair();
     let helper: ChildProcess;
     try {
-      helper = spawn(sealedInitPath(), [], {
+      const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
+      helper = spawn(sealedInitPath(), [String(3 + preserveFds)], {
         argv0: 'corral-init',
-        stdio: [...stdio, theirs],
+        stdio: [...stdio, ...preserved, theirs],
         env: {},
       });
     } catch (error) {

@@ -21,6 +21,10 @@ export interface LaunchOptions {
   noPivot?: boolean;
   /** stdin, stdout, stderr of the container process; the runtime's own by default. */
   stdio?: InitStdio;
+  /** Descriptors from 3 up passed on to the process (runc's --preserve-fds plus LISTEN_FDS). */
+  preserveFds?: number;
+  /** Added to process.env (LISTEN_FDS and LISTEN_PID when passing sockets on). */
+  extraEnv?: string[];
   /** runc's --console-socket: where the pty master goes when process.terminal is set. */
   consoleSocket?: string;
   /** Where warnings go (a failed poststart or poststop hook); process.emitWarning by default. */
@@ -60,18 +64,30 @@ export function requireConsoleSocket(terminal: boolean | undefined, consoleSocke
 export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Promise<Launched> {
   validateContainerId(options.id);
   const bundle = loadBundle(options.bundle);
+  if (options.extraEnv?.length) {
+    bundle.spec.process!.env = [...(bundle.spec.process!.env ?? []), ...options.extraEnv];
+  }
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
   requireConsoleSocket(bundle.spec.process?.terminal, options.consoleSocket);
   // Compiled before anything exists, so a bad config leaves nothing behind.
   const execFifo = mode === 'create' ? join(root, options.id, 'exec.fifo') : undefined;
-  const plan = compileInitPlan(bundle.spec, { bundle: bundle.path, noPivot: options.noPivot, execFifo });
+  const plan = compileInitPlan(bundle.spec, {
+    bundle: bundle.path,
+    noPivot: options.noPivot,
+    execFifo,
+    preserveFds: options.preserveFds,
+  });
   const dir = ContainerDir.create(root, options.id);
 
   let init: InitProcess | undefined;
   let pidfd: Pidfd | undefined;
   try {
     if (mode === 'create') mkfifo(dir.execFifoPath, 0o600);
-    init = await InitProcess.start(plan, options.stdio ?? ['inherit', 'inherit', 'inherit']);
+    init = await InitProcess.start(
+      plan,
+      options.stdio ?? ['inherit', 'inherit', 'inherit'],
+      options.preserveFds,
+    );
     pidfd = await init.childStarted();
     // Recorded before the container can do anything, so a crash from here on leaves a state
     // that `delete --force` can clean.

@@ -42,6 +42,8 @@ export interface CompileOptions {
   noPivot?: boolean;
   /** For `create`: wait on this FIFO before exec, until `start` opens it. */
   execFifo?: string;
+  /** Descriptors from 3 up that the process keeps (runc's --preserve-fds, LISTEN_FDS). */
+  preserveFds?: number;
 }
 
 const S_IFCHR = 0o020000;
@@ -314,7 +316,9 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   if (spec.domainname)
     plan.add({ op: 'setdomainname', name: spec.domainname }, `set domainname ${spec.domainname}`);
 
-  addProcess(plan, process, options.execFifo, () => addContainerHooks(plan, spec, 'startContainer'));
+  addProcess(plan, process, options.execFifo, options.preserveFds, () =>
+    addContainerHooks(plan, spec, 'startContainer'),
+  );
   return { ops: plan.ops, describe: plan.describe, cloneIndex };
 }
 
@@ -323,6 +327,7 @@ function addProcess(
   plan: PlanBuilder,
   process: SpecProcess,
   execFifo?: string,
+  preserveFds = 0,
   beforeExec?: () => void,
 ): void {
   for (const [i, limit] of (process.rlimits ?? []).entries()) {
@@ -370,6 +375,8 @@ function addProcess(
     plan.add({ op: 'waitExecFifo' }, 'wait for start');
   }
   beforeExec?.();
+  if (preserveFds > 0)
+    plan.add({ op: 'preserveFds', count: preserveFds }, `keep ${preserveFds} descriptors (--preserve-fds)`);
   const args = process.args!;
   plan.add(
     { op: 'exec', file: args[0]!, args, env: process.env ?? [] },
@@ -393,7 +400,12 @@ const NS_FILES: Record<NamespaceType, string> = {
  * The plan of a process exec'd into a running container: join each namespace of its init
  * (user first, mount last), clone so that the pid namespace applies, then the process part.
  */
-export function compileExecPlan(spec: Spec, process: SpecProcess, initPid: number): InitPlan {
+export function compileExecPlan(
+  spec: Spec,
+  process: SpecProcess,
+  initPid: number,
+  preserveFds = 0,
+): InitPlan {
   const plan = new PlanBuilder();
   const types = (spec.linux?.namespaces ?? []).map((ns) => ns.type);
   types.sort((a, b) => JOIN_ORDER.indexOf(a) - JOIN_ORDER.indexOf(b));
@@ -408,6 +420,6 @@ export function compileExecPlan(spec: Spec, process: SpecProcess, initPid: numbe
   plan.add({ op: 'clone', flags: 0n }, 'start the process');
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
   if (process.terminal) plan.add({ op: 'console' }, 'set up the console (process.terminal)');
-  addProcess(plan, process);
+  addProcess(plan, process, undefined, preserveFds);
   return { ops: plan.ops, describe: plan.describe, cloneIndex };
 }

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -194,6 +194,36 @@ describe('create, start, state, kill, delete', () => {
     expect(corral(bundle, 'exec', bundle.id, 'true').stderr).toMatch(
       /cannot exec into container .*: it is created/,
     );
+  });
+
+  it('passes descriptors on with --preserve-fds and LISTEN_FDS, and nothing else', () => {
+    const bundle = bundleFor(['sh', '-c', 'cat <&3; echo "$LISTEN_FDS $LISTEN_PID"; cat <&4']);
+    const input = join(bundle.path, 'fd3');
+    writeFileSync(input, 'through fd 3\n');
+    const run = (env: NodeJS.ProcessEnv, ...flags: string[]) =>
+      spawnSync(
+        'sh',
+        [
+          '-c',
+          `exec "$0" --root "$1" run ${flags.join(' ')} --bundle "$2" "$3" 3<"$4"`,
+          corralBin,
+          bundle.stateRoot,
+          bundle.path,
+          bundle.id,
+          input,
+        ],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, ...env },
+        },
+      );
+    const preserved = run({}, '--preserve-fds', '1');
+    expect(preserved.stdout).toBe('through fd 3\n \n');
+    expect(preserved.stderr).toMatch(/4: Bad file descriptor/);
+    expect(run({ LISTEN_FDS: '1' }).stdout).toBe('through fd 3\n1 1\n');
+    const closed = run({});
+    expect(closed.stdout).toBe(' \n');
+    expect(closed.stderr).toMatch(/3: Bad file descriptor/);
   });
 
   it('says so for a container that does not exist', () => {

@@ -10,6 +10,7 @@ struct ci_ctx {
   int devnull;       /* the container's checked /dev/null, opened on first mask     */
   int pivoted;       /* paths resolve against "/" once the root has moved           */
   int exec_fifo;     /* O_PATH descriptor of the exec FIFO (after CI_OP_OPEN_EXEC_FIFO) */
+  unsigned preserve_fds; /* descriptors from 3 up that the process keeps (--preserve-fds) */
   const char **hook_states; /* the state documents the GO message carried          */
   size_t hook_state_count;
   /* What failed, for the error report; set by ci_fail(). */
@@ -61,6 +62,7 @@ int ci_op_run_hook(struct ci_ctx *, const struct ci_op *);
 
 /* ops_console.c */
 int ci_op_console(struct ci_ctx *, const struct ci_op *);
+int ci_op_preserve_fds(struct ci_ctx *, const struct ci_op *);
 int ci_op_exec(struct ci_ctx *, const struct ci_op *);
 
 #endif

@@ -104,6 +104,7 @@ static ci_op_fn op_function(uint16_t code) {
     case CI_OP_WAIT_EXEC_FIFO: return ci_op_wait_exec_fifo;
     case CI_OP_RUN_HOOK: return ci_op_run_hook;
     case CI_OP_CONSOLE: return ci_op_console;
+    case CI_OP_PRESERVE_FDS: return ci_op_preserve_fds;
     case CI_OP_SIGNAL_READY: return op_signal_ready;
     case CI_OP_EXEC: return ci_op_exec;
     default: return NULL;

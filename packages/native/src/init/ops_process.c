@@ -182,6 +182,16 @@ int ci_op_wait_exec_fifo(struct ci_ctx *ctx, const struct ci_op *op) {
   return 0;
 }
 
+int ci_op_preserve_fds(struct ci_ctx *ctx, const struct ci_op *op) {
+  /* Our own descriptors (the channel among them) sit above the preserved ones. */
+  if (op->num[0] > 4096 || (int)(3 + op->num[0]) > ctx->channel) {
+    errno = EINVAL;
+    return ci_fail(ctx, "preserve_fds", NULL);
+  }
+  ctx->preserve_fds = (unsigned)op->num[0];
+  return 0;
+}
+
 static const char *env_path(const char *const *env) {
   for (; *env; env++) {
     if (strncmp(*env, "PATH=", 5) == 0) return *env + 5;
@@ -224,7 +234,12 @@ int ci_op_exec(struct ci_ctx *ctx, const struct ci_op *op) {
     return ci_fail(ctx, "exec", file);
   }
   /* Nothing of ours may reach the container: mark every descriptor past stdio close-on-exec. */
-  if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)) return ci_fail(ctx, "close_range", NULL);
+  if (close_range(3 + ctx->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC)) return ci_fail(ctx, "close_range", NULL);
+  /* The preserved ones must survive exec even if they were opened close-on-exec. */
+  for (unsigned fd = 3; fd < 3 + ctx->preserve_fds; fd++) {
+    int flags = fcntl((int)fd, F_GETFD);
+    if (flags >= 0 && fcntl((int)fd, F_SETFD, flags & ~FD_CLOEXEC)) return ci_fail(ctx, "fcntl", "preserved fd");
+  }
   execve(path, argv, env);
   return ci_fail(ctx, "execve", file);
 }

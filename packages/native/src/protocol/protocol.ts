@@ -143,6 +143,7 @@ export const OPS = {
     ],
   },
   console: { code: 53, fields: [] },
+  preserveFds: { code: 54, fields: [['count', 'u32']] },
   signalReady: { code: 60, fields: [] },
   exec: {
     code: 61,
