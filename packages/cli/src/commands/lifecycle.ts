@@ -84,7 +84,10 @@ export async function remove(args: string[], global: GlobalOptions): Promise<num
     container = Container.load(global.root, id);
   } catch (error) {
     // runc: deleting what is not there is an error, except with --force.
-    if (values.force && (error as { code?: string }).code === 'CONTAINER_NOT_FOUND') return 0;
+    if (values.force && (error as { code?: string }).code === 'CONTAINER_NOT_FOUND') {
+      Container.removeLeftover(global.root, id);
+      return 0;
+    }
     throw error;
   }
   await container.delete({ force: values.force, warn: global.warn });

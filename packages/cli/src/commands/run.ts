@@ -28,6 +28,7 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
     'console-socket': { type: 'string' },
     'preserve-fds': { type: 'string' },
     keep: { type: 'boolean' },
+    'no-subreaper': { type: 'boolean' },
   });
   const id = containerIdArgument('run', positionals);
   const passed = passedDescriptors(values['preserve-fds']);
@@ -75,6 +76,7 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
       extraEnv: passed.env,
       warn: global.warn,
     });
+    if (values['pid-file']) writePidFile(values['pid-file'], container.pid);
     for (const signal of pending.splice(0)) deliver(signal);
     return exitStatusCode(await container.exited);
   } finally {

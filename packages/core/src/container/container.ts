@@ -1,5 +1,15 @@
-import { closeSync, constants, openSync, readdirSync, readlinkSync, readSync, unlinkSync } from 'node:fs';
-import { resolve } from 'node:path';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  rmSync,
+  unlinkSync,
+} from 'node:fs';
+import { join, resolve } from 'node:path';
 
 import { type ExitStatus, Pidfd, waitReadable } from '@corral/native';
 
@@ -65,6 +75,19 @@ export class Container {
   static load(root: string | undefined, id: string): Container {
     validateContainerId(id);
     return new Container(ContainerDir.open(resolve(root ?? DEFAULT_STATE_ROOT), id));
+  }
+
+  /**
+   * Removes what a `create` killed before it recorded its state left behind: a directory with
+   * no state.json. Its half-made container process dies by itself once corral-init's channel
+   * closes, so there is no process to kill. Returns whether there was such a directory.
+   */
+  static removeLeftover(root: string | undefined, id: string): boolean {
+    validateContainerId(id);
+    const path = join(resolve(root ?? DEFAULT_STATE_ROOT), id);
+    if (!existsSync(path) || existsSync(join(path, 'state.json'))) return false;
+    rmSync(path, { recursive: true, force: true });
+    return true;
   }
 
   /** Every container under the root, in id order; directories that are not containers are skipped. */

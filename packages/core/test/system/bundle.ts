@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { busyboxRootfs, repoRoot, tempDir, uniqueName } from '@corral/tooling/test-env';
@@ -99,13 +99,23 @@ export function runBundle(
   return corral(['--root', bundle.stateRoot, 'run', '--bundle', bundle.path, bundle.id], onStart);
 }
 
-/** Processes whose root directory is inside `dir`: what a failed run must not leave. */
+/**
+ * Processes whose root directory is `dir` or inside it: what a failed run must not leave. A
+ * process in another mount namespace shows its root as "/", so roots are compared by inode.
+ */
 export function processesRootedIn(dir: string): number[] {
+  const target = statSync(dir);
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      if (readlinkSync(`/proc/${entry}/root`).startsWith(dir)) pids.push(Number(entry));
+      const root = statSync(`/proc/${entry}/root`);
+      if (
+        (root.ino === target.ino && root.dev === target.dev) ||
+        readlinkSync(`/proc/${entry}/root`).startsWith(dir)
+      ) {
+        pids.push(Number(entry));
+      }
     } catch {
       // Gone while we looked.
     }

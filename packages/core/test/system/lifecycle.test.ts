@@ -1,5 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -72,6 +72,8 @@ describe('create, start, state, kill, delete', () => {
     expect(corral(bundle, 'start', bundle.id).status).toBe(0);
     await until(() => readFileSync(out, 'utf8') === 'started\n');
     expect(state(bundle)).toMatchObject({ status: 'running', pid: created.pid });
+    // The leak check used after failures does see a live container.
+    expect(processesRootedIn(bundle.rootfs)).toContain(created.pid);
     expect(corral(bundle, 'start', bundle.id).stderr).toMatch(/cannot start container .*: it is running/);
 
     const list = corral(bundle, 'list', '--format', 'json');
@@ -224,6 +226,35 @@ describe('create, start, state, kill, delete', () => {
     const closed = run({});
     expect(closed.stdout).toBe(' \n');
     expect(closed.stderr).toMatch(/3: Bad file descriptor/);
+  });
+
+  it('delete --force removes what a create killed before recording its state left', () => {
+    const bundle = bundleFor(['true']);
+    mkdirSync(join(bundle.stateRoot, bundle.id));
+    expect(corral(bundle, 'delete', '--force', bundle.id).status).toBe(0);
+    expect(existsSync(join(bundle.stateRoot, bundle.id))).toBe(false);
+  });
+
+  it('a create killed at any moment is cleaned completely by delete --force', async () => {
+    for (const delay of [0, 10, 20, 40, 60, 80, 120, 200]) {
+      const bundle = bundleFor(['sleep', '60']);
+      const create = spawn(
+        corralBin,
+        ['--root', bundle.stateRoot, 'create', '--bundle', bundle.path, bundle.id],
+        {
+          stdio: 'ignore',
+        },
+      );
+      // Listening before the kill: a create that finished first has already exited.
+      const exited = new Promise((resolve) => create.once('exit', resolve));
+      await sleep(delay);
+      create.kill('SIGKILL');
+      await exited;
+      expect(corral(bundle, 'delete', '--force', bundle.id).status).toBe(0);
+      expect(existsSync(join(bundle.stateRoot, bundle.id))).toBe(false);
+      // A half-made container process ends by itself once its channel to the runtime closes.
+      await until(() => processesRootedIn(bundle.rootfs).length === 0);
+    }
   });
 
   it('says so for a container that does not exist', () => {

@@ -115,6 +115,8 @@ int main(int argc, char **argv) {
   struct ci_ctx ctx = {.channel = CI_CHANNEL_FD, .rootfd = -1, .devnull = -1, .exec_fifo = -1};
   if (argc > 1) ctx.channel = atoi(argv[1]);
 
+  /* We run from /proc/self/fd/N; name ourselves for ps rather than show "N". */
+  prctl(PR_SET_NAME, "corral-init", 0, 0, 0);
   /* Not dumpable: a container process must not ptrace us or open our /proc files. */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
     ci_report_error(ctx.channel, -1, errno, "prctl", NULL, "PR_SET_DUMPABLE");
