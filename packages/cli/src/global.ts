@@ -1,5 +1,3 @@
-import { DEFAULT_STATE_ROOT } from '@corral/core';
-
 import { UsageError } from './args.js';
 import type { LogFormat } from './output.js';
 
@@ -26,7 +24,8 @@ export function parseGlobal(argv: string[]): {
   version: boolean;
 } {
   const global: GlobalOptions = {
-    root: DEFAULT_STATE_ROOT,
+    // Core's DEFAULT_STATE_ROOT, spelled out so that parsing flags loads nothing of core.
+    root: '/run/corral',
     logFormat: 'text',
     debug: false,
     systemdCgroup: false,

@@ -1,5 +1,3 @@
-import { CorralError } from '@corral/core';
-
 import { UsageError } from './args.js';
 import { parseGlobal } from './global.js';
 import { Reporter } from './output.js';
@@ -49,6 +47,19 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   spec: async () => (await import('./commands/spec.js')).spec,
 };
 
+/**
+ * Errors that explain themselves (corral's own, with a code, and usage errors) print as their
+ * message; anything else is a bug and prints its stack. Checked by shape so that the command
+ * does not load core just to print its version.
+ */
+function isExpectedError(error: unknown): error is Error {
+  if (error instanceof UsageError) return true;
+  return (
+    error instanceof Error &&
+    /^(CorralError|InvalidConfigError|SystemError|InitError|CreateContainerError)$/.test(error.name)
+  );
+}
+
 export async function main(argv: string[]): Promise<number> {
   let reporter = new Reporter();
   try {
@@ -65,15 +76,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     const load = COMMANDS[parsed.command];
     if (!load) throw new UsageError(`unknown command ${JSON.stringify(parsed.command)} (see corral --help)`);
-    if (parsed.global.systemdCgroup)
-      throw new CorralError('NOT_SUPPORTED', '--systemd-cgroup is not supported yet');
+    if (parsed.global.systemdCgroup) throw new UsageError('--systemd-cgroup is not supported yet');
     return await (await load())(parsed.rest, parsed.global);
   } catch (error) {
-    reporter.error(
-      error instanceof CorralError || error instanceof UsageError
-        ? error.message
-        : String((error as Error)?.stack ?? error),
-    );
+    reporter.error(isExpectedError(error) ? error.message : String((error as Error)?.stack ?? error));
     return 1;
   }
 }
