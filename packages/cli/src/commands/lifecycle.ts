@@ -19,8 +19,6 @@ export async function create(args: string[], global: GlobalOptions): Promise<num
     'preserve-fds': { type: 'string' },
   });
   const id = containerIdArgument('create', positionals);
-  if (values['pidfd-socket'] !== undefined)
-    throw new UsageError('create: --pidfd-socket is not supported yet');
   const passed = passedDescriptors(values['preserve-fds']);
   const container = await Container.create({
     id,
@@ -28,6 +26,7 @@ export async function create(args: string[], global: GlobalOptions): Promise<num
     root: global.root,
     noPivot: values['no-pivot'],
     consoleSocket: values['console-socket'],
+    pidfdSocket: values['pidfd-socket'],
     preserveFds: passed.count,
     extraEnv: passed.env,
   });

@@ -26,6 +26,7 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
     'no-new-keyring': { type: 'boolean' },
     'pid-file': { type: 'string' },
     'console-socket': { type: 'string' },
+    'pidfd-socket': { type: 'string' },
     'preserve-fds': { type: 'string' },
     keep: { type: 'boolean' },
     'no-subreaper': { type: 'boolean' },
@@ -39,6 +40,7 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
       root: global.root,
       noPivot: values['no-pivot'],
       consoleSocket: values['console-socket'],
+      pidfdSocket: values['pidfd-socket'],
       preserveFds: passed.count,
       extraEnv: passed.env,
     };
@@ -72,6 +74,7 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
       root: global.root,
       noPivot: values['no-pivot'],
       consoleSocket: values['console-socket'],
+      pidfdSocket: values['pidfd-socket'],
       preserveFds: passed.count,
       extraEnv: passed.env,
       warn: global.warn,

@@ -23,7 +23,7 @@ import { processStartTime } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
 import { validateContainerId } from './id.js';
 import { InitProcess, type InitStdio } from './init-process.js';
-import { type LaunchOptions, launch, requireConsoleSocket } from './launch.js';
+import { type LaunchOptions, launch, requireConsoleSocket, sendPidfd } from './launch.js';
 import { type ContainerStatus, can, deriveStatus } from './status.js';
 
 /** The OCI state of a container, as `corral state` prints it (runc's fields). */
@@ -171,7 +171,7 @@ export class Container {
    */
   async exec(
     process: SpecProcess,
-    options: { stdio?: InitStdio; consoleSocket?: string; preserveFds?: number } = {},
+    options: { stdio?: InitStdio; consoleSocket?: string; pidfdSocket?: string; preserveFds?: number } = {},
   ): Promise<RunningProcess> {
     requireConsoleSocket(process.terminal, options.consoleSocket);
     const state = this.#dir.readState();
@@ -186,6 +186,7 @@ export class Container {
     let child: Pidfd | undefined;
     try {
       child = await init.childStarted();
+      if (options.pidfdSocket) sendPidfd(options.pidfdSocket, child);
       await init.go();
       if (options.consoleSocket) await init.consoleTo(options.consoleSocket);
       await init.execDone();

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 
-import { mkfifo, type Pidfd } from '@corral/native';
+import { mkfifo, type Pidfd, sendDescriptor } from '@corral/native';
 
 import { CorralError, CreateContainerError, InvalidConfigError } from '../errors.js';
 import { hookState, runHooks } from '../hooks.js';
@@ -25,6 +25,8 @@ export interface LaunchOptions {
   preserveFds?: number;
   /** Added to process.env (LISTEN_FDS and LISTEN_PID when passing sockets on). */
   extraEnv?: string[];
+  /** runc's --pidfd-socket: where a pidfd of the container's init goes once it exists. */
+  pidfdSocket?: string;
   /** runc's --console-socket: where the pty master goes when process.terminal is set. */
   consoleSocket?: string;
   /** Where warnings go (a failed poststart or poststop hook); process.emitWarning by default. */
@@ -39,6 +41,17 @@ export interface Launched {
 }
 
 const SIGKILL = 9;
+
+/** --pidfd-socket: hands a pidfd of the process to whoever listens there. */
+export function sendPidfd(socketPath: string, pidfd: Pidfd): void {
+  try {
+    sendDescriptor(socketPath, pidfd.fd, 'pidfd');
+  } catch (error) {
+    throw new CorralError('SYSTEM', `cannot send the pidfd to ${socketPath}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
 
 /** A terminal goes to a console socket; corral does not yet relay one itself. */
 export function requireConsoleSocket(terminal: boolean | undefined, consoleSocket: string | undefined): void {
@@ -89,6 +102,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       options.preserveFds,
     );
     pidfd = await init.childStarted();
+    if (options.pidfdSocket) sendPidfd(options.pidfdSocket, pidfd);
     // Recorded before the container can do anything, so a crash from here on leaves a state
     // that `delete --force` can clean.
     dir.writeState({

@@ -30,17 +30,23 @@ function corral(bundle: TestBundle, ...args: string[]) {
 }
 
 /** create (or run --detach): the container keeps the output file, not a pipe of the test's. */
-function createWithOutput(bundle: TestBundle, command: 'create' | 'run' = 'create') {
+function createWithOutput(bundle: TestBundle, command: 'create' | 'run' = 'create', ...flags: string[]) {
   const out = join(bundle.path, 'container.out');
-  const detach = command === 'run' ? '--detach' : '';
+  const detach = command === 'run' ? ['--detach'] : [];
   execFileSync('sh', [
     '-c',
-    `exec "$0" --root "$1" ${command} ${detach} --bundle "$2" "$3" >"$4" 2>&1`,
+    'out="$1"; shift; exec "$@" >"$out" 2>&1',
+    'sh',
+    out,
     corralBin,
+    '--root',
     bundle.stateRoot,
+    command,
+    ...detach,
+    ...flags,
+    '--bundle',
     bundle.path,
     bundle.id,
-    out,
   ]);
   return out;
 }
@@ -255,6 +261,31 @@ describe('create, start, state, kill, delete', () => {
       // A half-made container process ends by itself once its channel to the runtime closes.
       await until(() => processesRootedIn(bundle.rootfs).length === 0);
     }
+  });
+
+  it('--pidfd-socket hands over a pidfd of the init', async () => {
+    const bundle = bundleFor(['sleep', '60']);
+    const socketPath = join(bundle.path, 'pidfd.sock');
+    // An independent receiver: Python's socket.recv_fds, reporting the pid the pidfd is for.
+    const receiver = spawn('python3', [
+      '-c',
+      [
+        'import socket, sys',
+        's = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); print("ready", flush=True)',
+        'c, _ = s.accept(); msg, fds, _, _ = socket.recv_fds(c, 64, 1)',
+        'info = open(f"/proc/self/fdinfo/{fds[0]}").read()',
+        'print(msg.decode(), [l.split()[1] for l in info.splitlines() if l.startswith("Pid:")][0])',
+      ].join('\n'),
+      socketPath,
+    ]);
+    let output = '';
+    receiver.stdout.on('data', (d) => {
+      output += d;
+    });
+    await until(() => output.startsWith('ready'));
+    createWithOutput(bundle, 'create', '--pidfd-socket', socketPath);
+    await new Promise((resolve) => receiver.once('close', resolve));
+    expect(output).toBe(`ready\npidfd ${state(bundle).pid}\n`);
   });
 
   it('says so for a container that does not exist', () => {
