@@ -11,13 +11,19 @@ export interface WriteTarget {
 }
 
 /**
- * Validates, lets every writer refuse what the host lacks, and only then writes, in order. A
+ * Validates, prepares (enables v2 controllers after refusing unavailable ones), lets every writer refuse what the host lacks, and only then writes, in order. A
  * failed write undoes the writes before it; the error keeps any failures of the undo as well.
  */
-export function writeResources(resources: LinuxResources, targets: readonly WriteTarget[]): void {
+export function writeResources(
+  resources: LinuxResources,
+  targets: readonly WriteTarget[],
+  prepare?: () => void,
+): void {
   validateResources(resources);
   const journal = new WriteJournal();
   const bound = targets.map(({ dir, writer }) => ({ writer, files: new JournaledCgroupFiles(dir, journal) }));
+  // Enabling v2 controllers makes the files the checks read.
+  prepare?.();
   for (const { writer, files } of bound) writer.check?.(files, resources);
   try {
     for (const { writer, files } of bound) writer.set(files, resources);

@@ -21,6 +21,8 @@ export {
   withDefaultDevices,
 } from './devices/rules.js';
 export { CgroupError, type CgroupErrorCode } from './errors.js';
+export { HybridCgroupManager } from './hybrid.js';
+export { createCgroupManager } from './manager.js';
 export {
   type CgroupMount,
   type CgroupMounts,
@@ -42,4 +44,5 @@ export {
 } from './paths.js';
 export type * from './types.js';
 export { CgroupV1Manager } from './v1/manager.js';
+export { CgroupV2Manager } from './v2/manager.js';
 export { parseCpuList, validateResources } from './validate.js';

@@ -17,6 +17,7 @@ import type {
   LinuxResources,
   OomEvent,
 } from '../types.js';
+import { validateResources } from '../validate.js';
 import { blkioV1 } from './blkio.js';
 import { cpusetV1, cpuV1 } from './cpu.js';
 import { devicesV1 } from './devices.js';
@@ -127,6 +128,7 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   async set(resources: LinuxResources): Promise<void> {
+    validateResources(resources);
     if (resources.unified && Object.keys(resources.unified).length > 0) {
       throw notSupported(
         'unified (cgroup v2) settings cannot be applied on cgroup v1',

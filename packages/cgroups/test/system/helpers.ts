@@ -4,7 +4,13 @@ import { join } from 'node:path';
 
 import { uniqueName } from '@corral/tooling/test-env';
 import { removeCgroupTree } from '../../src/cgroupfs.js';
-import { CgroupV1Manager, cgroupDirectories, cgroupMounts, resolveCgroupPath } from '../../src/index.js';
+import {
+  CgroupV1Manager,
+  CgroupV2Manager,
+  cgroupDirectories,
+  cgroupMounts,
+  resolveCgroupPath,
+} from '../../src/index.js';
 
 /** Every test cgroup lives under this parent in each hierarchy. */
 export const TEST_PARENT = 'corral-test';
@@ -77,4 +83,36 @@ export async function cleanupTestParents(): Promise<void> {
       // Still in use by a test running in parallel, or already gone.
     }
   }
+}
+
+/** A v2 manager for a fresh test cgroup on this host's cgroup2 mount, or undefined without one. */
+export function v2Manager(prefix: string): CgroupV2Manager | undefined {
+  const mounts = cgroupMounts();
+  if (!mounts.v2) return undefined;
+  const dirs = cgroupDirectories(resolveCgroupPath({ cgroupsPath: testCgroupPath(prefix) }), mounts);
+  return dirs.v2 ? new CgroupV2Manager(dirs.v2, mounts.v2.mountpoint) : undefined;
+}
+
+/** Starts a shell that waits for a line on stdin before running `script`; returns its output. */
+export function gatedShell(script: string): {
+  child: ChildProcess & { pid: number };
+  go: () => Promise<string>;
+} {
+  const child = spawn('sh', ['-c', `read go; ${script}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  if (child.pid === undefined) throw new Error('could not start sh');
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const done = new Promise<string>((resolve) => child.once('exit', () => resolve(output)));
+  return {
+    child: child as ChildProcess & { pid: number },
+    go: () => {
+      child.stdin?.end('go\n');
+      return done;
+    },
+  };
 }
