@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { Eventfd } from '@corral/native';
 
-import { systemError } from './errors.js';
+import { notSupported, systemError } from './errors.js';
 import { parseKeyValues, readCgroupFile } from './files.js';
 import type { OomEvent } from './types.js';
 
@@ -104,10 +104,8 @@ export function parseMemoryEvents(text: string): { oom: number; oomKill: number;
 export function oomEventsV2(dir: string): AsyncIterableIterator<OomEvent> {
   const file = join(dir, 'memory.events');
   if (!existsSync(file)) {
-    throw systemError(
-      'watch',
-      file,
-      Object.assign(new Error('the memory controller is not enabled here'), { code: 'ENOENT' }),
+    throw notSupported(
+      `the memory controller is not enabled in ${dir} (no memory.events): no OOM events to watch`,
     );
   }
   let watcher: FSWatcher | undefined;
