@@ -24,7 +24,7 @@ export function emptyStats(): CgroupStats {
   };
 }
 
-/** v1 blkio lines: "8:0 Read 4096"; the "Total N" line is dropped as libcontainer drops it. */
+/** v1 blkio lines: "8:0 Read 4096"; the closing "Total N" summary is dropped as libcontainer drops it. */
 export function parseBlkioEntries(text: string): BlkioStatEntry[] {
   const entries: BlkioStatEntry[] = [];
   for (const line of text.split('\n')) {
