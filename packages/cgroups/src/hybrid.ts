@@ -14,7 +14,7 @@ import type {
 import { type CgroupV1Manager, v1Targets } from './v1/manager.js';
 import type { CgroupV2Manager } from './v2/manager.js';
 import { readHugetlbStatsV2 } from './v2/stats.js';
-import { unifiedWriter } from './v2/writers.js';
+import { unifiedWriter, V2_WRITERS } from './v2/writers.js';
 import { validateResources } from './validate.js';
 
 /** v1 controller names whose v2 counterpart has another name. */
@@ -52,12 +52,17 @@ export class HybridCgroupManager implements CgroupManager {
     return ![...this.v1.dirs.keys()].some((v1) => (V2_NAME[v1] ?? v1) === controller);
   }
 
+  /** A v1 controller with a v2 writer (net_cls and net_prio have none). */
+  #v2Has(controller: string): boolean {
+    return V2_WRITERS.some(([name]) => name !== '' && name === controller);
+  }
+
   async set(resources: LinuxResources): Promise<void> {
     validateResources(resources);
     const v2Needed = new Set<string>();
     const targets = v1Targets(this.v1.dirs, resources, (controller, field) => {
       const name = V2_NAME[controller] ?? controller;
-      if (!this.#v2Serves(name))
+      if (!this.#v2Has(name) || !this.#v2Serves(name))
         throw notSupported(`the ${controller} controller is not mounted on this host`, field);
       v2Needed.add(name);
       return undefined;

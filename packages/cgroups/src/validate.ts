@@ -4,7 +4,8 @@ import type { LinuxDeviceCgroup, LinuxResources, LinuxThrottleDevice } from './t
 
 const BASE = 'linux.resources';
 
-const INT64_MAX = 2 ** 63 - 1;
+// Byte counts and times beyond 2^53 cannot be represented exactly in a JS number; 8 PiB is far above any limit.
+const INT64_MAX = Number.MAX_SAFE_INTEGER;
 const UINT32_MAX = 2 ** 32 - 1;
 
 interface Range {

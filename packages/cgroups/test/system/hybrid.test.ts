@@ -35,6 +35,10 @@ describe.skipIf(detectCgroupMode() !== 'hybrid')('hybrid manager on this hybrid 
       // unified keys for controllers that live on v1 here are refused with the key named.
       const error = await manager.set({ unified: { 'memory.high': '1' } }).catch((e: unknown) => e);
       expect((error as CgroupError).field).toBe('linux.resources.unified["memory.high"]');
+      // No net_cls on this host's v1, and cgroup v2 has none at all.
+      const network = await manager.set({ network: { classID: 0x100001 } }).catch((e: unknown) => e);
+      expect((network as CgroupError).code).toBe('NOT_SUPPORTED');
+      expect((network as CgroupError).field).toBe('linux.resources.network.classID');
       await manager.freeze('frozen');
       expect(await manager.getFreezerState()).toBe('frozen');
       await manager.freeze('thawed');

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { CgroupError, type CgroupV1Manager, detectCgroupMode } from '../../src/index.js';
-import { cleanupTestParents, exited, removeLeftovers, sleeper, v1Manager } from './helpers.js';
+import { CgroupError, type CgroupV1Manager, detectCgroupMode, withDefaultDevices } from '../../src/index.js';
+import { cleanupTestParents, exited, gatedShell, removeLeftovers, sleeper, v1Manager } from './helpers.js';
 
 const read = (dir: string | undefined, name: string) =>
   readFileSync(join(dir ?? '/nonexistent', name), 'utf8').trim();
@@ -109,6 +109,27 @@ describe.skipIf(mode === 'unified')('cgroup v1 manager on the real hierarchies',
     expect((error as CgroupError).code).toBe('SYSTEM');
     expect(read(memory, 'memory.limit_in_bytes')).toBe(before);
     expect(read(cpu, 'cpu.shares')).toBe(sharesBefore);
+  });
+
+  it('enforces device rules through devices.allow and devices.deny', async () => {
+    const manager = track(v1Manager('devices'));
+    const shell = gatedShell(
+      'if echo x > /dev/null; then echo null=ok; else echo null=denied; fi; ' +
+        'if head -c 1 /dev/zero > /dev/null; then echo zero=ok; else echo zero=denied; fi',
+    );
+    children.push(shell.child);
+    await manager.apply(shell.child.pid);
+    const rules = withDefaultDevices([{ allow: false, type: 'c', major: 1, minor: 5, access: 'rwm' }]).filter(
+      (rule) => !(rule.major === 1 && rule.minor === 5 && rule.allow),
+    );
+    await manager.set({ devices: rules });
+    const list = read(manager.dirs.get('devices'), 'devices.list').split('\n');
+    expect(list).toContain('c 1:3 rwm');
+    expect(list).not.toContain('c 1:5 rwm');
+    expect(list).not.toContain('a *:* rwm');
+    const output = await shell.go();
+    expect(output).toContain('null=ok');
+    expect(output).toContain('zero=denied');
   });
 
   it('reports statistics in the libcontainer shape', async () => {
