@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+
 import type { ControllerWriter } from './controller.js';
 import { CgroupError } from './errors.js';
 import { JournaledCgroupFiles, WriteJournal } from './files.js';
@@ -20,6 +22,10 @@ export function writeResources(
   prepare?: () => void,
 ): void {
   validateResources(resources);
+  for (const { dir } of targets) {
+    if (!existsSync(dir))
+      throw new CgroupError('SYSTEM', `${dir} does not exist: call apply() before set()`, { path: dir });
+  }
   const journal = new WriteJournal();
   const bound = targets.map(({ dir, writer }) => ({ writer, files: new JournaledCgroupFiles(dir, journal) }));
   // Enabling v2 controllers makes the files the checks read.

@@ -148,6 +148,20 @@ describe.skipIf(!available)('cgroup v2 manager on the real cgroup2 mount', () =>
     }
   });
 
+  it('rolls back a half-done set: a value the kernel refuses undoes the writes before it', async () => {
+    const manager = fresh('rollback');
+    await manager.apply(-1);
+    expect(read(manager.dir, 'cgroup.max.depth')).toBe('max');
+    const error = await manager
+      .set({ unified: { 'cgroup.max.depth': '3', 'cgroup.max.descendants': 'lots' } })
+      .catch((e: unknown) => e);
+    expect((error as CgroupError).code).toBe('SYSTEM');
+    expect((error as Error).message).toContain('cgroup.max.descendants');
+    expect(read(manager.dir, 'cgroup.max.depth')).toBe('max');
+    await manager.set({ unified: { 'cgroup.max.depth': '3' } });
+    expect(read(manager.dir, 'cgroup.max.depth')).toBe('3');
+  });
+
   it('says clearly that OOM events need the memory controller here', () => {
     const manager = fresh('oom');
     if (existsSync(join(manager.mountpoint, 'memory.stat'))) return;
