@@ -1,6 +1,9 @@
+import { dirname } from 'node:path';
 import type { ControllerWriter } from '../controller.js';
-import { notSupported } from '../errors.js';
-import type { CgroupFiles } from '../files.js';
+
+import { invalidConfig, notSupported } from '../errors.js';
+import { type CgroupFiles, readCgroupFile } from '../files.js';
+import { parseCpuList } from '../validate.js';
 
 const F = 'linux.resources.cpu';
 
@@ -47,8 +50,39 @@ export const cpuV1: ControllerWriter = {
   },
 };
 
+/** What the parent cgroup offers, from the first of `names` it has (v1 and v2 spell it differently). */
+function parentOffers(files: CgroupFiles, names: string[]): number[] | undefined {
+  for (const name of names) {
+    try {
+      return parseCpuList(name, readCgroupFile(dirname(files.path), name).trim());
+    } catch {
+      // Not this spelling (or no parent to read): try the next.
+    }
+  }
+  return undefined;
+}
+
+/** The kernel refuses CPUs or memory nodes the parent does not have; say which, before writing. */
+function checkSubset(files: CgroupFiles, field: string, wanted: string, names: string[]): void {
+  const offered = parentOffers(files, names);
+  if (!offered || offered.length === 0) return;
+  const outside = parseCpuList(field, wanted).filter((n) => !offered.includes(n));
+  if (outside.length > 0) {
+    throw invalidConfig(
+      field,
+      `"${wanted}" asks for ${outside.join(',')}, which the parent cgroup does not have`,
+    );
+  }
+}
+
 export const cpusetV1: ControllerWriter = {
   wants: ({ cpu }) => (cpu?.cpus ? `${F}.cpus` : cpu?.mems ? `${F}.mems` : undefined),
+  check(files, { cpu = {} }) {
+    if (cpu.cpus)
+      checkSubset(files, `${F}.cpus`, cpu.cpus, ['cpuset.effective_cpus', 'cpuset.cpus.effective']);
+    if (cpu.mems)
+      checkSubset(files, `${F}.mems`, cpu.mems, ['cpuset.effective_mems', 'cpuset.mems.effective']);
+  },
   set(files, { cpu = {} }) {
     if (cpu.cpus) files.write('cpuset.cpus', cpu.cpus);
     if (cpu.mems) files.write('cpuset.mems', cpu.mems);

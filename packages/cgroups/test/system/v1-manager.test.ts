@@ -80,6 +80,7 @@ describe.skipIf(mode === 'unified')('cgroup v1 manager on the real hierarchies',
       [{ memory: { limit: 64 << 20 }, cpu: { cpus: '0-x' } }, 'linux.resources.cpu.cpus'],
       [{ memory: { limit: 64 << 20 }, unified: { 'memory.high': '1' } }, 'linux.resources.unified'],
       [{ memory: { limit: 64 << 20, kernel: 1 << 20 } }, 'linux.resources.memory.kernel'],
+      [{ memory: { limit: 64 << 20 }, cpu: { cpus: '0-4095' } }, 'linux.resources.cpu.cpus'],
     ];
     for (const [resources, field] of attempts) {
       const error = await manager.set(resources).catch((e: unknown) => e);
