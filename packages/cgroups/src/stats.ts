@@ -7,7 +7,14 @@ const emptyMemoryData = (): MemoryData => ({ usage: 0, maxUsage: 0, failcnt: 0, 
 export function emptyStats(): CgroupStats {
   return {
     cpuStats: {
-      cpuUsage: { totalUsage: 0, percpuUsage: [], usageInKernelmode: 0, usageInUsermode: 0 },
+      cpuUsage: {
+        totalUsage: 0,
+        percpuUsage: [],
+        percpuUsageInKernelmode: [],
+        percpuUsageInUsermode: [],
+        usageInKernelmode: 0,
+        usageInUsermode: 0,
+      },
       throttlingData: { periods: 0, throttledPeriods: 0, throttledTime: 0 },
     },
     memoryStats: {

@@ -103,6 +103,8 @@ export interface CpuStats {
     /** Nanoseconds. */
     totalUsage: number;
     percpuUsage: number[];
+    percpuUsageInKernelmode: number[];
+    percpuUsageInUsermode: number[];
     usageInKernelmode: number;
     usageInUsermode: number;
   };

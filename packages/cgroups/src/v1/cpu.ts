@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
-import type { ControllerWriter } from '../controller.js';
 
+import type { ControllerWriter } from '../controller.js';
 import { invalidConfig, notSupported } from '../errors.js';
 import { type CgroupFiles, readCgroupFile } from '../files.js';
 import { parseCpuList } from '../validate.js';

@@ -38,6 +38,10 @@ export function readCpuacctStatsV1(dir: string, stats: CgroupStats): void {
   const usage = stats.cpuStats.cpuUsage;
   usage.totalUsage = number(dir, 'cpuacct.usage');
   usage.percpuUsage = numbers(dir, 'cpuacct.usage_percpu');
+  if (has(dir, 'cpuacct.usage_percpu_user')) {
+    usage.percpuUsageInUsermode = numbers(dir, 'cpuacct.usage_percpu_user');
+    usage.percpuUsageInKernelmode = numbers(dir, 'cpuacct.usage_percpu_sys');
+  }
   const ticks = parseKeyValues(readCgroupFile(dir, 'cpuacct.stat'));
   usage.usageInUsermode = ((ticks.user ?? 0) * NS_PER_SECOND) / CLOCK_TICKS;
   usage.usageInKernelmode = ((ticks.system ?? 0) * NS_PER_SECOND) / CLOCK_TICKS;

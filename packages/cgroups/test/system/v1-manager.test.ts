@@ -157,6 +157,9 @@ describe.skipIf(mode === 'unified')('cgroup v1 manager on the real hierarchies',
     expect(stats.pidsStats.current).toBeGreaterThanOrEqual(1);
     expect(stats.cpuStats.cpuUsage.totalUsage).toBeGreaterThan(0);
     expect(stats.cpuStats.cpuUsage.percpuUsage.length).toBeGreaterThan(0);
+    expect(stats.cpuStats.cpuUsage.percpuUsageInUsermode).toHaveLength(
+      stats.cpuStats.cpuUsage.percpuUsage.length,
+    );
     expect(stats.cpuStats.throttlingData).toEqual({
       periods: expect.any(Number),
       throttledPeriods: expect.any(Number),
