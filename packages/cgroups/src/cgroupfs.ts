@@ -46,7 +46,7 @@ export function collectPids(dir: string, recursive: boolean): number[] {
  * Creates a cgroup directory and any missing parents; returns the directories it made, top
  * first, so a failure later can remove exactly those. `onCreate` runs for each new level.
  */
-export function makeCgroupDir(dir: string, onCreate?: (created: string) => void): string[] {
+export function makeCgroupDir(dir: string, onCreate?: (created: string) => void, attempts = 3): string[] {
   const created: string[] = [];
   const missing: string[] = [];
   let probe = dir;
@@ -66,6 +66,9 @@ export function makeCgroupDir(dir: string, onCreate?: (created: string) => void)
     try {
       mkdirSync(path);
     } catch (error) {
+      // A parent removed between our look and our mkdir (another process cleaning up): look again.
+      if (errnoCode(error) === 'ENOENT' && attempts > 1)
+        return [...created, ...makeCgroupDir(dir, onCreate, attempts - 1)];
       if (errnoCode(error) !== 'EEXIST') throw systemError('create', path, error);
       continue;
     }
