@@ -19,6 +19,12 @@ export interface NativeBinding {
   pidfdSendSignal(pidfd: number, signal: number): void;
   pidfdWait(pidfd: number): { code: number | null; signal: number | null } | null;
   setChildSubreaper(on: boolean): void;
+  bpfProgLoad(type: number, instructions: Buffer, license: string): number;
+  bpfProgAttach(targetFd: number, progFd: number, attachType: number, flags: number): void;
+  bpfProgDetach(targetFd: number, progFd: number, attachType: number): void;
+  bpfProgQuery(targetFd: number, attachType: number): { attachFlags: number; ids: number[] };
+  bpfProgGetFdById(id: number): number;
+  eventfdCreate(): number;
 }
 
 export interface NativeFdWatcher {

@@ -1,4 +1,17 @@
+export {
+  BPF_CGROUP_DEVICE,
+  BPF_F_ALLOW_MULTI,
+  BPF_F_ALLOW_OVERRIDE,
+  BPF_PROG_TYPE_CGROUP_DEVICE,
+  type BpfLoadError,
+  bpfProgAttach,
+  bpfProgDetach,
+  bpfProgGetFdById,
+  bpfProgLoad,
+  bpfProgQuery,
+} from './bpf.js';
 export { isSystemCallError, type SystemCallError } from './errors.js';
+export { Eventfd } from './eventfd.js';
 export { flock, mkfifo, sendDescriptor, waitReadable } from './fd.js';
 export { initBinaryPath, sealedInitPath } from './init-binary.js';
 export { type ExitStatus, exitStatusCode, Pidfd, setChildSubreaper } from './process.js';

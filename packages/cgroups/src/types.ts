@@ -1,0 +1,178 @@
+/** OCI runtime-spec `linux.resources`, with the spec's own field names. */
+export interface LinuxResources {
+  devices?: LinuxDeviceCgroup[];
+  memory?: LinuxMemory;
+  cpu?: LinuxCpu;
+  pids?: LinuxPids;
+  blockIO?: LinuxBlockIO;
+  hugepageLimits?: LinuxHugepageLimit[];
+  network?: LinuxNetwork;
+  rdma?: Record<string, LinuxRdma>;
+  unified?: Record<string, string>;
+}
+
+export interface LinuxDeviceCgroup {
+  allow: boolean;
+  type?: 'a' | 'b' | 'c';
+  major?: number;
+  minor?: number;
+  access?: string;
+}
+
+export interface LinuxMemory {
+  limit?: number;
+  reservation?: number;
+  swap?: number;
+  kernel?: number;
+  kernelTCP?: number;
+  swappiness?: number;
+  disableOOMKiller?: boolean;
+  useHierarchy?: boolean;
+  checkBeforeUpdate?: boolean;
+}
+
+export interface LinuxCpu {
+  shares?: number;
+  quota?: number;
+  burst?: number;
+  period?: number;
+  realtimeRuntime?: number;
+  realtimePeriod?: number;
+  cpus?: string;
+  mems?: string;
+  idle?: number;
+}
+
+export interface LinuxPids {
+  limit: number;
+}
+
+export interface LinuxWeightDevice {
+  major: number;
+  minor: number;
+  weight?: number;
+  leafWeight?: number;
+}
+
+export interface LinuxThrottleDevice {
+  major: number;
+  minor: number;
+  rate: number;
+}
+
+export interface LinuxBlockIO {
+  weight?: number;
+  leafWeight?: number;
+  weightDevice?: LinuxWeightDevice[];
+  throttleReadBpsDevice?: LinuxThrottleDevice[];
+  throttleWriteBpsDevice?: LinuxThrottleDevice[];
+  throttleReadIOPSDevice?: LinuxThrottleDevice[];
+  throttleWriteIOPSDevice?: LinuxThrottleDevice[];
+}
+
+export interface LinuxHugepageLimit {
+  pageSize: string;
+  limit: number;
+}
+
+export interface LinuxNetwork {
+  classID?: number;
+  priorities?: Array<{ name: string; priority: number }>;
+}
+
+export interface LinuxRdma {
+  hcaHandles?: number;
+  hcaObjects?: number;
+}
+
+export type CgroupMode = 'legacy' | 'hybrid' | 'unified';
+
+export type FreezerState = 'frozen' | 'thawed';
+
+/** Statistics in libcontainer's `cgroups.Stats` shape (camelCase field names). */
+export interface CgroupStats {
+  cpuStats: CpuStats;
+  memoryStats: MemoryStats;
+  pidsStats: PidsStats;
+  blkioStats: BlkioStats;
+  hugetlbStats: Record<string, HugetlbStats>;
+}
+
+export interface CpuStats {
+  cpuUsage: {
+    /** Nanoseconds. */
+    totalUsage: number;
+    percpuUsage: number[];
+    percpuUsageInKernelmode: number[];
+    percpuUsageInUsermode: number[];
+    usageInKernelmode: number;
+    usageInUsermode: number;
+  };
+  throttlingData: { periods: number; throttledPeriods: number; throttledTime: number };
+}
+
+export interface MemoryData {
+  usage: number;
+  maxUsage: number;
+  failcnt: number;
+  limit: number;
+}
+
+export interface MemoryStats {
+  cache: number;
+  usage: MemoryData;
+  swapUsage: MemoryData;
+  kernelUsage: MemoryData;
+  useHierarchy: boolean;
+  stats: Record<string, number>;
+}
+
+export interface PidsStats {
+  current: number;
+  /** 0 when unlimited, as libcontainer reports it. */
+  limit: number;
+}
+
+export interface BlkioStatEntry {
+  major: number;
+  minor: number;
+  op: string;
+  value: number;
+}
+
+export interface BlkioStats {
+  ioServiceBytesRecursive: BlkioStatEntry[];
+  ioServicedRecursive: BlkioStatEntry[];
+}
+
+export interface HugetlbStats {
+  usage: number;
+  maxUsage: number;
+  failcnt: number;
+}
+
+/** One OOM notification: `count` is how many OOM events the kernel reported since the last one. */
+export interface OomEvent {
+  count: number;
+}
+
+/** The one interface every driver implements. */
+export interface CgroupManager {
+  readonly mode: CgroupMode;
+  /** Creates the cgroup(s) if needed and moves the process in; pid -1 only creates. */
+  apply(pid: number): Promise<void>;
+  /** Validates then writes resources; a failure part way restores what was written. */
+  set(resources: LinuxResources): Promise<void>;
+  getStats(): Promise<CgroupStats>;
+  getPids(options?: { recursive?: boolean }): Promise<number[]>;
+  /** Resolves only once the cgroup really is frozen (or thawed). */
+  freeze(state: FreezerState): Promise<void>;
+  getFreezerState(): Promise<FreezerState | 'freezing'>;
+  /** Kills what is left and removes the cgroup(s), retrying EBUSY. */
+  destroy(): Promise<void>;
+  /** Controller (or '' for the v2 hierarchy) -> absolute directory. */
+  getPaths(): Record<string, string>;
+  exists(): boolean;
+  /** OOM notifications until the cgroup is removed or the iterator is returned. */
+  oomEvents(): AsyncIterableIterator<OomEvent>;
+}

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+
+import {
+  CgroupError,
+  cgroupDirectories,
+  cgroupModeOf,
+  parseCgroupMounts,
+  parseProcCgroup,
+  resolveCgroupPath,
+} from '../../src/index.js';
+
+// Lines in the format of /proc/self/mountinfo on a hybrid host like the ones this project runs on.
+const HYBRID = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw`;
+const UNIFIED = '29 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate';
+const LEGACY = `32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime shared:9 - cgroup cgroup rw,cpu,cpuacct
+35 31 0:32 /docker/abc /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory`;
+
+describe('mode detection', () => {
+  it('tells legacy, hybrid and unified apart', () => {
+    expect(cgroupModeOf(parseCgroupMounts(HYBRID))).toBe('hybrid');
+    expect(cgroupModeOf(parseCgroupMounts(UNIFIED))).toBe('unified');
+    expect(cgroupModeOf(parseCgroupMounts(LEGACY))).toBe('legacy');
+    expect(() => cgroupModeOf(parseCgroupMounts(''))).toThrow(CgroupError);
+  });
+
+  it('maps co-mounted controllers to one mount and keeps the mount root', () => {
+    const mounts = parseCgroupMounts(LEGACY);
+    expect(mounts.v1.get('cpu')).toEqual({ mountpoint: '/sys/fs/cgroup/cpu,cpuacct', root: '/' });
+    expect(mounts.v1.get('cpuacct')?.mountpoint).toBe('/sys/fs/cgroup/cpu,cpuacct');
+    expect(mounts.v1.get('memory')?.root).toBe('/docker/abc');
+    expect(mounts.v2).toBeUndefined();
+  });
+});
+
+describe('cgroupsPath', () => {
+  it('takes an absolute path from the root of each hierarchy', () => {
+    const path = resolveCgroupPath({ cgroupsPath: '/corral/c1', containerId: 'c1' });
+    expect(path).toEqual({ path: '/corral/c1', relative: false });
+    const own = parseProcCgroup('4:memory:/process_api/x\n1:cpu:/\n0::/');
+    const dirs = cgroupDirectories(path, parseCgroupMounts(HYBRID), own);
+    expect(dirs.v1.get('memory')).toBe('/sys/fs/cgroup/memory/corral/c1');
+    expect(dirs.v2).toBe('/sys/fs/cgroup/unified/corral/c1');
+  });
+
+  it('joins a relative path to our own cgroup in each hierarchy', () => {
+    const path = resolveCgroupPath({ cgroupsPath: 'pods/c1' });
+    const own = parseProcCgroup('4:memory:/process_api/x\n2:cpuacct:/\n1:cpu:/a\n0::/b');
+    const dirs = cgroupDirectories(path, parseCgroupMounts(HYBRID), own);
+    expect(dirs.v1.get('memory')).toBe('/sys/fs/cgroup/memory/process_api/x/pods/c1');
+    expect(dirs.v1.get('cpu')).toBe('/sys/fs/cgroup/cpu/a/pods/c1');
+    expect(dirs.v2).toBe('/sys/fs/cgroup/unified/b/pods/c1');
+  });
+
+  it('strips the mount root seen from inside a cgroup namespace', () => {
+    const own = parseProcCgroup('4:memory:/docker/abc/sub');
+    const dirs = cgroupDirectories(resolveCgroupPath({ cgroupsPath: 'c1' }), parseCgroupMounts(LEGACY), own);
+    expect(dirs.v1.get('memory')).toBe('/sys/fs/cgroup/memory/sub/c1');
+  });
+
+  it('defaults to the container id, relative, as runc does', () => {
+    expect(resolveCgroupPath({ containerId: 'web' })).toEqual({ path: 'web', relative: true });
+  });
+
+  it('cannot climb out of its starting point', () => {
+    expect(resolveCgroupPath({ cgroupsPath: '../../etc' })).toEqual({ path: 'etc', relative: true });
+    expect(resolveCgroupPath({ cgroupsPath: '/a/../../b' })).toEqual({ path: '/b', relative: false });
+  });
+
+  it('refuses the systemd driver and its paths clearly', () => {
+    expect(() => resolveCgroupPath({ cgroupsPath: 'system.slice:corral:abc' })).toThrow(
+      /systemd .*not supported yet/,
+    );
+    expect(() => resolveCgroupPath({ containerId: 'x', systemdCgroup: true })).toThrow(
+      /--systemd-cgroup.*not supported yet/,
+    );
+    try {
+      resolveCgroupPath({ cgroupsPath: 'a.slice:p:n' });
+    } catch (error) {
+      expect((error as CgroupError).code).toBe('NOT_SUPPORTED');
+      expect((error as CgroupError).field).toBe('linux.cgroupsPath');
+    }
+  });
+
+  it('refuses the root cgroup and an empty path without an id', () => {
+    expect(() => resolveCgroupPath({ cgroupsPath: '/' })).toThrow(/root cgroup/);
+    expect(() => resolveCgroupPath({ cgroupsPath: '' })).toThrow(/linux.cgroupsPath/);
+  });
+});
