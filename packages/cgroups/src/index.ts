@@ -22,7 +22,7 @@ export {
 } from './devices/rules.js';
 export { CgroupError, type CgroupErrorCode } from './errors.js';
 export { HybridCgroupManager } from './hybrid.js';
-export { createCgroupManager } from './manager.js';
+export { cgroupManagerFromPaths, createCgroupManager } from './manager.js';
 export {
   type CgroupMount,
   type CgroupMounts,

@@ -18,6 +18,8 @@ commands:
   kill     send a signal to a container's init (default SIGTERM)
   delete   delete a container (--force kills it first)
   list     list containers (-q, --format table|json)
+  pause    freeze every process of a container
+  resume   thaw a paused container
   ps       show a container's processes (--format table|json, then ps arguments)
   features print what this runtime supports (runtime-spec features JSON)
   spec     write a new config.json (runc's defaults)
@@ -40,6 +42,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   kill: async () => (await import('./commands/lifecycle.js')).kill,
   delete: async () => (await import('./commands/lifecycle.js')).remove,
   list: async () => (await import('./commands/lifecycle.js')).list,
+  pause: async () => (await import('./commands/lifecycle.js')).pause,
+  resume: async () => (await import('./commands/lifecycle.js')).resume,
   run: async () => (await import('./commands/run.js')).run,
   exec: async () => (await import('./commands/exec.js')).exec,
   ps: async () => (await import('./commands/info.js')).ps,

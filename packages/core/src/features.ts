@@ -18,7 +18,7 @@ export function runtimeFeatures() {
         (ns) => !UNSUPPORTED_NAMESPACES.has(ns as NamespaceType),
       ),
       capabilities: [...CAPABILITIES.keys()],
-      cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: { enabled: false },
       apparmor: { enabled: false },
       selinux: { enabled: false },

@@ -19,7 +19,7 @@ export async function ps(args: string[], global: GlobalOptions): Promise<number>
   const { values } = parseCommandArgs('ps', flags, options);
   if (rest.length === 0) throw new UsageError('ps: needs a container id');
   const id = containerIdArgument('ps', rest.slice(0, 1));
-  const pids = new Set(Container.load(global.root, id).processes());
+  const pids = new Set(await Container.load(global.root, id).processes());
   if (values.format === 'json') {
     process.stdout.write(`${JSON.stringify([...pids])}\n`);
     return 0;

@@ -30,7 +30,7 @@ export async function create(args: string[], global: GlobalOptions): Promise<num
     preserveFds: passed.count,
     extraEnv: passed.env,
   });
-  if (values['pid-file']) writePidFile(values['pid-file'], container.state().pid);
+  if (values['pid-file']) writePidFile(values['pid-file'], (await container.state()).pid);
   return 0;
 }
 
@@ -43,7 +43,7 @@ export async function start(args: string[], global: GlobalOptions): Promise<numb
 export async function state(args: string[], global: GlobalOptions): Promise<number> {
   const { positionals } = parseCommandArgs('state', args, {});
   const container = Container.load(global.root, containerIdArgument('state', positionals));
-  process.stdout.write(`${JSON.stringify(container.state(), null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(await container.state(), null, 2)}\n`);
   return 0;
 }
 
@@ -102,7 +102,7 @@ export async function list(args: string[], global: GlobalOptions): Promise<numbe
   if (values.format !== 'table' && values.format !== 'json') {
     throw new UsageError(`list: --format must be table or json, got ${JSON.stringify(values.format)}`);
   }
-  const states = Container.list(global.root).map((c) => c.state());
+  const states = await Promise.all(Container.list(global.root).map((c) => c.state()));
   if (values.quiet) {
     process.stdout.write(states.map((s) => `${s.id}\n`).join(''));
   } else if (values.format === 'json') {
@@ -129,4 +129,16 @@ export function writePidFile(path: string, pid: number): void {
   const temporary = join(dirname(path), `.${process.pid}.pid-file`);
   writeFileSync(temporary, String(pid), { mode: 0o644 });
   renameSync(temporary, path);
+}
+
+export async function pause(args: string[], global: GlobalOptions): Promise<number> {
+  const { positionals } = parseCommandArgs('pause', args, {});
+  await Container.load(global.root, containerIdArgument('pause', positionals)).pause();
+  return 0;
+}
+
+export async function resume(args: string[], global: GlobalOptions): Promise<number> {
+  const { positionals } = parseCommandArgs('resume', args, {});
+  await Container.load(global.root, containerIdArgument('resume', positionals)).resume();
+  return 0;
 }

@@ -45,7 +45,7 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
       extraEnv: passed.env,
     };
     const created = await Container.create(options);
-    if (values['pid-file']) writePidFile(values['pid-file'], created.state().pid);
+    if (values['pid-file']) writePidFile(values['pid-file'], (await created.state()).pid);
     await created.start({ warn: global.warn });
     return 0;
   }

@@ -118,6 +118,17 @@ describe('podman with corral as its runtime', () => {
     expect(top.stdout).toMatch(/^1\s+\/bin\/sleep 61\s*$/m);
   });
 
+  it('pauses and unpauses a container, and reports its stats', () => {
+    const container = name();
+    expect(podman('run', '-d', '--name', container, '--rootfs', rootfs, '/bin/sleep', '60').status).toBe(0);
+    expect(podman('pause', container).status).toBe(0);
+    expect(podman('inspect', '--format', '{{.State.Status}}', container).stdout.trim()).toBe('paused');
+    expect(podman('unpause', container).status).toBe(0);
+    expect(podman('inspect', '--format', '{{.State.Status}}', container).stdout.trim()).toBe('running');
+    const stats = podman('stats', '--no-stream', '--format', '{{.PIDs}}', container);
+    expect(stats.stdout.trim()).toBe('1');
+  });
+
   it('kills a container with a signal it chose', () => {
     const container = name();
     podman('run', '-d', '--name', container, '--rootfs', rootfs, '/bin/sleep', '60');

@@ -21,6 +21,7 @@ import type { Spec, SpecProcess } from '../spec/types.js';
 import { validateSpec } from '../spec/validate.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
+import { asCorralError, recordedCgroup } from './cgroup.js';
 import { validateContainerId } from './id.js';
 import { InitProcess, type InitStdio } from './init-process.js';
 import { type LaunchOptions, launch, requireConsoleSocket, sendPidfd } from './launch.js';
@@ -111,13 +112,13 @@ export class Container {
     return containers;
   }
 
-  status(): ContainerStatus {
+  status(): Promise<ContainerStatus> {
     return deriveStatus(this.#dir, this.#dir.readState());
   }
 
-  state(): OciState {
+  async state(): Promise<OciState> {
     const file = this.#dir.readState();
-    const status = deriveStatus(this.#dir, file);
+    const status = await deriveStatus(this.#dir, file);
     return {
       ociVersion: file.ociVersion,
       id: file.id,
@@ -175,7 +176,7 @@ export class Container {
   ): Promise<RunningProcess> {
     requireConsoleSocket(process.terminal, options.consoleSocket);
     const state = this.#dir.readState();
-    this.#check('exec into', (status) => status === 'running', deriveStatus(this.#dir, state));
+    this.#check('exec into', (status) => status === 'running', await deriveStatus(this.#dir, state));
     const { spec } = loadBundle(state.bundle);
     const plan = compileExecPlan(validateSpec({ ...spec, process }), process, state.pid, options.preserveFds);
     const init = await InitProcess.start(
@@ -187,6 +188,8 @@ export class Container {
     try {
       child = await init.childStarted();
       if (options.pidfdSocket) sendPidfd(options.pidfdSocket, child);
+      // The exec'd process counts against the container's limits, like its init.
+      await recordedCgroup(state.cgroupPaths)?.apply(child.pid);
       await init.go();
       if (options.consoleSocket) await init.consoleTo(options.consoleSocket);
       await init.execDone();
@@ -219,9 +222,11 @@ export class Container {
    * The pids of the container's processes: every process in its init's pid namespace (or,
    * without one of its own, the init alone).
    */
-  processes(): number[] {
+  async processes(): Promise<number[]> {
     const state = this.#dir.readState();
-    if (deriveStatus(this.#dir, state) === 'stopped') return [];
+    if ((await deriveStatus(this.#dir, state)) === 'stopped') return [];
+    const cgroup = recordedCgroup(state.cgroupPaths);
+    if (cgroup?.exists()) return (await cgroup.getPids({ recursive: true })).sort((a, b) => a - b);
     const nsOf = (pid: number | string) => {
       try {
         return readlinkSync(`/proc/${pid}/ns/pid`);
@@ -243,10 +248,29 @@ export class Container {
     return loadBundle(this.#dir.readState().bundle).spec;
   }
 
+  /** Freezes every process of the container; returns once they really are frozen. */
+  async pause(): Promise<void> {
+    await this.#locked('pause', can.pause, async (state) => {
+      await this.#cgroupOf(state).freeze('frozen');
+    });
+  }
+
+  async resume(): Promise<void> {
+    await this.#locked('resume', can.resume, async (state) => {
+      await this.#cgroupOf(state).freeze('thawed');
+    });
+  }
+
+  #cgroupOf(state: ContainerStateFile) {
+    const cgroup = recordedCgroup(state.cgroupPaths);
+    if (!cgroup) throw new CorralError('NOT_SUPPORTED', `container ${this.id} has no cgroup to freeze`);
+    return cgroup;
+  }
+
   /** Sends a signal to the container's init process. */
   async signal(signal: number): Promise<void> {
     const state = this.#dir.readState();
-    this.#check('kill', can.kill, deriveStatus(this.#dir, state));
+    this.#check('kill', can.kill, await deriveStatus(this.#dir, state));
     const init = this.#openInit(state);
     try {
       init.signal(signal);
@@ -258,17 +282,28 @@ export class Container {
   /** Removes the container; `force` kills a running one first. */
   async delete(options: { force?: boolean; warn?: (message: string) => void } = {}): Promise<void> {
     const state = this.#dir.readState();
-    const status = deriveStatus(this.#dir, state);
+    const status = await deriveStatus(this.#dir, state);
     if (!options.force) this.#check('delete', can.delete, status);
+    const cgroup = recordedCgroup(state.cgroupPaths);
     if (status !== 'stopped') {
       const init = this.#openInit(state);
       try {
         init.signal(SIGKILL);
+        // A frozen process takes its SIGKILL only once thawed.
+        if (status === 'paused') await cgroup?.freeze('thawed');
         await waitReadable(init.fd);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
       } finally {
         init.close();
+      }
+    }
+    // Kills whatever is left (a container without its own pid namespace) and removes it.
+    if (cgroup?.exists()) {
+      try {
+        await cgroup.destroy();
+      } catch (error) {
+        throw asCorralError(error);
       }
     }
     this.#dir.remove();
@@ -304,7 +339,7 @@ export class Container {
     const release = await this.#dir.lock();
     try {
       const state = this.#dir.readState();
-      this.#check(operation, allowed, deriveStatus(this.#dir, state));
+      this.#check(operation, allowed, await deriveStatus(this.#dir, state));
       await act(state);
     } finally {
       release();

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 
+import type { CgroupManager } from '@corral/cgroups';
 import { mkfifo, type Pidfd, sendDescriptor } from '@corral/native';
 
 import { CorralError, CreateContainerError, InvalidConfigError } from '../errors.js';
@@ -9,6 +10,7 @@ import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
+import { asCorralError, planCgroup } from './cgroup.js';
 import { validateContainerId } from './id.js';
 import { InitProcess, type InitStdio } from './init-process.js';
 
@@ -29,12 +31,15 @@ export interface LaunchOptions {
   pidfdSocket?: string;
   /** runc's --console-socket: where the pty master goes when process.terminal is set. */
   consoleSocket?: string;
+  /** runc's --systemd-cgroup (refused until a systemd driver exists). */
+  systemdCgroup?: boolean;
   /** Where warnings go (a failed poststart or poststop hook); process.emitWarning by default. */
   warn?: (message: string) => void;
 }
 
 export interface Launched {
   dir: ContainerDir;
+  cgroup: CgroupManager;
   pidfd: Pidfd;
   spec: Spec;
   bundle: string;
@@ -90,6 +95,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     execFifo,
     preserveFds: options.preserveFds,
   });
+  const cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
   const dir = ContainerDir.create(root, options.id);
 
   let init: InitProcess | undefined;
@@ -114,7 +120,15 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       rootfs: bundle.rootfs,
       created: new Date().toISOString(),
       annotations: bundle.spec.annotations,
+      cgroupPaths: cgroup.manager.getPaths(),
     });
+    // Resources apply before the process runs anything of its own.
+    try {
+      await cgroup.manager.apply(pidfd.pid);
+      await cgroup.manager.set(cgroup.resources);
+    } catch (error) {
+      throw asCorralError(error);
+    }
     const state = (status: 'creating' | 'created') =>
       hookState(bundle.spec, { id: options.id, status, pid: pidfd!.pid, bundle: bundle.path });
     await runHooks(bundle.spec, 'prestart', state('creating'));
@@ -137,6 +151,11 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     }
     init?.close();
     try {
+      if (cgroup.manager.exists()) await cgroup.manager.destroy();
+    } catch (e) {
+      cleanupErrors.push(e);
+    }
+    try {
       dir.remove();
     } catch (e) {
       cleanupErrors.push(e);
@@ -148,5 +167,5 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     throw cleanupErrors.length ? new CreateContainerError(failure, cleanupErrors) : failure;
   }
   init.close();
-  return { dir, pidfd, spec: bundle.spec, bundle: bundle.path };
+  return { dir, pidfd, spec: bundle.spec, bundle: bundle.path, cgroup: cgroup.manager };
 }

@@ -18,13 +18,15 @@ export interface RunningContainer {
  * the container is deleted.
  */
 export async function runContainer(options: RunOptions): Promise<RunningContainer> {
-  const { dir, pidfd, spec, bundle } = await launch(options, 'run');
+  const { dir, pidfd, spec, bundle, cgroup } = await launch(options, 'run');
   const warn = options.warn ?? ((message: string) => process.emitWarning(message));
   const state = (status: 'running' | 'stopped') =>
     hookState(spec, { id: options.id, status, pid: pidfd.pid, bundle });
   await runHooksWarning(spec, 'poststart', state('running'), warn);
   const exited = pidfd.exited().finally(async () => {
     pidfd.close();
+    // Whatever the process left in its cgroup goes with it, as the container is deleted.
+    await cgroup.destroy().catch((error: Error) => warn(`removing the cgroup: ${error.message}`));
     dir.remove();
     await runHooksWarning(spec, 'poststop', state('stopped'), warn);
   });

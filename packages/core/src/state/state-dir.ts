@@ -27,6 +27,8 @@ export interface ContainerStateFile {
   rootfs: string;
   created: string;
   annotations?: Record<string, string>;
+  /** The container's cgroup directories (controller, or '' for v2 -> path). */
+  cgroupPaths?: Record<string, string>;
 }
 
 /**

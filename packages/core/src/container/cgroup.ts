@@ -1,0 +1,82 @@
+import {
+  CgroupError,
+  type CgroupManager,
+  cgroupManagerFromPaths,
+  createCgroupManager,
+  DEFAULT_ALLOWED_DEVICES,
+  DENY_ALL_DEVICES,
+  type DeviceRule,
+  type LinuxDeviceCgroup,
+  type LinuxResources,
+  validateResources,
+} from '@corral/cgroups';
+
+import { CorralError, InvalidConfigError } from '../errors.js';
+import type { Spec } from '../spec/types.js';
+
+/** A cgroup failure in corral's error family, keeping the field at fault. */
+export function asCorralError(error: unknown): unknown {
+  if (!(error instanceof CgroupError)) return error;
+  if (error.code === 'INVALID_CONFIG') {
+    return new InvalidConfigError(
+      error.field ?? 'linux.resources',
+      error.message.replace(`${error.field}: `, ''),
+      { cause: error },
+    );
+  }
+  return new CorralError(error.code, error.message, { cause: error });
+}
+
+/** An OCI device rule from the library's normalised one (-1 is the wildcard). */
+function ociRule(rule: DeviceRule): LinuxDeviceCgroup {
+  return {
+    allow: rule.allow,
+    type: rule.type,
+    ...(rule.major >= 0 ? { major: rule.major } : {}),
+    ...(rule.minor >= 0 ? { minor: rule.minor } : {}),
+    access: rule.access,
+  };
+}
+
+/**
+ * The device rules a container gets, as runc gives them: deny everything, then the config's
+ * rules, then the devices every container may use, then the devices the config creates.
+ */
+function deviceRules(spec: Spec, configured: readonly LinuxDeviceCgroup[]): LinuxDeviceCgroup[] {
+  const created = (spec.linux?.devices ?? [])
+    .filter((device) => device.type !== 'p')
+    .map((device) => ({
+      allow: true,
+      type: device.type === 'b' ? ('b' as const) : ('c' as const),
+      major: device.major,
+      minor: device.minor,
+      access: 'rwm',
+    }));
+  return [ociRule(DENY_ALL_DEVICES), ...configured, ...DEFAULT_ALLOWED_DEVICES.map(ociRule), ...created];
+}
+
+/** Checks linux.resources and resolves the container's cgroup; nothing is created yet. */
+export function planCgroup(
+  spec: Spec,
+  id: string,
+  systemdCgroup?: boolean,
+): { manager: CgroupManager; resources: LinuxResources } {
+  const configured = (spec.linux?.resources ?? {}) as LinuxResources;
+  try {
+    validateResources(configured);
+    const resources = { ...configured, devices: deviceRules(spec, configured.devices ?? []) };
+    const manager = createCgroupManager({
+      cgroupsPath: spec.linux?.cgroupsPath as string | undefined,
+      containerId: id,
+      systemdCgroup,
+    });
+    return { manager, resources };
+  } catch (error) {
+    throw asCorralError(error);
+  }
+}
+
+/** The cgroup of a container recorded in its state, if it has one. */
+export function recordedCgroup(paths: Record<string, string> | undefined): CgroupManager | undefined {
+  return paths && Object.keys(paths).length > 0 ? cgroupManagerFromPaths(paths) : undefined;
+}

@@ -1,0 +1,134 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { Spec } from '../../src/index.js';
+import {
+  baseConfig,
+  corralBin,
+  makeBundle,
+  processesRootedIn,
+  runBundle,
+  type TestBundle,
+} from './bundle.js';
+
+const made: TestBundle[] = [];
+afterEach(() => {
+  for (const bundle of made.splice(0)) {
+    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id]);
+    bundle.remove();
+  }
+});
+
+function bundleFor(args: string[], edit?: (spec: Spec) => void): TestBundle {
+  const spec = baseConfig(args);
+  edit?.(spec);
+  const bundle = makeBundle(spec);
+  made.push(bundle);
+  return bundle;
+}
+
+function corral(bundle: TestBundle, ...args: string[]) {
+  return spawnSync(corralBin, ['--root', bundle.stateRoot, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+function runDetached(bundle: TestBundle): void {
+  execFileSync('sh', [
+    '-c',
+    'exec "$@" >/dev/null 2>&1',
+    'sh',
+    corralBin,
+    '--root',
+    bundle.stateRoot,
+    'run',
+    '--detach',
+    '--bundle',
+    bundle.path,
+    bundle.id,
+  ]);
+}
+
+/** The container's cgroup directories, as recorded in its state. */
+function cgroupPaths(bundle: TestBundle): Record<string, string> {
+  return JSON.parse(readFileSync(join(bundle.stateRoot, bundle.id, 'state.json'), 'utf8')).cgroupPaths;
+}
+
+describe('cgroups of a container', () => {
+  it('applies linux.resources before the process runs, and removes the cgroup with the container', () => {
+    const bundle = bundleFor(['sleep', '60'], (spec) => {
+      spec.linux!.cgroupsPath = `/corral-test/${Math.random().toString(36).slice(2, 8)}`;
+      spec.linux!.resources = {
+        memory: { limit: 64 * 1024 * 1024 },
+        pids: { limit: 32 },
+        cpu: { shares: 512 },
+      };
+    });
+    runDetached(bundle);
+    const paths = cgroupPaths(bundle);
+    const pid = JSON.parse(corral(bundle, 'state', bundle.id).stdout).pid;
+    expect(readFileSync(join(paths.memory!, 'memory.limit_in_bytes'), 'utf8').trim()).toBe(
+      String(64 * 1024 * 1024),
+    );
+    expect(readFileSync(join(paths.pids!, 'pids.max'), 'utf8').trim()).toBe('32');
+    expect(readFileSync(join(paths.cpu!, 'cpu.shares'), 'utf8').trim()).toBe('512');
+    expect(readFileSync(join(paths.memory!, 'cgroup.procs'), 'utf8').trim().split('\n')).toContain(
+      String(pid),
+    );
+    expect(corral(bundle, 'delete', '--force', bundle.id).status).toBe(0);
+    for (const dir of Object.values(paths)) expect(existsSync(dir)).toBe(false);
+  });
+
+  it('denies devices the config does not allow', async () => {
+    const result = await runBundle(
+      bundleFor(
+        ['sh', '-c', 'cat /dev/null && echo null-ok; mknod /tmp/mem c 1 1 && head -c1 /tmp/mem; echo done'],
+        (spec) => {
+          spec.process!.capabilities = undefined; // keep CAP_MKNOD: only the device cgroup stands in the way
+        },
+      ),
+    );
+    expect(result.stdout).toMatch(/^null-ok\n/);
+    expect(result.stderr).toMatch(/\/tmp\/mem: Operation not permitted/);
+  });
+
+  it('pauses and resumes: a paused container makes no progress', async () => {
+    const bundle = bundleFor([
+      'sh',
+      '-c',
+      'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done',
+    ]);
+    runDetached(bundle);
+    const count = () => Number(readFileSync(join(bundle.rootfs, 'tmp/count'), 'utf8') || 0);
+    await sleep(200);
+    expect(corral(bundle, 'pause', bundle.id).status).toBe(0);
+    expect(JSON.parse(corral(bundle, 'state', bundle.id).stdout).status).toBe('paused');
+    expect(corral(bundle, 'pause', bundle.id).stderr).toMatch(/cannot pause container .*: it is paused/);
+    const frozen = count();
+    await sleep(300);
+    expect(count()).toBe(frozen);
+    expect(corral(bundle, 'resume', bundle.id).status).toBe(0);
+    await sleep(300);
+    expect(count()).toBeGreaterThan(frozen);
+    expect(JSON.parse(corral(bundle, 'state', bundle.id).stdout).status).toBe('running');
+    // A paused container is deleted with --force: it is thawed to take its SIGKILL.
+    corral(bundle, 'pause', bundle.id);
+    expect(corral(bundle, 'delete', '--force', bundle.id).status).toBe(0);
+    expect(processesRootedIn(bundle.rootfs)).toEqual([]);
+  });
+
+  it('refuses impossible resources before anything exists, naming the field', async () => {
+    const bundle = bundleFor(['true'], (spec) => {
+      spec.linux!.resources = { cpu: { cpus: '0-banana' } };
+    });
+    const result = await runBundle(bundle);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/linux\.resources\.cpu\.cpus/);
+    expect(readdirSync(bundle.stateRoot)).toEqual([]);
+  });
+});
