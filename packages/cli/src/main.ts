@@ -20,6 +20,8 @@ commands:
   list     list containers (-q, --format table|json)
   pause    freeze every process of a container
   resume   thaw a paused container
+  update   change a container's resources (runc's flags, or -r FILE|-)
+  events   stats and OOM events as JSON lines (--stats once, --interval 5s)
   ps       show a container's processes (--format table|json, then ps arguments)
   features print what this runtime supports (runtime-spec features JSON)
   spec     write a new config.json (runc's defaults)
@@ -46,6 +48,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   resume: async () => (await import('./commands/lifecycle.js')).resume,
   run: async () => (await import('./commands/run.js')).run,
   exec: async () => (await import('./commands/exec.js')).exec,
+  update: async () => (await import('./commands/resources.js')).update,
+  events: async () => (await import('./commands/resources.js')).events,
   ps: async () => (await import('./commands/info.js')).ps,
   features: async () => (await import('./commands/info.js')).features,
   spec: async () => (await import('./commands/spec.js')).spec,

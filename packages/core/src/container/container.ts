@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 
+import { type CgroupStats, type LinuxResources, type OomEvent, validateResources } from '@corral/cgroups';
 import { type ExitStatus, Pidfd, waitReadable } from '@corral/native';
 
 import { CorralError } from '../errors.js';
@@ -263,8 +264,34 @@ export class Container {
 
   #cgroupOf(state: ContainerStateFile) {
     const cgroup = recordedCgroup(state.cgroupPaths);
-    if (!cgroup) throw new CorralError('NOT_SUPPORTED', `container ${this.id} has no cgroup to freeze`);
+    if (!cgroup) throw new CorralError('NOT_SUPPORTED', `container ${this.id} has no cgroup`);
     return cgroup;
+  }
+
+  /** Changes the resources of a live container (`update`); refused values change nothing. */
+  async update(resources: LinuxResources): Promise<void> {
+    const alive = (status: ContainerStatus) =>
+      status === 'created' || status === 'running' || status === 'paused';
+    await this.#locked('update', alive, async (state) => {
+      try {
+        validateResources(resources);
+        await this.#cgroupOf(state).set(resources);
+      } catch (error) {
+        throw asCorralError(error);
+      }
+    });
+  }
+
+  /** The container's cgroup statistics (libcontainer's shape). */
+  async stats(): Promise<CgroupStats> {
+    const state = this.#dir.readState();
+    this.#check('read stats of', (status) => status !== 'stopped', await deriveStatus(this.#dir, state));
+    return this.#cgroupOf(state).getStats();
+  }
+
+  /** OOM kills in the container, until it is gone. */
+  oomEvents(): AsyncIterableIterator<OomEvent> {
+    return this.#cgroupOf(this.#dir.readState()).oomEvents();
   }
 
   /** Sends a signal to the container's init process. */

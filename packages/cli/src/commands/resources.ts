@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs';
+
+import type { CgroupStats, LinuxResources } from '@corral/cgroups';
+import { Container } from '@corral/core';
+
+import { containerIdArgument, parseCommandArgs, UsageError } from '../args.js';
+import type { GlobalOptions } from '../global.js';
+
+const UPDATE_OPTIONS = {
+  resources: { type: 'string', short: 'r' },
+  'blkio-weight': { type: 'string' },
+  'cpu-period': { type: 'string' },
+  'cpu-quota': { type: 'string' },
+  'cpu-burst': { type: 'string' },
+  'cpu-share': { type: 'string' },
+  'cpu-rt-period': { type: 'string' },
+  'cpu-rt-runtime': { type: 'string' },
+  'cpu-idle': { type: 'string' },
+  'cpuset-cpus': { type: 'string' },
+  'cpuset-mems': { type: 'string' },
+  memory: { type: 'string' },
+  'memory-reservation': { type: 'string' },
+  'memory-swap': { type: 'string' },
+  'pids-limit': { type: 'string' },
+  'kernel-memory': { type: 'string' },
+  'kernel-memory-tcp': { type: 'string' },
+  'l3-cache-schema': { type: 'string' },
+  'mem-bw-schema': { type: 'string' },
+} as const;
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** A byte count as runc takes it: 1048576, 512k, 64m, 1g; -1 means unlimited. */
+export function parseBytes(flag: string, text: string): number {
+  if (text === '-1') return -1;
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+  if (!match) throw new UsageError(`update: --${flag}: not a size: ${JSON.stringify(text)}`);
+  return Math.round(Number(match[1]) * UNITS[match[2]!.toLowerCase()]!);
+}
+
+function parseInteger(flag: string, text: string): number {
+  if (!/^-?\d+$/.test(text))
+    throw new UsageError(`update: --${flag}: not an integer: ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** The resources an update asks for: a JSON file (or - for stdin), or the flags. */
+export function updateResources(values: Record<string, string | undefined>): LinuxResources {
+  if (values.resources !== undefined) {
+    const text = readFileSync(values.resources === '-' ? 0 : values.resources, 'utf8');
+    try {
+      return JSON.parse(text) as LinuxResources;
+    } catch (error) {
+      throw new UsageError(`update: ${values.resources} is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  for (const flag of ['kernel-memory', 'kernel-memory-tcp', 'l3-cache-schema', 'mem-bw-schema']) {
+    if (values[flag] !== undefined)
+      throw new UsageError(`update: --${flag} is not supported on this kernel or by corral`);
+  }
+  const int = (flag: string) => (values[flag] === undefined ? undefined : parseInteger(flag, values[flag]!));
+  const bytes = (flag: string) => (values[flag] === undefined ? undefined : parseBytes(flag, values[flag]!));
+  const pick = <T extends object>(object: T) =>
+    Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const resources: LinuxResources = {};
+  const memory = pick({
+    limit: bytes('memory'),
+    reservation: bytes('memory-reservation'),
+    swap: bytes('memory-swap'),
+  });
+  if (Object.keys(memory).length) resources.memory = memory;
+  const cpu = pick({
+    shares: int('cpu-share'),
+    quota: int('cpu-quota'),
+    burst: int('cpu-burst'),
+    period: int('cpu-period'),
+    realtimeRuntime: int('cpu-rt-runtime'),
+    realtimePeriod: int('cpu-rt-period'),
+    idle: int('cpu-idle'),
+    cpus: values['cpuset-cpus'],
+    mems: values['cpuset-mems'],
+  });
+  if (Object.keys(cpu).length) resources.cpu = cpu as LinuxResources['cpu'];
+  if (values['pids-limit'] !== undefined) resources.pids = { limit: int('pids-limit')! };
+  if (values['blkio-weight'] !== undefined) resources.blockIO = { weight: int('blkio-weight')! };
+  return resources;
+}
+
+export async function update(args: string[], global: GlobalOptions): Promise<number> {
+  const { values, positionals } = parseCommandArgs('update', args, UPDATE_OPTIONS);
+  const container = Container.load(global.root, containerIdArgument('update', positionals));
+  await container.update(updateResources(values as Record<string, string | undefined>));
+  return 0;
+}
+
+/** runc's events `data` for stats: its own field names over libcontainer's numbers. */
+export function statsEventData(stats: CgroupStats) {
+  const usage = stats.cpuStats.cpuUsage;
+  const memory = stats.memoryStats;
+  const entry = (e: { usage: number; maxUsage: number; failcnt: number; limit: number }) => ({
+    limit: e.limit,
+    usage: e.usage,
+    max: e.maxUsage,
+    failcnt: e.failcnt,
+  });
+  return {
+    cpu: {
+      usage: {
+        total: usage.totalUsage,
+        percpu: usage.percpuUsage,
+        percpu_kernel: usage.percpuUsageInKernelmode,
+        percpu_user: usage.percpuUsageInUsermode,
+        kernel: usage.usageInKernelmode,
+        user: usage.usageInUsermode,
+      },
+      throttling: {
+        periods: stats.cpuStats.throttlingData.periods,
+        throttled_periods: stats.cpuStats.throttlingData.throttledPeriods,
+        throttled_time: stats.cpuStats.throttlingData.throttledTime,
+      },
+    },
+    memory: {
+      cache: memory.cache,
+      usage: entry(memory.usage),
+      swap: entry(memory.swapUsage),
+      kernel: entry(memory.kernelUsage),
+      raw: memory.stats,
+    },
+    pids: stats.pidsStats,
+    blkio: stats.blkioStats,
+    hugetlb: stats.hugetlbStats,
+  };
+}
+
+/** `events [--stats] [--interval 5s] ID`: JSON lines, as runc prints them. */
+export async function events(args: string[], global: GlobalOptions): Promise<number> {
+  const { values, positionals } = parseCommandArgs('events', args, {
+    stats: { type: 'boolean' },
+    interval: { type: 'string', default: '5s' },
+  });
+  const id = containerIdArgument('events', positionals);
+  const container = Container.load(global.root, id);
+  const line = (type: string, data?: unknown) =>
+    process.stdout.write(`${JSON.stringify(data === undefined ? { type, id } : { type, id, data })}\n`);
+  if (values.stats) {
+    line('stats', statsEventData(await container.stats()));
+    return 0;
+  }
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(values.interval);
+  if (!match)
+    throw new UsageError(
+      `events: --interval must be a duration such as 5s, got ${JSON.stringify(values.interval)}`,
+    );
+  const intervalMs = Number(match[1]) * (match[2] === 'ms' ? 1 : match[2] === 'm' ? 60_000 : 1000);
+  const oom = container.oomEvents();
+  const oomLoop = (async () => {
+    for await (const _ of oom) line('oom');
+  })().catch(() => undefined);
+  try {
+    while ((await container.status()) !== 'stopped') {
+      line('stats', statsEventData(await container.stats()));
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  } finally {
+    await oom.return?.();
+    await oomLoop;
+  }
+  return 0;
+}
