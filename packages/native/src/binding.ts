@@ -16,6 +16,10 @@ export interface NativeBinding {
   pidfdSendSignal(pidfd: number, signal: number): void;
   pidfdWait(pidfd: number): { code: number | null; signal: number | null } | null;
   setChildSubreaper(on: boolean): void;
+  netlinkSocket(protocol: number, netnsFd: number): number;
+  netnsCreate(path: string): void;
+  netnsUnmount(path: string): void;
+  mountMakeShared(dir: string): void;
 }
 
 export interface NativeFdWatcher {

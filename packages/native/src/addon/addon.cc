@@ -74,6 +74,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   corral::InitFd(env, exports);
   corral::InitSeqpacket(env, exports);
   corral::InitProcess(env, exports);
+  corral::InitNetns(env, exports);
   return exports;
 }
 

@@ -35,5 +35,6 @@ void CallFromLoop(Napi::Env env, Napi::FunctionReference &fn, std::initializer_l
 void InitFd(Napi::Env env, Napi::Object exports);
 void InitSeqpacket(Napi::Env env, Napi::Object exports);
 void InitProcess(Napi::Env env, Napi::Object exports);
+void InitNetns(Napi::Env env, Napi::Object exports);
 
 }  // namespace corral
