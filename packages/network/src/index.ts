@@ -39,7 +39,7 @@ export {
   type NetlinkMessage,
 } from './netlink/message.js';
 export { decodeRoute, encodeRoutePayload, type Route, type RouteRequest } from './netlink/route.js';
-export { NetlinkSocket } from './netlink/socket.js';
+export { NetlinkSocket, type NetlinkTransport } from './netlink/socket.js';
 export { type CreateNetnsOptions, DEFAULT_NETNS_RUN_DIR, NetworkNamespace } from './netns.js';
 export {
   type AddressOptions,

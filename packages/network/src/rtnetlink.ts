@@ -29,7 +29,7 @@ import {
 } from './netlink/constants.js';
 import { decodeLink, encodeLinkPayload, type Link, type LinkRequest } from './netlink/link.js';
 import { decodeRoute, encodeRoutePayload, type Route, type RouteRequest } from './netlink/route.js';
-import { NetlinkSocket } from './netlink/socket.js';
+import { NetlinkSocket, type NetlinkTransport } from './netlink/socket.js';
 import type { NetworkNamespace } from './netns.js';
 import { checkCidr, checkInterfaceName, checkIp, checkMac, checkMtu } from './validate.js';
 
@@ -85,9 +85,10 @@ export interface RouteSpec {
  * that name the request, the interface and the errno.
  */
 export class Rtnetlink {
-  readonly socket: NetlinkSocket;
+  readonly socket: NetlinkTransport;
 
-  constructor(socket: NetlinkSocket) {
+  /** Usually made by `open()`; any transport (a recording one in tests) will do. */
+  constructor(socket: NetlinkTransport) {
     this.socket = socket;
   }
 
@@ -224,7 +225,8 @@ export class Rtnetlink {
   async listRoutes(filter: { family?: 'inet' | 'inet6'; table?: number } = {}): Promise<Route[]> {
     const family = filter.family === undefined ? AF_UNSPEC : familyNumber(filter.family);
     const table = filter.table ?? RT_TABLE_MAIN;
-    const payload = encodeRoutePayload({ family });
+    // With strict checking (NETLINK_GET_STRICT_CHK) the kernel filters on the table itself.
+    const payload = encodeRoutePayload({ family, tableId: table });
     const routes = (await this.socket.dump(RTM_GETROUTE, payload)).map(decodeRoute);
     return routes.filter((r) => r.table === table && (family === AF_UNSPEC || r.family === family));
   }
@@ -239,8 +241,8 @@ export class Rtnetlink {
 
   async deleteRoute(spec: RouteSpec): Promise<void> {
     const request = await this.#routeRequest(spec);
-    // The kernel matches a deletion on what is given; leave the scope open (RT_SCOPE_NOWHERE).
-    request.scope = 255;
+    // A deletion matches on what it names: protocol and type 0 and scope RT_SCOPE_NOWHERE match any.
+    Object.assign(request, { protocol: 0, type: 0, scope: 255 });
     await this.socket.request(RTM_DELROUTE, 0, encodeRoutePayload(request), {
       ...(spec.device !== undefined ? { interface: String(spec.device) } : {}),
       operation: `delete route ${describeRoute(spec)}`,

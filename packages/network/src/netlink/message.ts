@@ -37,7 +37,9 @@ export function decodeMessages(datagram: Buffer): NetlinkMessage[] {
   let offset = 0;
   while (offset + NLMSG_HDRLEN <= datagram.length) {
     const length = datagram.readUInt32LE(offset);
-    if (length < NLMSG_HDRLEN || offset + length > datagram.length) {
+    // Like the kernel, stop at a header too short to be one: senders may pad their buffer.
+    if (length < NLMSG_HDRLEN) break;
+    if (offset + length > datagram.length) {
       throw new RangeError(`netlink message at offset ${offset} has a bad length ${length}`);
     }
     messages.push({
@@ -76,7 +78,7 @@ export function decodeAck(message: NetlinkMessage): NetlinkAck {
     seq: payload.readUInt32LE(12),
     pid: payload.readUInt32LE(16),
   };
-  const ack: NetlinkAck = { errno: -error, request };
+  const ack: NetlinkAck = { errno: error === 0 ? 0 : -error, request };
   if (message.flags & NLM_F_ACK_TLVS) {
     // Without NLM_F_CAPPED the whole request is echoed before the TLVs.
     const echoed = message.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : (request.length + 3) & ~3;

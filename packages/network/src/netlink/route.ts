@@ -68,7 +68,8 @@ export function decodeRoute(payload: Buffer): Route {
   const route: Route = {
     family: payload.readUInt8(0),
     destinationLength,
-    destination: destination ? `${formatIp(destination)}/${destinationLength}` : 'default',
+    destination:
+      destination && destinationLength > 0 ? `${formatIp(destination)}/${destinationLength}` : 'default',
     table: attributes.u32(RTA_TABLE) ?? payload.readUInt8(4),
     protocol: payload.readUInt8(5),
     scope: payload.readUInt8(6),

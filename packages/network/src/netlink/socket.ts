@@ -16,11 +16,21 @@ import { decodeAck, decodeMessages, encodeMessage, messageTypeName, type Netlink
 /** How often a dump that the kernel marks inconsistent (NLM_F_DUMP_INTR) is started again. */
 const DUMP_ATTEMPTS = 3;
 
+/** What Rtnetlink needs from a socket: one acked request, one reply, or a whole dump. */
+export interface NetlinkTransport {
+  request(type: number, flags: number, payload: Uint8Array, context: RequestContext): Promise<void>;
+  get(type: number, payload: Uint8Array, context: RequestContext): Promise<Buffer>;
+  dump(type: number, payload: Uint8Array, context?: RequestContext): Promise<Buffer[]>;
+  close(): void;
+}
+
+type RequestContext = Omit<NetlinkRequestContext, 'request'>;
+
 /**
  * A NETLINK_ROUTE socket: requests are answered in order, each awaited through the event loop.
  * The socket stays in the namespace it was opened in, whatever thread later uses it.
  */
-export class NetlinkSocket {
+export class NetlinkSocket implements NetlinkTransport {
   readonly #socket: SeqpacketSocket;
   #seq = Math.floor(Math.random() * 0x7fffffff);
   #queue: Promise<unknown> = Promise.resolve();
@@ -45,21 +55,12 @@ export class NetlinkSocket {
   }
 
   /** Sends a request and waits for its ack; a refusal becomes a NetlinkError. */
-  async request(
-    type: number,
-    flags: number,
-    payload: Uint8Array,
-    context: Omit<NetlinkRequestContext, 'request'>,
-  ) {
+  async request(type: number, flags: number, payload: Uint8Array, context: RequestContext) {
     await this.#exchange(type, flags | NLM_F_ACK, payload, context);
   }
 
   /** Sends a GET request for one object and returns the reply's payload. */
-  async get(
-    type: number,
-    payload: Uint8Array,
-    context: Omit<NetlinkRequestContext, 'request'>,
-  ): Promise<Buffer> {
+  async get(type: number, payload: Uint8Array, context: RequestContext): Promise<Buffer> {
     const replies = await this.#exchange(type, 0, payload, context);
     const reply = replies[0];
     if (!reply) throw new Error(`${messageTypeName(type)}: the kernel sent no reply`);
@@ -67,7 +68,7 @@ export class NetlinkSocket {
   }
 
   /** Sends a dump request and returns the payload of every message of the multipart answer. */
-  async dump(type: number, payload: Uint8Array, context: Omit<NetlinkRequestContext, 'request'> = {}) {
+  async dump(type: number, payload: Uint8Array, context: RequestContext = {}) {
     for (let attempt = 1; ; attempt++) {
       const replies = await this.#exchange(type, NLM_F_DUMP, payload, context);
       const interrupted = replies.some((reply) => reply.flags & NLM_F_DUMP_INTR);
@@ -81,12 +82,7 @@ export class NetlinkSocket {
     this.#socket.close();
   }
 
-  #exchange(
-    type: number,
-    flags: number,
-    payload: Uint8Array,
-    context: Omit<NetlinkRequestContext, 'request'>,
-  ) {
+  #exchange(type: number, flags: number, payload: Uint8Array, context: RequestContext) {
     const run = this.#queue.then(() => this.#send(type, flags, payload, context));
     this.#queue = run.catch(() => undefined);
     return run;
@@ -96,7 +92,7 @@ export class NetlinkSocket {
     type: number,
     flags: number,
     payload: Uint8Array,
-    context: Omit<NetlinkRequestContext, 'request'>,
+    context: RequestContext,
   ): Promise<NetlinkMessage[]> {
     if (this.#closed) throw new Error('netlink socket is closed');
     this.#seq = (this.#seq + 1) >>> 0;
