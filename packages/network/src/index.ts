@@ -49,4 +49,14 @@ export {
   type RouteSpec,
   Rtnetlink,
 } from './rtnetlink.js';
+export { type BridgeConfig, BridgeStrategy } from './strategies/bridge.js';
+export { type NetworkConfig, strategyFor } from './strategies/index.js';
+export { type LoopbackConfig, LoopbackStrategy } from './strategies/loopback.js';
+export type {
+  InterfaceStatistics,
+  NetworkState,
+  NetworkStrategy,
+  NetworkTarget,
+} from './strategies/strategy.js';
+export { type VethConfig, VethStrategy } from './strategies/veth.js';
 export { checkInterfaceName, MAX_INTERFACE_NAME_BYTES } from './validate.js';
