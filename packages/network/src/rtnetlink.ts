@@ -59,6 +59,8 @@ export interface LinkChanges {
   master?: LinkRef | null;
   /** Moves the link into this namespace (with `name`, it is renamed on the way). */
   netns?: NetworkNamespace;
+  /** Moves the link into the namespace of this process (IFLA_NET_NS_PID). */
+  netnsPid?: number;
   txQueueLength?: number;
 }
 
@@ -161,6 +163,12 @@ export class Rtnetlink {
     const request: LinkRequest = { ...linkSettings('', changes) };
     if (changes.name !== undefined) request.name = checkInterfaceName('name', changes.name);
     if (changes.netns) request.netnsFd = changes.netns.fd;
+    if (changes.netnsPid !== undefined) {
+      if (!Number.isInteger(changes.netnsPid) || changes.netnsPid <= 0) {
+        throw new NetworkConfigError('netnsPid', changes.netnsPid, 'expected a positive pid');
+      }
+      request.netnsPid = changes.netnsPid;
+    }
     if (changes.txQueueLength !== undefined) request.txQueueLength = changes.txQueueLength;
     if (changes.up !== undefined) {
       request.flags = changes.up ? IFF_UP : 0;
@@ -326,6 +334,7 @@ function describeChanges(changes: LinkChanges): string {
   if (changes.master !== undefined)
     parts.push(changes.master === null ? 'nomaster' : `master ${changes.master}`);
   if (changes.netns) parts.push(`netns ${changes.netns.path}`);
+  if (changes.netnsPid !== undefined) parts.push(`netns pid ${changes.netnsPid}`);
   return parts.join(' ');
 }
 

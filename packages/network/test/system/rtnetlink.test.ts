@@ -1,5 +1,7 @@
 // The Rtnetlink client on the real kernel, checked with `ip`: two namespaces joined directly by
 // one veth pair, addresses and routes added, listed and removed, a link moved and renamed.
+import { spawn } from 'node:child_process';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { NetlinkError, Rtnetlink } from '../../src/index.js';
@@ -101,6 +103,21 @@ describe('Rtnetlink on the real kernel', () => {
     await rtRight.deleteLink('moved0');
     // Deleting one end of a pair deletes the other, in whichever namespace it is.
     expect(linkExists(left.name, `${name}p`)).toBe(false);
+  });
+
+  it('moves a link into the namespace of a process given by pid', async () => {
+    const sleeper = spawn('ip', ['netns', 'exec', right.name, 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const name = `pid${tag()}`;
+      await rtLeft.createVeth(name, { peer: { name: `${name}p` } });
+      await rtLeft.setLink(name, { netnsPid: sleeper.pid as number });
+      expect(linkExists(left.name, name)).toBe(false);
+      expect(linkExists(right.name, name)).toBe(true);
+      await rtRight.deleteLink(name);
+    } finally {
+      sleeper.kill();
+    }
   });
 
   it('turns refusals into NetlinkErrors with the errno, the request and the interface', async () => {

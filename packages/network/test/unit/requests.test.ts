@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { decodeRoute, type NetworkNamespace, Rtnetlink } from '../../src/index.js';
-import { asRecorded, lastRequest, RecordingTransport, repliesTo, sent } from './captures.js';
+import { asRecorded, capture, lastRequest, RecordingTransport, repliesTo, sent } from './captures.js';
 
 // Interface indexes in the capture namespace: lo 1, vcapB 2, vcapA 3, brcap 4.
 const VCAP_B = 2;
@@ -26,6 +26,8 @@ describe('requests match what ip sends', () => {
     ['link-set-down', (rt) => rt.setLink(VCAP_A, { up: false })],
     // ip opened the target namespace on descriptor 4.
     ['link-set-netns-fd', (rt) => rt.setLink(VCAP_B, { netns: { fd: 4, path: 'x' } as NetworkNamespace })],
+    // vcapQ was index 5; the pid was that of a process in the other namespace.
+    ['link-set-netns-pid', (rt) => rt.setLink(5, { netnsPid: capturedPid('link-set-netns-pid') })],
     ['link-del', (rt) => rt.deleteLink(VCAP_A)],
     ['addr-add-ipv4', (rt) => rt.addAddress(VCAP_B, '10.200.1.2/24')],
     ['addr-add-ipv6', (rt) => rt.addAddress(VCAP_B, 'fd00:c0de::2/64', { noDad: true })],
@@ -50,6 +52,10 @@ describe('requests match what ip sends', () => {
     expect(requests.at(-1)).toEqual(ipRequest);
   });
 });
+
+function capturedPid(name: string): number {
+  return Number(capture(name).command.split(' ').at(-1));
+}
 
 /** The dump request in a `show` capture (ip also looks up names and probes first). */
 function findDump(name: string) {
