@@ -1,5 +1,5 @@
 import type { Cidr } from './address-text.js';
-import { NetworkConfigError } from './errors.js';
+import { isNetlinkError, NetworkConfigError } from './errors.js';
 import { decodeAddress, encodeAddressPayload, type InterfaceAddress } from './netlink/address.js';
 import {
   AF_INET,
@@ -120,7 +120,7 @@ export class Rtnetlink {
       });
       return decodeLink(reply);
     } catch (error) {
-      if ((error as { errnoName?: string }).errnoName === 'ENODEV') return undefined;
+      if (isNetlinkError(error, 'ENODEV')) return undefined;
       throw error;
     }
   }

@@ -20,7 +20,9 @@ describe('NetworkNamespace', () => {
     const { netns, name } = namespaces.create();
     const path = `${TEST_NETNS_DIR}/${name}`;
     expect(mounted(path)).toBe(true);
-    expect(netns.id()).not.toBe(NetworkNamespace.current().id());
+    const ours = NetworkNamespace.current();
+    expect(netns.id()).not.toBe(ours.id());
+    ours.close();
     // A fresh namespace holds only a loopback device, and it is down.
     expect(ipJson(name, 'link', 'show')).toEqual([
       expect.objectContaining({ ifname: 'lo', operstate: 'DOWN' }),
@@ -74,7 +76,9 @@ describe('NetworkNamespace', () => {
         expect.objectContaining({ operstate: 'UNKNOWN' }),
       ]);
       // This thread (and so every Node thread) is still in the namespace it started in.
-      expect(NetworkNamespace.current().id()).toBe(here.id());
+      const now = NetworkNamespace.current();
+      expect(now.id()).toBe(here.id());
+      now.close();
     } finally {
       inFirst.close();
       inSecond.close();
