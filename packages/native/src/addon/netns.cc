@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "addon.h"
@@ -35,8 +36,12 @@ struct ThreadResult {
 template <typename Work>
 ThreadResult OnPrivateThread(Work work) {
   ThreadResult result;
-  std::thread thread([&result, &work] { result = work(); });
-  thread.join();
+  try {
+    std::thread thread([&result, &work] { result = work(); });
+    thread.join();
+  } catch (const std::system_error &error) {
+    return ThreadResult{-1, error.code().value(), "pthread_create"};
+  }
   return result;
 }
 

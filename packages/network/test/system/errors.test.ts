@@ -118,26 +118,26 @@ describe('refused before any change', () => {
   });
 });
 
+/** Switches IPv6 off in a namespace while `body` runs: an IPv6 address is then refused (EACCES). */
+async function withoutIpv6(netns: string, body: () => Promise<void>): Promise<void> {
+  const set = (value: number) => {
+    for (const scope of ['all', 'default']) {
+      const setting = `net.ipv6.conf.${scope}.disable_ipv6=${value}`;
+      execFileSync('ip', ['netns', 'exec', netns, 'sysctl', '-qw', setting]);
+    }
+  };
+  set(1);
+  try {
+    await body();
+  } finally {
+    set(0);
+  }
+}
+
 describe('rollback', () => {
   it('removes the pair when a step after its creation fails', async () => {
-    // IPv6 switched off in the container namespace: its address is refused after the pair exists.
-    execFileSync('ip', [
-      'netns',
-      'exec',
-      container.name,
-      'sysctl',
-      '-qw',
-      'net.ipv6.conf.all.disable_ipv6=1',
-    ]);
-    execFileSync('ip', [
-      'netns',
-      'exec',
-      container.name,
-      'sysctl',
-      '-qw',
-      'net.ipv6.conf.default.disable_ipv6=1',
-    ]);
-    try {
+    // The container's IPv6 address is refused after the pair exists.
+    await withoutIpv6(container.name, async () => {
       const before = [await linkNames(host), await linkNames(container)];
       const config = goodConfig();
       const error = await veth
@@ -152,23 +152,20 @@ describe('rollback', () => {
         new RegExp(`veth ${config.hostInterfaceName}: add address fd00:c0de:203::2/64`),
       );
       expect([await linkNames(host), await linkNames(container)]).toEqual(before);
-    } finally {
-      execFileSync('ip', [
-        'netns',
-        'exec',
-        container.name,
-        'sysctl',
-        '-qw',
-        'net.ipv6.conf.all.disable_ipv6=0',
-      ]);
-      execFileSync('ip', [
-        'netns',
-        'exec',
-        container.name,
-        'sysctl',
-        '-qw',
-        'net.ipv6.conf.default.disable_ipv6=0',
-      ]);
-    }
+    });
+  });
+
+  it('removes a bridge it made when a step after its creation fails', async () => {
+    await withoutIpv6(host.name, async () => {
+      const before = await linkNames(host);
+      const name = `cb${tag()}`;
+      const config = { type: 'bridge' as const, name, addresses: ['10.204.0.1/24', 'fd00:c0de:204::1/64'] };
+      const error = await new BridgeStrategy()
+        .create(config, { netns: host.netns, hostNetns: host.netns })
+        .catch((e) => e);
+      expect(error).toBeInstanceOf(NetworkSetupError);
+      expect((error as NetworkSetupError).cause).toMatchObject({ errnoName: 'EACCES', interface: name });
+      expect(await linkNames(host)).toEqual(before);
+    });
   });
 });
