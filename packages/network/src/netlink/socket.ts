@@ -45,6 +45,14 @@ export class NetlinkSocket implements NetlinkTransport {
     }
   }
 
+  /**
+   * Wraps a datagram socket the caller made (it is closed with this object). Any socket that
+   * keeps message boundaries works, which is how the request logic is tested without a kernel.
+   */
+  static fromDescriptor(fd: number): NetlinkSocket {
+    return new NetlinkSocket(fd);
+  }
+
   /** Opens a socket in the caller's namespace, or in the namespace open on `netnsFd`. */
   static open(netnsFd?: number): NetlinkSocket {
     return new NetlinkSocket(openNetlinkSocket(NETLINK_ROUTE, netnsFd));
@@ -61,8 +69,7 @@ export class NetlinkSocket implements NetlinkTransport {
 
   /** Sends a GET request for one object and returns the reply's payload. */
   async get(type: number, payload: Uint8Array, context: RequestContext): Promise<Buffer> {
-    const replies = await this.#exchange(type, 0, payload, context);
-    const reply = replies[0];
+    const [reply] = (await this.#exchange(type, 0, payload, context)).replies;
     if (!reply) throw new Error(`${messageTypeName(type)}: the kernel sent no reply`);
     return reply.payload;
   }
@@ -70,8 +77,7 @@ export class NetlinkSocket implements NetlinkTransport {
   /** Sends a dump request and returns the payload of every message of the multipart answer. */
   async dump(type: number, payload: Uint8Array, context: RequestContext = {}) {
     for (let attempt = 1; ; attempt++) {
-      const replies = await this.#exchange(type, NLM_F_DUMP, payload, context);
-      const interrupted = replies.some((reply) => reply.flags & NLM_F_DUMP_INTR);
+      const { replies, interrupted } = await this.#exchange(type, NLM_F_DUMP, payload, context);
       if (!interrupted || attempt === DUMP_ATTEMPTS) return replies.map((reply) => reply.payload);
     }
   }
@@ -93,12 +99,14 @@ export class NetlinkSocket implements NetlinkTransport {
     flags: number,
     payload: Uint8Array,
     context: RequestContext,
-  ): Promise<NetlinkMessage[]> {
+  ): Promise<{ replies: NetlinkMessage[]; interrupted: boolean }> {
     if (this.#closed) throw new Error('netlink socket is closed');
     this.#seq = (this.#seq + 1) >>> 0;
     const seq = this.#seq;
     await this.#socket.send(encodeMessage({ type, flags: flags | NLM_F_REQUEST, seq, pid: 0 }, payload));
     const replies: NetlinkMessage[] = [];
+    // The kernel marks any message of a dump, NLMSG_DONE included, when the dump raced a change.
+    let interrupted = false;
     const dump = (flags & NLM_F_DUMP) === NLM_F_DUMP;
     for (;;) {
       const datagram = await this.#socket.receive();
@@ -106,21 +114,22 @@ export class NetlinkSocket implements NetlinkTransport {
       for (const message of decodeMessages(datagram.data)) {
         // Replies to an earlier request that gave up (or notifications) are not ours.
         if (message.seq !== seq) continue;
+        if (message.flags & NLM_F_DUMP_INTR) interrupted = true;
         if (message.type === NLMSG_ERROR) {
           const ack = decodeAck(message);
           if (ack.errno !== 0) {
             throw new NetlinkError(ack.errno, { request: messageTypeName(type), ...context }, ack.message);
           }
-          return replies;
+          return { replies, interrupted };
         }
         if (message.type === NLMSG_DONE) {
           const status = message.payload.length >= 4 ? message.payload.readInt32LE(0) : 0;
           if (status < 0) throw new NetlinkError(-status, { request: messageTypeName(type), ...context });
-          return replies;
+          return { replies, interrupted };
         }
         replies.push(message);
         // A plain GET without NLM_F_ACK is answered by one message and nothing else.
-        if (!dump && !(flags & NLM_F_ACK)) return replies;
+        if (!dump && !(flags & NLM_F_ACK)) return { replies, interrupted };
       }
     }
   }
