@@ -27,11 +27,14 @@ export class NetworkError extends Error {
 export class NetworkConfigError extends NetworkError {
   readonly field: string;
   readonly value: unknown;
+  /** What is wrong, without the field and value. */
+  readonly problem: string;
 
   constructor(field: string, value: unknown, problem: string) {
     super('INVALID_CONFIG', `${field}: ${problem} (got ${JSON.stringify(value)})`);
     this.field = field;
     this.value = value;
+    this.problem = problem;
   }
 }
 

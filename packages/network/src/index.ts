@@ -50,7 +50,14 @@ export {
   Rtnetlink,
 } from './rtnetlink.js';
 export { type BridgeConfig, BridgeStrategy } from './strategies/bridge.js';
-export { type NetworkConfig, strategyFor } from './strategies/index.js';
+export {
+  createNetworks,
+  destroyNetworks,
+  type NetworkConfig,
+  networkStatistics,
+  strategyFor,
+  validateNetworks,
+} from './strategies/index.js';
 export { type LoopbackConfig, LoopbackStrategy } from './strategies/loopback.js';
 export type {
   InterfaceStatistics,

@@ -9,6 +9,7 @@ import {
   strategyFor,
   type VethConfig,
   VethStrategy,
+  validateNetworks,
 } from '../../src/index.js';
 import { interfaceStatistics, withRollback } from '../../src/strategies/strategy.js';
 
@@ -144,5 +145,29 @@ describe('interfaceStatistics', () => {
       txDropped: 7,
     });
     expect(interfaceStatistics('br0', counters, false)).toMatchObject({ rxBytes: 3, txBytes: 4 });
+  });
+});
+
+describe('validateNetworks', () => {
+  it('names the network and the field at fault', () => {
+    expect(() => validateNetworks([{ type: 'loopback' }, { ...good, mtu: 10 }])).toThrow(
+      /^networks\[1\]\.mtu: /,
+    );
+    expect(() =>
+      validateNetworks([{ type: 'loopback' }, { type: 'nope' } as unknown as NetworkConfig]),
+    ).toThrow(/^networks\[1\]\.type: /);
+  });
+
+  it('refuses two veths with the same name on either side', () => {
+    const second = { ...good, name: 'eth1' };
+    expect(() => validateNetworks([good, second])).toThrow(
+      /^networks\[1\]\.hostInterfaceName: also used by networks\[0\]/,
+    );
+    expect(() => validateNetworks([good, { ...good, hostInterfaceName: 'veth1abc' }])).toThrow(
+      /^networks\[1\]\.name: also used by networks\[0\]/,
+    );
+    expect(() =>
+      validateNetworks([{ type: 'loopback' }, good, { ...second, hostInterfaceName: 'veth1abc' }]),
+    ).not.toThrow();
   });
 });
