@@ -16,7 +16,8 @@ export interface Cidr extends IpAddress {
 /** Parses an IPv4 or IPv6 address; undefined when the text is not one. */
 export function parseIp(text: string): IpAddress | undefined {
   if (isIPv4(text)) return { family: AF_INET, bytes: Buffer.from(text.split('.').map(Number)) };
-  if (!isIPv6(text)) return undefined;
+  // Zone indexes (fe80::1%eth0) name an interface, which netlink carries separately.
+  if (!isIPv6(text) || text.includes('%')) return undefined;
   const bytes = Buffer.alloc(16);
   let tail = text;
   let v4: number[] = [];

@@ -206,7 +206,10 @@ function checkGateway(field: string, text: string, family: number, addresses: Ci
   if (gateway.family !== family) {
     throw new NetworkConfigError(field, text, `expected an ${family === IPV4 ? 'IPv4' : 'IPv6'} address`);
   }
-  if (!addresses.some((cidr) => cidrContains(cidr, gateway))) {
+  // Every IPv6 interface has a link-local address, so an fe80::/10 gateway is always reachable.
+  const linkLocal =
+    family === IPV6 && gateway.bytes[0] === 0xfe && ((gateway.bytes[1] as number) & 0xc0) === 0x80;
+  if (!linkLocal && !addresses.some((cidr) => cidrContains(cidr, gateway))) {
     throw new NetworkConfigError(
       field,
       text,

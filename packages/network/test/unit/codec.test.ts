@@ -156,6 +156,7 @@ describe('addresses as text', () => {
     for (const bad of [
       '10.0.0.1',
       '10.0.0.1/33',
+      'fe80::1%eth0/64',
       '10.0.0.256/24',
       'fd00::/129',
       'fd00:corral::1/64',

@@ -44,6 +44,10 @@ describe('veth config checks', () => {
     expect(() => veth.validate(good)).not.toThrow();
   });
 
+  it('accepts a link-local IPv6 gateway, which needs no address of its network', () => {
+    expect(() => veth.validate({ ...good, ipv6Gateway: 'fe80::1' })).not.toThrow();
+  });
+
   it.each<[Partial<VethConfig>, string]>([
     [{ hostInterfaceName: 'veth0123456789ab' }, 'hostInterfaceName'],
     [{ name: '' }, 'name'],
