@@ -96,7 +96,16 @@ export class Rtnetlink {
 
   /** Opens a socket in the caller's namespace, or inside `netns`. */
   static open(netns?: NetworkNamespace): Rtnetlink {
-    return new Rtnetlink(NetlinkSocket.open(netns?.fd));
+    try {
+      return new Rtnetlink(NetlinkSocket.open(netns?.fd));
+    } catch (error) {
+      // setns refuses a namespace file of another kind (pid, mnt...) with EINVAL.
+      const { syscall, code } = error as NodeJS.ErrnoException;
+      if (netns && syscall === 'setns' && code === 'EINVAL') {
+        throw new NetworkConfigError('netns', netns.path, 'is not a network namespace');
+      }
+      throw error;
+    }
   }
 
   close(): void {

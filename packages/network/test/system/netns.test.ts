@@ -58,8 +58,14 @@ describe('NetworkNamespace', () => {
     }
   });
 
-  it('refuses a file that is not a namespace', () => {
+  it('refuses a file that is not a namespace, and a namespace of another kind', () => {
     expect(() => NetworkNamespace.fromPath('/etc/hostname')).toThrow(/not a namespace file/);
+    const uts = NetworkNamespace.fromPath('/proc/self/ns/uts');
+    try {
+      expect(() => Rtnetlink.open(uts)).toThrow(/^netns: is not a network namespace/);
+    } finally {
+      uts.close();
+    }
   });
 
   it('opens netlink sockets inside other namespaces without leaving ours', async () => {
