@@ -84,19 +84,9 @@ export class VethStrategy implements NetworkStrategy<VethConfig> {
             await container.addAddress(config.name, text, { noDad: checked.addresses[i]?.family === IPV6 });
           }
           await container.setLink(config.name, { up: true });
-          if (config.gateway !== undefined) {
-            await container.addRoute({
-              destination: 'default',
-              gateway: config.gateway,
-              device: config.name,
-            });
-          }
-          if (config.ipv6Gateway !== undefined) {
-            await container.addRoute({
-              destination: 'default',
-              gateway: config.ipv6Gateway,
-              device: config.name,
-            });
+          for (const gateway of [config.gateway, config.ipv6Gateway]) {
+            if (gateway === undefined) continue;
+            await container.addRoute({ destination: 'default', gateway, device: config.name });
           }
           return { type: 'veth', created: true };
         });
@@ -123,13 +113,13 @@ export class VethStrategy implements NetworkStrategy<VethConfig> {
     });
   }
 
-  /** Removes the pair; a pair already gone (with its namespace, say) is not an error. */
+  /**
+   * Removes the pair by its host end (the container end goes with it). A pair already gone, as
+   * when the container's namespace died and the kernel removed it, is not an error.
+   */
   async destroy(config: VethConfig, target: NetworkTarget): Promise<void> {
     this.#check(config);
-    const removed = await withRtnetlink(target.hostNetns, (host) =>
-      deleteIfPresent(host, config.hostInterfaceName),
-    );
-    if (!removed) await withRtnetlink(target.netns, (container) => deleteIfPresent(container, config.name));
+    await withRtnetlink(target.hostNetns, (host) => deleteIfPresent(host, config.hostInterfaceName));
   }
 
   /**
@@ -219,12 +209,10 @@ function checkGateway(field: string, text: string, family: number, addresses: Ci
   return gateway;
 }
 
-async function deleteIfPresent(rt: Rtnetlink, name: string): Promise<boolean> {
+async function deleteIfPresent(rt: Rtnetlink, name: string): Promise<void> {
   try {
     await rt.deleteLink(name);
-    return true;
   } catch (error) {
-    if (isNetlinkError(error, 'ENODEV')) return false;
-    throw error;
+    if (!isNetlinkError(error, 'ENODEV')) throw error;
   }
 }

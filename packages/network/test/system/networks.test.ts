@@ -9,7 +9,7 @@ import {
   networkStatistics,
   Rtnetlink,
 } from '../../src/index.js';
-import { TestNamespaces, tag } from './helpers.js';
+import { eventually, linkExists, TestNamespaces, tag } from './helpers.js';
 
 const namespaces = new TestNamespaces('networks');
 let host: ReturnType<typeof namespaces.create>;
@@ -74,5 +74,18 @@ describe('createNetworks', () => {
     await destroyNetworks(configs, target, states);
     expect(await linkNames(container)).toEqual(['lo']);
     expect(await linkNames(host)).toEqual(['lo']);
+  });
+
+  it('destroys quietly when the container namespace died and took the pair with it', async () => {
+    const doomed = namespaces.create();
+    const configs = networks().slice(0, 2);
+    const target = { netns: doomed.netns, hostNetns: host.netns };
+    const states = await createNetworks(configs, target);
+    const hostName = (configs[1] as { hostInterfaceName: string }).hostInterfaceName;
+    expect(await linkNames(host)).toContain(hostName);
+    doomed.netns.remove();
+    // The kernel dismantles a dead namespace from a work queue, and the pair with it.
+    expect(await eventually(() => !linkExists(host.name, hostName))).toBe(true);
+    await destroyNetworks(configs, target, states);
   });
 });
