@@ -120,12 +120,16 @@ describe('refused before any change', () => {
 
 /** Switches IPv6 off in a namespace while `body` runs: an IPv6 address is then refused (EACCES). */
 async function withoutIpv6(netns: string, body: () => Promise<void>): Promise<void> {
-  const set = (value: number) => {
-    for (const scope of ['all', 'default']) {
-      const setting = `net.ipv6.conf.${scope}.disable_ipv6=${value}`;
-      execFileSync('ip', ['netns', 'exec', netns, 'sysctl', '-qw', setting]);
-    }
-  };
+  // /proc/sys/net shows the namespace of the process that opens it, hence the shell inside.
+  const set = (value: number) =>
+    execFileSync('ip', [
+      'netns',
+      'exec',
+      netns,
+      'sh',
+      '-c',
+      `for s in all default; do echo ${value} > /proc/sys/net/ipv6/conf/$s/disable_ipv6; done`,
+    ]);
   set(1);
   try {
     await body();
