@@ -7,7 +7,8 @@
         "src/addon/fd.cc",
         "src/addon/seqpacket.cc",
         "src/addon/process.cc",
-        "src/addon/bpf.cc"
+        "src/addon/bpf.cc",
+        "src/addon/netns.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src/protocol"],
       "defines": ["NAPI_VERSION=9", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],

@@ -25,6 +25,10 @@ export interface NativeBinding {
   bpfProgQuery(targetFd: number, attachType: number): { attachFlags: number; ids: number[] };
   bpfProgGetFdById(id: number): number;
   eventfdCreate(): number;
+  netlinkSocket(protocol: number, netnsFd: number): number;
+  netnsCreate(path: string): void;
+  netnsUnmount(path: string): void;
+  mountMakeShared(dir: string): void;
 }
 
 export interface NativeFdWatcher {

@@ -75,6 +75,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   corral::InitSeqpacket(env, exports);
   corral::InitProcess(env, exports);
   corral::InitBpf(env, exports);
+  corral::InitNetns(env, exports);
   return exports;
 }
 
