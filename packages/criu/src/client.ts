@@ -113,6 +113,7 @@ export class CriuClient {
   readonly workDir: string | undefined;
   readonly minimumVersion: VersionNumber;
   #usable: Promise<CriuVersion> | undefined;
+  #features: Promise<CriuFeatureSet> | undefined;
 
   constructor(options: CriuClientOptions = {}) {
     if (typeof options !== 'object' || options === null)
@@ -239,6 +240,7 @@ export class CriuClient {
     const workDir = this.#workDirFor(options);
     restoreOpts(options, placeholderFds, { logLevel: this.logLevel, logFile }); // validate before acting
     await this.#ensureUsable(options.signal);
+    if (options.lazyPages) await this.#require('restore', 'lazyPages', options.signal);
     const passFds = descriptorsForCriu(options);
     const resp = await this.#withDirs(resolve(options.imagesDir), workDir, (fds) =>
       this.#exchange({
@@ -304,6 +306,10 @@ export class CriuClient {
     const workDir = this.#workDirFor(options);
     dumpOpts(options, placeholderFds, { logLevel: this.logLevel, logFile });
     await this.#ensureUsable(options.signal);
+    if (request === 'pre-dump' || options.trackMem) {
+      await this.#require(request, 'memTrack', options.signal);
+    }
+    if (options.lazyPages) await this.#require(request, 'lazyPages', options.signal);
     mkdirSync(options.imagesDir, { recursive: true });
     const passFds = descriptorsForCriu(options);
     await this.#withDirs(resolve(options.imagesDir), workDir, (fds) =>
@@ -353,6 +359,27 @@ export class CriuClient {
     return this.#usable;
   }
 
+  /**
+   * Refuses a request that needs a feature this kernel lacks, before CRIU touches anything:
+   * CRIU itself would fail half way (a pre-dump without dirty tracking hits an assertion).
+   */
+  async #require(request: CriuRequestName, feature: keyof CriuFeatureSet, signal: AbortSignal | undefined) {
+    this.#features ??= this.featureCheck({ signal });
+    this.#features.catch(() => {
+      this.#features = undefined;
+    });
+    const features = await this.#features;
+    if (features[feature]) return;
+    const why = {
+      memTrack: 'dirty memory tracking (soft-dirty page bits, kernel option CONFIG_MEM_SOFT_DIRTY)',
+      lazyPages: 'lazy pages (userfaultfd with non-cooperative events)',
+      pidfdStore: 'pidfd_open and pidfd_getfd',
+    }[feature];
+    throw new CriuError('CRIU_UNSUPPORTED', `this kernel does not offer ${why}, which ${request} needs`, {
+      request,
+    });
+  }
+
   /** Opens the images and work directories for criu to reach through /proc/<our pid>/fd. */
   async #withDirs<T>(
     imagesDir: string,
@@ -399,23 +426,23 @@ export class CriuClient {
       if (exchange.killOnAbort) session.kill();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    const exitedEarly = async (cause?: unknown) => {
+      if (stopReason) return stopReason;
+      const exit = await session.exited();
+      return this.#failure('CRIU_EXITED', request, `criu exited (${describeExit(exit)}) before answering`, {
+        logPath: exchange.logPath,
+        session,
+        cause,
+      });
+    };
     try {
-      await session.send(payload);
+      // A criu that dies at once closes the socket under us (EPIPE): report how it ended.
+      await session.send(payload).catch(async (error: unknown) => {
+        throw await exitedEarly(error);
+      });
       for (;;) {
         const message = await session.receive();
-        if (message === null) {
-          if (stopReason) throw stopReason;
-          const exit = await session.exited();
-          throw this.#failure(
-            'CRIU_EXITED',
-            request,
-            `criu exited (${describeExit(exit)}) before answering`,
-            {
-              logPath: exchange.logPath,
-              session,
-            },
-          );
-        }
+        if (message === null) throw await exitedEarly();
         let resp: criu.ICriuResp;
         try {
           resp = rpc.CriuResp.decode(message.data);
@@ -451,7 +478,11 @@ export class CriuClient {
             stopReason ??= error;
           },
         );
-        await session.send(rpc.CriuReq.encode({ type: rpc.CriuReqType.NOTIFY, notifySuccess: ok }).finish());
+        await session
+          .send(rpc.CriuReq.encode({ type: rpc.CriuReqType.NOTIFY, notifySuccess: ok }).finish())
+          .catch(async (error: unknown) => {
+            throw await exitedEarly(error);
+          });
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -516,12 +547,13 @@ export class CriuClient {
     code: 'CRIU_FAILED' | 'CRIU_EXITED',
     request: CriuRequestName,
     message: string,
-    context: { logPath?: string | undefined; session: SwrkSession; resp?: criu.ICriuResp },
+    context: { logPath?: string | undefined; session: SwrkSession; resp?: criu.ICriuResp; cause?: unknown },
   ): CriuError {
     const logTail = readLogTail(context.logPath);
     const reason = logTail && lastErrorLine(logTail);
     return new CriuError(code, reason ? `${message}: ${reason}` : message, {
       request,
+      ...(context.cause === undefined ? {} : { cause: context.cause }),
       ...(context.resp?.crErrno ? { errno: context.resp.crErrno } : {}),
       ...(context.resp?.crErrmsg ? { criuMessage: context.resp.crErrmsg } : {}),
       ...(logTail && context.logPath ? { logFile: context.logPath } : {}),

@@ -8,6 +8,8 @@ export type CriuErrorCode =
   | 'CRIU_TOO_OLD'
   /** criu ran its own `check` and reported that it cannot work on this system. */
   | 'CRIU_CHECK_FAILED'
+  /** The kernel or CRIU lacks a feature the request needs (found before anything was changed). */
+  | 'CRIU_UNSUPPORTED'
   /** criu answered the request with a failure. */
   | 'CRIU_FAILED'
   /** criu exited, or broke the protocol, before answering. */
@@ -63,7 +65,9 @@ export class CriuError extends Error {
     const tail = details.logTail ?? [];
     const parts = [`criu ${details.request}: ${message}`];
     if (details.errno) parts.push(`(${errnoName(details.errno)})`);
-    if (details.criuMessage && !message.includes(details.criuMessage.trim())) {
+    // CRIU's first error line goes in only when there is no log to quote: the first error is
+    // often an early warning-like one, and the log tail shows the one that mattered.
+    if (details.criuMessage && tail.length === 0 && !message.includes(details.criuMessage.trim())) {
       parts.push(`- ${details.criuMessage.trim()}`);
     }
     let text = parts.join(' ');
