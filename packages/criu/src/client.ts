@@ -163,6 +163,7 @@ export class CriuClient {
    * CRIU_CHECK_FAILED and the end of CRIU's log when CRIU says it cannot work here.
    */
   async check(options: CriuCallOptions = {}): Promise<void> {
+    throwIfAborted('check', options.signal);
     await this.#ensureUsable(options.signal);
     await this.#withScratchDir('check', async (dir) => {
       const logFile = 'check.log';
@@ -203,6 +204,7 @@ export class CriuClient {
 
   /** Which optional features this kernel and CRIU support. */
   async featureCheck(options: CriuCallOptions = {}): Promise<CriuFeatureSet> {
+    throwIfAborted('feature-check', options.signal);
     await this.#ensureUsable(options.signal);
     const resp = await this.#exchange({
       request: 'feature-check',
@@ -239,6 +241,7 @@ export class CriuClient {
     const logFile = `restore.log`;
     const workDir = this.#workDirFor(options);
     restoreOpts(options, placeholderFds, { logLevel: this.logLevel, logFile }); // validate before acting
+    throwIfAborted('restore', options.signal);
     await this.#ensureUsable(options.signal);
     if (options.lazyPages) await this.#require('restore', 'lazyPages', options.signal);
     const passFds = descriptorsForCriu(options);
@@ -274,6 +277,7 @@ export class CriuClient {
     const logFile = 'page-server.log';
     const workDir = this.#workDirFor(options);
     pageServerOpts(options, placeholderFds, { logLevel: this.logLevel, logFile });
+    throwIfAborted('page-server', options.signal);
     await this.#ensureUsable(options.signal);
     mkdirSync(options.imagesDir, { recursive: true });
     const resp = await this.#withDirs(resolve(options.imagesDir), workDir, (fds) =>
@@ -305,6 +309,7 @@ export class CriuClient {
     const logFile = `${request}.log`;
     const workDir = this.#workDirFor(options);
     dumpOpts(options, placeholderFds, { logLevel: this.logLevel, logFile });
+    throwIfAborted(request, options.signal);
     await this.#ensureUsable(options.signal);
     if (request === 'pre-dump' || options.trackMem) {
       await this.#require(request, 'memTrack', options.signal);
@@ -441,7 +446,10 @@ export class CriuClient {
         throw await exitedEarly(error);
       });
       for (;;) {
-        const message = await session.receive();
+        // A criu killed before reading what we sent resets the socket (POLLERR): same as exiting.
+        const message = await session.receive().catch(async (error: unknown) => {
+          throw await exitedEarly(error);
+        });
         if (message === null) throw await exitedEarly();
         let resp: criu.ICriuResp;
         try {
@@ -619,6 +627,10 @@ export function lastErrorLine(lines: string[]): string | undefined {
 
 function describeExit(exit: { code: number | null; signal: string | null }): string {
   return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+}
+
+function throwIfAborted(request: CriuRequestName, signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw aborted(request, signal);
 }
 
 function aborted(request: CriuRequestName, signal: AbortSignal): CriuError {

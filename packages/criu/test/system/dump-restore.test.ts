@@ -100,8 +100,11 @@ describe('dump and restore of a plain process tree', () => {
     await counter.exited;
     const atDump = lastCount(counter.log);
 
-    const { pid } = await client.restore({ imagesDir });
+    const steps: Array<{ name: string; pid?: number }> = [];
+    const { pid } = await client.restore({ imagesDir, notify: { any: (n) => void steps.push(n) } });
     cleanups.push(() => killGroup(pid));
+    // CRIU makes the namespace, and says so with the new root's pid.
+    expect(steps.find((n) => n.name === 'setup-namespaces')?.pid).toBe(pid);
     const levels = namespacePids(pid);
     expect(levels).toHaveLength(2);
     expect(levels[1]).toBe(1); // init of a pid namespace again
