@@ -1,2 +1,38 @@
-// Nothing is exported yet: see README.md for what this package will hold.
-export {};
+export {
+  type CriuCallOptions,
+  CriuClient,
+  type CriuClientOptions,
+  type CriuFeatureSet,
+  type CriuOperationOptions,
+  type CriuPageServerResult,
+  type CriuRestoreResult,
+  MINIMUM_CRIU_VERSION,
+  resolveCriuBinary,
+} from './client.js';
+export {
+  CriuError,
+  type CriuErrorCode,
+  CriuOptionError,
+  type CriuRequestName,
+  errnoName,
+} from './errors.js';
+export type {
+  CriuNotification,
+  CriuNotificationName,
+  CriuNotifyCallback,
+  CriuNotifyHandlers,
+} from './notify.js';
+export type {
+  CgroupMode,
+  CgroupRootMapping,
+  CriuBaseOptions,
+  CriuDumpOptions,
+  CriuLogLevel,
+  CriuPageServerOptions,
+  CriuRestoreOptions,
+  EmptyNamespace,
+  InheritedFd,
+  PageServerAddress,
+  VethPair,
+} from './options.js';
+export type { CriuVersion, VersionNumber } from './version.js';

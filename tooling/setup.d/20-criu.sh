@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs CRIU 4.1.1 from Debian trixie into tooling/criu/prefix without changing the system:
+# bookworm's criu 3.17 fails `criu check` on this kernel, trixie's works. The packages are
+# fetched with apt through a private source list and state directory, unpacked with dpkg -x,
+# and run through the prefix's own loader by tooling/criu/criu.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+prefix="$repo/tooling/criu/prefix"
+launcher="$repo/tooling/criu/criu"
+arch_libdir="usr/lib/x86_64-linux-gnu"
+
+# criu, its loader and C library, and every library the criu binary links (checked below).
+packages=(criu libcompel1 libc6 libgcc-s1 libprotobuf-c1 libnl-3-200 libnet1 libnftables1 libnftnl11
+  libmnl0 libxtables12 libgnutls30t64 libnettle8t64 libhogweed6t64 libgmp10 libunistring5 libidn2-0
+  libtasn1-6 libp11-kit0 libffi8 libbsd0 libmd0 libjansson4 libzstd1 libuuid1)
+
+if "$launcher" check >/dev/null 2>&1; then
+  echo "criu: $("$launcher" --version | head -n 1) already works from $prefix"
+  exit 0
+fi
+
+if [ "$(dpkg --print-architecture)" != amd64 ]; then
+  echo "20-criu.sh: only amd64 is supported (the prefix layout is x86_64-linux-gnu)" >&2
+  exit 1
+fi
+
+# The mirror this machine already uses, read from its own apt configuration.
+mirror=""
+if [ -r /etc/apt/sources.list.d/debian.sources ]; then
+  mirror="$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources |
+    grep -v -- '-security' | head -n 1)"
+fi
+if [ -z "$mirror" ] && [ -r /etc/apt/sources.list ]; then
+  mirror="$(awk '$1 == "deb" && $2 !~ /security/ { print $2; exit }' /etc/apt/sources.list)"
+fi
+if [ -z "$mirror" ]; then
+  echo "20-criu.sh: no Debian mirror found in /etc/apt/sources.list.d/debian.sources or sources.list" >&2
+  exit 1
+fi
+
+work="$(mktemp -d /tmp/corral-criu-apt.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/sources" "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
+# apt downloads as its unprivileged _apt user where that user exists.
+chmod 755 "$work"
+if id _apt >/dev/null 2>&1; then chown -R _apt:root "$work/lists" "$work/cache" "$work/debs"; fi
+cat >"$work/sources/trixie.sources" <<SOURCES
+Types: deb
+URIs: $mirror
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+
+apt_private=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$work/sources"
+  -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache"
+  -o "Dir::Etc::Preferences=/dev/null" -o "Dir::Etc::PreferencesParts=/dev/null")
+
+echo "criu: fetching trixie package lists from $mirror"
+apt-get "${apt_private[@]}" -qq update
+(cd "$work/debs" && apt-get "${apt_private[@]}" -qq download "${packages[@]}")
+
+rm -rf "$prefix.new"
+mkdir -p "$prefix.new"
+for deb in "$work/debs"/*.deb; do
+  dpkg -x "$deb" "$prefix.new"
+done
+rm -rf "$prefix"
+mv "$prefix.new" "$prefix"
+
+missing="$("$prefix/$arch_libdir/ld-linux-x86-64.so.2" --library-path "$prefix/$arch_libdir" \
+  --list "$prefix/usr/sbin/criu" | grep 'not found' || true)"
+if [ -n "$missing" ]; then
+  echo "20-criu.sh: libraries missing from the prefix:" >&2
+  echo "$missing" >&2
+  exit 1
+fi
+
+"$launcher" --version
+if ! "$launcher" check; then
+  echo "20-criu.sh: criu check failed through $launcher" >&2
+  exit 1
+fi
