@@ -169,43 +169,50 @@ const opByCode = new Map<number, OpName>(
   Object.entries(OPS).map(([name, spec]) => [spec.code, name as OpName]),
 );
 
+/** Appends little-endian fields to one growing buffer (a plan has hundreds of fields). */
 class Writer {
-  #chunks: Buffer[] = [];
+  #buf = Buffer.allocUnsafe(1024);
   #size = 0;
   get size(): number {
     return this.#size;
   }
-  #push(chunk: Buffer): void {
-    this.#chunks.push(chunk);
-    this.#size += chunk.length;
+  #reserve(n: number): number {
+    if (this.#size + n > this.#buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#size + n));
+      this.#buf.copy(grown, 0, 0, this.#size);
+      this.#buf = grown;
+    }
+    const at = this.#size;
+    this.#size += n;
+    return at;
   }
   u16(value: number): void {
-    const b = Buffer.alloc(2);
-    b.writeUInt16LE(value);
-    this.#push(b);
+    this.#buf.writeUInt16LE(value, this.#reserve(2));
   }
   u32(value: number): void {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(value >>> 0);
-    this.#push(b);
+    this.#buf.writeUInt32LE(value >>> 0, this.#reserve(4));
   }
   u64(value: bigint): void {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64LE(BigInt.asUintN(64, value));
-    this.#push(b);
+    this.#buf.writeBigUInt64LE(BigInt.asUintN(64, value), this.#reserve(8));
   }
   str(value: string): void {
     if (value.includes('\0'))
       throw new TypeError(`protocol: string contains a NUL byte: ${JSON.stringify(value)}`);
-    const bytes = Buffer.from(`${value}\0`, 'utf8');
-    this.u32(bytes.length);
-    this.#push(bytes);
+    const length = Buffer.byteLength(value, 'utf8') + 1;
+    this.u32(length);
+    const at = this.#reserve(length);
+    this.#buf.write(value, at, 'utf8');
+    this.#buf[at + length - 1] = 0;
   }
   bytes(value: Buffer): void {
-    this.#push(value);
+    value.copy(this.#buf, this.#reserve(value.length));
+  }
+  /** Overwrites a u32 written earlier (an op's length, once its fields are known). */
+  patchU32(at: number, value: number): void {
+    this.#buf.writeUInt32LE(value >>> 0, at);
   }
   done(): Buffer {
-    return Buffer.concat(this.#chunks, this.#size);
+    return Buffer.from(this.#buf.subarray(0, this.#size));
   }
 }
 
@@ -216,10 +223,14 @@ function checkU32(op: string, field: string, value: unknown): number {
   return value;
 }
 
-function encodeOp(op: InitOp): Buffer {
+function encodeOp(out: Writer, op: InitOp): void {
   const spec = OPS[op.op];
   if (!spec) throw new TypeError(`protocol: unknown op ${JSON.stringify((op as { op: unknown }).op)}`);
-  const fields = new Writer();
+  const start = out.size;
+  out.u16(spec.code);
+  out.u16(0);
+  out.u32(0); // the op's length, patched below
+  const fields = out;
   const values = op as unknown as Record<string, unknown>;
   for (const [name, kind] of spec.fields) {
     const value = values[name];
@@ -249,13 +260,7 @@ function encodeOp(op: InitOp): Buffer {
         break;
     }
   }
-  const body = fields.done();
-  const out = new Writer();
-  out.u16(spec.code);
-  out.u16(0);
-  out.u32(OP_HEADER_SIZE + body.length);
-  out.bytes(body);
-  return out.done();
+  out.patchU32(start + 4, out.size - start);
 }
 
 /** The PLAN payload: version, op count, ops. */
@@ -264,7 +269,7 @@ export function encodePlan(ops: readonly InitOp[]): Buffer {
   const out = new Writer();
   out.u32(PROTOCOL_VERSION);
   out.u32(ops.length);
-  for (const op of ops) out.bytes(encodeOp(op));
+  for (const op of ops) encodeOp(out, op);
   return out.done();
 }
 
