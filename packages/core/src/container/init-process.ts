@@ -67,6 +67,8 @@ export class InitProcess {
    * corral-init's channel comes after them.
    */
   static async start(plan: InitPlan, stdio: InitStdio, preserveFds = 0): Promise<InitProcess> {
+    // Encoded first: a plan that cannot be encoded starts nothing.
+    const frame = protocol.encodeFrame(protocol.MessageType.plan, protocol.encodePlan(plan.ops));
     const [ours, theirs] = seqpacketPair();
     let helper: ChildProcess;
     try {
@@ -84,10 +86,14 @@ export class InitProcess {
     }
     const init = new InitProcess(plan, new SeqpacketSocket(ours), helper);
     const spawnError = new Promise<never>((_, reject) => helper.once('error', reject));
-    await Promise.race([
-      init.#socket.send(protocol.encodeFrame(protocol.MessageType.plan, protocol.encodePlan(plan.ops))),
-      spawnError,
-    ]);
+    try {
+      await Promise.race([init.#socket.send(frame), spawnError]);
+    } catch (error) {
+      // A helper that never got its plan would wait for it forever.
+      init.close();
+      helper.kill('SIGKILL');
+      throw error;
+    }
     return init;
   }
 

@@ -187,13 +187,16 @@ class Writer {
     return at;
   }
   u16(value: number): void {
-    this.#buf.writeUInt16LE(value, this.#reserve(2));
+    const at = this.#reserve(2); // before reading #buf: reserving may replace it
+    this.#buf.writeUInt16LE(value, at);
   }
   u32(value: number): void {
-    this.#buf.writeUInt32LE(value >>> 0, this.#reserve(4));
+    const at = this.#reserve(4);
+    this.#buf.writeUInt32LE(value >>> 0, at);
   }
   u64(value: bigint): void {
-    this.#buf.writeBigUInt64LE(BigInt.asUintN(64, value), this.#reserve(8));
+    const at = this.#reserve(8);
+    this.#buf.writeBigUInt64LE(BigInt.asUintN(64, value), at);
   }
   str(value: string): void {
     if (value.includes('\0'))
@@ -205,7 +208,8 @@ class Writer {
     this.#buf[at + length - 1] = 0;
   }
   bytes(value: Buffer): void {
-    value.copy(this.#buf, this.#reserve(value.length));
+    const at = this.#reserve(value.length);
+    value.copy(this.#buf, at);
   }
   /** Overwrites a u32 written earlier (an op's length, once its fields are known). */
   patchU32(at: number, value: number): void {

@@ -35,6 +35,19 @@ describe('protocol.ts against the golden vectors', () => {
     expect(encodePlan([{ op: 'umask', mask: 0o22 }]).toString('hex')).toBe(expected);
   });
 
+  it('encodes plans larger than its first buffer, whatever field crosses the boundary', () => {
+    const ops = vectors.flatMap((v) => v.ops);
+    // A chdir of every length from 1 to 64 shifts every later field across each growth point.
+    for (let shift = 1; shift <= 64; shift++) {
+      const plan: InitOp[] = [{ op: 'chdir', path: 'x'.repeat(shift) }];
+      while (plan.length < 400) plan.push(...ops);
+      const opByOp = Buffer.concat(plan.map((op) => encodePlan([op]).subarray(8)));
+      const bytes = encodePlan(plan);
+      expect(bytes.subarray(8).equals(opByOp)).toBe(true);
+      expect(decodePlan(bytes)).toEqual(plan);
+    }
+  });
+
   it('covers every op', () => {
     const used = new Set(vectors.flatMap((v) => v.ops.map((op) => op.op)));
     expect([...used].sort()).toEqual(Object.keys(OPS).sort());
