@@ -57,7 +57,7 @@ describe('corral command line', () => {
 
   it('refuses an unknown command and an unknown flag with one line and status 1', () => {
     for (const args of [['launch'], ['run', '--bogus', 'x'], ['run']]) {
-      const result = spawnSync(corral, args, { encoding: 'utf8' });
+      const result = spawnSync(corral, args, { encoding: 'utf8', timeout: 60_000 });
       expect(result.status).toBe(1);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
     }
@@ -69,6 +69,7 @@ describe('corral command line', () => {
       const log = join(dir.path, 'corral.log');
       const result = spawnSync(corral, ['--log', log, '--log-format', 'json', 'run', '-b', dir.path, 'x'], {
         encoding: 'utf8',
+        timeout: 60_000,
       });
       expect(result.status).toBe(1);
       const line = JSON.parse(result.stderr);

@@ -35,9 +35,14 @@ beforeAll(async () => {
   const archive = join(work.path, 'bb.tar');
   execFileSync('sh', ['-c', `tar -C "$0" -c . | podman import - "$1" >/dev/null`, busyboxRootfs, image], {
     env,
+    timeout: 60_000,
   });
-  execFileSync('podman', ['save', '--format', 'oci-archive', '-o', archive, image], { env, stdio: 'ignore' });
-  execFileSync('podman', ['rmi', image], { env, stdio: 'ignore' });
+  execFileSync('podman', ['save', '--format', 'oci-archive', '-o', archive, image], {
+    env,
+    stdio: 'ignore',
+    timeout: 60_000,
+  });
+  execFileSync('podman', ['rmi', image], { env, stdio: 'ignore', timeout: 60_000 });
   ctr('images', 'import', '--index-name', image, archive);
 }, 120_000);
 

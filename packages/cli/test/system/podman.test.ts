@@ -133,7 +133,7 @@ describe('podman with corral as its runtime', () => {
     const container = name();
     podman('run', '-d', '--name', container, '--rootfs', rootfs, '/bin/sleep', '60');
     expect(podman('kill', '--signal', 'KILL', container).status).toBe(0);
-    execFileSync('podman', ['--runtime', corral, 'wait', container], { env });
+    execFileSync('podman', ['--runtime', corral, 'wait', container], { env, timeout: 60_000 });
     expect(podman('inspect', '--format', '{{.State.Status}}', container).stdout.trim()).toBe('exited');
   });
 });

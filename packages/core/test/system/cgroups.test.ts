@@ -18,7 +18,7 @@ import {
 const made: TestBundle[] = [];
 afterEach(() => {
   for (const bundle of made.splice(0)) {
-    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id]);
+    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
     bundle.remove();
   }
 });
@@ -35,23 +35,28 @@ function corral(bundle: TestBundle, ...args: string[]) {
   return spawnSync(corralBin, ['--root', bundle.stateRoot, ...args], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
   });
 }
 
 function runDetached(bundle: TestBundle): void {
-  execFileSync('sh', [
-    '-c',
-    'exec "$@" >/dev/null 2>&1',
+  execFileSync(
     'sh',
-    corralBin,
-    '--root',
-    bundle.stateRoot,
-    'run',
-    '--detach',
-    '--bundle',
-    bundle.path,
-    bundle.id,
-  ]);
+    [
+      '-c',
+      'exec "$@" >/dev/null 2>&1',
+      'sh',
+      corralBin,
+      '--root',
+      bundle.stateRoot,
+      'run',
+      '--detach',
+      '--bundle',
+      bundle.path,
+      bundle.id,
+    ],
+    { timeout: 60_000 },
+  );
 }
 
 /** The container's cgroup directories, as recorded in its state. */
@@ -148,6 +153,7 @@ describe('update and events', () => {
     const refused = spawnSync(corralBin, ['--root', bundle.stateRoot, 'update', '-r', '-', bundle.id], {
       input: '{"pids":{"limit":-5}}',
       encoding: 'utf8',
+      timeout: 60_000,
     });
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/linux\.resources\.pids\.limit/);

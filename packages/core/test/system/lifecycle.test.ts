@@ -10,7 +10,7 @@ import { baseConfig, corralBin, makeBundle, processesRootedIn, type TestBundle }
 const made: TestBundle[] = [];
 afterEach(() => {
   for (const bundle of made.splice(0)) {
-    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id]);
+    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
     bundle.remove();
   }
 });
@@ -26,6 +26,7 @@ function corral(bundle: TestBundle, ...args: string[]) {
   return spawnSync(corralBin, ['--root', bundle.stateRoot, ...args], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
   });
 }
 
@@ -33,21 +34,25 @@ function corral(bundle: TestBundle, ...args: string[]) {
 function createWithOutput(bundle: TestBundle, command: 'create' | 'run' = 'create', ...flags: string[]) {
   const out = join(bundle.path, 'container.out');
   const detach = command === 'run' ? ['--detach'] : [];
-  execFileSync('sh', [
-    '-c',
-    'out="$1"; shift; exec "$@" >"$out" 2>&1',
+  execFileSync(
     'sh',
-    out,
-    corralBin,
-    '--root',
-    bundle.stateRoot,
-    command,
-    ...detach,
-    ...flags,
-    '--bundle',
-    bundle.path,
-    bundle.id,
-  ]);
+    [
+      '-c',
+      'out="$1"; shift; exec "$@" >"$out" 2>&1',
+      'sh',
+      out,
+      corralBin,
+      '--root',
+      bundle.stateRoot,
+      command,
+      ...detach,
+      ...flags,
+      '--bundle',
+      bundle.path,
+      bundle.id,
+    ],
+    { timeout: 60_000 },
+  );
   return out;
 }
 
@@ -223,6 +228,7 @@ describe('create, start, state, kill, delete', () => {
         {
           encoding: 'utf8',
           env: { ...process.env, ...env },
+          timeout: 60_000,
         },
       );
     const preserved = run({}, '--preserve-fds', '1');
