@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { constants } from 'node:os';
 
 import { Container, CorralError, type SpecProcess } from '@corral/core';
 import { exitStatusCode } from '@corral/native';
 
 import { parseCommandArgs, passedDescriptors, splitAtPositional, UsageError } from '../args.js';
 import type { GlobalOptions } from '../global.js';
+import { forwardSignals } from '../signals.js';
 import { writePidFile } from './lifecycle.js';
 
 const OPTIONS = {
@@ -27,16 +27,6 @@ const OPTIONS = {
   cgroup: { type: 'string', multiple: true },
   'ignore-paused': { type: 'boolean' },
 } as const;
-
-const FORWARDED: NodeJS.Signals[] = [
-  'SIGINT',
-  'SIGTERM',
-  'SIGHUP',
-  'SIGQUIT',
-  'SIGUSR1',
-  'SIGUSR2',
-  'SIGWINCH',
-];
 
 function parseIds(text: string, what: string): number {
   if (!/^\d+$/.test(text) || Number(text) > 0xffffffff)
@@ -101,36 +91,23 @@ export async function exec(args: string[], global: GlobalOptions): Promise<numbe
   const container = Container.load(global.root, id);
   const process = buildProcess(container, values, command);
 
-  let running: Awaited<ReturnType<Container['exec']>> | undefined;
-  const pending: number[] = [];
-  const forward = (name: NodeJS.Signals) => {
-    const signal = constants.signals[name];
-    if (!running) pending.push(signal);
-    else {
-      try {
-        running.signal(signal);
-      } catch {
-        // Exited already.
-      }
-    }
-  };
-  if (!values.detach) for (const signal of FORWARDED) globalThis.process.on(signal, forward);
+  const signals = values.detach ? undefined : forwardSignals();
   try {
     const passed = passedDescriptors(values['preserve-fds']);
     process.env = [...(process.env ?? []), ...passed.env];
-    running = await container.exec(process, {
+    const running = await container.exec(process, {
       consoleSocket: values['console-socket'] as string | undefined,
       pidfdSocket: values['pidfd-socket'] as string | undefined,
       preserveFds: passed.count,
     });
     if (values['pid-file']) writePidFile(values['pid-file'], running.pid);
-    if (values.detach) {
+    if (!signals) {
       running.release();
       return 0;
     }
-    for (const signal of pending.splice(0)) running.signal(signal);
+    signals.deliverTo(running);
     return exitStatusCode(await running.wait());
   } finally {
-    for (const signal of FORWARDED) globalThis.process.off(signal, forward);
+    signals?.stop();
   }
 }
