@@ -91,6 +91,7 @@ const char *ci_op_layout(uint16_t code) {
     case CI_OP_PRESERVE_FDS: return "u";
     case CI_OP_SIGNAL_READY: return "";
     case CI_OP_EXEC: return "sSS";
+    case CI_OP_SECCOMP: return "un";
     default: return NULL;
   }
 }

@@ -107,6 +107,7 @@ static ci_op_fn op_function(uint16_t code) {
     case CI_OP_PRESERVE_FDS: return ci_op_preserve_fds;
     case CI_OP_SIGNAL_READY: return op_signal_ready;
     case CI_OP_EXEC: return ci_op_exec;
+    case CI_OP_SECCOMP: return ci_op_seccomp;
     default: return NULL;
   }
 }

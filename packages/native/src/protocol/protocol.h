@@ -79,6 +79,9 @@ enum ci_op_code {
   CI_OP_PRESERVE_FDS = 54,   /* u32 count: descriptors 3..3+count-1 stay open across exec       */
   CI_OP_SIGNAL_READY = 60,   /* (none): send CI_MSG_READY                                       */
   CI_OP_EXEC = 61,           /* str file, str list argv, str list env: PATH from env            */
+  CI_OP_SECCOMP = 70,        /* u32 seccomp(2) filter flags (SECCOMP_FILTER_FLAG_*), u32 list:
+                                the BPF program, struct sock_filter array as little-endian
+                                u32 pairs; installed with SECCOMP_SET_MODE_FILTER             */
 };
 
 /* CI_OP_MOUNT_BIND flags. */

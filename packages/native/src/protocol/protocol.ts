@@ -145,6 +145,13 @@ export const OPS = {
   console: { code: 53, fields: [] },
   preserveFds: { code: 54, fields: [['count', 'u32']] },
   signalReady: { code: 60, fields: [] },
+  seccomp: {
+    code: 70,
+    fields: [
+      ['flags', 'u32'],
+      ['program', 'u32s'],
+    ],
+  },
   exec: {
     code: 61,
     fields: [
