@@ -8,6 +8,7 @@ import type { NamespaceType, Spec, SpecMount, SpecProcess } from '../spec/types.
 import { capabilityMask } from './capabilities.js';
 import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
 import { RLIMITS } from './rlimits.js';
+import { compileSeccomp, type SeccompStep } from './seccomp.js';
 
 /** CLONE_NEW* flags (linux/sched.h). */
 export const NAMESPACE_FLAGS: Record<NamespaceType, bigint> = {
@@ -316,16 +317,22 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   if (spec.domainname)
     plan.add({ op: 'setdomainname', name: spec.domainname }, `set domainname ${spec.domainname}`);
 
-  addProcess(plan, process, options.execFifo, options.preserveFds, () =>
+  addProcess(plan, process, seccompStep(spec), options.execFifo, options.preserveFds, () =>
     addContainerHooks(plan, spec, 'startContainer'),
   );
   return { ops: plan.ops, describe: plan.describe, cloneIndex };
+}
+
+/** The container's filter; exec'd processes get the same one. */
+function seccompStep(spec: Spec): SeccompStep | undefined {
+  return spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp) : undefined;
 }
 
 /** The part of a plan that makes the process itself: limits, identity, capabilities, exec. */
 function addProcess(
   plan: PlanBuilder,
   process: SpecProcess,
+  seccomp: SeccompStep | undefined,
   execFifo?: string,
   preserveFds = 0,
   beforeExec?: () => void,
@@ -343,6 +350,11 @@ function addProcess(
   }
   if (process.user.umask !== undefined)
     plan.add({ op: 'umask', mask: process.user.umask }, 'set the umask (process.user.umask)');
+  // Installing a filter takes no_new_privs or CAP_SYS_ADMIN. Without no_new_privs it must go in
+  // while the capabilities are still whole, so the rest of the plan runs under it; with it, it
+  // goes in last and the profile need not allow the runtime's own setup calls.
+  const earlySeccomp = seccomp && !process.noNewPrivileges;
+  if (earlySeccomp) plan.add(seccomp.op, seccomp.description);
   // Always set the groups, so the container never inherits the runtime's own.
   plan.add(
     { op: 'setgroups', gids: process.user.additionalGids ?? [] },
@@ -377,6 +389,7 @@ function addProcess(
   beforeExec?.();
   if (preserveFds > 0)
     plan.add({ op: 'preserveFds', count: preserveFds }, `keep ${preserveFds} descriptors (--preserve-fds)`);
+  if (seccomp && !earlySeccomp) plan.add(seccomp.op, seccomp.description);
   const args = process.args!;
   plan.add(
     { op: 'exec', file: args[0]!, args, env: process.env ?? [] },
@@ -420,6 +433,6 @@ export function compileExecPlan(
   plan.add({ op: 'clone', flags: 0n }, 'start the process');
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
   if (process.terminal) plan.add({ op: 'console' }, 'set up the console (process.terminal)');
-  addProcess(plan, process, undefined, preserveFds);
+  addProcess(plan, process, seccompStep(spec), undefined, preserveFds);
   return { ops: plan.ops, describe: plan.describe, cloneIndex };
 }
