@@ -141,7 +141,9 @@ static Napi::Value SeccompCompile(const Napi::CallbackInfo &info) {
     uint32_t arch = seccomp_arch_resolve_name(name.c_str());
     if (arch == 0) throw Napi::Error::New(env, "libseccomp does not know the architecture " + name);
     int rc = seccomp_arch_add(ctx, arch);
-    if (rc < 0 && rc != -EEXIST) ThrowSeccomp(env, rc, "seccomp_arch_add(" + name + ")");
+    // EDOM: an architecture of the other byte order cannot share a filter with the native one,
+    // and this kernel cannot run its code either; its calls meet the bad-architecture action.
+    if (rc < 0 && rc != -EEXIST && rc != -EDOM) ThrowSeccomp(env, rc, "seccomp_arch_add(" + name + ")");
   }
 
   Napi::Array unknown = Napi::Array::New(env);
