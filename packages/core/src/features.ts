@@ -1,13 +1,7 @@
 import { CAPABILITIES } from './plan/capabilities.js';
 import { NAMESPACE_FLAGS } from './plan/compile.js';
 import { KNOWN_MOUNT_OPTIONS } from './plan/mount-options.js';
-import {
-  SECCOMP_ACTIONS,
-  SECCOMP_ARCHITECTURES,
-  SECCOMP_FLAGS,
-  SECCOMP_OPERATORS,
-  SUPPORTED_SECCOMP_FLAGS,
-} from './plan/seccomp.js';
+import { SECCOMP_ACTIONS, SECCOMP_ARCHITECTURES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from './plan/seccomp.js';
 import type { NamespaceType } from './spec/types.js';
 
 // What is not there yet is left out, so that the features say only what corral does.
@@ -32,7 +26,7 @@ export function runtimeFeatures() {
         operators: [...SECCOMP_OPERATORS.keys()],
         archs: [...SECCOMP_ARCHITECTURES.keys()],
         knownFlags: [...SECCOMP_FLAGS.keys()],
-        supportedFlags: SUPPORTED_SECCOMP_FLAGS,
+        supportedFlags: [...SECCOMP_FLAGS.keys()],
       },
       apparmor: { enabled: false },
       selinux: { enabled: false },

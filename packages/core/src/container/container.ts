@@ -15,7 +15,7 @@ import { type CgroupStats, type LinuxResources, type OomEvent, validateResources
 import { type ExitStatus, Pidfd, waitReadable } from '@corral/native';
 
 import { CorralError } from '../errors.js';
-import { hookState, runHooksWarning } from '../hooks.js';
+import { hookState, runHooksWarning, seccompListenerState } from '../hooks.js';
 import { compileExecPlan } from '../plan/compile.js';
 import { loadBundle } from '../spec/load.js';
 import type { Spec, SpecProcess } from '../spec/types.js';
@@ -179,7 +179,8 @@ export class Container {
     const state = this.#dir.readState();
     this.#check('exec into', (status) => status === 'running', await deriveStatus(this.#dir, state));
     const { spec } = loadBundle(state.bundle);
-    const plan = compileExecPlan(validateSpec({ ...spec, process }), process, state.pid, options.preserveFds);
+    const execSpec = validateSpec({ ...spec, process });
+    const plan = compileExecPlan(execSpec, process, state.pid, options.preserveFds);
     const init = await InitProcess.start(
       plan,
       options.stdio ?? ['inherit', 'inherit', 'inherit'],
@@ -193,6 +194,16 @@ export class Container {
       await recordedCgroup(state.cgroupPaths)?.apply(child.pid);
       await init.go();
       if (options.consoleSocket) await init.consoleTo(options.consoleSocket);
+      if (plan.seccompListener) {
+        const { path, metadata } = plan.seccompListener;
+        const container = hookState(execSpec, {
+          id: this.id,
+          status: 'running',
+          pid: state.pid,
+          bundle: state.bundle,
+        });
+        await init.seccompListenerTo(path, seccompListenerState(execSpec, metadata, container, child.pid));
+      }
       await init.execDone();
     } catch (error) {
       if (child) {

@@ -34,6 +34,8 @@ export interface InitPlan {
   describe: string[];
   /** Index of the clone op: failures before it happen in corral-init, after it in the child. */
   cloneIndex: number;
+  /** Where the seccomp notification listener goes, once corral-init sends it. */
+  seccompListener?: { path: string; metadata: string };
 }
 
 export interface CompileOptions {
@@ -317,10 +319,11 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   if (spec.domainname)
     plan.add({ op: 'setdomainname', name: spec.domainname }, `set domainname ${spec.domainname}`);
 
-  addProcess(plan, process, seccompStep(spec), options.execFifo, options.preserveFds, () =>
+  const seccomp = seccompStep(spec);
+  addProcess(plan, process, seccomp, options.execFifo, options.preserveFds, () =>
     addContainerHooks(plan, spec, 'startContainer'),
   );
-  return { ops: plan.ops, describe: plan.describe, cloneIndex };
+  return { ops: plan.ops, describe: plan.describe, cloneIndex, seccompListener: seccomp?.listener };
 }
 
 /** The container's filter; exec'd processes get the same one. */
@@ -382,6 +385,9 @@ function addProcess(
   if (process.noNewPrivileges)
     plan.add({ op: 'noNewPrivileges' }, 'set no_new_privs (process.noNewPrivileges)');
   plan.add({ op: 'chdir', path: process.cwd }, `change directory to ${process.cwd} (process.cwd)`);
+  // A listener must reach the runtime before `create` returns: before the exec FIFO wait.
+  const listenerSeccomp = seccomp && !earlySeccomp && seccomp.listener;
+  if (listenerSeccomp) plan.add(seccomp.op, seccomp.description);
   if (execFifo) {
     plan.add({ op: 'signalReady' }, 'report the container created');
     plan.add({ op: 'waitExecFifo' }, 'wait for start');
@@ -389,7 +395,7 @@ function addProcess(
   beforeExec?.();
   if (preserveFds > 0)
     plan.add({ op: 'preserveFds', count: preserveFds }, `keep ${preserveFds} descriptors (--preserve-fds)`);
-  if (seccomp && !earlySeccomp) plan.add(seccomp.op, seccomp.description);
+  if (seccomp && !earlySeccomp && !listenerSeccomp) plan.add(seccomp.op, seccomp.description);
   const args = process.args!;
   plan.add(
     { op: 'exec', file: args[0]!, args, env: process.env ?? [] },
@@ -433,6 +439,7 @@ export function compileExecPlan(
   plan.add({ op: 'clone', flags: 0n }, 'start the process');
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
   if (process.terminal) plan.add({ op: 'console' }, 'set up the console (process.terminal)');
-  addProcess(plan, process, seccompStep(spec), undefined, preserveFds);
-  return { ops: plan.ops, describe: plan.describe, cloneIndex };
+  const seccomp = seccompStep(spec);
+  addProcess(plan, process, seccomp, undefined, preserveFds);
+  return { ops: plan.ops, describe: plan.describe, cloneIndex, seccompListener: seccomp?.listener };
 }

@@ -1,6 +1,6 @@
 import { compileSeccompFilter, type InitOp, type SeccompRule } from '@corral/native';
 
-import { CorralError, InvalidConfigError } from '../errors.js';
+import { InvalidConfigError } from '../errors.js';
 import type { SpecSeccomp } from '../spec/types.js';
 
 const EPERM = 1;
@@ -18,13 +18,17 @@ export const SECCOMP_ACTIONS = new Map<string, number>([
   ['SCMP_ACT_TRACE', 0x7ff00000],
   ['SCMP_ACT_LOG', 0x7ffc0000],
   ['SCMP_ACT_ALLOW', 0x7fff0000],
+  ['SCMP_ACT_NOTIFY', 0x7fc00000],
 ]);
 
 /** Actions that return a value to the caller: errnoRet applies only to these. */
 const ACTIONS_WITH_DATA = new Set(['SCMP_ACT_ERRNO', 'SCMP_ACT_TRACE']);
 
-/** Known to the spec but not carried out yet: refused with NOT_SUPPORTED rather than ignored. */
-export const UNSUPPORTED_SECCOMP_ACTIONS = new Set(['SCMP_ACT_NOTIFY']);
+/**
+ * Calls corral-init makes between installing a filter and handing its listener over: a
+ * notification on them would wait for a listener nobody holds yet.
+ */
+const UNNOTIFIABLE_SYSCALLS = new Set(['sendmsg']);
 
 /** libseccomp's scmp_compare values. */
 export const SECCOMP_OPERATORS = new Map<string, number>([
@@ -60,6 +64,8 @@ export const SECCOMP_ARCHITECTURES = new Map<string, string>([
   ['SCMP_ARCH_RISCV64', 'riscv64'],
 ]);
 
+const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
+
 /** seccomp(2) SECCOMP_FILTER_FLAG_* values of the flags a config may ask for. */
 export const SECCOMP_FLAGS = new Map<string, number>([
   ['SECCOMP_FILTER_FLAG_TSYNC', 1],
@@ -68,11 +74,8 @@ export const SECCOMP_FLAGS = new Map<string, number>([
   ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV', 32],
 ]);
 
-/** Flags that mean something only with a notification listener, which corral does not make yet. */
+/** Flags that mean something only with a notification listener: left out without one. */
 const LISTENER_FLAGS = new Set(['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV']);
-
-/** The flags that take effect: the ones that need a listener are left out without one. */
-export const SUPPORTED_SECCOMP_FLAGS = [...SECCOMP_FLAGS.keys()].filter((flag) => !LISTENER_FLAGS.has(flag));
 
 const MAX_ARGS = 6;
 /** SECCOMP_RET_DATA holds 16 bits. */
@@ -95,9 +98,6 @@ function oneOf(table: ReadonlyMap<string, unknown>, value: unknown, path: string
 }
 
 function action(value: unknown, path: string): void {
-  if (typeof value === 'string' && UNSUPPORTED_SECCOMP_ACTIONS.has(value)) {
-    throw new CorralError('NOT_SUPPORTED', `${path}: ${value} is not supported yet`);
-  }
   oneOf(SECCOMP_ACTIONS, value, path, 'seccomp action');
 }
 
@@ -130,6 +130,9 @@ function uint64(value: unknown, path: string): void {
 export function validateSeccomp(value: unknown, path = 'linux.seccomp'): SpecSeccomp {
   if (!isObject(value)) throw new InvalidConfigError(path, `must be an object, got ${describe(value)}`);
   action(value.defaultAction, `${path}.defaultAction`);
+  // Every call after the filter, the runtime's own included, would wait on the listener.
+  if (value.defaultAction === 'SCMP_ACT_NOTIFY')
+    throw new InvalidConfigError(`${path}.defaultAction`, 'SCMP_ACT_NOTIFY cannot be the default action');
   errnoRet(value.defaultErrnoRet, value.defaultAction as string, `${path}.defaultErrnoRet`);
   if (value.architectures !== undefined) {
     stringList(value.architectures, `${path}.architectures`).forEach((arch, i) => {
@@ -151,9 +154,15 @@ export function validateSeccomp(value: unknown, path = 'linux.seccomp'): SpecSec
     value.syscalls.forEach((rule: unknown, i) => {
       const at = `${path}.syscalls[${i}]`;
       if (!isObject(rule)) throw new InvalidConfigError(at, `must be an object, got ${describe(rule)}`);
-      if (stringList(rule.names, `${at}.names`).length === 0)
-        throw new InvalidConfigError(`${at}.names`, 'must name at least one syscall');
+      const names = stringList(rule.names, `${at}.names`);
+      if (names.length === 0) throw new InvalidConfigError(`${at}.names`, 'must name at least one syscall');
       action(rule.action, `${at}.action`);
+      const blocked = rule.action === 'SCMP_ACT_NOTIFY' && names.find((n) => UNNOTIFIABLE_SYSCALLS.has(n));
+      if (blocked)
+        throw new InvalidConfigError(
+          `${at}.names`,
+          `SCMP_ACT_NOTIFY cannot apply to ${blocked}: the runtime hands the listener over with it`,
+        );
       errnoRet(rule.errnoRet, rule.action as string, `${at}.errnoRet`);
       if (rule.args === undefined) return;
       if (!Array.isArray(rule.args))
@@ -172,6 +181,11 @@ export function validateSeccomp(value: unknown, path = 'linux.seccomp'): SpecSec
       });
     });
   }
+  const notifies = (value.syscalls as Array<{ action?: unknown }> | undefined)?.some(
+    (rule) => rule.action === 'SCMP_ACT_NOTIFY',
+  );
+  if (notifies && !value.listenerPath)
+    throw new InvalidConfigError(`${path}.listenerPath`, 'is required when a rule uses SCMP_ACT_NOTIFY');
   return value as unknown as SpecSeccomp;
 }
 
@@ -184,6 +198,8 @@ function actionValue(name: string, ret: number | undefined): number {
 export interface SeccompStep {
   op: Extract<InitOp, { op: 'seccomp' }>;
   description: string;
+  /** Where the notification listener goes (linux.seccomp.listenerPath), when a rule notifies. */
+  listener?: { path: string; metadata: string };
 }
 
 /**
@@ -219,8 +235,10 @@ export function compileSeccomp(seccomp: SpecSeccomp): SeccompStep {
   } catch (error) {
     throw new InvalidConfigError('linux.seccomp', (error as Error).message, { cause: error });
   }
-  let flags = 0;
-  for (const flag of seccomp.flags ?? []) if (!LISTENER_FLAGS.has(flag)) flags |= SECCOMP_FLAGS.get(flag)!;
+  const notifies = (seccomp.syscalls ?? []).some((rule) => rule.action === 'SCMP_ACT_NOTIFY');
+  let flags = notifies ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+  for (const flag of seccomp.flags ?? [])
+    if (notifies || !LISTENER_FLAGS.has(flag)) flags |= SECCOMP_FLAGS.get(flag)!;
   const { program } = compiled;
   const words = Array.from({ length: program.length / 4 }, (_, i) => program.readUInt32LE(4 * i));
   const skipped = compiled.unknownSyscalls.length
@@ -229,5 +247,8 @@ export function compileSeccomp(seccomp: SpecSeccomp): SeccompStep {
   return {
     op: { op: 'seccomp', flags, program: words },
     description: `install the seccomp filter (linux.seccomp${skipped})`,
+    listener: notifies
+      ? { path: seccomp.listenerPath!, metadata: seccomp.listenerMetadata ?? '' }
+      : undefined,
   };
 }

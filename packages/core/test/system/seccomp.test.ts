@@ -1,8 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '@corral/tooling/test-env';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import type { SpecSeccomp } from '../../src/index.js';
 import { baseConfig, corralBin, makeBundle, runBundle, type TestBundle } from './bundle.js';
@@ -196,6 +199,95 @@ describe('linux.seccomp: what the container sees', () => {
   });
 });
 
+describe('linux.seccomp: SCMP_ACT_NOTIFY', () => {
+  const agentSource = fileURLToPath(new URL('./fixtures/seccomp-agent.c', import.meta.url));
+  let agentDir: ReturnType<typeof tempDir>;
+  let agentBin: string;
+  const agents: ChildProcess[] = [];
+
+  beforeAll(() => {
+    agentDir = tempDir('seccomp-agent');
+    agentBin = join(agentDir.path, 'seccomp-agent');
+    execFileSync('cc', ['-std=gnu11', '-Wall', '-Wextra', '-Werror', '-o', agentBin, agentSource], {
+      timeout: 60_000,
+    });
+  });
+  afterEach(() => {
+    for (const agent of agents.splice(0)) agent.kill('SIGKILL');
+  });
+  afterAll(() => agentDir.remove());
+
+  /** Starts the agent on a socket in the bundle; resolves once it listens. */
+  async function startAgent(bundle: TestBundle): Promise<{ socket: string; stateFile: string }> {
+    const socket = join(bundle.path, 'agent.sock');
+    const stateFile = join(bundle.path, 'agent-state.json');
+    agents.push(spawn(agentBin, [socket, stateFile], { stdio: 'inherit' }));
+    for (let i = 0; i < 200 && !existsSync(socket); i++) await sleep(10);
+    return { socket, stateFile };
+  }
+
+  function notifyProfile(socket: string) {
+    return {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      listenerPath: socket,
+      listenerMetadata: 'agent-test',
+      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }],
+    };
+  }
+
+  it('hands the listener and the seccomp state to the agent, which answers for the kernel', async () => {
+    const bundle = bundleWith(tryMkdir, {});
+    const agent = await startAgent(bundle);
+    const spec = JSON.parse(readFileSync(join(bundle.path, 'config.json'), 'utf8'));
+    spec.linux.seccomp = notifyProfile(agent.socket);
+    bundle.writeConfig(spec);
+    const result = await runBundle(bundle);
+    expect(result.stderr).toBe('');
+    // The agent said "done" without making the directory: the answer came from it, not the kernel.
+    expect(result.stdout).toBe('status 0\n');
+    const state = JSON.parse(readFileSync(agent.stateFile, 'utf8'));
+    expect(state).toMatchObject({
+      fds: ['seccompFd'],
+      metadata: 'agent-test',
+      state: { id: bundle.id, status: 'creating', bundle: bundle.path },
+    });
+    expect(state.pid).toBe(state.state.pid);
+    // mkdir is 83 and mkdirat 258 on x86_64.
+    expect(readFileSync(`${agent.stateFile}.log`, 'utf8')).toMatch(/^notified (83|258)\n$/);
+  });
+
+  it('hands an exec-ed process its own listener, with its own pid', async () => {
+    const bundle = bundleWith(['sleep', '60'], {});
+    const agent = await startAgent(bundle);
+    const spec = JSON.parse(readFileSync(join(bundle.path, 'config.json'), 'utf8'));
+    // An agent serves one connection, the container's own listener; the exec gets a new agent.
+    spec.linux.seccomp = notifyProfile(agent.socket);
+    bundle.writeConfig(spec);
+    const started = spawnSync(
+      corralBin,
+      ['--root', bundle.stateRoot, 'run', '--detach', '--bundle', bundle.path, bundle.id],
+      { stdio: 'ignore', timeout: 60_000 },
+    );
+    expect(started.status).toBe(0);
+    for (const first of agents.splice(0)) first.kill('SIGKILL');
+    const second = await startAgentAt(bundle, agent.socket);
+    const inside = corral(bundle, 'exec', bundle.id, ...tryMkdir);
+    expect(inside.stdout).toBe('status 0\n');
+    const state = JSON.parse(readFileSync(second, 'utf8'));
+    expect(state.state).toMatchObject({ id: bundle.id, status: 'running' });
+    expect(state.pid).not.toBe(state.state.pid);
+  });
+
+  /** A fresh agent on the same socket path (the old one is gone): returns its state file. */
+  async function startAgentAt(bundle: TestBundle, socket: string): Promise<string> {
+    const stateFile = join(bundle.path, 'agent-exec-state.json');
+    spawnSync('rm', ['-f', socket], { timeout: 60_000 });
+    agents.push(spawn(agentBin, [socket, stateFile], { stdio: 'inherit' }));
+    for (let i = 0; i < 200 && !existsSync(socket); i++) await sleep(10);
+    return stateFile;
+  }
+});
+
 describe('linux.seccomp: what is refused before anything is made', () => {
   it.each([
     [
@@ -223,9 +315,9 @@ describe('linux.seccomp: what is refused before anything is made', () => {
       /linux\.seccomp\.syscalls\[0\]\.args\[0\]\.op: unknown operator "SCMP_CMP_ABOUT"/,
     ],
     [
-      'a notify action',
+      'a notify action without a listener',
       { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] },
-      /linux\.seccomp\.syscalls\[0\]\.action: SCMP_ACT_NOTIFY is not supported yet/,
+      /linux\.seccomp\.listenerPath: is required when a rule uses SCMP_ACT_NOTIFY/,
     ],
   ])('refuses %s, naming the field, and leaves no state', async (_, profile, message) => {
     const bundle = bundleWith(['true'], profile);

@@ -2,7 +2,6 @@ import { compileSeccompFilter, protocol } from '@corral/native';
 import { describe, expect, it } from 'vitest';
 
 import {
-  CorralError,
   compileExecPlan,
   compileInitPlan,
   defaultSpec,
@@ -135,15 +134,28 @@ describe('validateSeccomp', () => {
     expect(() => validateSpec(spec(profile))).toThrow(message);
   });
 
-  it('refuses SCMP_ACT_NOTIFY as not supported rather than ignoring it', () => {
-    const attempt = () => validateSeccomp({ defaultAction: 'SCMP_ACT_NOTIFY' });
-    expect(attempt).toThrow(CorralError);
-    expect(attempt).toThrow(/linux\.seccomp\.defaultAction: SCMP_ACT_NOTIFY is not supported yet/);
-    try {
-      attempt();
-    } catch (error) {
-      expect((error as CorralError).code).toBe('NOT_SUPPORTED');
-    }
+  it.each([
+    [
+      'SCMP_ACT_NOTIFY as the default action',
+      { defaultAction: 'SCMP_ACT_NOTIFY', listenerPath: '/run/agent.sock' },
+      /linux\.seccomp\.defaultAction: SCMP_ACT_NOTIFY cannot be the default action/,
+    ],
+    [
+      'SCMP_ACT_NOTIFY without a listenerPath',
+      { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] },
+      /linux\.seccomp\.listenerPath: is required when a rule uses SCMP_ACT_NOTIFY/,
+    ],
+    [
+      'SCMP_ACT_NOTIFY on the call that hands the listener over',
+      {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        listenerPath: '/run/agent.sock',
+        syscalls: [{ names: ['read', 'sendmsg'], action: 'SCMP_ACT_NOTIFY' }],
+      },
+      /linux\.seccomp\.syscalls\[0\]\.names: SCMP_ACT_NOTIFY cannot apply to sendmsg/,
+    ],
+  ])('refuses %s', (_, profile, message) => {
+    expect(() => validateSeccomp(profile)).toThrow(message);
   });
 });
 
@@ -179,6 +191,19 @@ describe('compileSeccomp', () => {
     expect(returns).toEqual(expect.arrayContaining([0x00050001, 0x7fff0000]));
     // The op encodes: the plan can carry it.
     expect(protocol.decodePlan(protocol.encodePlan([step.op]))).toEqual([step.op]);
+  });
+
+  it('asks for a listener when a rule notifies, and says where it goes', () => {
+    const step = compileSeccomp({
+      defaultAction: 'SCMP_ACT_ALLOW',
+      listenerPath: '/run/agent.sock',
+      listenerMetadata: 'x=1',
+      flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'],
+      syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }],
+    });
+    // NEW_LISTENER | WAIT_KILLABLE_RECV
+    expect(step.op.flags).toBe(8 | 32);
+    expect(step.listener).toEqual({ path: '/run/agent.sock', metadata: 'x=1' });
   });
 
   it('says which syscall names it skipped', () => {
@@ -218,6 +243,19 @@ describe('where the plan installs the filter', () => {
     expect(ops.indexOf('seccomp')).toBeGreaterThan(ops.indexOf('pivotRoot'));
   });
 
+  it('with a listener: before the exec FIFO wait, so that create can hand the listener over', () => {
+    const notify = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      listenerPath: '/run/agent.sock',
+      syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }],
+    };
+    const plan = compileInitPlan(spec(notify), { bundle, execFifo: '/run/corral/x/exec.fifo' });
+    const ops = plan.ops.map((op) => op.op);
+    expect(ops.indexOf('seccomp')).toBeLessThan(ops.indexOf('signalReady'));
+    expect(ops.indexOf('seccomp')).toBeGreaterThan(ops.indexOf('capabilities'));
+    expect(plan.seccompListener).toEqual({ path: '/run/agent.sock', metadata: '' });
+  });
+
   it('gives an exec plan the same filter', () => {
     const s = spec(mkdirEperm);
     const init = compileInitPlan(s, { bundle }).ops.find((op) => op.op === 'seccomp');
@@ -235,10 +273,10 @@ describe('runtimeFeatures', () => {
     const { seccomp } = runtimeFeatures().linux;
     expect(seccomp.enabled).toBe(true);
     expect(seccomp.actions).toContain('SCMP_ACT_ERRNO');
-    expect(seccomp.actions).not.toContain('SCMP_ACT_NOTIFY');
+    expect(seccomp.actions).toContain('SCMP_ACT_NOTIFY');
     expect(seccomp.operators).toContain('SCMP_CMP_MASKED_EQ');
     expect(seccomp.archs).toContain('SCMP_ARCH_X86_64');
     expect(seccomp.knownFlags).toContain('SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV');
-    expect(seccomp.supportedFlags).not.toContain('SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV');
+    expect(seccomp.supportedFlags).toEqual(seccomp.knownFlags);
   });
 });

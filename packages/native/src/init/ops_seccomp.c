@@ -7,14 +7,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "init.h"
 
 int ci_op_seccomp(struct ci_ctx *ctx, const struct ci_op *op) {
   unsigned int flags = (unsigned int)op->num[0];
-  /* Each instruction is two u32s: {u16 code, u8 jt, u8 jf} and k. A listener needs a way to
-     hand its descriptor back, which this op does not have: refuse the flag. */
-  if (op->u32s_len == 0 || op->u32s_len % 2 != 0 || op->u32s_len / 2 > BPF_MAXINSNS ||
-      (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)) {
+  /* Each instruction is two u32s: {u16 code, u8 jt, u8 jf} and k. */
+  if (op->u32s_len == 0 || op->u32s_len % 2 != 0 || op->u32s_len / 2 > BPF_MAXINSNS) {
     errno = EINVAL;
     return ci_fail(ctx, "seccomp", NULL);
   }
@@ -37,6 +36,17 @@ int ci_op_seccomp(struct ci_ctx *ctx, const struct ci_op *op) {
   if (rc < 0) {
     errno = err;
     return ci_fail(ctx, "seccomp", NULL);
+  }
+  if (!(flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)) return 0;
+  /* The filter is on us already: the profile must let sendmsg through without a notification,
+     since nobody holds the listener until this message arrives (the runtime checks that). */
+  int listener = (int)rc;
+  int sent = ci_send_frame(ctx->channel, CI_MSG_SECCOMP_LISTENER, NULL, 0, listener);
+  err = errno;
+  close(listener);
+  if (sent) {
+    errno = err;
+    return ci_fail(ctx, "send", "seccomp listener");
   }
   return 0;
 }

@@ -17,6 +17,8 @@ export const MessageType = {
   error: 5,
   log: 6,
   console: 7,
+  /** Numbered with its op (70) so that message types added elsewhere do not collide. */
+  seccompListener: 70,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 
