@@ -185,6 +185,39 @@ describe('linux.seccomp: what the container sees', () => {
     expect(result.stdout).toMatch(/^marker\n.*No space left on device\ncreate failed\n$/s);
   });
 
+  it('filters a container made with create and started with start', () => {
+    const bundle = bundleWith(['sh', '-c', 'mkdir /tmp/made 2>/tmp/err; cat /tmp/err'], mkdirFails);
+    const out = join(bundle.path, 'container.out');
+    // The container keeps the output file, not a pipe of the test's.
+    execFileSync(
+      'sh',
+      [
+        '-c',
+        'out="$1"; shift; exec "$@" >"$out" 2>&1',
+        'sh',
+        out,
+        corralBin,
+        '--root',
+        bundle.stateRoot,
+        'create',
+        '--bundle',
+        bundle.path,
+        bundle.id,
+      ],
+      { timeout: 60_000 },
+    );
+    expect(corral(bundle, 'start', bundle.id).status).toBe(0);
+    for (
+      let i = 0;
+      i < 500 && JSON.parse(corral(bundle, 'state', bundle.id).stdout).status !== 'stopped';
+      i++
+    )
+      spawnSync('sleep', ['0.02'], { timeout: 60_000 });
+    expect(readFileSync(out, 'utf8')).toBe(
+      "mkdir: can't create directory '/tmp/made': No space left on device\n",
+    );
+  });
+
   it('gives a process exec-ed into the container the same filter', async () => {
     const bundle = bundleWith(['sleep', '60'], mkdirFails);
     const started = spawnSync(
