@@ -37,6 +37,23 @@ function corral(bundle: TestBundle, ...args: string[]) {
   });
 }
 
+/** `create` with the container's output in a file of the bundle (not a pipe of the test's). */
+function createWithOutput(bundle: TestBundle): string {
+  const out = join(bundle.path, 'container.out');
+  const create = ['--root', bundle.stateRoot, 'create', '--bundle', bundle.path, bundle.id];
+  execFileSync('sh', ['-c', 'out="$1"; shift; exec "$@" >"$out" 2>&1', 'sh', out, corralBin, ...create], {
+    timeout: 60_000,
+  });
+  return out;
+}
+
+function waitStopped(bundle: TestBundle): void {
+  for (let i = 0; i < 500; i++) {
+    if (JSON.parse(corral(bundle, 'state', bundle.id).stdout).status === 'stopped') return;
+    spawnSync('sleep', ['0.02'], { timeout: 60_000 });
+  }
+}
+
 const ENOSPC = 28;
 const mkdirFails = {
   defaultAction: 'SCMP_ACT_ALLOW',
@@ -187,32 +204,9 @@ describe('linux.seccomp: what the container sees', () => {
 
   it('filters a container made with create and started with start', () => {
     const bundle = bundleWith(['sh', '-c', 'mkdir /tmp/made 2>/tmp/err; cat /tmp/err'], mkdirFails);
-    const out = join(bundle.path, 'container.out');
-    // The container keeps the output file, not a pipe of the test's.
-    execFileSync(
-      'sh',
-      [
-        '-c',
-        'out="$1"; shift; exec "$@" >"$out" 2>&1',
-        'sh',
-        out,
-        corralBin,
-        '--root',
-        bundle.stateRoot,
-        'create',
-        '--bundle',
-        bundle.path,
-        bundle.id,
-      ],
-      { timeout: 60_000 },
-    );
+    const out = createWithOutput(bundle);
     expect(corral(bundle, 'start', bundle.id).status).toBe(0);
-    for (
-      let i = 0;
-      i < 500 && JSON.parse(corral(bundle, 'state', bundle.id).stdout).status !== 'stopped';
-      i++
-    )
-      spawnSync('sleep', ['0.02'], { timeout: 60_000 });
+    waitStopped(bundle);
     expect(readFileSync(out, 'utf8')).toBe(
       "mkdir: can't create directory '/tmp/made': No space left on device\n",
     );
@@ -287,6 +281,21 @@ describe('linux.seccomp: SCMP_ACT_NOTIFY', () => {
     expect(state.pid).toBe(state.state.pid);
     // mkdir is 83 and mkdirat 258 on x86_64.
     expect(readFileSync(`${agent.stateFile}.log`, 'utf8')).toMatch(/^notified (83|258)\n$/);
+  });
+
+  it('hands the listener over at create, before the process waits to be started', async () => {
+    const bundle = bundleWith(tryMkdir, {});
+    const agent = await startAgent(bundle);
+    const spec = JSON.parse(readFileSync(join(bundle.path, 'config.json'), 'utf8'));
+    spec.linux.seccomp = notifyProfile(agent.socket);
+    bundle.writeConfig(spec);
+    const out = createWithOutput(bundle);
+    // The agent writes the state once it has it; create does not wait for that.
+    for (let i = 0; i < 200 && !existsSync(agent.stateFile); i++) await sleep(10);
+    expect(JSON.parse(readFileSync(agent.stateFile, 'utf8')).state.status).toBe('creating');
+    expect(corral(bundle, 'start', bundle.id).status).toBe(0);
+    waitStopped(bundle);
+    expect(readFileSync(out, 'utf8')).toBe('status 0\n');
   });
 
   it('hands an exec-ed process its own listener, with its own pid', async () => {
