@@ -64,3 +64,8 @@ export function sendDescriptor(socketPath: string, fd: number, name: string): vo
     closeSync(socket);
   }
 }
+
+/** Sets a terminal's window size (TIOCSWINSZ): a relayed pty follows the terminal it is shown on. */
+export function setWindowSize(fd: number, rows: number, columns: number): void {
+  binding().setWindowSize(fd, rows, columns);
+}

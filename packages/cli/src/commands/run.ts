@@ -4,6 +4,7 @@ import { exitStatusCode } from '@corral/native';
 import { containerIdArgument, parseCommandArgs, passedDescriptors } from '../args.js';
 import type { GlobalOptions } from '../global.js';
 import { forwardSignals } from '../signals.js';
+import { ourTerminalSize, waitRelaying } from '../terminal.js';
 import { writePidFile } from './lifecycle.js';
 
 export async function run(args: string[], global: GlobalOptions): Promise<number> {
@@ -30,6 +31,7 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
     pidfdSocket: values['pidfd-socket'],
     preserveFds: passed.count,
     extraEnv: passed.env,
+    consoleSize: values.detach ? undefined : ourTerminalSize(),
     warn: global.warn,
   };
   if (values.detach) {
@@ -45,7 +47,7 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
     const container = await runContainer(options);
     if (values['pid-file']) writePidFile(values['pid-file'], container.pid);
     signals.deliverTo(container);
-    return exitStatusCode(await container.exited);
+    return exitStatusCode(await waitRelaying(container.console, container.exited));
   } finally {
     signals.stop();
   }

@@ -51,6 +51,8 @@ export interface RunningProcess {
   wait(): Promise<ExitStatus>;
   /** Lets go of the process without waiting for it (a detached exec). */
   release(): void;
+  /** The pty master of its terminal (process.terminal without a console socket); the caller closes it. */
+  console?: number;
 }
 
 /**
@@ -175,7 +177,7 @@ export class Container {
     process: SpecProcess,
     options: { stdio?: InitStdio; consoleSocket?: string; pidfdSocket?: string; preserveFds?: number } = {},
   ): Promise<RunningProcess> {
-    requireConsoleSocket(process.terminal, options.consoleSocket);
+    requireConsoleSocket(process.terminal, options.consoleSocket, true);
     const state = this.#dir.readState();
     this.#check('exec into', (status) => status === 'running', await deriveStatus(this.#dir, state));
     const { spec } = loadBundle(state.bundle);
@@ -186,6 +188,7 @@ export class Container {
       options.preserveFds,
     );
     let child: Pidfd | undefined;
+    let console: number | undefined;
     try {
       child = await init.childStarted();
       if (options.pidfdSocket) sendPidfd(options.pidfdSocket, child);
@@ -193,8 +196,10 @@ export class Container {
       await recordedCgroup(state.cgroupPaths)?.apply(child.pid);
       await init.go();
       if (options.consoleSocket) await init.consoleTo(options.consoleSocket);
+      else if (process.terminal) console = await init.console();
       await init.execDone();
     } catch (error) {
+      if (console !== undefined) closeSync(console);
       if (child) {
         try {
           child.signal(SIGKILL);
@@ -216,6 +221,7 @@ export class Container {
       // to whoever adopts it, as runc does, so that its parent can collect the status.
       wait: () => running.exited().finally(() => running.close()),
       release: () => running.close(),
+      console,
     };
   }
 

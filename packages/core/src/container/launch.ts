@@ -1,3 +1,4 @@
+import { closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import type { CgroupManager } from '@corral/cgroups';
@@ -31,6 +32,8 @@ export interface LaunchOptions {
   pidfdSocket?: string;
   /** runc's --console-socket: where the pty master goes when process.terminal is set. */
   consoleSocket?: string;
+  /** The terminal's size, overriding process.consoleSize (a caller relaying to its own terminal). */
+  consoleSize?: { height: number; width: number };
   /** runc's --systemd-cgroup (refused until a systemd driver exists). */
   systemdCgroup?: boolean;
   /** Where warnings go (a failed poststart or poststop hook); process.emitWarning by default. */
@@ -43,6 +46,8 @@ export interface Launched {
   pidfd: Pidfd;
   spec: Spec;
   bundle: string;
+  /** The pty master of the process's terminal, when it has one and no --console-socket took it. */
+  console?: number;
 }
 
 const SIGKILL = 9;
@@ -59,11 +64,19 @@ export function sendPidfd(socketPath: string, pidfd: Pidfd): void {
 }
 
 /** A terminal goes to a console socket; corral does not yet relay one itself. */
-export function requireConsoleSocket(terminal: boolean | undefined, consoleSocket: string | undefined): void {
-  if (terminal && !consoleSocket) {
-    throw new CorralError(
-      'NOT_SUPPORTED',
-      'process.terminal is true: pass --console-socket (corral does not relay a terminal itself yet)',
+/**
+ * A terminal's master goes to --console-socket, or back to a caller that stays to relay it
+ * (foreground run, exec); a create that returns at once has no one to hand it to.
+ */
+export function requireConsoleSocket(
+  terminal: boolean | undefined,
+  consoleSocket: string | undefined,
+  callerHoldsConsole: boolean,
+): void {
+  if (terminal && !consoleSocket && !callerHoldsConsole) {
+    throw new InvalidConfigError(
+      'process.terminal',
+      'a container that is not run in the foreground needs --console-socket to hand its terminal to',
     );
   }
   if (!terminal && consoleSocket) {
@@ -85,8 +98,9 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
   if (options.extraEnv?.length) {
     bundle.spec.process!.env = [...(bundle.spec.process!.env ?? []), ...options.extraEnv];
   }
+  if (options.consoleSize) bundle.spec.process!.consoleSize = options.consoleSize;
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
-  requireConsoleSocket(bundle.spec.process?.terminal, options.consoleSocket);
+  requireConsoleSocket(bundle.spec.process?.terminal, options.consoleSocket, mode === 'run');
   // Compiled before anything exists, so a bad config leaves nothing behind.
   const execFifo = mode === 'create' ? join(root, options.id, 'exec.fifo') : undefined;
   const plan = compileInitPlan(bundle.spec, {
@@ -100,6 +114,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
 
   let init: InitProcess | undefined;
   let pidfd: Pidfd | undefined;
+  let console: number | undefined;
   try {
     if (mode === 'create') mkfifo(dir.execFifoPath, 0o600);
     init = await InitProcess.start(
@@ -136,6 +151,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     // In the order of HookStateIndex: createContainer, startContainer.
     await init.go([state('creating'), state('created')]);
     if (options.consoleSocket) await init.consoleTo(options.consoleSocket);
+    else if (bundle.spec.process?.terminal) console = await init.console();
     if (mode === 'run') await init.execDone();
     else await init.ready();
   } catch (error) {
@@ -150,6 +166,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       pidfd.close();
     }
     init?.close();
+    if (console !== undefined) closeSync(console);
     try {
       if (cgroup.manager.exists()) await cgroup.manager.destroy();
     } catch (e) {
@@ -167,5 +184,5 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     throw cleanupErrors.length ? new CreateContainerError(failure, cleanupErrors) : failure;
   }
   init.close();
-  return { dir, pidfd, spec: bundle.spec, bundle: bundle.path, cgroup: cgroup.manager };
+  return { dir, pidfd, spec: bundle.spec, bundle: bundle.path, cgroup: cgroup.manager, console };
 }

@@ -11,6 +11,8 @@ export interface RunningContainer {
   pid: number;
   signal(signal: number): void;
   exited: Promise<ExitStatus>;
+  /** The pty master of the process's terminal (process.terminal without a console socket); the caller closes it. */
+  console?: number;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface RunningContainer {
  * the container is deleted.
  */
 export async function runContainer(options: RunOptions): Promise<RunningContainer> {
-  const { dir, pidfd, spec, bundle, cgroup } = await launch(options, 'run');
+  const { dir, pidfd, spec, bundle, cgroup, console } = await launch(options, 'run');
   const warn = options.warn ?? ((message: string) => process.emitWarning(message));
   const state = (status: 'running' | 'stopped') =>
     hookState(spec, { id: options.id, status, pid: pidfd.pid, bundle });
@@ -30,5 +32,5 @@ export async function runContainer(options: RunOptions): Promise<RunningContaine
     dir.remove();
     await runHooksWarning(spec, 'poststop', state('stopped'), warn);
   });
-  return { id: options.id, pid: pidfd.pid, signal: (signal) => pidfd.signal(signal), exited };
+  return { id: options.id, pid: pidfd.pid, signal: (signal) => pidfd.signal(signal), exited, console };
 }

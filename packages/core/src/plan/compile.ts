@@ -303,7 +303,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     options.noPivot ? { op: 'chroot' } : { op: 'pivotRoot' },
     options.noPivot ? 'chroot into the rootfs' : 'pivot_root into the rootfs',
   );
-  if (process.terminal) plan.add({ op: 'console' }, 'set up the console (process.terminal)');
+  addConsole(plan, process);
 
   for (const [i, path] of (spec.linux?.maskedPaths ?? []).entries()) {
     plan.add({ op: 'maskPath', path }, `mask ${path} (linux.maskedPaths[${i}])`);
@@ -320,6 +320,15 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     addContainerHooks(plan, spec, 'startContainer'),
   );
   return { ops: plan.ops, describe: plan.describe, cloneIndex };
+}
+
+function addConsole(plan: PlanBuilder, process: SpecProcess): void {
+  if (!process.terminal) return;
+  const size = process.consoleSize ?? { height: 0, width: 0 };
+  plan.add(
+    { op: 'console', rows: size.height, columns: size.width },
+    'set up the console (process.terminal)',
+  );
 }
 
 /** The part of a plan that makes the process itself: limits, identity, capabilities, exec. */
@@ -419,7 +428,7 @@ export function compileExecPlan(
   const cloneIndex = plan.ops.length;
   plan.add({ op: 'clone', flags: 0n }, 'start the process');
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
-  if (process.terminal) plan.add({ op: 'console' }, 'set up the console (process.terminal)');
+  addConsole(plan, process);
   addProcess(plan, process, undefined, preserveFds);
   return { ops: plan.ops, describe: plan.describe, cloneIndex };
 }

@@ -17,6 +17,8 @@ export interface Spec {
 
 export interface SpecProcess {
   terminal?: boolean;
+  /** The terminal's size in characters; ignored without process.terminal. */
+  consoleSize?: { height: number; width: number };
   user: { uid: number; gid: number; umask?: number; additionalGids?: number[] };
   args?: string[];
   env?: string[];

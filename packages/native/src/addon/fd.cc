@@ -1,6 +1,7 @@
 // Descriptors Node cannot make: SOCK_SEQPACKET pairs and sealed executable copies.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -123,12 +124,27 @@ static Napi::Value UnixConnect(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, fd);
 }
 
+// setWindowSize(fd, rows, columns): TIOCSWINSZ on a terminal, so a relayed pty follows the
+// size of the terminal it is shown on.
+static Napi::Value SetWindowSize(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    throw Napi::TypeError::New(env, "setWindowSize(fd: number, rows: number, columns: number)");
+  }
+  struct winsize size = {};
+  size.ws_row = static_cast<unsigned short>(info[1].As<Napi::Number>().Uint32Value());
+  size.ws_col = static_cast<unsigned short>(info[2].As<Napi::Number>().Uint32Value());
+  if (ioctl(info[0].As<Napi::Number>().Int32Value(), TIOCSWINSZ, &size)) ThrowErrno(env, errno, "ioctl(TIOCSWINSZ)");
+  return env.Undefined();
+}
+
 void InitFd(Napi::Env env, Napi::Object exports) {
   exports.Set("socketpairSeqpacket", Napi::Function::New(env, SocketpairSeqpacket));
   exports.Set("sealedExecutableCopy", Napi::Function::New(env, SealedExecutableCopy));
   exports.Set("tryFlock", Napi::Function::New(env, TryFlock));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
   exports.Set("unixConnect", Napi::Function::New(env, UnixConnect));
+  exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
 }
 
 }  // namespace corral

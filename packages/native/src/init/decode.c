@@ -87,7 +87,7 @@ const char *ci_op_layout(uint16_t code) {
     case CI_OP_OPEN_EXEC_FIFO: return "s";
     case CI_OP_WAIT_EXEC_FIFO: return "";
     case CI_OP_RUN_HOOK: return "sSSuU";
-    case CI_OP_CONSOLE: return "";
+    case CI_OP_CONSOLE: return "uu";
     case CI_OP_PRESERVE_FDS: return "u";
     case CI_OP_SIGNAL_READY: return "";
     case CI_OP_EXEC: return "sSS";

@@ -73,9 +73,10 @@ enum ci_op_code {
   CI_OP_WAIT_EXEC_FIFO = 51, /* (none): block opening the FIFO for writing until `start` reads  */
   CI_OP_RUN_HOOK = 52,       /* str path, str list argv, str list env, u32 which state from GO
                                 goes to its stdin (0 or 1), u64 timeout in ms (0: none)         */
-  CI_OP_CONSOLE = 53,        /* (none), after pivot_root: a pty from the container's devpts; the
-                                peer becomes /dev/console, the controlling terminal and stdio,
-                                the master goes to the parent in CI_MSG_CONSOLE                  */
+  CI_OP_CONSOLE = 53,        /* u32 rows, u32 columns (0 0: unset), after pivot_root: a pty from
+                                the container's devpts with that window size; the peer becomes
+                                /dev/console, the controlling terminal and stdio, the master
+                                goes to the parent in CI_MSG_CONSOLE                             */
   CI_OP_PRESERVE_FDS = 54,   /* u32 count: descriptors 3..3+count-1 stay open across exec       */
   CI_OP_SIGNAL_READY = 60,   /* (none): send CI_MSG_READY                                       */
   CI_OP_EXEC = 61,           /* str file, str list argv, str list env: PATH from env            */

@@ -142,7 +142,13 @@ export const OPS = {
       ['timeoutMs', 'u64'],
     ],
   },
-  console: { code: 53, fields: [] },
+  console: {
+    code: 53,
+    fields: [
+      ['rows', 'u32'],
+      ['columns', 'u32'],
+    ],
+  },
   preserveFds: { code: 54, fields: [['count', 'u32']] },
   signalReady: { code: 60, fields: [] },
   exec: {
