@@ -87,7 +87,7 @@ export async function exec(args: string[], global: GlobalOptions): Promise<numbe
   const { values } = parseCommandArgs('exec', flagArgs, OPTIONS);
   const [id, ...command] = rest;
   if (!id) throw new UsageError('exec: needs a container id');
-  for (const flag of ['cgroup', 'process-label', 'apparmor'] as const) {
+  for (const flag of ['process-label', 'apparmor'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`exec: --${flag} is not supported yet`);
   }
   const container = Container.load(global.root, id);
@@ -103,6 +103,8 @@ export async function exec(args: string[], global: GlobalOptions): Promise<numbe
       consoleSocket: values['console-socket'] as string | undefined,
       pidfdSocket: values['pidfd-socket'] as string | undefined,
       preserveFds: passed.count,
+      ignorePaused: values['ignore-paused'],
+      subCgroups: values.cgroup as string[] | undefined,
     });
     if (values['pid-file']) writePidFile(values['pid-file'], running.pid);
     if (!signals) {

@@ -32,6 +32,7 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
     preserveFds: passed.count,
     extraEnv: passed.env,
     consoleSize: values.detach ? undefined : ourTerminalSize(),
+    keep: values.keep,
     warn: global.warn,
   };
   if (values.detach) {

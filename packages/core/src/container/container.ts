@@ -22,7 +22,7 @@ import type { Spec, SpecProcess } from '../spec/types.js';
 import { validateSpec } from '../spec/validate.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
-import { asCorralError, recordedCgroup } from './cgroup.js';
+import { asCorralError, recordedCgroup, subCgroupPaths } from './cgroup.js';
 import { validateContainerId } from './id.js';
 import { InitProcess, type InitStdio } from './init-process.js';
 import { type LaunchOptions, launch, requireConsoleSocket, sendPidfd } from './launch.js';
@@ -44,6 +44,18 @@ export interface OciState {
 const SIGKILL = 9;
 
 /** A process started in a container by `exec`. */
+export interface ExecOptions {
+  /** stdin, stdout, stderr of the process; the runtime's own by default. */
+  stdio?: InitStdio;
+  consoleSocket?: string;
+  pidfdSocket?: string;
+  preserveFds?: number;
+  /** Exec into a paused container too (runc's --ignore-paused); the process waits for resume. */
+  ignorePaused?: boolean;
+  /** Sub-cgroups to run the process in (runc's exec --cgroup: `SUB` or `CONTROLLERS:SUB`). */
+  subCgroups?: string[];
+}
+
 export interface RunningProcess {
   pid: number;
   signal(signal: number): void;
@@ -173,13 +185,24 @@ export class Container {
    * runs `process` (the config's process with the caller's changes). Resolves once it has
    * exec'd; `wait()` gives its exit status.
    */
-  async exec(
-    process: SpecProcess,
-    options: { stdio?: InitStdio; consoleSocket?: string; pidfdSocket?: string; preserveFds?: number } = {},
-  ): Promise<RunningProcess> {
+  async exec(process: SpecProcess, options: ExecOptions = {}): Promise<RunningProcess> {
     requireConsoleSocket(process.terminal, options.consoleSocket, true);
     const state = this.#dir.readState();
-    this.#check('exec into', (status) => status === 'running', await deriveStatus(this.#dir, state));
+    // A paused container takes the process frozen, so exec returns only after resume.
+    const allowed = (status: ContainerStatus) =>
+      status === 'running' || (status === 'paused' && options.ignorePaused === true);
+    const status = await deriveStatus(this.#dir, state);
+    if (status === 'paused' && !options.ignorePaused) {
+      throw new CorralError(
+        'INVALID_STATE',
+        `cannot exec into container ${this.id}: it is paused (use --ignore-paused to override)`,
+      );
+    }
+    this.#check('exec into', allowed, status);
+    const cgroupPaths =
+      options.subCgroups?.length && state.cgroupPaths
+        ? subCgroupPaths(state.cgroupPaths, options.subCgroups)
+        : state.cgroupPaths;
     const { spec } = loadBundle(state.bundle);
     const plan = compileExecPlan(validateSpec({ ...spec, process }), process, state.pid, options.preserveFds);
     const init = await InitProcess.start(
@@ -193,7 +216,11 @@ export class Container {
       child = await init.childStarted();
       if (options.pidfdSocket) sendPidfd(options.pidfdSocket, child);
       // The exec'd process counts against the container's limits, like its init.
-      await recordedCgroup(state.cgroupPaths)?.apply(child.pid);
+      await recordedCgroup(cgroupPaths)
+        ?.apply(child.pid)
+        .catch((error: unknown) => {
+          throw asCorralError(error);
+        });
       await init.go();
       if (options.consoleSocket) await init.consoleTo(options.consoleSocket);
       else if (process.terminal) console = await init.console();

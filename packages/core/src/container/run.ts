@@ -3,7 +3,10 @@ import type { ExitStatus } from '@corral/native';
 import { hookState, runHooksWarning } from '../hooks.js';
 import { type LaunchOptions, launch } from './launch.js';
 
-export type RunOptions = LaunchOptions;
+export interface RunOptions extends LaunchOptions {
+  /** Leave the stopped container for `delete` instead of removing it (runc's run --keep). */
+  keep?: boolean;
+}
 
 /** A container whose process is running; `exited` resolves when it ends and all is cleaned. */
 export interface RunningContainer {
@@ -17,7 +20,7 @@ export interface RunningContainer {
 
 /**
  * `run` in the foreground: create and start a container in one step; when its process ends,
- * the container is deleted.
+ * the container is deleted (or, with `keep`, left stopped for `delete`).
  */
 export async function runContainer(options: RunOptions): Promise<RunningContainer> {
   const { dir, pidfd, spec, bundle, cgroup, console } = await launch(options, 'run');
@@ -27,6 +30,7 @@ export async function runContainer(options: RunOptions): Promise<RunningContaine
   await runHooksWarning(spec, 'poststart', state('running'), warn);
   const exited = pidfd.exited().finally(async () => {
     pidfd.close();
+    if (options.keep) return;
     // Whatever the process left in its cgroup goes with it, as the container is deleted.
     await cgroup.destroy().catch((error: Error) => warn(`removing the cgroup: ${error.message}`));
     dir.remove();

@@ -140,6 +140,14 @@ describe('create, start, state, kill, delete', () => {
     await until(() => readFileSync(out, 'utf8') === 'detached\n');
   });
 
+  it('run --keep leaves the stopped container for delete', () => {
+    const bundle = bundleFor(['sh', '-c', 'exit 7']);
+    expect(corral(bundle, 'run', '--keep', '--bundle', bundle.path, bundle.id).status).toBe(7);
+    expect(state(bundle).status).toBe('stopped');
+    expect(corral(bundle, 'delete', bundle.id).status).toBe(0);
+    expect(existsSync(join(bundle.stateRoot, bundle.id))).toBe(false);
+  });
+
   it('kill takes signal names and numbers, and refuses unknown ones', async () => {
     const bundle = bundleFor(['sh', '-c', 'trap "exit 0" USR1; while :; do sleep 0.05; done']);
     createWithOutput(bundle);
