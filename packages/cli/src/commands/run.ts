@@ -33,12 +33,13 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
     extraEnv: passed.env,
     consoleSize: values.detach ? undefined : ourTerminalSize(),
     keep: values.keep,
+    notifySocket: process.env.NOTIFY_SOCKET || undefined,
     warn: global.warn,
   };
   if (values.detach) {
     const created = await Container.create(options);
     if (values['pid-file']) writePidFile(values['pid-file'], (await created.state()).pid);
-    await created.start({ warn: global.warn });
+    await created.start({ warn: global.warn, notifySocket: options.notifySocket });
     return 0;
   }
 

@@ -26,6 +26,7 @@ import { asCorralError, recordedCgroup, subCgroupPaths } from './cgroup.js';
 import { validateContainerId } from './id.js';
 import { InitProcess, type InitStdio } from './init-process.js';
 import { type LaunchOptions, launch, requireConsoleSocket, sendPidfd } from './launch.js';
+import { forwardUntilExit, NotifySocket, notifyDir } from './notify-socket.js';
 import { type ContainerStatus, can, deriveStatus } from './status.js';
 
 /** The OCI state of a container, as `corral state` prints it (runc's fields). */
@@ -147,37 +148,54 @@ export class Container {
     };
   }
 
-  /** Lets a created container exec its process. */
-  async start(options: { warn?: (message: string) => void } = {}): Promise<void> {
+  /**
+   * Lets a created container exec its process. With `notifySocket` (the service manager's
+   * NOTIFY_SOCKET) and a container created with one, returns once the process says READY=1
+   * or exits.
+   */
+  async start(options: { warn?: (message: string) => void; notifySocket?: string } = {}): Promise<void> {
     const warn = options.warn ?? ((message: string) => process.emitWarning(message));
-    await this.#locked('start', can.start, async (state) => {
-      const init = this.#openInit(state);
-      const fifo = openSync(this.#dir.execFifoPath, constants.O_RDONLY | constants.O_NONBLOCK);
-      try {
-        // Opening the FIFO lets the init's open return; it writes one byte and execs. If the
-        // init dies instead, its pidfd says so and start does not hang.
-        const done = new AbortController();
-        await Promise.race([
-          waitReadable(fifo, { signal: done.signal }),
-          waitReadable(init.fd, { signal: done.signal }),
-        ]).finally(() => done.abort());
-        const read = readOneByte(fifo);
-        if (!read)
-          throw new CorralError('SYSTEM', `container ${this.id}'s init exited before it was started`);
-      } finally {
-        closeSync(fifo);
-        init.close();
-      }
-      unlinkSync(this.#dir.execFifoPath);
-      const spec = loadBundle(state.bundle).spec;
-      const running = hookState(spec, {
-        id: this.id,
-        status: 'running',
-        pid: state.pid,
-        bundle: state.bundle,
+    let init: Pidfd | undefined;
+    let notify: NotifySocket | undefined;
+    try {
+      await this.#locked('start', can.start, async (state) => {
+        init = this.#openInit(state);
+        if (options.notifySocket && existsSync(notifyDir(this.#dir.path)))
+          notify = NotifySocket.bind(this.#dir.path, options.notifySocket);
+        await this.#letGo(state, init, warn);
       });
-      await runHooksWarning(spec, 'poststart', running, warn);
+      if (notify && init) await forwardUntilExit(notify, init);
+    } finally {
+      notify?.close();
+      init?.close();
+    }
+  }
+
+  /** start's work under the lock: through the exec FIFO, then poststart. */
+  async #letGo(state: ContainerStateFile, init: Pidfd, warn: (message: string) => void): Promise<void> {
+    const fifo = openSync(this.#dir.execFifoPath, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      // Opening the FIFO lets the init's open return; it writes one byte and execs. If the
+      // init dies instead, its pidfd says so and start does not hang.
+      const done = new AbortController();
+      await Promise.race([
+        waitReadable(fifo, { signal: done.signal }),
+        waitReadable(init.fd, { signal: done.signal }),
+      ]).finally(() => done.abort());
+      const read = readOneByte(fifo);
+      if (!read) throw new CorralError('SYSTEM', `container ${this.id}'s init exited before it was started`);
+    } finally {
+      closeSync(fifo);
+    }
+    unlinkSync(this.#dir.execFifoPath);
+    const spec = loadBundle(state.bundle).spec;
+    const running = hookState(spec, {
+      id: this.id,
+      status: 'running',
+      pid: state.pid,
+      bundle: state.bundle,
     });
+    await runHooksWarning(spec, 'poststart', running, warn);
   }
 
   /**

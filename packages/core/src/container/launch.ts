@@ -1,4 +1,4 @@
-import { closeSync } from 'node:fs';
+import { closeSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import type { CgroupManager } from '@corral/cgroups';
@@ -14,6 +14,7 @@ import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
 import { asCorralError, planCgroup } from './cgroup.js';
 import { validateContainerId } from './id.js';
 import { InitProcess, type InitStdio } from './init-process.js';
+import { addNotifySocket, NotifySocket, notifyDir } from './notify-socket.js';
 
 export interface LaunchOptions {
   id: string;
@@ -34,6 +35,8 @@ export interface LaunchOptions {
   consoleSocket?: string;
   /** The terminal's size, overriding process.consoleSize (a caller relaying to its own terminal). */
   consoleSize?: { height: number; width: number };
+  /** The service manager's NOTIFY_SOCKET, proxied into the container as runc does. */
+  notifySocket?: string;
   /** runc's --systemd-cgroup (refused until a systemd driver exists). */
   systemdCgroup?: boolean;
   /** Where warnings go (a failed poststart or poststop hook); process.emitWarning by default. */
@@ -48,6 +51,8 @@ export interface Launched {
   bundle: string;
   /** The pty master of the process's terminal, when it has one and no --console-socket took it. */
   console?: number;
+  /** `run` with a NOTIFY_SOCKET: the container's socket, bound before the process could use it. */
+  notify?: NotifySocket;
 }
 
 const SIGKILL = 9;
@@ -100,23 +105,29 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
   }
   if (options.consoleSize) bundle.spec.process!.consoleSize = options.consoleSize;
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
+  if (options.notifySocket) addNotifySocket(bundle.spec, join(root, options.id));
   requireConsoleSocket(bundle.spec.process?.terminal, options.consoleSocket, mode === 'run');
-  // Compiled before anything exists, so a bad config leaves nothing behind.
-  const execFifo = mode === 'create' ? join(root, options.id, 'exec.fifo') : undefined;
-  const plan = compileInitPlan(bundle.spec, {
-    bundle: bundle.path,
-    noPivot: options.noPivot,
-    execFifo,
-    preserveFds: options.preserveFds,
-  });
-  const cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
   const dir = ContainerDir.create(root, options.id);
 
+  let cgroup: ReturnType<typeof planCgroup> | undefined;
   let init: InitProcess | undefined;
   let pidfd: Pidfd | undefined;
   let console: number | undefined;
+  let notify: NotifySocket | undefined;
   try {
-    if (mode === 'create') mkfifo(dir.execFifoPath, 0o600);
+    // The notify socket's directory is bind-mounted, so it exists before the plan is compiled;
+    // `start` binds the socket itself for a created container.
+    if (options.notifySocket && mode === 'create') mkdirSync(notifyDir(dir.path));
+    if (options.notifySocket && mode === 'run') notify = NotifySocket.bind(dir.path, options.notifySocket);
+    const execFifo = mode === 'create' ? dir.execFifoPath : undefined;
+    const plan = compileInitPlan(bundle.spec, {
+      bundle: bundle.path,
+      noPivot: options.noPivot,
+      execFifo,
+      preserveFds: options.preserveFds,
+    });
+    cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
+    if (execFifo) mkfifo(execFifo, 0o600);
     init = await InitProcess.start(
       plan,
       options.stdio ?? ['inherit', 'inherit', 'inherit'],
@@ -167,8 +178,9 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     }
     init?.close();
     if (console !== undefined) closeSync(console);
+    notify?.close();
     try {
-      if (cgroup.manager.exists()) await cgroup.manager.destroy();
+      if (cgroup?.manager.exists()) await cgroup.manager.destroy();
     } catch (e) {
       cleanupErrors.push(e);
     }
@@ -184,5 +196,5 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     throw cleanupErrors.length ? new CreateContainerError(failure, cleanupErrors) : failure;
   }
   init.close();
-  return { dir, pidfd, spec: bundle.spec, bundle: bundle.path, cgroup: cgroup.manager, console };
+  return { dir, pidfd, spec: bundle.spec, bundle: bundle.path, cgroup: cgroup.manager, console, notify };
 }

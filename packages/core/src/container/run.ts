@@ -23,12 +23,19 @@ export interface RunningContainer {
  * the container is deleted (or, with `keep`, left stopped for `delete`).
  */
 export async function runContainer(options: RunOptions): Promise<RunningContainer> {
-  const { dir, pidfd, spec, bundle, cgroup, console } = await launch(options, 'run');
+  const { dir, pidfd, spec, bundle, cgroup, console, notify } = await launch(options, 'run');
   const warn = options.warn ?? ((message: string) => process.emitWarning(message));
+  // corral stays as the manager's main process in the foreground: no MAINPID, as with runc.
+  const processExited = new AbortController();
+  notify
+    ?.forwardUntilReady(undefined, processExited.signal)
+    .catch((error: Error) => warn(error.message))
+    .finally(() => notify.close());
   const state = (status: 'running' | 'stopped') =>
     hookState(spec, { id: options.id, status, pid: pidfd.pid, bundle });
   await runHooksWarning(spec, 'poststart', state('running'), warn);
   const exited = pidfd.exited().finally(async () => {
+    processExited.abort();
     pidfd.close();
     if (options.keep) return;
     // Whatever the process left in its cgroup goes with it, as the container is deleted.
