@@ -25,6 +25,7 @@ export async function create(args: string[], global: GlobalOptions): Promise<num
     bundle: values.bundle,
     root: global.root,
     noPivot: values['no-pivot'],
+    noNewKeyring: values['no-new-keyring'],
     consoleSocket: values['console-socket'],
     pidfdSocket: values['pidfd-socket'],
     preserveFds: passed.count,

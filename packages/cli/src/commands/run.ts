@@ -27,6 +27,7 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
     bundle: values.bundle,
     root: global.root,
     noPivot: values['no-pivot'],
+    noNewKeyring: values['no-new-keyring'],
     consoleSocket: values['console-socket'],
     pidfdSocket: values['pidfd-socket'],
     preserveFds: passed.count,

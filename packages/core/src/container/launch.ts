@@ -35,6 +35,8 @@ export interface LaunchOptions {
   consoleSocket?: string;
   /** The terminal's size, overriding process.consoleSize (a caller relaying to its own terminal). */
   consoleSize?: { height: number; width: number };
+  /** Keep the runtime's session keyring instead of a new one named after the container (runc's --no-new-keyring). */
+  noNewKeyring?: boolean;
   /** The service manager's NOTIFY_SOCKET, proxied into the container as runc does. */
   notifySocket?: string;
   /** runc's --systemd-cgroup (refused until a systemd driver exists). */
@@ -125,6 +127,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       noPivot: options.noPivot,
       execFifo,
       preserveFds: options.preserveFds,
+      sessionKeyring: options.noNewKeyring ? undefined : `_ses.${options.id}`,
     });
     cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
     if (execFifo) mkfifo(execFifo, 0o600);

@@ -44,6 +44,8 @@ export interface CompileOptions {
   execFifo?: string;
   /** Descriptors from 3 up that the process keeps (runc's --preserve-fds, LISTEN_FDS). */
   preserveFds?: number;
+  /** The name of a new session keyring for the container (none: keep the runtime's). */
+  sessionKeyring?: string;
 }
 
 const S_IFCHR = 0o020000;
@@ -289,6 +291,9 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   const cloneIndex = plan.ops.length;
   plan.add({ op: 'clone', flags: namespaces.clone }, 'start the container process');
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
+  if (options.sessionKeyring) {
+    plan.add({ op: 'joinSessionKeyring', name: options.sessionKeyring }, 'join a session keyring of its own');
+  }
 
   const rootfs = rootfsPath(spec, options.bundle);
   plan.add({ op: 'rootPropagation', flags: rootPropagation(spec) }, 'set the propagation of /');

@@ -148,6 +148,29 @@ describe('create, start, state, kill, delete', () => {
     expect(existsSync(join(bundle.stateRoot, bundle.id))).toBe(false);
   });
 
+  it('gives the container a session keyring of its own unless --no-new-keyring', () => {
+    const keyrings = (...flags: string[]) => {
+      const bundle = makeBundle({
+        ...baseConfig(['sh', '-c', 'grep -o " keyring *_ses[^:]*" /proc/keys; true']),
+        // /proc/keys is masked by default; this test reads it.
+        linux: { ...baseConfig([]).linux, maskedPaths: [] },
+      });
+      made.push(bundle);
+      const result = corral(bundle, 'run', ...flags, '--bundle', bundle.path, bundle.id);
+      expect(result.stderr).toBe('');
+      return {
+        id: bundle.id,
+        found: result.stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => line.split(/ +/)[2]),
+      };
+    };
+    const fresh = keyrings();
+    expect(fresh.found).toEqual([`_ses.${fresh.id}`]);
+    expect(keyrings('--no-new-keyring').found).not.toContainEqual(expect.stringMatching(/^_ses\.t-/));
+  });
+
   it('kill takes signal names and numbers, and refuses unknown ones', async () => {
     const bundle = bundleFor(['sh', '-c', 'trap "exit 0" USR1; while :; do sleep 0.05; done']);
     createWithOutput(bundle);

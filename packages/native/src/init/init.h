@@ -48,6 +48,7 @@ int ci_op_unshare(struct ci_ctx *, const struct ci_op *);
 int ci_op_setsid(struct ci_ctx *, const struct ci_op *);
 int ci_op_sethostname(struct ci_ctx *, const struct ci_op *);
 int ci_op_setdomainname(struct ci_ctx *, const struct ci_op *);
+int ci_op_join_session_keyring(struct ci_ctx *, const struct ci_op *);
 int ci_op_rlimit(struct ci_ctx *, const struct ci_op *);
 int ci_op_setgroups(struct ci_ctx *, const struct ci_op *);
 int ci_op_setgid(struct ci_ctx *, const struct ci_op *);

@@ -150,6 +150,7 @@ export const OPS = {
     ],
   },
   preserveFds: { code: 54, fields: [['count', 'u32']] },
+  joinSessionKeyring: { code: 55, fields: [['name', 'str']] },
   signalReady: { code: 60, fields: [] },
   exec: {
     code: 61,
