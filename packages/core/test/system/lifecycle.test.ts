@@ -171,6 +171,24 @@ describe('create, start, state, kill, delete', () => {
     expect(keyrings('--no-new-keyring').found).not.toContainEqual(expect.stringMatching(/^_ses\.t-/));
   });
 
+  it('serializes two starts racing on one container: one starts it, the other is refused', async () => {
+    const bundle = bundleFor(['sleep', '60']);
+    createWithOutput(bundle);
+    const start = () =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(corralBin, ['--root', bundle.stateRoot, 'start', bundle.id], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (chunk) => (stderr += chunk));
+        child.on('exit', (code) => resolve({ code, stderr }));
+      });
+    const results = await Promise.all([start(), start()]);
+    expect(results.map((r) => r.code).sort()).toEqual([0, 1]);
+    expect(results.find((r) => r.code === 1)?.stderr).toMatch(/cannot start container .*: it is running/);
+    expect(state(bundle).status).toBe('running');
+  });
+
   it('kill takes signal names and numbers, and refuses unknown ones', async () => {
     const bundle = bundleFor(['sh', '-c', 'trap "exit 0" USR1; while :; do sleep 0.05; done']);
     createWithOutput(bundle);
