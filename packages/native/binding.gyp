@@ -26,6 +26,7 @@
         "src/init/ops_process.c",
         "src/init/ops_hook.c",
         "src/init/ops_console.c",
+        "src/init/ops_sysctl.c",
         "src/init/channel.c"
       ],
       "include_dirs": ["src/protocol", "src/init"],

@@ -20,7 +20,7 @@ import { compileExecPlan } from '../plan/compile.js';
 import { loadBundle } from '../spec/load.js';
 import type { Spec, SpecProcess } from '../spec/types.js';
 import { validateSpec } from '../spec/validate.js';
-import { processStartTime } from '../state/proc.js';
+import { processStartTime, setOomScoreAdj } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
 import { asCorralError, recordedCgroup, subCgroupPaths } from './cgroup.js';
 import { validateContainerId } from './id.js';
@@ -232,6 +232,7 @@ export class Container {
     let console: number | undefined;
     try {
       child = await init.childStarted();
+      setOomScoreAdj(child.pid, process.oomScoreAdj);
       if (options.pidfdSocket) sendPidfd(options.pidfdSocket, child);
       // The exec'd process counts against the container's limits, like its init.
       await recordedCgroup(cgroupPaths)

@@ -9,7 +9,7 @@ import { hookState, runHooks } from '../hooks.js';
 import { compileInitPlan } from '../plan/compile.js';
 import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
-import { processStartTime } from '../state/proc.js';
+import { processStartTime, setOomScoreAdj } from '../state/proc.js';
 import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
 import { asCorralError, planCgroup } from './cgroup.js';
 import { validateContainerId } from './id.js';
@@ -137,6 +137,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       options.preserveFds,
     );
     pidfd = await init.childStarted();
+    setOomScoreAdj(pidfd.pid, bundle.spec.process?.oomScoreAdj);
     if (options.pidfdSocket) sendPidfd(options.pidfdSocket, pidfd);
     // Recorded before the container can do anything, so a crash from here on leaves a state
     // that `delete --force` can clean.

@@ -8,6 +8,8 @@ import type { NamespaceType, Spec, SpecMount, SpecProcess } from '../spec/types.
 import { capabilityMask } from './capabilities.js';
 import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
 import { RLIMITS } from './rlimits.js';
+import { compileSysctls } from './sysctl.js';
+import { refuseUnsupported, refuseUnsupportedProcess } from './unsupported.js';
 
 /** CLONE_NEW* flags (linux/sched.h). */
 export const NAMESPACE_FLAGS: Record<NamespaceType, bigint> = {
@@ -265,6 +267,8 @@ function addDevices(plan: PlanBuilder, spec: Spec): void {
 export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   const plan = new PlanBuilder();
   const process = spec.process!;
+  refuseUnsupported(spec);
+  const sysctls = compileSysctls(spec);
   if (!has(spec, 'mount')) {
     throw new InvalidConfigError(
       'linux.namespaces',
@@ -309,6 +313,8 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     options.noPivot ? 'chroot into the rootfs' : 'pivot_root into the rootfs',
   );
   addConsole(plan, process);
+  // Before the readonly paths: /proc/sys is one of them.
+  for (const { name, value } of sysctls) plan.add({ op: 'sysctl', name, value }, `set the sysctl ${name}`);
 
   for (const [i, path] of (spec.linux?.maskedPaths ?? []).entries()) {
     plan.add({ op: 'maskPath', path }, `mask ${path} (linux.maskedPaths[${i}])`);
@@ -421,6 +427,7 @@ export function compileExecPlan(
   preserveFds = 0,
 ): InitPlan {
   const plan = new PlanBuilder();
+  refuseUnsupportedProcess(process);
   const types = (spec.linux?.namespaces ?? []).map((ns) => ns.type);
   types.sort((a, b) => JOIN_ORDER.indexOf(a) - JOIN_ORDER.indexOf(b));
   for (const type of types) {

@@ -26,6 +26,8 @@ export interface SpecProcess {
   capabilities?: Partial<Record<CapabilitySetName, string[]>>;
   rlimits?: Array<{ type: string; soft: number; hard: number }>;
   noNewPrivileges?: boolean;
+  /** Written to /proc/PID/oom_score_adj before the process runs: -1000 to 1000. */
+  oomScoreAdj?: number;
 }
 
 export type CapabilitySetName = 'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient';
@@ -54,6 +56,7 @@ export interface SpecLinux {
     gid?: number;
   }>;
   resources?: Record<string, unknown>;
+  sysctl?: Record<string, string>;
   [extension: string]: unknown;
 }
 

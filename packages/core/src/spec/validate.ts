@@ -101,6 +101,15 @@ export function validateSpec(raw: unknown): Spec {
   check(spec.process, 'process', 'object');
   const process = spec.process!;
   optional(process.terminal, 'process.terminal', 'boolean');
+  if (
+    process.oomScoreAdj !== undefined &&
+    !(Number.isInteger(process.oomScoreAdj) && process.oomScoreAdj >= -1000 && process.oomScoreAdj <= 1000)
+  ) {
+    throw new InvalidConfigError(
+      'process.oomScoreAdj',
+      `must be an integer from -1000 to 1000, got ${describe(process.oomScoreAdj)}`,
+    );
+  }
   if (process.consoleSize !== undefined) {
     check(process.consoleSize, 'process.consoleSize', 'object');
     for (const side of ['height', 'width'] as const) {

@@ -90,6 +90,7 @@ const char *ci_op_layout(uint16_t code) {
     case CI_OP_CONSOLE: return "uu";
     case CI_OP_PRESERVE_FDS: return "u";
     case CI_OP_JOIN_SESSION_KEYRING: return "s";
+    case CI_OP_SYSCTL: return "ss";
     case CI_OP_SIGNAL_READY: return "";
     case CI_OP_EXEC: return "sSS";
     default: return NULL;

@@ -61,6 +61,9 @@ int ci_op_open_exec_fifo(struct ci_ctx *, const struct ci_op *);
 int ci_op_wait_exec_fifo(struct ci_ctx *, const struct ci_op *);
 int ci_op_run_hook(struct ci_ctx *, const struct ci_op *);
 
+/* ops_sysctl.c */
+int ci_op_sysctl(struct ci_ctx *, const struct ci_op *);
+
 /* ops_console.c */
 int ci_op_console(struct ci_ctx *, const struct ci_op *);
 int ci_op_preserve_fds(struct ci_ctx *, const struct ci_op *);

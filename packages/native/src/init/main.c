@@ -106,6 +106,7 @@ static ci_op_fn op_function(uint16_t code) {
     case CI_OP_CONSOLE: return ci_op_console;
     case CI_OP_PRESERVE_FDS: return ci_op_preserve_fds;
     case CI_OP_JOIN_SESSION_KEYRING: return ci_op_join_session_keyring;
+    case CI_OP_SYSCTL: return ci_op_sysctl;
     case CI_OP_SIGNAL_READY: return op_signal_ready;
     case CI_OP_EXEC: return ci_op_exec;
     default: return NULL;

@@ -79,6 +79,7 @@ enum ci_op_code {
                                 goes to the parent in CI_MSG_CONSOLE                             */
   CI_OP_PRESERVE_FDS = 54,   /* u32 count: descriptors 3..3+count-1 stay open across exec       */
   CI_OP_JOIN_SESSION_KEYRING = 55, /* str name: a new session keyring, searchable by its user  */
+  CI_OP_SYSCTL = 56,         /* str name (under /proc/sys, "/"-separated), str value            */
   CI_OP_SIGNAL_READY = 60,   /* (none): send CI_MSG_READY                                       */
   CI_OP_EXEC = 61,           /* str file, str list argv, str list env: PATH from env            */
 };

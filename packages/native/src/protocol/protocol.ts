@@ -151,6 +151,13 @@ export const OPS = {
   },
   preserveFds: { code: 54, fields: [['count', 'u32']] },
   joinSessionKeyring: { code: 55, fields: [['name', 'str']] },
+  sysctl: {
+    code: 56,
+    fields: [
+      ['name', 'str'],
+      ['value', 'str'],
+    ],
+  },
   signalReady: { code: 60, fields: [] },
   exec: {
     code: 61,
