@@ -166,9 +166,11 @@ describe('create, start, state, kill, delete', () => {
           .map((line) => line.split(/ +/)[2]),
       };
     };
+    // Root in other containers sees their keyrings too: look for this container's own.
     const fresh = keyrings();
-    expect(fresh.found).toEqual([`_ses.${fresh.id}`]);
-    expect(keyrings('--no-new-keyring').found).not.toContainEqual(expect.stringMatching(/^_ses\.t-/));
+    expect(fresh.found).toContain(`_ses.${fresh.id}`);
+    const kept = keyrings('--no-new-keyring');
+    expect(kept.found).not.toContain(`_ses.${kept.id}`);
   });
 
   it('serializes two starts racing on one container: one starts it, the other is refused', async () => {
