@@ -7,6 +7,7 @@ import { CorralError, InvalidConfigError } from '../errors.js';
 import type { NamespaceType, Spec, SpecMount, SpecProcess } from '../spec/types.js';
 import { capabilityMask } from './capabilities.js';
 import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
+import { initialAffinityOp, processAttributeOps } from './process-attributes.js';
 import { RLIMITS } from './rlimits.js';
 import { compileSysctls } from './sysctl.js';
 import { refuseUnsupported, refuseUnsupportedProcess } from './unsupported.js';
@@ -269,6 +270,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   const process = spec.process!;
   refuseUnsupported(spec);
   const sysctls = compileSysctls(spec);
+  addInitialAffinity(plan, process);
   if (!has(spec, 'mount')) {
     throw new InvalidConfigError(
       'linux.namespaces',
@@ -327,10 +329,16 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   if (spec.domainname)
     plan.add({ op: 'setdomainname', name: spec.domainname }, `set domainname ${spec.domainname}`);
 
-  addProcess(plan, process, options.execFifo, options.preserveFds, () =>
+  addProcess(plan, spec, process, options.execFifo, options.preserveFds, () =>
     addContainerHooks(plan, spec, 'startContainer'),
   );
   return { ops: plan.ops, describe: plan.describe, cloneIndex };
+}
+
+/** corral-init's own CPUs, inherited by the process until it is in the container's cgroup. */
+function addInitialAffinity(plan: PlanBuilder, process: SpecProcess): void {
+  const initial = initialAffinityOp(process);
+  if (initial) plan.add(initial.op, initial.why);
 }
 
 function addConsole(plan: PlanBuilder, process: SpecProcess): void {
@@ -345,6 +353,7 @@ function addConsole(plan: PlanBuilder, process: SpecProcess): void {
 /** The part of a plan that makes the process itself: limits, identity, capabilities, exec. */
 function addProcess(
   plan: PlanBuilder,
+  spec: Spec,
   process: SpecProcess,
   execFifo?: string,
   preserveFds = 0,
@@ -361,6 +370,8 @@ function addProcess(
       `set ${limit.type} to ${limit.soft}:${limit.hard} (process.rlimits[${i}])`,
     );
   }
+  // Before the identity changes: real-time policies and I/O classes need the privilege.
+  for (const { op, why } of processAttributeOps(process, spec)) plan.add(op, why);
   if (process.user.umask !== undefined)
     plan.add({ op: 'umask', mask: process.user.umask }, 'set the umask (process.user.umask)');
   // Always set the groups, so the container never inherits the runtime's own.
@@ -428,6 +439,7 @@ export function compileExecPlan(
 ): InitPlan {
   const plan = new PlanBuilder();
   refuseUnsupportedProcess(process);
+  addInitialAffinity(plan, process);
   const types = (spec.linux?.namespaces ?? []).map((ns) => ns.type);
   types.sort((a, b) => JOIN_ORDER.indexOf(a) - JOIN_ORDER.indexOf(b));
   for (const type of types) {
@@ -441,6 +453,6 @@ export function compileExecPlan(
   plan.add({ op: 'clone', flags: 0n }, 'start the process');
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
   addConsole(plan, process);
-  addProcess(plan, process, undefined, preserveFds);
+  addProcess(plan, spec, process, undefined, preserveFds);
   return { ops: plan.ops, describe: plan.describe, cloneIndex };
 }

@@ -32,10 +32,6 @@ export function refuseUnsupportedProcess(process: SpecProcess): void {
         : 'process.selinuxLabel: SELinux is not enabled on this host',
     );
   }
-  for (const field of ['scheduler', 'ioPriority', 'execCPUAffinity']) {
-    if (fields[field] !== undefined)
-      throw new CorralError('NOT_SUPPORTED', `process.${field} is not supported yet`);
-  }
 }
 
 /** The same for the container as a whole. */
@@ -50,7 +46,7 @@ export function refuseUnsupported(spec: Spec): void {
         : 'linux.mountLabel: SELinux is not enabled on this host',
     );
   }
-  for (const field of ['personality', 'intelRdt', 'memoryPolicy', 'netDevices']) {
+  for (const field of ['intelRdt', 'memoryPolicy', 'netDevices']) {
     if (linux[field] !== undefined)
       throw new CorralError('NOT_SUPPORTED', `linux.${field} is not supported yet`);
   }

@@ -74,6 +74,37 @@ describe('process', () => {
     expect(refused.left).toBe(false);
   });
 
+  it('sets the scheduler, I/O priority, CPU affinity and personality it asks for', () => {
+    const result = run('ionice -p $$; cut -d" " -f19,41 /proc/self/stat; uname -m; taskset -p $$', (spec) => {
+      Object.assign(spec.process!, {
+        ioPriority: { class: 'IOPRIO_CLASS_IDLE' },
+        scheduler: { policy: 'SCHED_BATCH', nice: 5 },
+        execCPUAffinity: { initial: '0', final: '0' },
+      });
+      Object.assign(spec.linux!, { personality: { domain: 'LINUX32' } });
+    });
+    expect(result.stderr).toBe('');
+    // nice 5 and policy 3 (SCHED_BATCH) are fields 19 and 41 of /proc/PID/stat.
+    expect(result.stdout).toBe("idle\n5 3\ni686\npid 1's current affinity mask: 1\n");
+  });
+
+  it('refuses scheduling values the spec does not allow, naming the field', () => {
+    const cases: Array<[object, RegExp]> = [
+      [
+        { scheduler: { policy: 'SCHED_FIFO' } },
+        /process\.scheduler\.priority: must be an integer from 1 to 99/,
+      ],
+      [{ scheduler: { policy: 'SCHED_SOMETIMES' } }, /process\.scheduler\.policy: must be one of/],
+      [{ ioPriority: { class: 'IOPRIO_CLASS_BE', priority: 9 } }, /process\.ioPriority\.priority/],
+      [{ execCPUAffinity: { final: '3-1' } }, /process\.execCPUAffinity\.final/],
+    ];
+    for (const [fields, message] of cases) {
+      const result = run('true', (spec) => Object.assign(spec.process!, fields));
+      expect(result.stderr).toMatch(message);
+      expect(result.left).toBe(false);
+    }
+  });
+
   it('passes no descriptor of the runtime on to the container', () => {
     // ls's own directory descriptor is the 3.
     expect(run('ls /proc/self/fd').stdout.split('\n').filter(Boolean).sort()).toEqual(['0', '1', '2', '3']);
@@ -90,11 +121,7 @@ describe('process', () => {
         /process\.apparmorProfile: AppArmor/,
       ],
       [(spec) => Object.assign(spec.process!, { selinuxLabel: 'x' }), /process\.selinuxLabel: SELinux/],
-      [
-        (spec) => Object.assign(spec.process!, { ioPriority: { class: 'IOPRIO_CLASS_IDLE' } }),
-        /process\.ioPriority/,
-      ],
-      [(spec) => Object.assign(spec.linux!, { personality: { domain: 'LINUX32' } }), /linux\.personality/],
+      [(spec) => Object.assign(spec.linux!, { memoryPolicy: { mode: 'MPOL_BIND' } }), /linux\.memoryPolicy/],
       [(spec) => Object.assign(spec.linux!, { intelRdt: { closID: 'x' } }), /linux\.intelRdt/],
     ];
     for (const [edit, message] of cases) {

@@ -91,6 +91,10 @@ const char *ci_op_layout(uint16_t code) {
     case CI_OP_PRESERVE_FDS: return "u";
     case CI_OP_JOIN_SESSION_KEYRING: return "s";
     case CI_OP_SYSCTL: return "ss";
+    case CI_OP_IO_PRIORITY: return "uu";
+    case CI_OP_SCHEDULER: return "uUuuUUU";
+    case CI_OP_PERSONALITY: return "u";
+    case CI_OP_CPU_AFFINITY: return "n";
     case CI_OP_SIGNAL_READY: return "";
     case CI_OP_EXEC: return "sSS";
     default: return NULL;

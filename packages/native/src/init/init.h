@@ -64,6 +64,12 @@ int ci_op_run_hook(struct ci_ctx *, const struct ci_op *);
 /* ops_sysctl.c */
 int ci_op_sysctl(struct ci_ctx *, const struct ci_op *);
 
+/* ops_sched.c */
+int ci_op_scheduler(struct ci_ctx *, const struct ci_op *);
+int ci_op_io_priority(struct ci_ctx *, const struct ci_op *);
+int ci_op_personality(struct ci_ctx *, const struct ci_op *);
+int ci_op_cpu_affinity(struct ci_ctx *, const struct ci_op *);
+
 /* ops_console.c */
 int ci_op_console(struct ci_ctx *, const struct ci_op *);
 int ci_op_preserve_fds(struct ci_ctx *, const struct ci_op *);

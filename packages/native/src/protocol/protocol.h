@@ -80,8 +80,13 @@ enum ci_op_code {
   CI_OP_PRESERVE_FDS = 54,   /* u32 count: descriptors 3..3+count-1 stay open across exec       */
   CI_OP_JOIN_SESSION_KEYRING = 55, /* str name: a new session keyring, searchable by its user  */
   CI_OP_SYSCTL = 56,         /* str name (under /proc/sys, "/"-separated), str value            */
+  CI_OP_IO_PRIORITY = 57,    /* u32 class, u32 level: ioprio_set on itself                      */
+  CI_OP_SCHEDULER = 58,      /* u32 policy, u64 flags, u32 nice (two's complement), u32 priority,
+                                u64 runtime, u64 deadline, u64 period: sched_setattr on itself  */
+  CI_OP_PERSONALITY = 59,    /* u32 domain: personality(2)                                      */
   CI_OP_SIGNAL_READY = 60,   /* (none): send CI_MSG_READY                                       */
   CI_OP_EXEC = 61,           /* str file, str list argv, str list env: PATH from env            */
+  CI_OP_CPU_AFFINITY = 62,   /* u32s cpus: sched_setaffinity on itself                          */
 };
 
 /* CI_OP_MOUNT_BIND flags. */

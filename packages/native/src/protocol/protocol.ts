@@ -158,6 +158,27 @@ export const OPS = {
       ['value', 'str'],
     ],
   },
+  ioPriority: {
+    code: 57,
+    fields: [
+      ['ioClass', 'u32'],
+      ['level', 'u32'],
+    ],
+  },
+  scheduler: {
+    code: 58,
+    fields: [
+      ['policy', 'u32'],
+      ['flags', 'u64'],
+      ['nice', 'u32'],
+      ['priority', 'u32'],
+      ['runtime', 'u64'],
+      ['deadline', 'u64'],
+      ['period', 'u64'],
+    ],
+  },
+  personality: { code: 59, fields: [['domain', 'u32']] },
+  cpuAffinity: { code: 62, fields: [['cpus', 'u32s']] },
   signalReady: { code: 60, fields: [] },
   exec: {
     code: 61,
