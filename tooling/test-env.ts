@@ -1,10 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The busybox root filesystem that `tooling/setup` builds for system tests. */
-export const busyboxRootfs = fileURLToPath(new URL('./rootfs/out/busybox', import.meta.url));
+const rootfsPath = fileURLToPath(new URL('./rootfs/out/busybox', import.meta.url));
+
+/**
+ * The busybox root filesystem that `tooling/setup` builds for system tests, with symlinks
+ * resolved: a copy of a link would share the one rootfs between every test.
+ */
+export const busyboxRootfs = existsSync(rootfsPath) ? realpathSync(rootfsPath) : rootfsPath;
 
 /** The repository root. */
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));

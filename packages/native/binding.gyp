@@ -29,6 +29,8 @@
         "src/init/ops_hook.c",
         "src/init/ops_console.c",
         "src/init/ops_seccomp.c",
+        "src/init/ops_sysctl.c",
+        "src/init/ops_sched.c",
         "src/init/channel.c"
       ],
       "include_dirs": ["src/protocol", "src/init"],

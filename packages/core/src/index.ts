@@ -1,4 +1,4 @@
-export { Container, type OciState, type RunningProcess } from './container/container.js';
+export { Container, type ExecOptions, type OciState, type RunningProcess } from './container/container.js';
 export { validateContainerId } from './container/id.js';
 export { type InitStdio, initFailure } from './container/init-process.js';
 export type { LaunchOptions } from './container/launch.js';

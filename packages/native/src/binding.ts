@@ -11,6 +11,9 @@ export interface NativeBinding {
   tryFlock(fd: number, exclusive: boolean): boolean;
   mkfifo(path: string, mode: number): void;
   unixConnect(path: string): number;
+  setWindowSize(fd: number, rows: number, columns: number): void;
+  unixDatagramBind(path: string): number;
+  unixDatagramSend(path: string, data: Uint8Array): void;
   seqpacketSend(fd: number, data: Uint8Array, fds?: number[]): boolean;
   seqpacketReceive(fd: number): { data: Buffer; fds: number[] } | null;
   FdWatcher: new (

@@ -12,7 +12,15 @@ export {
 } from './bpf.js';
 export { isSystemCallError, type SystemCallError } from './errors.js';
 export { Eventfd } from './eventfd.js';
-export { flock, mkfifo, sendDescriptor, waitReadable } from './fd.js';
+export {
+  bindDatagramSocket,
+  flock,
+  mkfifo,
+  sendDatagram,
+  sendDescriptor,
+  setWindowSize,
+  waitReadable,
+} from './fd.js';
 export { initBinaryPath, sealedInitPath } from './init-binary.js';
 export { makeSharedMount, mountNewNetns, NETLINK_ROUTE, openNetlinkSocket, unmountNetns } from './netns.js';
 export { type ExitStatus, exitStatusCode, Pidfd, setChildSubreaper } from './process.js';

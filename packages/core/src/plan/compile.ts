@@ -7,8 +7,11 @@ import { CorralError, InvalidConfigError } from '../errors.js';
 import type { NamespaceType, Spec, SpecMount, SpecProcess } from '../spec/types.js';
 import { capabilityMask } from './capabilities.js';
 import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
+import { initialAffinityOp, processAttributeOps } from './process-attributes.js';
 import { RLIMITS } from './rlimits.js';
 import { compileSeccomp, type SeccompStep } from './seccomp.js';
+import { compileSysctls } from './sysctl.js';
+import { refuseUnsupported, refuseUnsupportedProcess } from './unsupported.js';
 
 /** CLONE_NEW* flags (linux/sched.h). */
 export const NAMESPACE_FLAGS: Record<NamespaceType, bigint> = {
@@ -47,6 +50,8 @@ export interface CompileOptions {
   execFifo?: string;
   /** Descriptors from 3 up that the process keeps (runc's --preserve-fds, LISTEN_FDS). */
   preserveFds?: number;
+  /** The name of a new session keyring for the container (none: keep the runtime's). */
+  sessionKeyring?: string;
 }
 
 const S_IFCHR = 0o020000;
@@ -266,6 +271,9 @@ function addDevices(plan: PlanBuilder, spec: Spec): void {
 export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   const plan = new PlanBuilder();
   const process = spec.process!;
+  refuseUnsupported(spec);
+  const sysctls = compileSysctls(spec);
+  addInitialAffinity(plan, process);
   if (!has(spec, 'mount')) {
     throw new InvalidConfigError(
       'linux.namespaces',
@@ -292,6 +300,9 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   const cloneIndex = plan.ops.length;
   plan.add({ op: 'clone', flags: namespaces.clone }, 'start the container process');
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
+  if (options.sessionKeyring) {
+    plan.add({ op: 'joinSessionKeyring', name: options.sessionKeyring }, 'join a session keyring of its own');
+  }
 
   const rootfs = rootfsPath(spec, options.bundle);
   plan.add({ op: 'rootPropagation', flags: rootPropagation(spec) }, 'set the propagation of /');
@@ -306,7 +317,9 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     options.noPivot ? { op: 'chroot' } : { op: 'pivotRoot' },
     options.noPivot ? 'chroot into the rootfs' : 'pivot_root into the rootfs',
   );
-  if (process.terminal) plan.add({ op: 'console' }, 'set up the console (process.terminal)');
+  addConsole(plan, process);
+  // Before the readonly paths: /proc/sys is one of them.
+  for (const { name, value } of sysctls) plan.add({ op: 'sysctl', name, value }, `set the sysctl ${name}`);
 
   for (const [i, path] of (spec.linux?.maskedPaths ?? []).entries()) {
     plan.add({ op: 'maskPath', path }, `mask ${path} (linux.maskedPaths[${i}])`);
@@ -320,7 +333,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     plan.add({ op: 'setdomainname', name: spec.domainname }, `set domainname ${spec.domainname}`);
 
   const seccomp = seccompStep(spec);
-  addProcess(plan, process, seccomp, options.execFifo, options.preserveFds, () =>
+  addProcess(plan, spec, process, seccomp, options.execFifo, options.preserveFds, () =>
     addContainerHooks(plan, spec, 'startContainer'),
   );
   return { ops: plan.ops, describe: plan.describe, cloneIndex, seccompListener: seccomp?.listener };
@@ -331,9 +344,25 @@ function seccompStep(spec: Spec): SeccompStep | undefined {
   return spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp) : undefined;
 }
 
+/** corral-init's own CPUs, inherited by the process until it is in the container's cgroup. */
+function addInitialAffinity(plan: PlanBuilder, process: SpecProcess): void {
+  const initial = initialAffinityOp(process);
+  if (initial) plan.add(initial.op, initial.why);
+}
+
+function addConsole(plan: PlanBuilder, process: SpecProcess): void {
+  if (!process.terminal) return;
+  const size = process.consoleSize ?? { height: 0, width: 0 };
+  plan.add(
+    { op: 'console', rows: size.height, columns: size.width },
+    'set up the console (process.terminal)',
+  );
+}
+
 /** The part of a plan that makes the process itself: limits, identity, capabilities, exec. */
 function addProcess(
   plan: PlanBuilder,
+  spec: Spec,
   process: SpecProcess,
   seccomp: SeccompStep | undefined,
   execFifo?: string,
@@ -351,6 +380,8 @@ function addProcess(
       `set ${limit.type} to ${limit.soft}:${limit.hard} (process.rlimits[${i}])`,
     );
   }
+  // Before the identity changes: real-time policies and I/O classes need the privilege.
+  for (const { op, why } of processAttributeOps(process, spec)) plan.add(op, why);
   if (process.user.umask !== undefined)
     plan.add({ op: 'umask', mask: process.user.umask }, 'set the umask (process.user.umask)');
   // Installing a filter takes no_new_privs or CAP_SYS_ADMIN. Without no_new_privs it must go in
@@ -426,6 +457,8 @@ export function compileExecPlan(
   preserveFds = 0,
 ): InitPlan {
   const plan = new PlanBuilder();
+  refuseUnsupportedProcess(process);
+  addInitialAffinity(plan, process);
   const types = (spec.linux?.namespaces ?? []).map((ns) => ns.type);
   types.sort((a, b) => JOIN_ORDER.indexOf(a) - JOIN_ORDER.indexOf(b));
   for (const type of types) {
@@ -438,8 +471,8 @@ export function compileExecPlan(
   const cloneIndex = plan.ops.length;
   plan.add({ op: 'clone', flags: 0n }, 'start the process');
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
-  if (process.terminal) plan.add({ op: 'console' }, 'set up the console (process.terminal)');
+  addConsole(plan, process);
   const seccomp = seccompStep(spec);
-  addProcess(plan, process, seccomp, undefined, preserveFds);
+  addProcess(plan, spec, process, seccomp, undefined, preserveFds);
   return { ops: plan.ops, describe: plan.describe, cloneIndex, seccompListener: seccomp?.listener };
 }

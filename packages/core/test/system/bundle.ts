@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { busyboxRootfs, repoRoot, tempDir, uniqueName } from '@corral/tooling/test-env';
@@ -34,9 +34,7 @@ export interface TestBundle {
 export function makeBundle(spec?: Spec): TestBundle {
   const dir = tempDir('bundle');
   const rootfs = join(dir.path, 'rootfs');
-  // Resolved first: where the rootfs is itself a symlink, cpSync would copy just the link and
-  // every container would write into the one shared tree.
-  cpSync(realpathSync(busyboxRootfs), rootfs, { recursive: true, verbatimSymlinks: true });
+  cpSync(busyboxRootfs, rootfs, { recursive: true, verbatimSymlinks: true });
   const stateRoot = join(dir.path, 'state');
   mkdirSync(stateRoot);
   const bundle: TestBundle = {
