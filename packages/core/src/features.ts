@@ -1,6 +1,7 @@
 import { CAPABILITIES } from './plan/capabilities.js';
 import { NAMESPACE_FLAGS } from './plan/compile.js';
 import { KNOWN_MOUNT_OPTIONS } from './plan/mount-options.js';
+import { SECCOMP_ACTIONS, SECCOMP_ARCHITECTURES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from './plan/seccomp.js';
 import type { NamespaceType } from './spec/types.js';
 
 // What is not there yet is left out, so that the features say only what corral does.
@@ -19,7 +20,14 @@ export function runtimeFeatures() {
       ),
       capabilities: [...CAPABILITIES.keys()],
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
-      seccomp: { enabled: false },
+      seccomp: {
+        enabled: true,
+        actions: [...SECCOMP_ACTIONS.keys()],
+        operators: [...SECCOMP_OPERATORS.keys()],
+        archs: [...SECCOMP_ARCHITECTURES.keys()],
+        knownFlags: [...SECCOMP_FLAGS.keys()],
+        supportedFlags: [...SECCOMP_FLAGS.keys()],
+      },
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },

@@ -17,6 +17,6 @@ export { type CompileOptions, compileExecPlan, compileInitPlan, type InitPlan } 
 export { parseMountOptions } from './plan/mount-options.js';
 export { defaultSpec } from './spec/default-spec.js';
 export { type Bundle, loadBundle } from './spec/load.js';
-export type { Spec, SpecMount, SpecProcess } from './spec/types.js';
+export type { Spec, SpecMount, SpecProcess, SpecSeccomp, SpecSeccompRule } from './spec/types.js';
 export { validateSpec } from './spec/validate.js';
 export { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from './state/state-dir.js';

@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+import type { CompiledSeccompFilter, SeccompFilterSpec } from './seccomp.js';
+
 /** The compiled addon's surface. Everything here is wrapped by a typed module; nothing else
  * in the project loads the addon directly. */
 export interface NativeBinding {
@@ -32,6 +34,8 @@ export interface NativeBinding {
   netnsCreate(path: string): void;
   netnsUnmount(path: string): void;
   mountMakeShared(dir: string): void;
+  seccompCompile(spec: SeccompFilterSpec): CompiledSeccompFilter;
+  seccompVersion(): string;
 }
 
 export interface NativeFdWatcher {

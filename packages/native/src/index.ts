@@ -26,4 +26,12 @@ export { makeSharedMount, mountNewNetns, NETLINK_ROUTE, openNetlinkSocket, unmou
 export { type ExitStatus, exitStatusCode, Pidfd, setChildSubreaper } from './process.js';
 export type { InitErrorReport, InitOp, OpName } from './protocol/protocol.js';
 export * as protocol from './protocol/protocol.js';
+export {
+  type CompiledSeccompFilter,
+  compileSeccompFilter,
+  type SeccompArgCondition,
+  type SeccompFilterSpec,
+  type SeccompRule,
+  seccompLibraryVersion,
+} from './seccomp.js';
 export { type SeqpacketMessage, SeqpacketSocket, seqpacketPair } from './seqpacket.js';

@@ -15,7 +15,7 @@ import { type CgroupStats, type LinuxResources, type OomEvent, validateResources
 import { type ExitStatus, Pidfd, waitReadable } from '@corral/native';
 
 import { CorralError } from '../errors.js';
-import { hookState, runHooksWarning } from '../hooks.js';
+import { hookState, runHooksWarning, seccompListenerState } from '../hooks.js';
 import { compileExecPlan } from '../plan/compile.js';
 import { loadBundle } from '../spec/load.js';
 import type { Spec, SpecProcess } from '../spec/types.js';
@@ -222,7 +222,8 @@ export class Container {
         ? subCgroupPaths(state.cgroupPaths, options.subCgroups)
         : state.cgroupPaths;
     const { spec } = loadBundle(state.bundle);
-    const plan = compileExecPlan(validateSpec({ ...spec, process }), process, state.pid, options.preserveFds);
+    const execSpec = validateSpec({ ...spec, process });
+    const plan = compileExecPlan(execSpec, process, state.pid, options.preserveFds);
     const init = await InitProcess.start(
       plan,
       options.stdio ?? ['inherit', 'inherit', 'inherit'],
@@ -243,6 +244,16 @@ export class Container {
       await init.go();
       if (options.consoleSocket) await init.consoleTo(options.consoleSocket);
       else if (process.terminal) console = await init.console();
+      if (plan.seccompListener) {
+        const { path, metadata } = plan.seccompListener;
+        const container = hookState(execSpec, {
+          id: this.id,
+          status: 'running',
+          pid: state.pid,
+          bundle: state.bundle,
+        });
+        await init.seccompListenerTo(path, seccompListenerState(execSpec, metadata, container, child.pid));
+      }
       await init.execDone();
     } catch (error) {
       if (console !== undefined) closeSync(console);

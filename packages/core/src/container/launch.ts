@@ -5,7 +5,7 @@ import type { CgroupManager } from '@corral/cgroups';
 import { mkfifo, type Pidfd, sendDescriptor } from '@corral/native';
 
 import { CorralError, CreateContainerError, InvalidConfigError } from '../errors.js';
-import { hookState, runHooks } from '../hooks.js';
+import { hookState, runHooks, seccompListenerState } from '../hooks.js';
 import { compileInitPlan } from '../plan/compile.js';
 import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
@@ -167,6 +167,13 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     await init.go([state('creating'), state('created')]);
     if (options.consoleSocket) await init.consoleTo(options.consoleSocket);
     else if (bundle.spec.process?.terminal) console = await init.console();
+    if (plan.seccompListener) {
+      const { path, metadata } = plan.seccompListener;
+      await init.seccompListenerTo(
+        path,
+        seccompListenerState(bundle.spec, metadata, state('creating'), pidfd.pid),
+      );
+    }
     if (mode === 'run') await init.execDone();
     else await init.ready();
   } catch (error) {

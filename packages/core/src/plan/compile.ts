@@ -9,6 +9,7 @@ import { capabilityMask } from './capabilities.js';
 import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
 import { initialAffinityOp, processAttributeOps } from './process-attributes.js';
 import { RLIMITS } from './rlimits.js';
+import { compileSeccomp, type SeccompStep } from './seccomp.js';
 import { compileSysctls } from './sysctl.js';
 import { refuseUnsupported, refuseUnsupportedProcess } from './unsupported.js';
 
@@ -36,6 +37,8 @@ export interface InitPlan {
   describe: string[];
   /** Index of the clone op: failures before it happen in corral-init, after it in the child. */
   cloneIndex: number;
+  /** Where the seccomp notification listener goes, once corral-init sends it. */
+  seccompListener?: { path: string; metadata: string };
 }
 
 export interface CompileOptions {
@@ -329,10 +332,16 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   if (spec.domainname)
     plan.add({ op: 'setdomainname', name: spec.domainname }, `set domainname ${spec.domainname}`);
 
-  addProcess(plan, spec, process, options.execFifo, options.preserveFds, () =>
+  const seccomp = seccompStep(spec);
+  addProcess(plan, spec, process, seccomp, options.execFifo, options.preserveFds, () =>
     addContainerHooks(plan, spec, 'startContainer'),
   );
-  return { ops: plan.ops, describe: plan.describe, cloneIndex };
+  return { ops: plan.ops, describe: plan.describe, cloneIndex, seccompListener: seccomp?.listener };
+}
+
+/** The container's filter; exec'd processes get the same one. */
+function seccompStep(spec: Spec): SeccompStep | undefined {
+  return spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp) : undefined;
 }
 
 /** corral-init's own CPUs, inherited by the process until it is in the container's cgroup. */
@@ -355,6 +364,7 @@ function addProcess(
   plan: PlanBuilder,
   spec: Spec,
   process: SpecProcess,
+  seccomp: SeccompStep | undefined,
   execFifo?: string,
   preserveFds = 0,
   beforeExec?: () => void,
@@ -374,6 +384,11 @@ function addProcess(
   for (const { op, why } of processAttributeOps(process, spec)) plan.add(op, why);
   if (process.user.umask !== undefined)
     plan.add({ op: 'umask', mask: process.user.umask }, 'set the umask (process.user.umask)');
+  // Installing a filter takes no_new_privs or CAP_SYS_ADMIN. Without no_new_privs it must go in
+  // while the capabilities are still whole, so the rest of the plan runs under it; with it, it
+  // goes in last and the profile need not allow the runtime's own setup calls.
+  const earlySeccomp = seccomp && !process.noNewPrivileges;
+  if (earlySeccomp) plan.add(seccomp.op, seccomp.description);
   // Always set the groups, so the container never inherits the runtime's own.
   plan.add(
     { op: 'setgroups', gids: process.user.additionalGids ?? [] },
@@ -401,6 +416,9 @@ function addProcess(
   if (process.noNewPrivileges)
     plan.add({ op: 'noNewPrivileges' }, 'set no_new_privs (process.noNewPrivileges)');
   plan.add({ op: 'chdir', path: process.cwd }, `change directory to ${process.cwd} (process.cwd)`);
+  // A listener must reach the runtime before `create` returns: before the exec FIFO wait.
+  const listenerSeccomp = seccomp && !earlySeccomp && seccomp.listener;
+  if (listenerSeccomp) plan.add(seccomp.op, seccomp.description);
   if (execFifo) {
     plan.add({ op: 'signalReady' }, 'report the container created');
     plan.add({ op: 'waitExecFifo' }, 'wait for start');
@@ -408,6 +426,7 @@ function addProcess(
   beforeExec?.();
   if (preserveFds > 0)
     plan.add({ op: 'preserveFds', count: preserveFds }, `keep ${preserveFds} descriptors (--preserve-fds)`);
+  if (seccomp && !earlySeccomp && !listenerSeccomp) plan.add(seccomp.op, seccomp.description);
   const args = process.args!;
   plan.add(
     { op: 'exec', file: args[0]!, args, env: process.env ?? [] },
@@ -453,6 +472,7 @@ export function compileExecPlan(
   plan.add({ op: 'clone', flags: 0n }, 'start the process');
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
   addConsole(plan, process);
-  addProcess(plan, spec, process, undefined, preserveFds);
-  return { ops: plan.ops, describe: plan.describe, cloneIndex };
+  const seccomp = seccompStep(spec);
+  addProcess(plan, spec, process, seccomp, undefined, preserveFds);
+  return { ops: plan.ops, describe: plan.describe, cloneIndex, seccompListener: seccomp?.listener };
 }

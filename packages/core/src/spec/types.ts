@@ -56,8 +56,26 @@ export interface SpecLinux {
     gid?: number;
   }>;
   resources?: Record<string, unknown>;
+  seccomp?: SpecSeccomp;
   sysctl?: Record<string, string>;
   [extension: string]: unknown;
+}
+
+export interface SpecSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  listenerPath?: string;
+  listenerMetadata?: string;
+  syscalls?: SpecSeccompRule[];
+}
+
+export interface SpecSeccompRule {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args?: Array<{ index: number; value: number; valueTwo?: number; op: string }>;
 }
 
 export type HookKind =

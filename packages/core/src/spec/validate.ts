@@ -1,6 +1,7 @@
 import { InvalidConfigError } from '../errors.js';
 import { CAPABILITIES } from '../plan/capabilities.js';
 import { RLIMITS } from '../plan/rlimits.js';
+import { validateSeccomp } from '../plan/seccomp.js';
 import type { NamespaceType, Spec } from './types.js';
 
 const NAMESPACE_TYPES: ReadonlySet<string> = new Set<NamespaceType>([
@@ -262,6 +263,7 @@ export function validateSpec(raw: unknown): Spec {
         optional(device.gid, `${path}.gid`, 'uint32');
       });
     }
+    if (linux.seccomp !== undefined) validateSeccomp(linux.seccomp);
   }
   return spec;
 }

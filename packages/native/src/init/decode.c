@@ -97,6 +97,7 @@ const char *ci_op_layout(uint16_t code) {
     case CI_OP_CPU_AFFINITY: return "n";
     case CI_OP_SIGNAL_READY: return "";
     case CI_OP_EXEC: return "sSS";
+    case CI_OP_SECCOMP: return "un";
     default: return NULL;
   }
 }

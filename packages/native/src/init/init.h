@@ -75,4 +75,7 @@ int ci_op_console(struct ci_ctx *, const struct ci_op *);
 int ci_op_preserve_fds(struct ci_ctx *, const struct ci_op *);
 int ci_op_exec(struct ci_ctx *, const struct ci_op *);
 
+/* ops_seccomp.c */
+int ci_op_seccomp(struct ci_ctx *, const struct ci_op *);
+
 #endif

@@ -32,6 +32,9 @@ enum ci_message_type {
                                str message                                                     */
   CI_MSG_LOG = 6,           /* init -> parent: u32 level, str message                          */
   CI_MSG_CONSOLE = 7,       /* child -> parent: the pty master with SCM_RIGHTS (no payload)    */
+  CI_MSG_SECCOMP_LISTENER = 70, /* child -> parent: the seccomp notification listener with
+                                   SCM_RIGHTS (no payload), after CI_OP_SECCOMP with
+                                   SECCOMP_FILTER_FLAG_NEW_LISTENER                            */
 };
 
 enum ci_op_code {
@@ -87,6 +90,11 @@ enum ci_op_code {
   CI_OP_SIGNAL_READY = 60,   /* (none): send CI_MSG_READY                                       */
   CI_OP_EXEC = 61,           /* str file, str list argv, str list env: PATH from env            */
   CI_OP_CPU_AFFINITY = 62,   /* u32s cpus: sched_setaffinity on itself                          */
+  CI_OP_SECCOMP = 70,        /* u32 seccomp(2) filter flags (SECCOMP_FILTER_FLAG_*), u32 list:
+                                the BPF program, struct sock_filter array as little-endian
+                                u32 pairs; installed with SECCOMP_SET_MODE_FILTER. With
+                                SECCOMP_FILTER_FLAG_NEW_LISTENER the listener goes to the
+                                parent in CI_MSG_SECCOMP_LISTENER                              */
 };
 
 /* CI_OP_MOUNT_BIND flags. */

@@ -17,6 +17,8 @@ export const MessageType = {
   error: 5,
   log: 6,
   console: 7,
+  /** Numbered with its op (70) so that message types added elsewhere do not collide. */
+  seccompListener: 70,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 
@@ -180,6 +182,13 @@ export const OPS = {
   personality: { code: 59, fields: [['domain', 'u32']] },
   cpuAffinity: { code: 62, fields: [['cpus', 'u32s']] },
   signalReady: { code: 60, fields: [] },
+  seccomp: {
+    code: 70,
+    fields: [
+      ['flags', 'u32'],
+      ['program', 'u32s'],
+    ],
+  },
   exec: {
     code: 61,
     fields: [
