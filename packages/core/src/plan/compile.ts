@@ -303,7 +303,10 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     options.noPivot ? { op: 'chroot' } : { op: 'pivotRoot' },
     options.noPivot ? 'chroot into the rootfs' : 'pivot_root into the rootfs',
   );
+  // The console op starts the session itself. Without a terminal the init still leads a session
+  // of its own, as runc's does: CRIU refuses a tree whose session leader is outside it.
   if (process.terminal) plan.add({ op: 'console' }, 'set up the console (process.terminal)');
+  else plan.add({ op: 'setsid' }, 'start a new session');
 
   for (const [i, path] of (spec.linux?.maskedPaths ?? []).entries()) {
     plan.add({ op: 'maskPath', path }, `mask ${path} (linux.maskedPaths[${i}])`);
