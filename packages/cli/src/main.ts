@@ -23,12 +23,15 @@ commands:
   update   change a container's resources (runc's flags, or -r FILE|-)
   events   stats and OOM events as JSON lines (--stats once, --interval 5s)
   ps       show a container's processes (--format table|json, then ps arguments)
+  checkpoint  dump a running container with CRIU (--image-path DIR, --leave-running, ...)
+  restore     a container from a checkpoint (--image-path DIR, --bundle DIR, --detach)
   features print what this runtime supports (runtime-spec features JSON)
   spec     write a new config.json (runc's defaults)
 
 global options:
   --root DIR          state directory (default /run/corral)
   --log FILE          also write errors to FILE
+  --criu PATH         the criu binary (default: CORRAL_CRIU, else criu on PATH)
   --log-format FMT    text or json
   --version, -v       print the version
   --help, -h          show this help
@@ -51,6 +54,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   update: async () => (await import('./commands/resources.js')).update,
   events: async () => (await import('./commands/resources.js')).events,
   ps: async () => (await import('./commands/info.js')).ps,
+  checkpoint: async () => (await import('./commands/checkpoint.js')).checkpoint,
+  restore: async () => (await import('./commands/checkpoint.js')).restore,
   features: async () => (await import('./commands/info.js')).features,
   spec: async () => (await import('./commands/spec.js')).spec,
 };
