@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { busyboxRootfs, repoRoot, tempDir, uniqueName } from '@corral/tooling/test-env';
@@ -34,7 +34,9 @@ export interface TestBundle {
 export function makeBundle(spec?: Spec): TestBundle {
   const dir = tempDir('bundle');
   const rootfs = join(dir.path, 'rootfs');
-  cpSync(busyboxRootfs, rootfs, { recursive: true, verbatimSymlinks: true });
+  // The rootfs may be a link to a shared build of it: copy what it points to, not the link, so
+  // that no two bundles (or checkouts) share one rootfs.
+  cpSync(realpathSync(busyboxRootfs), rootfs, { recursive: true, verbatimSymlinks: true });
   const stateRoot = join(dir.path, 'state');
   mkdirSync(stateRoot);
   const bundle: TestBundle = {
