@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -226,6 +226,79 @@ describe('checkpoint and restore of a container', () => {
     expect(resumed).toEqual(resumed.map((_, i) => resumed[0]! + i));
     expect(processesRootedIn(join(copy.path, 'rootfs')).length).toBeGreaterThan(0);
     expect(described(processesRootedIn(bundle.rootfs))).toEqual([]);
+  });
+});
+
+/**
+ * corral with its stdout a real pipe (Node's own 'pipe' is a socket) read by cat into `out`; the
+ * exit status goes to `out.status`, stderr to `out.err`. Not waited for: a container keeps the pipe.
+ */
+function corralIntoPipe(out: string, ...args: string[]): void {
+  const child = spawn(
+    'sh',
+    [
+      '-c',
+      'out="$1"; shift; { "$@" 2>"$out.err" </dev/null; echo $? >"$out.status"; } | cat >"$out"',
+      'sh',
+      out,
+      corralBin,
+      ...args,
+    ],
+    { stdio: 'ignore', env, detached: true },
+  );
+  child.unref();
+}
+
+function linesOf(file: string): number[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
+}
+
+describe('restore in the foreground', () => {
+  it("hands the container's stdio pipe back as the restoring corral's own, and waits for it", async () => {
+    const bundle = makeBundle(
+      baseConfig(['sh', '-c', 'i=0; while :; do echo $i; i=$((i+1)); sleep 0.05; done']),
+    );
+    cleanups.push(() => {
+      spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
+      bundle.remove();
+    });
+    const first = join(bundle.path, 'first');
+    corralIntoPipe(first, '--root', bundle.stateRoot, 'run', '-d', '--bundle', bundle.path, bundle.id);
+    await waitFor(() => linesOf(first).length >= 5, 'the container to write to its pipe');
+    const images = join(bundle.path, 'images');
+    expectSuccess(corral(bundle.stateRoot, 'checkpoint', '--image-path', images, bundle.id));
+    expect(JSON.parse(readFileSync(join(images, 'descriptors.json'), 'utf8'))[1]).toMatch(/^pipe:\[\d+\]$/);
+    await sleep(200);
+    const written = linesOf(first);
+
+    const second = join(bundle.path, 'second');
+    corralIntoPipe(
+      second,
+      '--root',
+      bundle.stateRoot,
+      'restore',
+      '--image-path',
+      images,
+      '--bundle',
+      bundle.path,
+      bundle.id,
+    );
+    await waitFor(() => linesOf(second).length >= 5, 'the restored container to write to the new pipe');
+    // It goes on in the new pipe from the number after the last one the old pipe got.
+    const resumed = linesOf(second);
+    expect(resumed[0]).toBe(written[written.length - 1]! + 1);
+    expect(resumed).toEqual(resumed.map((_, i) => resumed[0]! + i));
+    expect(state(bundle.stateRoot, bundle.id).status).toBe('running');
+    expect(existsSync(`${second}.status`)).toBe(false); // the restore is still waiting
+
+    // The foreground restore ends with the container, with its status, and deletes it.
+    expectSuccess(corral(bundle.stateRoot, 'kill', bundle.id, 'KILL'));
+    await waitFor(() => existsSync(`${second}.status`), 'the foreground restore to return');
+    await waitFor(() => readFileSync(`${second}.status`, 'utf8') !== '', 'the status to be written');
+    expect(readFileSync(`${second}.status`, 'utf8').trim()).toBe('137');
+    expect(readFileSync(`${second}.err`, 'utf8')).toBe('');
+    expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
   });
 });
 
