@@ -69,6 +69,7 @@ export async function checkpoint(args: string[], global: GlobalOptions): Promise
     'page-server': 'images are written to --image-path only',
     'empty-ns': 'CRIU is not told to skip a namespace at dump; use it on restore',
   });
+  const mode = manageCgroupsMode('checkpoint', values['manage-cgroups-mode']);
   await Container.load(global.root, id).checkpoint({
     imagePath: imagePath(values['image-path']),
     workPath: values['work-path'],
@@ -81,7 +82,7 @@ export async function checkpoint(args: string[], global: GlobalOptions): Promise
     shellJob: values['shell-job'],
     fileLocks: values['file-locks'],
     autoDedup: values['auto-dedup'],
-    manageCgroupsMode: manageCgroupsMode('checkpoint', values['manage-cgroups-mode']),
+    manageCgroupsMode: mode,
     warn: global.warn,
   });
   return 0;
