@@ -109,6 +109,9 @@ export function criuFailure(operation: string, error: unknown): unknown {
       { cause: error },
     );
   }
+  if (error.code === 'CRIU_UNSUPPORTED') {
+    return new CorralError('NOT_SUPPORTED', `${operation}: ${error.message}`, { cause: error });
+  }
   return new CorralError('SYSTEM', `${operation} failed: ${error.message}`, { cause: error });
 }
 

@@ -69,9 +69,14 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   const stdio = options.stdio ?? [0, 1, 2];
   // Pipes and host files come back as the given descriptors; what lived inside the container
   // (its /dev/null, a file in its rootfs) CRIU reopens itself.
-  const inheritFds: InheritedFd[] = descriptors.flatMap((key, fd) =>
-    key.startsWith('pipe:') || key.startsWith('file[') ? [{ key, fd: stdio[fd]! }] : [],
-  );
+  // One entry per key: stdout and stderr that were one file are one resource to CRIU.
+  const inheritFds: InheritedFd[] = [];
+  descriptors.forEach((key, fd) => {
+    const handedBack = key.startsWith('pipe:') || key.startsWith('file[');
+    if (handedBack && !inheritFds.some((inherited) => inherited.key === key)) {
+      inheritFds.push({ key, fd: stdio[fd]! });
+    }
+  });
   const dir = ContainerDir.create(root, options.id);
 
   let pid: number | undefined;

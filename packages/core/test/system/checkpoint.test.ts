@@ -1,11 +1,22 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-
+import { CriuClient } from '@corral/criu';
 import { repoRoot, tempDir, uniqueName } from '@corral/tooling/test-env';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { Container, restoreContainer } from '../../src/index.js';
 import { baseConfig, corralBin, makeBundle, processesRootedIn, type TestBundle } from './bundle.js';
 
 /** The CRIU that tooling/setup.d/20-criu.sh unpacks into the repository, found as users would: CORRAL_CRIU. */
@@ -298,6 +309,77 @@ describe('restore in the foreground', () => {
     await waitFor(() => readFileSync(`${second}.status`, 'utf8') !== '', 'the status to be written');
     expect(readFileSync(`${second}.status`, 'utf8').trim()).toBe('137');
     expect(readFileSync(`${second}.err`, 'utf8')).toBe('');
+    expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
+  });
+});
+
+describe('checkpoint and restore as a library', () => {
+  const criuPath = join(repoRoot, 'tooling/criu/criu');
+
+  it('restores with the stdio it is given, after a pre-dump where the kernel can track memory', async () => {
+    const bundle = makeBundle(
+      baseConfig(['sh', '-c', 'i=0; while :; do echo $i; i=$((i+1)); sleep 0.05; done']),
+    );
+    cleanups.push(() => {
+      spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
+      bundle.remove();
+    });
+    const firstOut = join(bundle.path, 'first.out');
+    const secondOut = join(bundle.path, 'second.out');
+    const fds = [openSync('/dev/null', 'r'), openSync(firstOut, 'a'), openSync(secondOut, 'a')];
+    cleanups.push(() => {
+      for (const fd of fds) closeSync(fd);
+    });
+    const container = await Container.create({
+      id: bundle.id,
+      bundle: bundle.path,
+      root: bundle.stateRoot,
+      stdio: [fds[0]!, fds[1]!, fds[1]!],
+    });
+    await container.start();
+    await waitFor(() => linesOf(firstOut).length >= 5, 'the container to write');
+
+    const images = join(bundle.path, 'images');
+    // A pre-dump needs the kernel's dirty-page tracking; without it, it is refused and changes nothing.
+    const { memTrack } = await new CriuClient({ criuPath }).featureCheck();
+    const preDump = container.checkpoint({ imagePath: join(images, 'pre'), preDump: true, criuPath });
+    if (memTrack) {
+      await preDump;
+    } else {
+      await expect(preDump).rejects.toMatchObject({
+        code: 'NOT_SUPPORTED',
+        message: expect.stringMatching(/^pre-dump: .*dirty memory tracking/),
+      });
+    }
+    expect(await container.status()).toBe('running'); // a pre-dump leaves it running
+    await container.checkpoint({
+      imagePath: join(images, 'final'),
+      ...(memTrack ? { parentPath: '../pre' } : {}),
+      criuPath,
+    });
+    expect(existsSync(join(bundle.stateRoot, bundle.id))).toBe(false);
+    // After a pre-dump the final images hold only what changed, and point at the parent's.
+    if (memTrack) expect(readlinkSync(join(images, 'final', 'parent'))).toBe('../pre');
+    await sleep(200);
+    const written = linesOf(firstOut);
+
+    const restored = await restoreContainer({
+      id: bundle.id,
+      bundle: bundle.path,
+      root: bundle.stateRoot,
+      imagePath: join(images, 'final'),
+      criuPath,
+      stdio: [fds[0]!, fds[2]!, fds[2]!],
+      detach: true,
+    });
+    expect(restored.pid).toBeGreaterThan(0);
+    await waitFor(() => linesOf(secondOut).length >= 5, 'the restored container to write to its new stdout');
+    const resumed = linesOf(secondOut);
+    expect(resumed[0]).toBe(written[written.length - 1]! + 1);
+    expect(linesOf(firstOut)).toEqual(written); // nothing more went to the old file
+    const again = Container.load(bundle.stateRoot, bundle.id);
+    expect(await again.status()).toBe('running');
+    await again.delete({ force: true });
     expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
   });
 });
