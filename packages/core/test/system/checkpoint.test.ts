@@ -8,6 +8,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  renameSync,
   statSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -402,6 +403,29 @@ describe('checkpoint and restore errors', () => {
     expect(result.status).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/is not a checkpoint: it has no inventory\.img/);
+    expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
+  });
+
+  it('removes the state, the cgroup and any restored process when CRIU fails part way', async () => {
+    const bundle = counterBundle();
+    await startCounter(bundle);
+    const images = join(bundle.path, 'images');
+    expectSuccess(corral(bundle.stateRoot, 'checkpoint', '--image-path', images, bundle.id));
+    // The bind mount's source is gone: CRIU has made namespaces and processes when it finds out.
+    renameSync(join(bundle.path, 'data'), join(bundle.path, 'data-moved'));
+    const result = corral(
+      bundle.stateRoot,
+      'restore',
+      '-d',
+      '--image-path',
+      images,
+      '-b',
+      bundle.path,
+      bundle.id,
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^corral: restore failed: criu restore: /);
+    expect(result.stderr).toContain(join(images, 'restore.log'));
     expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
   });
 
