@@ -105,6 +105,13 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
         fileLocks: options.fileLocks ?? false,
         ...(options.emptyNamespaces?.length ? { emptyNamespaces: ['net' as const] } : {}),
         restoreSibling: !options.detach,
+        notify: {
+          // Only the root exists yet, in its new namespaces: what it forks next is born in the
+          // container's cgroup, whatever CRIU itself does with cgroups (even `ignore`).
+          setupNamespaces: async (step) => {
+            if (step.pid) await cgroup.manager.apply(step.pid);
+          },
+        },
       }));
     } catch (error) {
       throw criuFailure('restore', error);

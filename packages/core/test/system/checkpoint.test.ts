@@ -182,6 +182,38 @@ describe('checkpoint and restore of a container', () => {
     expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
   });
 
+  it("puts the restored processes in the container's cgroup even when CRIU ignores cgroups", async () => {
+    const bundle = counterBundle();
+    await startCounter(bundle);
+    const images = join(bundle.path, 'images');
+    expectSuccess(
+      corral(
+        bundle.stateRoot,
+        'checkpoint',
+        '--manage-cgroups-mode',
+        'ignore',
+        '--image-path',
+        images,
+        bundle.id,
+      ),
+    );
+    detached(
+      bundle,
+      ...['--root', bundle.stateRoot, 'restore', '-d', '--manage-cgroups-mode', 'ignore'],
+      ...['--image-path', images, '--bundle', bundle.path, bundle.id],
+    );
+    const before = counts(bundle.path).length;
+    await waitFor(() => counts(bundle.path).length >= before + 3, 'the restored counter to go on');
+    const pidsCgroup = cgroupPaths(bundle.stateRoot, bundle.id).find((p) => p.includes('/pids/'))!;
+    const inCgroup = readFileSync(join(pidsCgroup, 'cgroup.procs'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+    const rooted = processesRootedIn(bundle.rootfs);
+    expect(rooted.length).toBeGreaterThan(0);
+    for (const pid of rooted) expect(inCgroup).toContain(pid);
+  });
+
   it('leaves the container running with --leave-running, and restores it under a new id from a copied bundle', async () => {
     const bundle = counterBundle();
     await startCounter(bundle);
