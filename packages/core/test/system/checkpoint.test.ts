@@ -37,12 +37,12 @@ function counterBundle(): TestBundle {
   ]);
   spec.mounts!.push({ destination: '/data', type: 'bind', source: 'data', options: ['rbind', 'rw'] });
   const bundle = makeBundle(spec);
-  mkdirSync(join(bundle.path, 'data'));
-  mkdirSync(join(bundle.rootfs, 'data'), { recursive: true });
   cleanups.push(() => {
     spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
     bundle.remove();
   });
+  mkdirSync(join(bundle.path, 'data'));
+  mkdirSync(join(bundle.rootfs, 'data'), { recursive: true });
   return bundle;
 }
 
