@@ -28,7 +28,8 @@ beforeAll(async () => {
       stdio: 'ignore',
     },
   );
-  for (let i = 0; i < 200 && !existsSync(socket); i++) await sleep(25);
+  // Ready once it answers, not once its socket exists; a loaded machine may take a while.
+  for (let i = 0; i < 600 && !(existsSync(socket) && ctr('version').status === 0); i++) await sleep(100);
   const conf = join(work.path, 'containers.conf');
   writeFileSync(conf, '[containers]\n');
   const env = { ...process.env, CONTAINERS_CONF: conf };
@@ -43,7 +44,8 @@ beforeAll(async () => {
     timeout: 60_000,
   });
   execFileSync('podman', ['rmi', image], { env, stdio: 'ignore', timeout: 60_000 });
-  ctr('images', 'import', '--index-name', image, archive);
+  const imported = ctr('images', 'import', '--index-name', image, archive);
+  if (imported.status !== 0) throw new Error(`ctr images import failed: ${imported.stderr}`);
 }, 120_000);
 
 afterAll(async () => {
