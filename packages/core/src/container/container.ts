@@ -27,6 +27,7 @@ import { type CheckpointOptions, dumpContainer } from './checkpoint.js';
 import { validateContainerId } from './id.js';
 import { InitProcess, type InitStdio } from './init-process.js';
 import { type LaunchOptions, launch, requireConsoleSocket, sendPidfd } from './launch.js';
+import { returnNetDevices } from './net-devices.js';
 import { forwardUntilExit, NotifySocket, notifyDir } from './notify-socket.js';
 import { type ContainerStatus, can, deriveStatus } from './status.js';
 
@@ -392,6 +393,10 @@ export class Container {
     if (status !== 'stopped') {
       const init = this.#openInit(state);
       try {
+        // While its namespace still holds them: virtual devices would go with it.
+        await returnNetDevices(state.netDevices ?? [], state.pid).catch((error: Error) =>
+          (options.warn ?? ((message: string) => process.emitWarning(message)))(error.message),
+        );
         init.signal(SIGKILL);
         // A frozen process takes its SIGKILL only once thawed.
         if (status === 'paused') await cgroup?.freeze('thawed');

@@ -14,6 +14,7 @@ import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
 import { asCorralError, planCgroup } from './cgroup.js';
 import { validateContainerId } from './id.js';
 import { InitProcess, type InitStdio } from './init-process.js';
+import { lendNetDevices, type NetDevice, planNetDevices, returnNetDevices } from './net-devices.js';
 import { addNotifySocket, NotifySocket, notifyDir } from './notify-socket.js';
 
 export interface LaunchOptions {
@@ -116,6 +117,8 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
   let pidfd: Pidfd | undefined;
   let console: number | undefined;
   let notify: NotifySocket | undefined;
+  let netDevices: NetDevice[] = [];
+  let lent = false;
   try {
     // The notify socket's directory is bind-mounted, so it exists before the plan is compiled;
     // `start` binds the socket itself for a created container.
@@ -130,6 +133,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       sessionKeyring: options.noNewKeyring ? undefined : `_ses.${options.id}`,
     });
     cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
+    netDevices = planNetDevices(bundle.spec);
     if (execFifo) mkfifo(execFifo, 0o600);
     init = await InitProcess.start(
       plan,
@@ -151,6 +155,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       created: new Date().toISOString(),
       annotations: bundle.spec.annotations,
       cgroupPaths: cgroup.manager.getPaths(),
+      ...(netDevices.length ? { netDevices } : {}),
     });
     // Resources apply before the process runs anything of its own.
     try {
@@ -159,6 +164,8 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     } catch (error) {
       throw asCorralError(error);
     }
+    await lendNetDevices(netDevices, pidfd.pid);
+    lent = true;
     const state = (status: 'creating' | 'created') =>
       hookState(bundle.spec, { id: options.id, status, pid: pidfd!.pid, bundle: bundle.path });
     await runHooks(bundle.spec, 'prestart', state('creating'));
@@ -179,6 +186,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
   } catch (error) {
     const cleanupErrors: unknown[] = [];
     if (pidfd) {
+      if (lent) await returnNetDevices(netDevices, pidfd.pid).catch((e) => cleanupErrors.push(e));
       try {
         pidfd.signal(SIGKILL);
       } catch (e) {

@@ -46,7 +46,7 @@ export function refuseUnsupported(spec: Spec): void {
         : 'linux.mountLabel: SELinux is not enabled on this host',
     );
   }
-  for (const field of ['intelRdt', 'memoryPolicy', 'netDevices']) {
+  for (const field of ['intelRdt', 'memoryPolicy']) {
     if (linux[field] !== undefined)
       throw new CorralError('NOT_SUPPORTED', `linux.${field} is not supported yet`);
   }
