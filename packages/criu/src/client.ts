@@ -1,19 +1,23 @@
-import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { CriuError, CriuOptionError, type CriuRequestName } from './errors.js';
 import type { criu } from './generated/rpc.js';
+import { CriuLazyPages } from './lazy-pages.js';
+import { lastErrorLine, readLogTail } from './log.js';
 import { type CriuNotifyHandlers, callbacksFor } from './notify.js';
 import {
   type CriuBaseOptions,
   type CriuDumpOptions,
+  type CriuLazyPagesOptions,
   type CriuLogLevel,
   type CriuPageServerOptions,
   type CriuRestoreOptions,
   checkLogLevel,
   descriptorsForCriu,
   dumpOpts,
+  lazyPagesArgs,
   pageServerOpts,
   type RequestDescriptors,
   restoreOpts,
@@ -30,9 +34,6 @@ import {
 
 /** The oldest CRIU whose RPC has everything this client sends (single pre-dump, status-ready). */
 export const MINIMUM_CRIU_VERSION: VersionNumber = { major: 3, minor: 16, sublevel: 0 };
-
-/** The log lines quoted in a CriuError. */
-const LOG_TAIL_LINES = 20;
 
 export interface CriuClientOptions {
   /** The criu binary; else the CORRAL_CRIU environment variable; else `criu` on PATH. */
@@ -270,8 +271,9 @@ export class CriuClient {
   }
 
   /**
-   * Starts a page server daemon that receives the pages of a dump sent with `pageServer`
-   * and writes them into `options.imagesDir`. It exits when that dump is done.
+   * Starts a page server that receives the pages of a dump sent with `pageServer` and writes
+   * them into `options.imagesDir`. It runs on after this call, detached from criu, and exits
+   * when that dump is done; stop it yourself (`process.kill(pid)`) if no dump comes.
    */
   async startPageServer(options: CriuPageServerOptions & CriuCallOptions): Promise<CriuPageServerResult> {
     const logFile = 'page-server.log';
@@ -284,7 +286,10 @@ export class CriuClient {
       this.#exchange({
         request: 'page-server',
         build: (rpc) => ({
-          type: rpc.CriuReqType.PAGE_SERVER,
+          // PAGE_SERVER_CHLD, not PAGE_SERVER: CRIU's daemonising variant answers pid 0
+          // (its parent only learns that the daemon started), so the server could not be
+          // stopped. The child variant reports the server's real pid.
+          type: rpc.CriuReqType.PAGE_SERVER_CHLD,
           opts: pageServerOpts(options, fds, { logLevel: this.logLevel, logFile }),
         }),
         signal: options.signal,
@@ -300,6 +305,33 @@ export class CriuClient {
       });
     }
     return { pid, port };
+  }
+
+  /**
+   * Starts `criu lazy-pages` for a restore with `lazyPages: true` and resolves once it accepts
+   * that restore. CRIU's RPC has no request for this daemon, so it runs as a command of the
+   * same binary. Give the restore the same workDir: the two meet on `lazy-pages.socket` there.
+   */
+  async startLazyPages(options: CriuLazyPagesOptions & CriuCallOptions): Promise<CriuLazyPages> {
+    const workDir = this.#workDirFor(options);
+    const logFile = options.logFile ?? 'lazy-pages.log';
+    const args = lazyPagesArgs(options, {
+      imagesDir: resolve(options.imagesDir),
+      workDir,
+      logLevel: this.logLevel,
+      logFile,
+    });
+    throwIfAborted('lazy-pages', options.signal);
+    await this.#ensureUsable(options.signal);
+    await this.#require('lazy-pages', 'lazyPages', options.signal);
+    mkdirSync(workDir, { recursive: true });
+    return CriuLazyPages.start({
+      binary: this.binary,
+      args,
+      logPath: join(workDir, logFile),
+      socketPath: join(workDir, 'lazy-pages.socket'),
+      signal: options.signal,
+    });
   }
 
   async #dumpLike(
@@ -598,32 +630,7 @@ function openDirectory(option: string, path: string): number {
   }
 }
 
-function readLogTail(path: string | undefined): string[] | undefined {
-  if (!path) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const lines = text
-    .split('\n')
-    .map((line) => line.trimEnd())
-    .filter((line) => line.length > 0);
-  return lines.length > 0 ? lines.slice(-LOG_TAIL_LINES) : undefined;
-}
-
-/**
- * The most specific error line of a log: the last `Error (file:line): ...`, skipping CRIU's
- * closing summaries (`Dumping FAILED.`), with the source location left out.
- */
-export function lastErrorLine(lines: string[]): string | undefined {
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const match = /Error \([^)]*\): (.*)$/.exec(lines[i]!);
-    if (match && !/FAILED\.?$/.test(match[1]!)) return match[1]!.trim();
-  }
-  return undefined;
-}
+export { lastErrorLine } from './log.js';
 
 function describeExit(exit: { code: number | null; signal: string | null }): string {
   return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;

@@ -27,7 +27,8 @@ export type CriuRequestName =
   | 'dump'
   | 'pre-dump'
   | 'restore'
-  | 'page-server';
+  | 'page-server'
+  | 'lazy-pages';
 
 export interface CriuErrorDetails {
   request: CriuRequestName;

@@ -16,6 +16,7 @@ export {
   type CriuRequestName,
   errnoName,
 } from './errors.js';
+export { CriuLazyPages } from './lazy-pages.js';
 export type {
   CriuNotification,
   CriuNotificationName,
@@ -27,6 +28,7 @@ export type {
   CgroupRootMapping,
   CriuBaseOptions,
   CriuDumpOptions,
+  CriuLazyPagesOptions,
   CriuLogLevel,
   CriuPageServerOptions,
   CriuRestoreOptions,
@@ -35,4 +37,5 @@ export type {
   PageServerAddress,
   VethPair,
 } from './options.js';
+export type { CriuBinary, CriuExit } from './swrk.js';
 export type { CriuVersion, VersionNumber } from './version.js';

@@ -154,6 +154,69 @@ export interface CriuPageServerOptions extends CriuBaseOptions {
   lazyPages?: boolean;
 }
 
+/** Where a lazy-pages daemon fetches the pages it hands to a lazy restore. */
+export interface CriuLazyPagesOptions {
+  /** The images of the lazy dump (everything but the lazy memory). */
+  imagesDir: string;
+  /**
+   * Where the daemon puts its socket (`lazy-pages.socket`) and log: the restore must use the
+   * same workDir to find it. The client's workDir, else imagesDir.
+   */
+  workDir?: string;
+  /** The lazy dump's page server (the dump serves on its pageServer port); else pages come from imagesDir. */
+  pageServer?: { address: string; port: number };
+  /** Log verbosity; the client's logLevel when omitted. */
+  logLevel?: CriuLogLevel;
+  /** Log file name inside workDir (no slashes); `lazy-pages.log` when omitted. */
+  logFile?: string;
+}
+
+/** The descriptor `criu lazy-pages` writes its readiness byte to (the 4th of its stdio). */
+export const LAZY_PAGES_STATUS_FD = 3;
+
+/**
+ * The command line of `criu lazy-pages`: CRIU has no RPC request for it. Throws
+ * CriuOptionError before anything is started.
+ */
+export function lazyPagesArgs(
+  options: CriuLazyPagesOptions,
+  resolved: { imagesDir: string; workDir: string; logLevel: CriuLogLevel; logFile: string },
+): string[] {
+  if (typeof options !== 'object' || options === null)
+    throw new CriuOptionError('options', 'expected an object');
+  checkString('options.imagesDir', options.imagesDir);
+  if (options.workDir !== undefined) checkString('options.workDir', options.workDir);
+  if (options.logLevel !== undefined) checkLogLevel('options.logLevel', options.logLevel);
+  if (options.logFile !== undefined) checkLogFile('options.logFile', options.logFile);
+  const args = [
+    'lazy-pages',
+    '--images-dir',
+    resolved.imagesDir,
+    '--work-dir',
+    resolved.workDir,
+    '--log-file',
+    options.logFile ?? resolved.logFile,
+    `-v${options.logLevel ?? resolved.logLevel}`,
+    '--status-fd',
+    String(LAZY_PAGES_STATUS_FD),
+  ];
+  if (options.pageServer !== undefined) {
+    const server = options.pageServer;
+    if (typeof server !== 'object' || server === null)
+      throw new CriuOptionError('options.pageServer', 'expected an object');
+    checkString('options.pageServer.address', server.address);
+    checkPort('options.pageServer.port', server.port);
+    if (server.port === 0) {
+      throw new CriuOptionError(
+        'options.pageServer.port',
+        'expected the port the lazy dump serves on, got 0',
+      );
+    }
+    args.push('--page-server', '--address', server.address, '--port', String(server.port));
+  }
+  return args;
+}
+
 /** Descriptors the request refers to, already opened or mapped by the client. */
 export interface RequestDescriptors {
   imagesDirFd: number;

@@ -120,7 +120,7 @@ export class SwrkSession {
   }
 }
 
-function notFound(binary: CriuBinary, request: CriuRequestName, error: unknown): CriuError {
+export function notFound(binary: CriuBinary, request: CriuRequestName, error: unknown): CriuError {
   const code = (error as NodeJS.ErrnoException).code ?? String(error);
   const hint =
     binary.source === 'PATH'

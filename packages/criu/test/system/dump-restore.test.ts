@@ -92,6 +92,8 @@ describe('dump and restore of a plain process tree', () => {
   it('restores a tree that is pid 1 of its own pid namespace into a new pid namespace', async () => {
     const dir = scratch();
     const counter = await startCounter(dir, { pidNamespace: true });
+    // unshare, and the loop (init of the namespace, leading its own group): killing it ends the tree.
+    cleanups.push(() => killGroup(counter.pid));
     cleanups.push(() => killGroup(counter.child.pid!));
     expect(namespacePids(counter.pid)).toEqual([counter.pid, 1]);
     const imagesDir = join(dir, 'images');

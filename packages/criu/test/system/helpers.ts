@@ -1,8 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+
+import protobuf from 'protobufjs/minimal.js';
 
 /** The CRIU that tooling/setup.d/20-criu.sh installs into the repository. */
 export const criuPath = fileURLToPath(new URL('../../../../tooling/criu/criu', import.meta.url));
@@ -146,4 +149,76 @@ export function namespacePids(pid: number): number[] {
     .split('\n')
     .find((l) => l.startsWith('NSpid:'));
   return (line ?? '').replace('NSpid:', '').trim().split(/\s+/).map(Number);
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof address !== 'object' || address === null) throw new Error('no port from listen(0)');
+  return address.port;
+}
+
+/**
+ * Kills the criu processes whose command line (CRIU retitles its workers, e.g.
+ * `criu: page-server --rpc --address 127.0.0.1 --port 4321`) contains `part`: what a failed
+ * test may leave, a page server or a lazy dump that still waits for its reader.
+ */
+export function killCriuMatching(part: string): void {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.includes('criu') && cmdline.includes(part)) process.kill(Number(name), 'SIGKILL');
+    } catch {
+      // exited while we looked
+    }
+  }
+}
+
+/** A StatsEntry.dump of a stats-dump image: what CRIU counted while dumping memory. */
+export interface DumpStats {
+  pagesScanned: number;
+  pagesSkippedParent: number;
+  pagesWritten: number;
+  pagesLazy: number;
+}
+
+/**
+ * Reads `stats-dump` of an image directory: two magic words, then one entry (a 32-bit
+ * little-endian length and a StatsEntry protobuf whose field 1 is the dump's statistics).
+ */
+export function dumpStats(imagesDir: string): DumpStats {
+  const image = readFileSync(join(imagesDir, 'stats-dump'));
+  const size = image.readUInt32LE(8);
+  const entry = fields(image.subarray(12, 12 + size));
+  const dump = entry.get(1);
+  if (!(dump instanceof Uint8Array)) throw new Error(`${imagesDir}/stats-dump has no dump statistics`);
+  const stats = fields(dump);
+  const count = (field: number) => Number(stats.get(field) ?? 0);
+  return {
+    pagesScanned: count(5),
+    pagesSkippedParent: count(6),
+    pagesWritten: count(7),
+    pagesLazy: count(9),
+  };
+}
+
+/** The varint and length-delimited fields of a protobuf message, by field number. */
+function fields(bytes: Uint8Array): Map<number, bigint | Uint8Array> {
+  const out = new Map<number, bigint | Uint8Array>();
+  const reader = protobuf.Reader.create(bytes);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    const type = tag & 7;
+    if (type === 0) out.set(tag >>> 3, BigInt(reader.uint64().toString()));
+    else if (type === 2) out.set(tag >>> 3, reader.bytes());
+    else reader.skipType(type);
+  }
+  return out;
 }

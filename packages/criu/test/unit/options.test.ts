@@ -4,6 +4,8 @@ import { CriuOptionError, resolveCriuBinary } from '../../src/index.js';
 import {
   descriptorsForCriu,
   dumpOpts,
+  LAZY_PAGES_STATUS_FD,
+  lazyPagesArgs,
   pageServerOpts,
   type RequestDescriptors,
   restoreOpts,
@@ -223,6 +225,49 @@ describe('page server options -> CriuOpts', () => {
       address: '127.0.0.1',
       port: 27,
     });
+  });
+});
+
+describe('lazy-pages options -> command line', () => {
+  const resolved = { imagesDir: '/img', workDir: '/work', logLevel: 2 as const, logFile: 'lazy-pages.log' };
+
+  it('runs on the images with a status descriptor, logging into workDir', () => {
+    expect(lazyPagesArgs({ imagesDir: 'img' }, resolved)).toEqual([
+      'lazy-pages',
+      '--images-dir',
+      '/img',
+      '--work-dir',
+      '/work',
+      '--log-file',
+      'lazy-pages.log',
+      '-v2',
+      '--status-fd',
+      String(LAZY_PAGES_STATUS_FD),
+    ]);
+  });
+
+  it('fetches from a page server, with its own log file and level', () => {
+    const args = lazyPagesArgs(
+      { imagesDir: '/img', logFile: 'lp.log', logLevel: 4, pageServer: { address: '127.0.0.1', port: 2701 } },
+      resolved,
+    );
+    expect(args).toContain('-v4');
+    expect(args[args.indexOf('--log-file') + 1]).toBe('lp.log');
+    expect(args.slice(-5)).toEqual(['--page-server', '--address', '127.0.0.1', '--port', '2701']);
+  });
+
+  it('names the bad option', () => {
+    expect(() => lazyPagesArgs({ imagesDir: '' }, resolved)).toThrow('options.imagesDir');
+    expect(() => lazyPagesArgs({ imagesDir: '/img', logFile: 'a/b' }, resolved)).toThrow('options.logFile');
+    expect(() => lazyPagesArgs({ imagesDir: '/img', logLevel: 9 as never }, resolved)).toThrow(
+      'options.logLevel',
+    );
+    expect(() =>
+      lazyPagesArgs({ imagesDir: '/img', pageServer: { address: '127.0.0.1', port: 0 } }, resolved),
+    ).toThrow('options.pageServer.port: expected the port the lazy dump serves on, got 0');
+    expect(() =>
+      lazyPagesArgs({ imagesDir: '/img', pageServer: { address: '', port: 1 } }, resolved),
+    ).toThrow(CriuOptionError);
   });
 });
 
