@@ -66,7 +66,6 @@ export async function checkpoint(args: string[], global: GlobalOptions): Promise
   refuseUnsupported('checkpoint', values, {
     'lazy-pages': LAZY,
     'status-fd': 'it reports the readiness of a lazy migration, which is not supported',
-    'page-server': 'images are written to --image-path only',
     'empty-ns': 'CRIU is not told to skip a namespace at dump; use it on restore',
   });
   const mode = manageCgroupsMode('checkpoint', values['manage-cgroups-mode']);
@@ -83,9 +82,20 @@ export async function checkpoint(args: string[], global: GlobalOptions): Promise
     fileLocks: values['file-locks'],
     autoDedup: values['auto-dedup'],
     manageCgroupsMode: mode,
+    pageServer: pageServerAddress(values['page-server']),
     warn: global.warn,
   });
   return 0;
+}
+
+/** runc's --page-server ADDRESS:PORT (an IPv6 address in brackets). */
+function pageServerAddress(value: string | undefined): { address: string; port: number } | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65535)
+    throw new UsageError(`checkpoint: --page-server must be ADDRESS:PORT, got ${JSON.stringify(value)}`);
+  return { address: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 /** `restore [flags] ID`: a new container from a checkpoint and a bundle. */

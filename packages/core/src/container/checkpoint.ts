@@ -53,6 +53,8 @@ export interface CheckpointOptions extends CriuCommonOptions {
   parentPath?: string;
   /** Punch the pages that the parent images hold out of them. */
   autoDedup?: boolean;
+  /** Send the memory pages to this CRIU page server instead of imagePath (runc's --page-server). */
+  pageServer?: { address: string; port: number };
 }
 
 /** A descriptor of the init that CRIU needs handed back on restore, under the key it records it by. */
@@ -172,6 +174,7 @@ export async function dumpContainer(
     fileLocks: options.fileLocks ?? false,
     autoDedup: options.autoDedup ?? false,
     ...(options.parentPath !== undefined ? { parentImage: options.parentPath } : {}),
+    ...(options.pageServer ? { pageServer: options.pageServer } : {}),
   };
   try {
     if (options.preDump) await client.preDump(dump);

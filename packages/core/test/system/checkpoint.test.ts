@@ -11,6 +11,7 @@ import {
   renameSync,
   statSync,
 } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CriuClient } from '@corral/criu';
@@ -299,6 +300,71 @@ function linesOf(file: string): number[] {
 }
 
 describe('restore in the foreground', () => {
+  it('sends the memory to a page server with --page-server, and restores from what it received', async () => {
+    const bundle = counterBundle();
+    await startCounter(bundle);
+    const images = join(bundle.path, 'images');
+    const pages = join(bundle.path, 'pages');
+    const server = createServer();
+    const port = await new Promise<number>((resolve) =>
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+    );
+    await new Promise((resolve) => server.close(resolve));
+    const pageServer = await new CriuClient({ criuPath: env.CORRAL_CRIU }).startPageServer({
+      imagesDir: pages,
+      address: '127.0.0.1',
+      port,
+    });
+    cleanups.push(() => {
+      try {
+        process.kill(pageServer.pid, 'SIGKILL');
+      } catch {
+        // It exits by itself once the dump is done.
+      }
+    });
+    const bad = corral(
+      bundle.stateRoot,
+      'checkpoint',
+      '--page-server',
+      'nowhere',
+      '--image-path',
+      images,
+      bundle.id,
+    );
+    expect(bad.stderr).toMatch(/--page-server must be ADDRESS:PORT/);
+
+    const dumped = corral(
+      bundle.stateRoot,
+      'checkpoint',
+      '--page-server',
+      `127.0.0.1:${port}`,
+      '--image-path',
+      images,
+      bundle.id,
+    );
+    expectSuccess(dumped);
+    // The pages went to the server's directory, the rest to --image-path.
+    const pageImages = (dir: string) => readdirSync(dir).filter((f) => /^pages-\d+\.img$/.test(f));
+    expect(pageImages(images)).toEqual([]);
+    expect(pageImages(pages).length).toBeGreaterThan(0);
+    const atCheckpoint = counts(bundle.path).length;
+    cpSync(pages, images, { recursive: true, force: false, errorOnExist: false });
+    detached(
+      bundle,
+      '--root',
+      bundle.stateRoot,
+      'restore',
+      '--detach',
+      '--image-path',
+      images,
+      '--bundle',
+      bundle.path,
+      bundle.id,
+    );
+    await waitFor(() => counts(bundle.path).length >= atCheckpoint + 5, 'the restored counter to go on');
+    expectUnbroken(counts(bundle.path));
+  });
+
   it("hands the container's stdio pipe back as the restoring corral's own, and waits for it", async () => {
     const bundle = makeBundle(
       baseConfig(['sh', '-c', 'i=0; while :; do echo $i; i=$((i+1)); sleep 0.05; done']),
