@@ -1,6 +1,6 @@
 import { CAPABILITIES } from './plan/capabilities.js';
-import { NAMESPACE_FLAGS } from './plan/compile.js';
 import { KNOWN_MOUNT_OPTIONS } from './plan/mount-options.js';
+import { NAMESPACE_FLAGS } from './plan/namespaces.js';
 import type { NamespaceType } from './spec/types.js';
 
 // What is not there yet is left out, so that the features say only what corral does.

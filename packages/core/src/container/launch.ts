@@ -6,6 +6,7 @@ import { mkfifo, type Pidfd, sendDescriptor } from '@corral/native';
 import { CorralError, CreateContainerError, InvalidConfigError } from '../errors.js';
 import { hookState, runHooks } from '../hooks.js';
 import { compileInitPlan } from '../plan/compile.js';
+import { checkNamespacePaths } from '../plan/namespaces.js';
 import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
 import { processStartTime } from '../state/proc.js';
@@ -13,6 +14,7 @@ import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
 import { asCorralError, planCgroup } from './cgroup.js';
 import { validateContainerId } from './id.js';
 import { InitProcess, type InitStdio } from './init-process.js';
+import { delegateCgroup, hostRoot, writeIdMaps } from './user-namespace.js';
 
 export interface LaunchOptions {
   id: string;
@@ -95,6 +97,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     execFifo,
     preserveFds: options.preserveFds,
   });
+  checkNamespacePaths(bundle.spec);
   const cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
   const dir = ContainerDir.create(root, options.id);
 
@@ -122,6 +125,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       annotations: bundle.spec.annotations,
       cgroupPaths: cgroup.manager.getPaths(),
     });
+    writeIdMaps(bundle.spec, pidfd.pid);
     // Resources apply before the process runs anything of its own.
     try {
       await cgroup.manager.apply(pidfd.pid);
@@ -129,6 +133,8 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     } catch (error) {
       throw asCorralError(error);
     }
+    const containerRoot = hostRoot(bundle.spec);
+    if (containerRoot) delegateCgroup(cgroup.manager.getPaths(), containerRoot);
     const state = (status: 'creating' | 'created') =>
       hookState(bundle.spec, { id: options.id, status, pid: pidfd!.pid, bundle: bundle.path });
     await runHooks(bundle.spec, 'prestart', state('creating'));

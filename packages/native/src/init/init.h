@@ -42,9 +42,12 @@ int ci_op_mask_path(struct ci_ctx *, const struct ci_op *);
 int ci_op_readonly_path(struct ci_ctx *, const struct ci_op *);
 int ci_op_remount_root_ro(struct ci_ctx *, const struct ci_op *);
 
-/* ops_process.c */
+/* ops_ns.c */
 int ci_op_join_namespace(struct ci_ctx *, const struct ci_op *);
 int ci_op_unshare(struct ci_ctx *, const struct ci_op *);
+int ci_op_time_offsets(struct ci_ctx *, const struct ci_op *);
+
+/* ops_process.c */
 int ci_op_setsid(struct ci_ctx *, const struct ci_op *);
 int ci_op_sethostname(struct ci_ctx *, const struct ci_op *);
 int ci_op_setdomainname(struct ci_ctx *, const struct ci_op *);

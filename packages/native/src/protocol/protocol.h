@@ -38,6 +38,8 @@ enum ci_op_code {
   /* In corral-init before the clone. */
   CI_OP_JOIN_NAMESPACE = 1,  /* u32 nstype (CLONE_NEW*), str path                              */
   CI_OP_CLONE = 2,           /* u64 clone flags: everything after runs in the child            */
+  CI_OP_TIME_OFFSETS = 3,    /* u64 monotonic secs (two's complement), u32 nanosecs, u64 boottime
+                                secs, u32 nanosecs: of the time namespace unshared for children */
   /* In the child. */
   CI_OP_WAIT_GO = 10,        /* (none): wait for CI_MSG_GO                                      */
   CI_OP_UNSHARE = 11,        /* u64 flags                                                       */
