@@ -14,7 +14,14 @@ export { isSystemCallError, type SystemCallError } from './errors.js';
 export { Eventfd } from './eventfd.js';
 export { flock, mkfifo, sendDescriptor, waitReadable } from './fd.js';
 export { initBinaryPath, sealedInitPath } from './init-binary.js';
-export { makeSharedMount, mountNewNetns, NETLINK_ROUTE, openNetlinkSocket, unmountNetns } from './netns.js';
+export {
+  makeSharedMount,
+  mountNewNetns,
+  NETLINK_ROUTE,
+  namespaceType,
+  openNetlinkSocket,
+  unmountNetns,
+} from './netns.js';
 export { type ExitStatus, exitStatusCode, Pidfd, setChildSubreaper } from './process.js';
 export type { InitErrorReport, InitOp, OpName } from './protocol/protocol.js';
 export * as protocol from './protocol/protocol.js';

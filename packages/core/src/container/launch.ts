@@ -1,3 +1,4 @@
+import { chmodSync, chownSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import type { CgroupManager } from '@corral/cgroups';
@@ -104,7 +105,15 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
   let init: InitProcess | undefined;
   let pidfd: Pidfd | undefined;
   try {
-    if (mode === 'create') mkfifo(dir.execFifoPath, 0o600);
+    if (mode === 'create') {
+      mkfifo(dir.execFifoPath, 0o600);
+      // The process opens it for writing just before exec, as process.user and, in a user
+      // namespace, as an id of the container's (runc's is 0622 and the container root's too);
+      // the state directory keeps everyone else from reaching it by path.
+      chmodSync(dir.execFifoPath, 0o622);
+      const containerRoot = hostRoot(bundle.spec);
+      if (containerRoot) chownSync(dir.execFifoPath, containerRoot.uid, containerRoot.gid);
+    }
     init = await InitProcess.start(
       plan,
       options.stdio ?? ['inherit', 'inherit', 'inherit'],

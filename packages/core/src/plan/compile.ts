@@ -315,18 +315,18 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   addNamespaces(plan, spec);
   const cloneIndex = plan.ops.length - 1;
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
-  if (has(spec, 'user')) {
-    // The clone keeps the runtime's host credentials, unmapped in the new namespace; the mount
-    // steps must act as the container's root, whose files land on its mapped host ids.
-    plan.add({ op: 'setgroups', gids: [] }, "drop the runtime's groups");
-    plan.add({ op: 'setgid', gid: 0 }, 'become root of the user namespace (gid 0)');
-    plan.add({ op: 'setuid', uid: 0 }, 'become root of the user namespace (uid 0)');
-  }
-
   const rootfs = rootfsPath(spec, options.bundle);
   plan.add({ op: 'rootPropagation', flags: rootPropagation(spec) }, 'set the propagation of /');
   plan.add({ op: 'openRootfs', path: rootfs }, `open the rootfs ${rootfs}`);
   if (options.execFifo) plan.add({ op: 'openExecFifo', path: options.execFifo }, 'open the exec FIFO');
+  if (has(spec, 'user')) {
+    // The clone keeps the runtime's host credentials, unmapped in the new namespace: they open
+    // the runtime's own paths above (which the container's root may not reach), and nothing
+    // else. Every mount and file after this is the container root's, on its mapped host ids.
+    plan.add({ op: 'setgroups', gids: [] }, "drop the runtime's groups");
+    plan.add({ op: 'setgid', gid: 0 }, 'become root of the user namespace (gid 0)');
+    plan.add({ op: 'setuid', uid: 0 }, 'become root of the user namespace (uid 0)');
+  }
   (spec.mounts ?? []).forEach((mount, i) => {
     addMount(plan, mount, i, options.bundle);
   });

@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, readlinkSync } from 'node:fs';
+import { namespaceType } from '@corral/native';
 
 import { InvalidConfigError } from '../errors.js';
 import type { IdMapping, NamespaceType, Spec } from '../spec/types.js';
@@ -148,16 +148,15 @@ export function checkNamespaceConfig(spec: Spec): void {
 
 /**
  * Checks that each linux.namespaces[i].path is a namespace of the type it claims, before
- * anything is created: an nsfs file's descriptor links to `TYPE:[INODE]`.
+ * anything is created (the kernel would only say EINVAL at setns, after the state exists).
  */
 export function checkNamespacePaths(spec: Spec): void {
   for (const [i, ns] of (spec.linux?.namespaces ?? []).entries()) {
     if (!ns.path) continue;
     const field = `linux.namespaces[${i}].path`;
-    let fd: number;
+    let type: number;
     try {
-      // Non-blocking, so a FIFO put there cannot hang the runtime.
-      fd = openSync(ns.path, constants.O_RDONLY | constants.O_NONBLOCK);
+      type = namespaceType(ns.path);
     } catch (error) {
       throw new InvalidConfigError(
         field,
@@ -167,19 +166,12 @@ export function checkNamespacePaths(spec: Spec): void {
         },
       );
     }
-    let link: string;
-    try {
-      link = readlinkSync(`/proc/self/fd/${fd}`);
-    } finally {
-      closeSync(fd);
+    if (type === 0) throw new InvalidConfigError(field, `${ns.path} is not a namespace file`);
+    if (BigInt(type) !== NAMESPACE_FLAGS[ns.type]) {
+      const actual =
+        Object.entries(NAMESPACE_FLAGS).find(([, flag]) => flag === BigInt(type))?.[0] ?? String(type);
+      throw new InvalidConfigError(field, `${ns.path} is a ${actual} namespace, not a ${ns.type} namespace`);
     }
-    const match = /^([a-z]+):\[\d+\]$/.exec(link);
-    if (!match) throw new InvalidConfigError(field, `${ns.path} is not a namespace file`);
-    if (match[1] !== NS_FILES[ns.type])
-      throw new InvalidConfigError(
-        field,
-        `${ns.path} is a ${match[1]} namespace, not a ${NS_FILES[ns.type]} namespace`,
-      );
   }
 }
 

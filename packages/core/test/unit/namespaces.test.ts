@@ -112,12 +112,16 @@ describe('user namespace', () => {
     const plan = compile(spec(withUser));
     const clone = plan.ops[plan.cloneIndex];
     expect(clone?.op === 'clone' && clone.flags & CLONE_NEWUSER).toBe(CLONE_NEWUSER);
-    expect(plan.ops.slice(plan.cloneIndex + 1, plan.cloneIndex + 5)).toEqual([
-      { op: 'waitGo' },
+    const names = plan.ops.map((op) => op.op);
+    const becomeRoot = names.indexOf('setgroups');
+    expect(plan.ops.slice(becomeRoot, becomeRoot + 3)).toEqual([
       { op: 'setgroups', gids: [] },
       { op: 'setgid', gid: 0 },
       { op: 'setuid', uid: 0 },
     ]);
+    // Only the runtime's own paths are opened before: every mount comes after.
+    expect(becomeRoot).toBeGreaterThan(names.indexOf('openRootfs'));
+    expect(becomeRoot).toBeLessThan(names.indexOf('mountFs'));
   });
 
   it("binds the host's devices instead of making nodes", () => {
