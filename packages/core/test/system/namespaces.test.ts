@@ -9,7 +9,6 @@ import {
   readFileSync,
   readlinkSync,
   statSync,
-  writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 
