@@ -1,10 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The busybox root filesystem that `tooling/setup` builds for system tests. */
-export const busyboxRootfs = fileURLToPath(new URL('./rootfs/out/busybox', import.meta.url));
+/**
+ * The busybox root filesystem that `tooling/setup` builds for system tests. Resolved when it is
+ * a link to a rootfs built elsewhere: copying the link itself would give every test bundle the
+ * same shared root to write into.
+ */
+export const busyboxRootfs = resolveLink(fileURLToPath(new URL('./rootfs/out/busybox', import.meta.url)));
+
+function resolveLink(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path; // Not built yet: tests that need it say so themselves.
+  }
+}
 
 /** The repository root. */
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
