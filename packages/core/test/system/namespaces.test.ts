@@ -258,6 +258,54 @@ describe('user namespaces', () => {
     expect([file.uid, file.gid]).toEqual([HOST_UID + 1000, HOST_GID + 1000]);
   });
 
+  it('goes with a new time namespace, and an exec joins both', async () => {
+    const bundle = bundleFor(['sleep', '60'], (spec) => {
+      withUserNamespace(spec);
+      spec.linux!.namespaces!.push({ type: 'time' });
+      spec.linux!.timeOffsets = { boottime: { secs: 5 * 86400 } };
+    });
+    create(bundle);
+    expect(corral(bundle, 'start', bundle.id).status).toBe(0);
+    const before = uptime(readFileSync('/proc/uptime', 'utf8'));
+    const inside = corral(
+      bundle,
+      'exec',
+      bundle.id,
+      'sh',
+      '-c',
+      'cat /proc/uptime; id -u; cat /proc/self/uid_map',
+    );
+    expect(inside.stderr).toBe('');
+    const [clock, uid, map] = inside.stdout.trim().split('\n');
+    expect(uptime(clock!)).toBeGreaterThanOrEqual(before + 5 * 86400);
+    expect(uid).toBe('0');
+    expect(map!.trim().split(/\s+/)).toEqual(['0', String(HOST_UID), '65536']);
+  });
+
+  it("joins another container's user namespace by path, beside a host-owned network namespace", async () => {
+    const first = bundleFor(['sleep', '60'], withUserNamespace);
+    create(first);
+    const pid = initPid(first);
+    const netns = netnsWithVeth();
+    const script =
+      'id -u; cat /proc/self/uid_map; readlink /proc/self/ns/user; tail -n +3 /proc/net/dev | cut -d: -f1';
+    const second = bundleFor(['sh', '-c', script], (spec) => {
+      spec.linux!.namespaces = spec.linux!.namespaces!.map((ns) =>
+        ns.type === 'network' ? { type: 'network', path: `/run/netns/${netns}` } : ns,
+      );
+      spec.linux!.namespaces.push({ type: 'user', path: `/proc/${pid}/ns/user` });
+      // sysfs shows a network namespace only to the user namespace that owns it (the host's).
+      spec.mounts = spec.mounts!.filter((m) => m.destination !== '/sys');
+    });
+    const result = await runBundle(second);
+    expect(result.stderr).toBe('');
+    const [uid, map, ns, ...interfaces] = result.stdout.trim().split('\n');
+    expect(uid).toBe('0');
+    expect(map!.trim().split(/\s+/)).toEqual(['0', String(HOST_UID), '65536']);
+    expect(ns).toBe(readlinkSync(`/proc/${pid}/ns/user`));
+    expect(interfaces.map((name) => name.trim()).sort()).toEqual(['cx0', 'cx1', 'lo']);
+  });
+
   it('refuses a user namespace without mappings before anything exists', async () => {
     const bundle = bundleFor(['true'], (spec) => {
       spec.linux!.namespaces!.push({ type: 'user' });
