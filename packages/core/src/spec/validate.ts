@@ -13,6 +13,8 @@ const NAMESPACE_TYPES: ReadonlySet<string> = new Set<NamespaceType>([
   'cgroup',
   'time',
 ]);
+// The kernel keeps a shifted clock below KTIME_SEC_MAX / 2 seconds.
+const MAX_CLOCK_OFFSET = 4611686018;
 const TIME_CLOCKS: ReadonlySet<string> = new Set<TimeClock>(['monotonic', 'boottime']);
 const HOOK_KINDS = [
   'prestart',
@@ -230,8 +232,14 @@ export function validateSpec(raw: unknown): Spec {
         if (!TIME_CLOCKS.has(clock))
           throw new InvalidConfigError(path, 'unknown clock: a time namespace shifts monotonic and boottime');
         check(offset, path, 'object');
-        if (offset.secs !== undefined && !Number.isSafeInteger(offset.secs))
-          throw new InvalidConfigError(`${path}.secs`, `must be an integer, got ${describe(offset.secs)}`);
+        if (
+          offset.secs !== undefined &&
+          !(Number.isInteger(offset.secs) && Math.abs(offset.secs) <= MAX_CLOCK_OFFSET)
+        )
+          throw new InvalidConfigError(
+            `${path}.secs`,
+            `must be an integer from -${MAX_CLOCK_OFFSET} to ${MAX_CLOCK_OFFSET}, got ${describe(offset.secs)}`,
+          );
         if (
           offset.nanosecs !== undefined &&
           !(Number.isInteger(offset.nanosecs) && offset.nanosecs >= 0 && offset.nanosecs < 1e9)

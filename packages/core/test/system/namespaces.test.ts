@@ -116,6 +116,18 @@ describe('cgroup and time namespaces', () => {
       ['boottime', String(days), '0'],
     ]);
   });
+  it('reports an offset that would turn the clock back past zero, and leaves nothing', async () => {
+    const bundle = bundleFor(['true'], (spec) => {
+      spec.linux!.namespaces!.push({ type: 'time' });
+      spec.linux!.timeOffsets = {
+        monotonic: { secs: -Math.ceil(uptime(readFileSync('/proc/uptime', 'utf8')) + 1e6) },
+      };
+    });
+    const result = await runBundle(bundle);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/set the clock offsets \(linux\.timeOffsets\): write: ERANGE/);
+    expect(readdirSync(bundle.stateRoot)).toEqual([]);
+  });
 });
 
 describe('joining namespaces by path', () => {

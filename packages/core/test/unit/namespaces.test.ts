@@ -73,6 +73,11 @@ describe('time namespace', () => {
       /linux\.timeOffsets\.realtime: unknown clock/,
     ],
     [
+      'an offset the kernel cannot hold',
+      (s: Spec) => (s.linux!.timeOffsets = { monotonic: { secs: 2 ** 40 } }),
+      /linux\.timeOffsets\.monotonic\.secs: must be an integer from -4611686018/,
+    ],
+    [
       'nanoseconds past a second',
       (s: Spec) => (s.linux!.timeOffsets = { boottime: { nanosecs: 1e9 } }),
       /linux\.timeOffsets\.boottime\.nanosecs/,

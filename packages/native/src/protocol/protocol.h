@@ -42,7 +42,7 @@ enum ci_op_code {
                                 secs, u32 nanosecs: of the time namespace unshared for children */
   /* In the child. */
   CI_OP_WAIT_GO = 10,        /* (none): wait for CI_MSG_GO                                      */
-  CI_OP_UNSHARE = 11,        /* u64 flags                                                       */
+  CI_OP_UNSHARE = 11,        /* u64 flags (also before the clone: a time namespace for children) */
   CI_OP_SETSID = 12,         /* (none)                                                          */
   CI_OP_ROOT_PROPAGATION = 20, /* u64 mount flags for "/" (MS_REC | MS_PRIVATE|MS_SLAVE|...)   */
   CI_OP_OPEN_ROOTFS = 21,    /* str host path: bind it onto itself and keep a descriptor        */
