@@ -61,6 +61,10 @@ class PlanBuilder {
     this.ops.push(op);
     this.describe.push(description);
   }
+  insert(at: number, ops: Array<[InitOp, string]>): void {
+    this.ops.splice(at, 0, ...ops.map(([op]) => op));
+    this.describe.splice(at, 0, ...ops.map(([, description]) => description));
+  }
 }
 
 function cleanContainerPath(path: string): string {
@@ -319,10 +323,12 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   plan.add({ op: 'rootPropagation', flags: rootPropagation(spec) }, 'set the propagation of /');
   plan.add({ op: 'openRootfs', path: rootfs }, `open the rootfs ${rootfs}`);
   if (options.execFifo) plan.add({ op: 'openExecFifo', path: options.execFifo }, 'open the exec FIFO');
+  const becomeRoot = plan.ops.length;
   if (has(spec, 'user')) {
     // The clone keeps the runtime's host credentials, unmapped in the new namespace: they open
-    // the runtime's own paths above (which the container's root may not reach), and nothing
-    // else. Every mount and file after this is the container root's, on its mapped host ids.
+    // the runtime's own paths above and the bind sources (which the container's root may not
+    // reach), and nothing else. Every mount and file after this is the container root's, on its
+    // mapped host ids.
     plan.add({ op: 'setgroups', gids: [] }, "drop the runtime's groups");
     plan.add({ op: 'setgid', gid: 0 }, 'become root of the user namespace (gid 0)');
     plan.add({ op: 'setuid', uid: 0 }, 'become root of the user namespace (uid 0)');
@@ -352,7 +358,25 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   addProcess(plan, process, options.execFifo, options.preserveFds, () =>
     addContainerHooks(plan, spec, 'startContainer'),
   );
+  if (has(spec, 'user')) openBindSourcesEarly(plan, becomeRoot);
   return { ops: plan.ops, describe: plan.describe, cloneIndex };
+}
+
+/**
+ * Clones every bind source before the process becomes the user namespace's root, as runc opens
+ * them before it enters the namespace: a source in a directory only host root may enter (podman's
+ * per-container data) stays reachable. Each bind then attaches its early clone.
+ */
+function openBindSourcesEarly(plan: PlanBuilder, at: number): void {
+  const early: Array<[InitOp, string]> = [];
+  plan.ops.forEach((op, i) => {
+    if (i < at || op.op !== 'mountBind') return;
+    early.push([
+      { op: 'openMountSource', source: op.source, flags: op.flags },
+      `open ${op.source} early, to ${plan.describe[i]}`,
+    ]);
+  });
+  plan.insert(at, early);
 }
 
 /** The part of a plan that makes the process itself: limits, identity, capabilities, exec. */

@@ -198,15 +198,22 @@ describe('user namespaces', () => {
     spec.linux!.gidMappings = [{ containerID: 0, hostID: HOST_GID, size: 65536 }];
   }
 
-  /** A host directory the container's root may write to, bind-mounted at /data. */
+  /**
+   * A host directory the container's root may write to, bind-mounted at /data. It sits in a
+   * directory only host root may enter (as podman's per-container data does): the runtime
+   * opens it before the process becomes the namespace's root.
+   */
   function sharedDir(bundle: TestBundle, spec: Spec): string {
     const dir = tempDir('shared');
     cleanups.push(dir.remove);
-    chownSync(dir.path, HOST_UID, HOST_GID);
+    expect(statSync(dir.path).mode & 0o777).toBe(0o700);
+    const shared = join(dir.path, 'inner');
+    mkdirSync(shared);
+    chownSync(shared, HOST_UID, HOST_GID);
     mkdirSync(join(bundle.rootfs, 'data'), { recursive: true });
-    spec.mounts!.push({ destination: '/data', type: 'bind', source: dir.path, options: ['rbind'] });
+    spec.mounts!.push({ destination: '/data', type: 'bind', source: shared, options: ['rbind'] });
     bundle.writeConfig(spec);
-    return dir.path;
+    return shared;
   }
 
   it('is root inside, a mapped host id outside', async () => {

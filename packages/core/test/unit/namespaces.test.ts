@@ -216,3 +216,23 @@ describe('user namespace', () => {
     ).toThrow(message);
   });
 });
+
+describe('bind sources in a user namespace', () => {
+  it('are opened before the process becomes root, each for its own bind', () => {
+    const plan = compile(
+      spec((s) => {
+        withUser(s);
+        s.mounts!.push({ destination: '/data', type: 'bind', source: '/', options: ['rbind'] });
+      }),
+    );
+    const names = plan.ops.map((op) => op.op);
+    const becomeRoot = names.indexOf('setgroups');
+    const early = plan.ops.flatMap((op, i) => (op.op === 'openMountSource' ? [i] : []));
+    const binds = plan.ops.filter((op) => op.op === 'mountBind');
+    expect(early.length).toBe(binds.length);
+    expect(early.every((i) => i > names.indexOf('openRootfs') && i < becomeRoot)).toBe(true);
+    expect(plan.ops).toContainEqual({ op: 'openMountSource', source: '/', flags: 1 });
+    const rootBind = early.find((i) => (plan.ops[i] as { source: string }).source === '/')!;
+    expect(plan.describe[rootBind]).toBe('open / early, to bind / on /data (mounts[6])');
+  });
+});

@@ -41,6 +41,10 @@ enum ci_op_code {
   CI_OP_TIME_OFFSETS = 3,    /* u64 monotonic secs (two's complement), u32 nanosecs, u64 boottime
                                 secs, u32 nanosecs: of the time namespace unshared for children */
   /* In the child. */
+  CI_OP_OPEN_MOUNT_SOURCE = 4, /* str source (host path), u32 flags (CI_BIND_*): clone it now, for
+                                a later CI_OP_MOUNT_BIND of the same source and flags to attach;
+                                done before becoming a user namespace's root, which may not
+                                reach the source                                              */
   CI_OP_WAIT_GO = 10,        /* (none): wait for CI_MSG_GO                                      */
   CI_OP_UNSHARE = 11,        /* u64 flags (also before the clone: a time namespace for children) */
   CI_OP_SETSID = 12,         /* (none)                                                          */

@@ -49,6 +49,13 @@ export const OPS = {
       ['boottimeNanosecs', 'u32'],
     ],
   },
+  openMountSource: {
+    code: 4,
+    fields: [
+      ['source', 'str'],
+      ['flags', 'u32'],
+    ],
+  },
   waitGo: { code: 10, fields: [] },
   unshare: { code: 11, fields: [['flags', 'u64']] },
   setsid: { code: 12, fields: [] },
