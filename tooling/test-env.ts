@@ -1,22 +1,15 @@
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/**
- * The busybox root filesystem that `tooling/setup` builds for system tests. Resolved when it is
- * a link to a rootfs built elsewhere: copying the link itself would give every test bundle the
- * same shared root to write into.
- */
-export const busyboxRootfs = resolveLink(fileURLToPath(new URL('./rootfs/out/busybox', import.meta.url)));
+const rootfsPath = fileURLToPath(new URL('./rootfs/out/busybox', import.meta.url));
 
-function resolveLink(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path; // Not built yet: tests that need it say so themselves.
-  }
-}
+/**
+ * The busybox root filesystem that `tooling/setup` builds for system tests, with symlinks
+ * resolved: a copy of a link would share the one rootfs between every test.
+ */
+export const busyboxRootfs = existsSync(rootfsPath) ? realpathSync(rootfsPath) : rootfsPath;
 
 /** The repository root. */
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));

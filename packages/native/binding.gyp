@@ -8,13 +8,15 @@
         "src/addon/seqpacket.cc",
         "src/addon/process.cc",
         "src/addon/bpf.cc",
-        "src/addon/netns.cc"
+        "src/addon/netns.cc",
+        "src/addon/seccomp.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src/protocol"],
       "defines": ["NAPI_VERSION=9", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++20", "-Wall", "-Wextra", "-Werror", "-fexceptions"]
+      "cflags_cc": ["-std=c++20", "-Wall", "-Wextra", "-Werror", "-fexceptions"],
+      "libraries": ["-lseccomp"]
     },
     {
       "target_name": "corral-init",
@@ -27,6 +29,9 @@
         "src/init/ops_process.c",
         "src/init/ops_hook.c",
         "src/init/ops_console.c",
+        "src/init/ops_seccomp.c",
+        "src/init/ops_sysctl.c",
+        "src/init/ops_sched.c",
         "src/init/channel.c"
       ],
       "include_dirs": ["src/protocol", "src/init"],

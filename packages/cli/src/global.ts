@@ -48,6 +48,11 @@ export function parseGlobal(argv: string[]): {
         if (value !== 'text' && value !== 'json')
           throw new UsageError(`--log-format must be text or json, got ${JSON.stringify(value)}`);
         global.logFormat = value;
+      } else if (name === '--rootless') {
+        if (!['true', 'false', 'auto'].includes(value))
+          throw new UsageError(`--rootless must be true, false or auto, got ${JSON.stringify(value)}`);
+        // auto means rootless only when not root, and corral runs as root.
+        if (value === 'true') throw new UsageError('--rootless true is not supported: corral runs as root');
       }
     } else if (BOOLEAN_FLAGS.has(name)) {
       if (name === '--debug') global.debug = true;

@@ -64,7 +64,10 @@ function isExpectedError(error: unknown): error is Error {
   if (error instanceof UsageError) return true;
   return (
     error instanceof Error &&
-    /^(CorralError|InvalidConfigError|SystemError|InitError|CreateContainerError)$/.test(error.name)
+    // The packages' own errors say what went wrong; a stack is only for the unexpected.
+    /^(CorralError|InvalidConfigError|SystemError|InitError|CreateContainerError|CgroupError|CriuError|NetworkError)$/.test(
+      error.name,
+    )
   );
 }
 

@@ -1,6 +1,7 @@
 import { CAPABILITIES } from './plan/capabilities.js';
 import { KNOWN_MOUNT_OPTIONS } from './plan/mount-options.js';
 import { NAMESPACE_FLAGS } from './plan/namespaces.js';
+import { SECCOMP_ACTIONS, SECCOMP_ARCHITECTURES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from './plan/seccomp.js';
 
 /** The runtime-spec `features` document, built from the tables corral itself runs on. */
 export function runtimeFeatures() {
@@ -13,7 +14,14 @@ export function runtimeFeatures() {
       namespaces: Object.keys(NAMESPACE_FLAGS),
       capabilities: [...CAPABILITIES.keys()],
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
-      seccomp: { enabled: false },
+      seccomp: {
+        enabled: true,
+        actions: [...SECCOMP_ACTIONS.keys()],
+        operators: [...SECCOMP_OPERATORS.keys()],
+        archs: [...SECCOMP_ARCHITECTURES.keys()],
+        knownFlags: [...SECCOMP_FLAGS.keys()],
+        supportedFlags: [...SECCOMP_FLAGS.keys()],
+      },
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },

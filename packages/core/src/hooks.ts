@@ -19,6 +19,20 @@ export function hookState(spec: Spec, fields: Omit<HookState, 'ociVersion' | 'an
   return JSON.stringify(state);
 }
 
+/**
+ * The runtime spec's seccomp state: what the agent at linux.seccomp.listenerPath receives with
+ * the listener descriptor. `state` is the container state, `pid` the filtered process.
+ */
+export function seccompListenerState(spec: Spec, metadata: string, state: string, pid: number): string {
+  return JSON.stringify({
+    ociVersion: spec.ociVersion,
+    fds: ['seccompFd'],
+    pid,
+    metadata,
+    state: JSON.parse(state) as HookState,
+  });
+}
+
 function environment(entries: readonly string[] | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const entry of entries ?? []) {

@@ -1,4 +1,4 @@
-export { Container, type OciState, type RunningProcess } from './container/container.js';
+export { Container, type ExecOptions, type OciState, type RunningProcess } from './container/container.js';
 export { validateContainerId } from './container/id.js';
 export { type InitStdio, initFailure } from './container/init-process.js';
 export type { LaunchOptions } from './container/launch.js';
@@ -17,6 +17,6 @@ export { type CompileOptions, compileExecPlan, compileInitPlan, type InitPlan } 
 export { parseMountOptions } from './plan/mount-options.js';
 export { defaultSpec, rootlessSpec } from './spec/default-spec.js';
 export { type Bundle, loadBundle } from './spec/load.js';
-export type { Spec, SpecMount, SpecProcess } from './spec/types.js';
+export type { Spec, SpecMount, SpecProcess, SpecSeccomp, SpecSeccompRule } from './spec/types.js';
 export { validateSpec } from './spec/validate.js';
 export { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from './state/state-dir.js';

@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+import type { CompiledSeccompFilter, SeccompFilterSpec } from './seccomp.js';
+
 /** The compiled addon's surface. Everything here is wrapped by a typed module; nothing else
  * in the project loads the addon directly. */
 export interface NativeBinding {
@@ -9,6 +11,9 @@ export interface NativeBinding {
   tryFlock(fd: number, exclusive: boolean): boolean;
   mkfifo(path: string, mode: number): void;
   unixConnect(path: string): number;
+  setWindowSize(fd: number, rows: number, columns: number): void;
+  unixDatagramBind(path: string): number;
+  unixDatagramSend(path: string, data: Uint8Array): void;
   seqpacketSend(fd: number, data: Uint8Array, fds?: number[]): boolean;
   seqpacketReceive(fd: number): { data: Buffer; fds: number[] } | null;
   FdWatcher: new (
@@ -30,6 +35,8 @@ export interface NativeBinding {
   namespaceType(path: string): number;
   netnsUnmount(path: string): void;
   mountMakeShared(dir: string): void;
+  seccompCompile(spec: SeccompFilterSpec): CompiledSeccompFilter;
+  seccompVersion(): string;
 }
 
 export interface NativeFdWatcher {

@@ -64,3 +64,21 @@ export function sendDescriptor(socketPath: string, fd: number, name: string): vo
     closeSync(socket);
   }
 }
+
+/** Sets a terminal's window size (TIOCSWINSZ): a relayed pty follows the terminal it is shown on. */
+export function setWindowSize(fd: number, rows: number, columns: number): void {
+  binding().setWindowSize(fd, rows, columns);
+}
+
+/**
+ * A bound AF_UNIX datagram socket (non-blocking); read it with SeqpacketSocket, which keeps
+ * message boundaries the same way. "@name" binds an abstract address.
+ */
+export function bindDatagramSocket(path: string): number {
+  return binding().unixDatagramBind(path);
+}
+
+/** Sends one datagram to the AF_UNIX socket at path ("@name": abstract), without waiting. */
+export function sendDatagram(path: string, data: Uint8Array): void {
+  binding().unixDatagramSend(path, data);
+}

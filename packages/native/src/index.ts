@@ -12,7 +12,15 @@ export {
 } from './bpf.js';
 export { isSystemCallError, type SystemCallError } from './errors.js';
 export { Eventfd } from './eventfd.js';
-export { flock, mkfifo, sendDescriptor, waitReadable } from './fd.js';
+export {
+  bindDatagramSocket,
+  flock,
+  mkfifo,
+  sendDatagram,
+  sendDescriptor,
+  setWindowSize,
+  waitReadable,
+} from './fd.js';
 export { initBinaryPath, sealedInitPath } from './init-binary.js';
 export {
   makeSharedMount,
@@ -25,4 +33,12 @@ export {
 export { type ExitStatus, exitStatusCode, Pidfd, setChildSubreaper } from './process.js';
 export type { InitErrorReport, InitOp, OpName } from './protocol/protocol.js';
 export * as protocol from './protocol/protocol.js';
+export {
+  type CompiledSeccompFilter,
+  compileSeccompFilter,
+  type SeccompArgCondition,
+  type SeccompFilterSpec,
+  type SeccompRule,
+  seccompLibraryVersion,
+} from './seccomp.js';
 export { type SeqpacketMessage, SeqpacketSocket, seqpacketPair } from './seqpacket.js';

@@ -6,6 +6,7 @@ import { exitStatusCode } from '@corral/native';
 import { parseCommandArgs, passedDescriptors, splitAtPositional, UsageError } from '../args.js';
 import type { GlobalOptions } from '../global.js';
 import { forwardSignals } from '../signals.js';
+import { ourTerminalSize, waitRelaying } from '../terminal.js';
 import { writePidFile } from './lifecycle.js';
 
 const OPTIONS = {
@@ -53,6 +54,7 @@ function buildProcess(container: Container, values: Record<string, unknown>, com
   const process: SpecProcess = structuredClone(base);
   process.args = command;
   process.terminal = values.tty === true;
+  if (process.terminal && !values.detach) process.consoleSize = ourTerminalSize() ?? process.consoleSize;
   process.env = [...(base.env ?? []), ...((values.env as string[] | undefined) ?? [])];
   if (values.cwd) process.cwd = values.cwd as string;
   if (values.user) {
@@ -85,11 +87,13 @@ export async function exec(args: string[], global: GlobalOptions): Promise<numbe
   const { values } = parseCommandArgs('exec', flagArgs, OPTIONS);
   const [id, ...command] = rest;
   if (!id) throw new UsageError('exec: needs a container id');
-  for (const flag of ['cgroup', 'process-label', 'apparmor'] as const) {
+  for (const flag of ['process-label', 'apparmor'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`exec: --${flag} is not supported yet`);
   }
   const container = Container.load(global.root, id);
   const process = buildProcess(container, values, command);
+  if (process.terminal && values.detach && !values['console-socket'])
+    throw new UsageError('exec: a detached process with a terminal needs --console-socket to hand it to');
 
   const signals = values.detach ? undefined : forwardSignals();
   try {
@@ -99,6 +103,8 @@ export async function exec(args: string[], global: GlobalOptions): Promise<numbe
       consoleSocket: values['console-socket'] as string | undefined,
       pidfdSocket: values['pidfd-socket'] as string | undefined,
       preserveFds: passed.count,
+      ignorePaused: values['ignore-paused'],
+      subCgroups: values.cgroup as string[] | undefined,
     });
     if (values['pid-file']) writePidFile(values['pid-file'], running.pid);
     if (!signals) {
@@ -106,7 +112,7 @@ export async function exec(args: string[], global: GlobalOptions): Promise<numbe
       return 0;
     }
     signals.deliverTo(running);
-    return exitStatusCode(await running.wait());
+    return exitStatusCode(await waitRelaying(running.console, running.wait()));
   } finally {
     signals?.stop();
   }

@@ -25,10 +25,12 @@ export async function create(args: string[], global: GlobalOptions): Promise<num
     bundle: values.bundle,
     root: global.root,
     noPivot: values['no-pivot'],
+    noNewKeyring: values['no-new-keyring'],
     consoleSocket: values['console-socket'],
     pidfdSocket: values['pidfd-socket'],
     preserveFds: passed.count,
     extraEnv: passed.env,
+    notifySocket: process.env.NOTIFY_SOCKET || undefined,
   });
   if (values['pid-file']) writePidFile(values['pid-file'], (await container.state()).pid);
   return 0;
@@ -36,7 +38,10 @@ export async function create(args: string[], global: GlobalOptions): Promise<num
 
 export async function start(args: string[], global: GlobalOptions): Promise<number> {
   const { positionals } = parseCommandArgs('start', args, {});
-  await Container.load(global.root, containerIdArgument('start', positionals)).start({ warn: global.warn });
+  await Container.load(global.root, containerIdArgument('start', positionals)).start({
+    warn: global.warn,
+    notifySocket: process.env.NOTIFY_SOCKET || undefined,
+  });
   return 0;
 }
 

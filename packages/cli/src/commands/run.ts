@@ -4,6 +4,7 @@ import { exitStatusCode } from '@corral/native';
 import { containerIdArgument, parseCommandArgs, passedDescriptors } from '../args.js';
 import type { GlobalOptions } from '../global.js';
 import { forwardSignals } from '../signals.js';
+import { ourTerminalSize, waitRelaying } from '../terminal.js';
 import { writePidFile } from './lifecycle.js';
 
 export async function run(args: string[], global: GlobalOptions): Promise<number> {
@@ -26,16 +27,20 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
     bundle: values.bundle,
     root: global.root,
     noPivot: values['no-pivot'],
+    noNewKeyring: values['no-new-keyring'],
     consoleSocket: values['console-socket'],
     pidfdSocket: values['pidfd-socket'],
     preserveFds: passed.count,
     extraEnv: passed.env,
+    consoleSize: values.detach ? undefined : ourTerminalSize(),
+    keep: values.keep,
+    notifySocket: process.env.NOTIFY_SOCKET || undefined,
     warn: global.warn,
   };
   if (values.detach) {
     const created = await Container.create(options);
     if (values['pid-file']) writePidFile(values['pid-file'], (await created.state()).pid);
-    await created.start({ warn: global.warn });
+    await created.start({ warn: global.warn, notifySocket: options.notifySocket });
     return 0;
   }
 
@@ -45,7 +50,7 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
     const container = await runContainer(options);
     if (values['pid-file']) writePidFile(values['pid-file'], container.pid);
     signals.deliverTo(container);
-    return exitStatusCode(await container.exited);
+    return exitStatusCode(await waitRelaying(container.console, container.exited));
   } finally {
     signals.stop();
   }

@@ -79,6 +79,10 @@ describe('corral features', () => {
     ]);
     expect(features.linux.capabilities).toContain('CAP_CHECKPOINT_RESTORE');
     expect(features.mountOptions).toEqual(expect.arrayContaining(['rbind', 'rro', 'nosuid', 'rslave']));
+    expect(features.linux.seccomp).toMatchObject({ enabled: true });
+    expect(features.linux.seccomp.actions).toEqual(
+      expect.arrayContaining(['SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO']),
+    );
   });
 });
 

@@ -83,6 +83,25 @@ describe('podman with corral as its runtime', () => {
     expect([made.uid, made.gid]).toEqual([100000, 100000]);
   });
 
+  it("applies podman's seccomp profile, and none when podman asks for none", () => {
+    const seccomp = (...options: string[]) =>
+      podman(
+        'run',
+        '--rm',
+        '--name',
+        name(),
+        ...options,
+        '--rootfs',
+        rootfs,
+        'grep',
+        '^Seccomp:',
+        '/proc/self/status',
+      ).stdout;
+    // 2 is SECCOMP_MODE_FILTER.
+    expect(seccomp()).toBe('Seccomp:\t2\n');
+    expect(seccomp('--security-opt', 'seccomp=unconfined')).toBe('Seccomp:\t0\n');
+  });
+
   it('runs a detached container, lists, stops and removes it', () => {
     const container = name();
     const run = podman(

@@ -20,4 +20,11 @@ describe('parseGlobal', () => {
     expect(() => parseGlobal(['--root'])).toThrow(/flag needs an argument: --root/);
     expect(() => parseGlobal(['--log-format', 'xml', 'run'])).toThrow(/text or json/);
   });
+
+  it('takes --rootless false or auto, and says it cannot do true', () => {
+    expect(parseGlobal(['--rootless', 'auto', 'list']).command).toBe('list');
+    expect(parseGlobal(['--rootless=false', 'list']).command).toBe('list');
+    expect(() => parseGlobal(['--rootless', 'true', 'list'])).toThrow(/not supported/);
+    expect(() => parseGlobal(['--rootless', 'maybe', 'list'])).toThrow(/true, false or auto/);
+  });
 });

@@ -1,3 +1,6 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+
 import {
   CgroupError,
   type CgroupManager,
@@ -74,6 +77,52 @@ export function planCgroup(
   } catch (error) {
     throw asCorralError(error);
   }
+}
+
+/**
+ * The cgroup paths of a process exec'd into a sub-cgroup of its container (runc's exec
+ * --cgroup): each entry is `SUB` for every controller or `CONTROLLER[,CONTROLLER]:SUB`, SUB
+ * relative to the container's cgroup and already made.
+ */
+export function subCgroupPaths(
+  paths: Record<string, string>,
+  entries: readonly string[],
+): Record<string, string> {
+  const chosen = { ...paths };
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    const colon = entry.indexOf(':');
+    const sub = colon < 0 ? entry : entry.slice(colon + 1);
+    const controllers = colon < 0 ? Object.keys(paths) : entry.slice(0, colon).split(',');
+    const parts = sub.split('/').filter((part) => part !== '' && part !== '.');
+    if (sub.startsWith('/') || parts.length === 0 || parts.includes('..')) {
+      throw new CorralError(
+        'INVALID_CONFIG',
+        `--cgroup ${JSON.stringify(entry)}: the sub-cgroup must be a path inside the container's cgroup`,
+      );
+    }
+    for (const controller of controllers) {
+      if (!(controller in paths) || (colon >= 0 && controller === '')) {
+        throw new CorralError(
+          'INVALID_CONFIG',
+          `--cgroup ${JSON.stringify(entry)}: the container has no ${JSON.stringify(controller)} cgroup`,
+        );
+      }
+      if (seen.has(controller)) {
+        throw new CorralError(
+          'INVALID_CONFIG',
+          `--cgroup: ${controller || 'the unified hierarchy'} is given twice`,
+        );
+      }
+      seen.add(controller);
+      const dir = join(paths[controller]!, ...parts);
+      if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+        throw new CorralError('INVALID_CONFIG', `--cgroup ${JSON.stringify(entry)}: ${dir} does not exist`);
+      }
+      chosen[controller] = dir;
+    }
+  }
+  return chosen;
 }
 
 /** The cgroup of a container recorded in its state, if it has one. */

@@ -15,17 +15,18 @@ import { type CgroupStats, type LinuxResources, type OomEvent, validateResources
 import { type ExitStatus, Pidfd, waitReadable } from '@corral/native';
 
 import { CorralError } from '../errors.js';
-import { hookState, runHooksWarning } from '../hooks.js';
+import { hookState, runHooksWarning, seccompListenerState } from '../hooks.js';
 import { compileExecPlan } from '../plan/compile.js';
 import { loadBundle } from '../spec/load.js';
 import type { Spec, SpecProcess } from '../spec/types.js';
 import { validateSpec } from '../spec/validate.js';
-import { processStartTime } from '../state/proc.js';
+import { processStartTime, setOomScoreAdj } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
-import { asCorralError, recordedCgroup } from './cgroup.js';
+import { asCorralError, recordedCgroup, subCgroupPaths } from './cgroup.js';
 import { validateContainerId } from './id.js';
 import { InitProcess, type InitStdio } from './init-process.js';
 import { type LaunchOptions, launch, requireConsoleSocket, sendPidfd } from './launch.js';
+import { forwardUntilExit, NotifySocket, notifyDir } from './notify-socket.js';
 import { type ContainerStatus, can, deriveStatus } from './status.js';
 
 /** The OCI state of a container, as `corral state` prints it (runc's fields). */
@@ -44,6 +45,18 @@ export interface OciState {
 const SIGKILL = 9;
 
 /** A process started in a container by `exec`. */
+export interface ExecOptions {
+  /** stdin, stdout, stderr of the process; the runtime's own by default. */
+  stdio?: InitStdio;
+  consoleSocket?: string;
+  pidfdSocket?: string;
+  preserveFds?: number;
+  /** Exec into a paused container too (runc's --ignore-paused); the process waits for resume. */
+  ignorePaused?: boolean;
+  /** Sub-cgroups to run the process in (runc's exec --cgroup: `SUB` or `CONTROLLERS:SUB`). */
+  subCgroups?: string[];
+}
+
 export interface RunningProcess {
   pid: number;
   signal(signal: number): void;
@@ -51,6 +64,8 @@ export interface RunningProcess {
   wait(): Promise<ExitStatus>;
   /** Lets go of the process without waiting for it (a detached exec). */
   release(): void;
+  /** The pty master of its terminal (process.terminal without a console socket); the caller closes it. */
+  console?: number;
 }
 
 /**
@@ -133,37 +148,54 @@ export class Container {
     };
   }
 
-  /** Lets a created container exec its process. */
-  async start(options: { warn?: (message: string) => void } = {}): Promise<void> {
+  /**
+   * Lets a created container exec its process. With `notifySocket` (the service manager's
+   * NOTIFY_SOCKET) and a container created with one, returns once the process says READY=1
+   * or exits.
+   */
+  async start(options: { warn?: (message: string) => void; notifySocket?: string } = {}): Promise<void> {
     const warn = options.warn ?? ((message: string) => process.emitWarning(message));
-    await this.#locked('start', can.start, async (state) => {
-      const init = this.#openInit(state);
-      const fifo = openSync(this.#dir.execFifoPath, constants.O_RDONLY | constants.O_NONBLOCK);
-      try {
-        // Opening the FIFO lets the init's open return; it writes one byte and execs. If the
-        // init dies instead, its pidfd says so and start does not hang.
-        const done = new AbortController();
-        await Promise.race([
-          waitReadable(fifo, { signal: done.signal }),
-          waitReadable(init.fd, { signal: done.signal }),
-        ]).finally(() => done.abort());
-        const read = readOneByte(fifo);
-        if (!read)
-          throw new CorralError('SYSTEM', `container ${this.id}'s init exited before it was started`);
-      } finally {
-        closeSync(fifo);
-        init.close();
-      }
-      unlinkSync(this.#dir.execFifoPath);
-      const spec = loadBundle(state.bundle).spec;
-      const running = hookState(spec, {
-        id: this.id,
-        status: 'running',
-        pid: state.pid,
-        bundle: state.bundle,
+    let init: Pidfd | undefined;
+    let notify: NotifySocket | undefined;
+    try {
+      await this.#locked('start', can.start, async (state) => {
+        init = this.#openInit(state);
+        if (options.notifySocket && existsSync(notifyDir(this.#dir.path)))
+          notify = NotifySocket.bind(this.#dir.path, options.notifySocket);
+        await this.#letGo(state, init, warn);
       });
-      await runHooksWarning(spec, 'poststart', running, warn);
+      if (notify && init) await forwardUntilExit(notify, init);
+    } finally {
+      notify?.close();
+      init?.close();
+    }
+  }
+
+  /** start's work under the lock: through the exec FIFO, then poststart. */
+  async #letGo(state: ContainerStateFile, init: Pidfd, warn: (message: string) => void): Promise<void> {
+    const fifo = openSync(this.#dir.execFifoPath, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      // Opening the FIFO lets the init's open return; it writes one byte and execs. If the
+      // init dies instead, its pidfd says so and start does not hang.
+      const done = new AbortController();
+      await Promise.race([
+        waitReadable(fifo, { signal: done.signal }),
+        waitReadable(init.fd, { signal: done.signal }),
+      ]).finally(() => done.abort());
+      const read = readOneByte(fifo);
+      if (!read) throw new CorralError('SYSTEM', `container ${this.id}'s init exited before it was started`);
+    } finally {
+      closeSync(fifo);
+    }
+    unlinkSync(this.#dir.execFifoPath);
+    const spec = loadBundle(state.bundle).spec;
+    const running = hookState(spec, {
+      id: this.id,
+      status: 'running',
+      pid: state.pid,
+      bundle: state.bundle,
     });
+    await runHooksWarning(spec, 'poststart', running, warn);
   }
 
   /**
@@ -171,30 +203,60 @@ export class Container {
    * runs `process` (the config's process with the caller's changes). Resolves once it has
    * exec'd; `wait()` gives its exit status.
    */
-  async exec(
-    process: SpecProcess,
-    options: { stdio?: InitStdio; consoleSocket?: string; pidfdSocket?: string; preserveFds?: number } = {},
-  ): Promise<RunningProcess> {
-    requireConsoleSocket(process.terminal, options.consoleSocket);
+  async exec(process: SpecProcess, options: ExecOptions = {}): Promise<RunningProcess> {
+    requireConsoleSocket(process.terminal, options.consoleSocket, true);
     const state = this.#dir.readState();
-    this.#check('exec into', (status) => status === 'running', await deriveStatus(this.#dir, state));
+    // A paused container takes the process frozen, so exec returns only after resume.
+    const allowed = (status: ContainerStatus) =>
+      status === 'running' || (status === 'paused' && options.ignorePaused === true);
+    const status = await deriveStatus(this.#dir, state);
+    if (status === 'paused' && !options.ignorePaused) {
+      throw new CorralError(
+        'INVALID_STATE',
+        `cannot exec into container ${this.id}: it is paused (use --ignore-paused to override)`,
+      );
+    }
+    this.#check('exec into', allowed, status);
+    const cgroupPaths =
+      options.subCgroups?.length && state.cgroupPaths
+        ? subCgroupPaths(state.cgroupPaths, options.subCgroups)
+        : state.cgroupPaths;
     const { spec } = loadBundle(state.bundle);
-    const plan = compileExecPlan(validateSpec({ ...spec, process }), process, state.pid, options.preserveFds);
+    const execSpec = validateSpec({ ...spec, process });
+    const plan = compileExecPlan(execSpec, process, state.pid, options.preserveFds);
     const init = await InitProcess.start(
       plan,
       options.stdio ?? ['inherit', 'inherit', 'inherit'],
       options.preserveFds,
     );
     let child: Pidfd | undefined;
+    let console: number | undefined;
     try {
       child = await init.childStarted();
+      setOomScoreAdj(child.pid, process.oomScoreAdj);
       if (options.pidfdSocket) sendPidfd(options.pidfdSocket, child);
       // The exec'd process counts against the container's limits, like its init.
-      await recordedCgroup(state.cgroupPaths)?.apply(child.pid);
+      await recordedCgroup(cgroupPaths)
+        ?.apply(child.pid)
+        .catch((error: unknown) => {
+          throw asCorralError(error);
+        });
       await init.go();
       if (options.consoleSocket) await init.consoleTo(options.consoleSocket);
+      else if (process.terminal) console = await init.console();
+      if (plan.seccompListener) {
+        const { path, metadata } = plan.seccompListener;
+        const container = hookState(execSpec, {
+          id: this.id,
+          status: 'running',
+          pid: state.pid,
+          bundle: state.bundle,
+        });
+        await init.seccompListenerTo(path, seccompListenerState(execSpec, metadata, container, child.pid));
+      }
       await init.execDone();
     } catch (error) {
+      if (console !== undefined) closeSync(console);
       if (child) {
         try {
           child.signal(SIGKILL);
@@ -216,6 +278,7 @@ export class Container {
       // to whoever adopts it, as runc does, so that its parent can collect the status.
       wait: () => running.exited().finally(() => running.close()),
       release: () => running.close(),
+      console,
     };
   }
 

@@ -144,6 +144,29 @@ export class InitProcess {
     }
   }
 
+  /**
+   * Receives the seccomp notification listener and hands it to the agent at `socketPath` with
+   * `state` (the runtime spec's seccomp state document), then lets go of it.
+   */
+  async seccompListenerTo(socketPath: string, state: string): Promise<void> {
+    const { fds } = await this.#expect('seccompListener');
+    if (fds.length !== 1) {
+      for (const fd of fds) closeSync(fd);
+      throw new CorralError('SYSTEM', `corral-init sent ${fds.length} descriptors for the seccomp listener`);
+    }
+    try {
+      sendDescriptor(socketPath, fds[0]!, state);
+    } catch (error) {
+      throw new CorralError(
+        'SYSTEM',
+        `cannot send the seccomp listener to ${socketPath} (linux.seccomp.listenerPath): ${(error as Error).message}`,
+        { cause: error },
+      );
+    } finally {
+      closeSync(fds[0]!);
+    }
+  }
+
   /** Resolves once the container process has run its plan up to the exec FIFO (`create`). */
   async ready(): Promise<void> {
     await this.#expect('ready');

@@ -1,20 +1,21 @@
-import { chmodSync, chownSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import type { CgroupManager } from '@corral/cgroups';
 import { mkfifo, type Pidfd, sendDescriptor } from '@corral/native';
 
 import { CorralError, CreateContainerError, InvalidConfigError } from '../errors.js';
-import { hookState, runHooks } from '../hooks.js';
+import { hookState, runHooks, seccompListenerState } from '../hooks.js';
 import { compileInitPlan } from '../plan/compile.js';
 import { checkNamespacePaths } from '../plan/namespaces.js';
 import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
-import { processStartTime } from '../state/proc.js';
+import { processStartTime, setOomScoreAdj } from '../state/proc.js';
 import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
 import { asCorralError, planCgroup } from './cgroup.js';
 import { validateContainerId } from './id.js';
 import { InitProcess, type InitStdio } from './init-process.js';
+import { addNotifySocket, NotifySocket, notifyDir } from './notify-socket.js';
 import { delegateCgroup, hostRoot, writeIdMaps } from './user-namespace.js';
 
 export interface LaunchOptions {
@@ -34,6 +35,12 @@ export interface LaunchOptions {
   pidfdSocket?: string;
   /** runc's --console-socket: where the pty master goes when process.terminal is set. */
   consoleSocket?: string;
+  /** The terminal's size, overriding process.consoleSize (a caller relaying to its own terminal). */
+  consoleSize?: { height: number; width: number };
+  /** Keep the runtime's session keyring instead of a new one named after the container (runc's --no-new-keyring). */
+  noNewKeyring?: boolean;
+  /** The service manager's NOTIFY_SOCKET, proxied into the container as runc does. */
+  notifySocket?: string;
   /** runc's --systemd-cgroup (refused until a systemd driver exists). */
   systemdCgroup?: boolean;
   /** Where warnings go (a failed poststart or poststop hook); process.emitWarning by default. */
@@ -46,6 +53,10 @@ export interface Launched {
   pidfd: Pidfd;
   spec: Spec;
   bundle: string;
+  /** The pty master of the process's terminal, when it has one and no --console-socket took it. */
+  console?: number;
+  /** `run` with a NOTIFY_SOCKET: the container's socket, bound before the process could use it. */
+  notify?: NotifySocket;
 }
 
 const SIGKILL = 9;
@@ -62,11 +73,19 @@ export function sendPidfd(socketPath: string, pidfd: Pidfd): void {
 }
 
 /** A terminal goes to a console socket; corral does not yet relay one itself. */
-export function requireConsoleSocket(terminal: boolean | undefined, consoleSocket: string | undefined): void {
-  if (terminal && !consoleSocket) {
-    throw new CorralError(
-      'NOT_SUPPORTED',
-      'process.terminal is true: pass --console-socket (corral does not relay a terminal itself yet)',
+/**
+ * A terminal's master goes to --console-socket, or back to a caller that stays to relay it
+ * (foreground run, exec); a create that returns at once has no one to hand it to.
+ */
+export function requireConsoleSocket(
+  terminal: boolean | undefined,
+  consoleSocket: string | undefined,
+  callerHoldsConsole: boolean,
+): void {
+  if (terminal && !consoleSocket && !callerHoldsConsole) {
+    throw new InvalidConfigError(
+      'process.terminal',
+      'a container that is not run in the foreground needs --console-socket to hand its terminal to',
     );
   }
   if (!terminal && consoleSocket) {
@@ -88,31 +107,41 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
   if (options.extraEnv?.length) {
     bundle.spec.process!.env = [...(bundle.spec.process!.env ?? []), ...options.extraEnv];
   }
+  if (options.consoleSize) bundle.spec.process!.consoleSize = options.consoleSize;
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
-  requireConsoleSocket(bundle.spec.process?.terminal, options.consoleSocket);
-  // Compiled before anything exists, so a bad config leaves nothing behind.
-  const execFifo = mode === 'create' ? join(root, options.id, 'exec.fifo') : undefined;
-  const plan = compileInitPlan(bundle.spec, {
-    bundle: bundle.path,
-    noPivot: options.noPivot,
-    execFifo,
-    preserveFds: options.preserveFds,
-  });
+  if (options.notifySocket) addNotifySocket(bundle.spec, join(root, options.id));
+  requireConsoleSocket(bundle.spec.process?.terminal, options.consoleSocket, mode === 'run');
+  // Namespace files are checked before the state directory exists.
   checkNamespacePaths(bundle.spec);
-  const cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
   const dir = ContainerDir.create(root, options.id);
 
+  let cgroup: ReturnType<typeof planCgroup> | undefined;
   let init: InitProcess | undefined;
   let pidfd: Pidfd | undefined;
+  let console: number | undefined;
+  let notify: NotifySocket | undefined;
   try {
-    if (mode === 'create') {
-      mkfifo(dir.execFifoPath, 0o600);
+    // The notify socket's directory is bind-mounted, so it exists before the plan is compiled;
+    // `start` binds the socket itself for a created container.
+    if (options.notifySocket && mode === 'create') mkdirSync(notifyDir(dir.path));
+    if (options.notifySocket && mode === 'run') notify = NotifySocket.bind(dir.path, options.notifySocket);
+    const execFifo = mode === 'create' ? dir.execFifoPath : undefined;
+    const plan = compileInitPlan(bundle.spec, {
+      bundle: bundle.path,
+      noPivot: options.noPivot,
+      execFifo,
+      preserveFds: options.preserveFds,
+      sessionKeyring: options.noNewKeyring ? undefined : `_ses.${options.id}`,
+    });
+    cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
+    if (execFifo) {
+      mkfifo(execFifo, 0o600);
       // The process opens it for writing just before exec, as process.user and, in a user
       // namespace, as an id of the container's (runc's is 0622 and the container root's too);
       // the state directory keeps everyone else from reaching it by path.
-      chmodSync(dir.execFifoPath, 0o622);
+      chmodSync(execFifo, 0o622);
       const containerRoot = hostRoot(bundle.spec);
-      if (containerRoot) chownSync(dir.execFifoPath, containerRoot.uid, containerRoot.gid);
+      if (containerRoot) chownSync(execFifo, containerRoot.uid, containerRoot.gid);
     }
     init = await InitProcess.start(
       plan,
@@ -120,6 +149,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       options.preserveFds,
     );
     pidfd = await init.childStarted();
+    setOomScoreAdj(pidfd.pid, bundle.spec.process?.oomScoreAdj);
     if (options.pidfdSocket) sendPidfd(options.pidfdSocket, pidfd);
     // Recorded before the container can do anything, so a crash from here on leaves a state
     // that `delete --force` can clean.
@@ -151,6 +181,14 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     // In the order of HookStateIndex: createContainer, startContainer.
     await init.go([state('creating'), state('created')]);
     if (options.consoleSocket) await init.consoleTo(options.consoleSocket);
+    else if (bundle.spec.process?.terminal) console = await init.console();
+    if (plan.seccompListener) {
+      const { path, metadata } = plan.seccompListener;
+      await init.seccompListenerTo(
+        path,
+        seccompListenerState(bundle.spec, metadata, state('creating'), pidfd.pid),
+      );
+    }
     if (mode === 'run') await init.execDone();
     else await init.ready();
   } catch (error) {
@@ -165,8 +203,10 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       pidfd.close();
     }
     init?.close();
+    if (console !== undefined) closeSync(console);
+    notify?.close();
     try {
-      if (cgroup.manager.exists()) await cgroup.manager.destroy();
+      if (cgroup?.manager.exists()) await cgroup.manager.destroy();
     } catch (e) {
       cleanupErrors.push(e);
     }
@@ -182,5 +222,5 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     throw cleanupErrors.length ? new CreateContainerError(failure, cleanupErrors) : failure;
   }
   init.close();
-  return { dir, pidfd, spec: bundle.spec, bundle: bundle.path, cgroup: cgroup.manager };
+  return { dir, pidfd, spec: bundle.spec, bundle: bundle.path, cgroup: cgroup.manager, console, notify };
 }

@@ -8,7 +8,11 @@ import type { NamespaceType, Spec, SpecMount, SpecProcess } from '../spec/types.
 import { capabilityMask } from './capabilities.js';
 import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
 import { byJoinOrder, checkNamespaceConfig, findNamespace, NAMESPACE_FLAGS, NS_FILES } from './namespaces.js';
+import { initialAffinityOp, processAttributeOps } from './process-attributes.js';
 import { RLIMITS } from './rlimits.js';
+import { compileSeccomp, type SeccompStep } from './seccomp.js';
+import { compileSysctls } from './sysctl.js';
+import { refuseUnsupported, refuseUnsupportedProcess } from './unsupported.js';
 
 /**
  * What corral-init runs, op by op, with a description of each op in the config's terms so
@@ -19,6 +23,8 @@ export interface InitPlan {
   describe: string[];
   /** Index of the clone op: failures before it happen in corral-init, after it in the child. */
   cloneIndex: number;
+  /** Where the seccomp notification listener goes, once corral-init sends it. */
+  seccompListener?: { path: string; metadata: string };
 }
 
 export interface CompileOptions {
@@ -30,6 +36,8 @@ export interface CompileOptions {
   execFifo?: string;
   /** Descriptors from 3 up that the process keeps (runc's --preserve-fds, LISTEN_FDS). */
   preserveFds?: number;
+  /** The name of a new session keyring for the container (none: keep the runtime's). */
+  sessionKeyring?: string;
 }
 
 const S_IFCHR = 0o020000;
@@ -302,6 +310,9 @@ function addDevices(plan: PlanBuilder, spec: Spec): void {
 export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   const plan = new PlanBuilder();
   const process = spec.process!;
+  refuseUnsupported(spec);
+  const sysctls = compileSysctls(spec);
+  addInitialAffinity(plan, process);
   if (!has(spec, 'mount')) {
     throw new InvalidConfigError(
       'linux.namespaces',
@@ -333,6 +344,10 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     plan.add({ op: 'setgid', gid: 0 }, 'become root of the user namespace (gid 0)');
     plan.add({ op: 'setuid', uid: 0 }, 'become root of the user namespace (uid 0)');
   }
+  // Joined as the container's root, who then owns it.
+  if (options.sessionKeyring) {
+    plan.add({ op: 'joinSessionKeyring', name: options.sessionKeyring }, 'join a session keyring of its own');
+  }
   (spec.mounts ?? []).forEach((mount, i) => {
     addMount(plan, mount, i, options.bundle);
   });
@@ -342,7 +357,9 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     options.noPivot ? { op: 'chroot' } : { op: 'pivotRoot' },
     options.noPivot ? 'chroot into the rootfs' : 'pivot_root into the rootfs',
   );
-  if (process.terminal) plan.add({ op: 'console' }, 'set up the console (process.terminal)');
+  addConsole(plan, process);
+  // Before the readonly paths: /proc/sys is one of them.
+  for (const { name, value } of sysctls) plan.add({ op: 'sysctl', name, value }, `set the sysctl ${name}`);
 
   for (const [i, path] of (spec.linux?.maskedPaths ?? []).entries()) {
     plan.add({ op: 'maskPath', path }, `mask ${path} (linux.maskedPaths[${i}])`);
@@ -355,11 +372,32 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   if (spec.domainname)
     plan.add({ op: 'setdomainname', name: spec.domainname }, `set domainname ${spec.domainname}`);
 
-  addProcess(plan, process, options.execFifo, options.preserveFds, () =>
+  const seccomp = seccompStep(spec);
+  addProcess(plan, spec, process, seccomp, options.execFifo, options.preserveFds, () =>
     addContainerHooks(plan, spec, 'startContainer'),
   );
   if (has(spec, 'user')) openBindSourcesEarly(plan, becomeRoot);
-  return { ops: plan.ops, describe: plan.describe, cloneIndex };
+  return { ops: plan.ops, describe: plan.describe, cloneIndex, seccompListener: seccomp?.listener };
+}
+
+/** The container's filter; exec'd processes get the same one. */
+function seccompStep(spec: Spec): SeccompStep | undefined {
+  return spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp) : undefined;
+}
+
+/** corral-init's own CPUs, inherited by the process until it is in the container's cgroup. */
+function addInitialAffinity(plan: PlanBuilder, process: SpecProcess): void {
+  const initial = initialAffinityOp(process);
+  if (initial) plan.add(initial.op, initial.why);
+}
+
+function addConsole(plan: PlanBuilder, process: SpecProcess): void {
+  if (!process.terminal) return;
+  const size = process.consoleSize ?? { height: 0, width: 0 };
+  plan.add(
+    { op: 'console', rows: size.height, columns: size.width },
+    'set up the console (process.terminal)',
+  );
 }
 
 /**
@@ -382,7 +420,9 @@ function openBindSourcesEarly(plan: PlanBuilder, at: number): void {
 /** The part of a plan that makes the process itself: limits, identity, capabilities, exec. */
 function addProcess(
   plan: PlanBuilder,
+  spec: Spec,
   process: SpecProcess,
+  seccomp: SeccompStep | undefined,
   execFifo?: string,
   preserveFds = 0,
   beforeExec?: () => void,
@@ -398,8 +438,15 @@ function addProcess(
       `set ${limit.type} to ${limit.soft}:${limit.hard} (process.rlimits[${i}])`,
     );
   }
+  // Before the identity changes: real-time policies and I/O classes need the privilege.
+  for (const { op, why } of processAttributeOps(process, spec)) plan.add(op, why);
   if (process.user.umask !== undefined)
     plan.add({ op: 'umask', mask: process.user.umask }, 'set the umask (process.user.umask)');
+  // Installing a filter takes no_new_privs or CAP_SYS_ADMIN. Without no_new_privs it must go in
+  // while the capabilities are still whole, so the rest of the plan runs under it; with it, it
+  // goes in last and the profile need not allow the runtime's own setup calls.
+  const earlySeccomp = seccomp && !process.noNewPrivileges;
+  if (earlySeccomp) plan.add(seccomp.op, seccomp.description);
   // Always set the groups, so the container never inherits the runtime's own.
   plan.add(
     { op: 'setgroups', gids: process.user.additionalGids ?? [] },
@@ -427,6 +474,9 @@ function addProcess(
   if (process.noNewPrivileges)
     plan.add({ op: 'noNewPrivileges' }, 'set no_new_privs (process.noNewPrivileges)');
   plan.add({ op: 'chdir', path: process.cwd }, `change directory to ${process.cwd} (process.cwd)`);
+  // A listener must reach the runtime before `create` returns: before the exec FIFO wait.
+  const listenerSeccomp = seccomp && !earlySeccomp && seccomp.listener;
+  if (listenerSeccomp) plan.add(seccomp.op, seccomp.description);
   if (execFifo) {
     plan.add({ op: 'signalReady' }, 'report the container created');
     plan.add({ op: 'waitExecFifo' }, 'wait for start');
@@ -434,6 +484,7 @@ function addProcess(
   beforeExec?.();
   if (preserveFds > 0)
     plan.add({ op: 'preserveFds', count: preserveFds }, `keep ${preserveFds} descriptors (--preserve-fds)`);
+  if (seccomp && !earlySeccomp && !listenerSeccomp) plan.add(seccomp.op, seccomp.description);
   const args = process.args!;
   plan.add(
     { op: 'exec', file: args[0]!, args, env: process.env ?? [] },
@@ -452,6 +503,8 @@ export function compileExecPlan(
   preserveFds = 0,
 ): InitPlan {
   const plan = new PlanBuilder();
+  refuseUnsupportedProcess(process);
+  addInitialAffinity(plan, process);
   const types = (spec.linux?.namespaces ?? []).map((ns) => ns.type);
   types.sort(byJoinOrder);
   for (const type of types) {
@@ -464,7 +517,8 @@ export function compileExecPlan(
   const cloneIndex = plan.ops.length;
   plan.add({ op: 'clone', flags: 0n }, 'start the process');
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
-  if (process.terminal) plan.add({ op: 'console' }, 'set up the console (process.terminal)');
-  addProcess(plan, process, undefined, preserveFds);
-  return { ops: plan.ops, describe: plan.describe, cloneIndex };
+  addConsole(plan, process);
+  const seccomp = seccompStep(spec);
+  addProcess(plan, spec, process, seccomp, undefined, preserveFds);
+  return { ops: plan.ops, describe: plan.describe, cloneIndex, seccompListener: seccomp?.listener };
 }

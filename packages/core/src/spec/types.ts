@@ -17,6 +17,8 @@ export interface Spec {
 
 export interface SpecProcess {
   terminal?: boolean;
+  /** The terminal's size in characters; ignored without process.terminal. */
+  consoleSize?: { height: number; width: number };
   user: { uid: number; gid: number; umask?: number; additionalGids?: number[] };
   args?: string[];
   env?: string[];
@@ -24,6 +26,8 @@ export interface SpecProcess {
   capabilities?: Partial<Record<CapabilitySetName, string[]>>;
   rlimits?: Array<{ type: string; soft: number; hard: number }>;
   noNewPrivileges?: boolean;
+  /** Written to /proc/PID/oom_score_adj before the process runs: -1000 to 1000. */
+  oomScoreAdj?: number;
 }
 
 export type CapabilitySetName = 'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient';
@@ -65,7 +69,26 @@ export interface SpecLinux {
     gid?: number;
   }>;
   resources?: Record<string, unknown>;
+  seccomp?: SpecSeccomp;
+  sysctl?: Record<string, string>;
   [extension: string]: unknown;
+}
+
+export interface SpecSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  listenerPath?: string;
+  listenerMetadata?: string;
+  syscalls?: SpecSeccompRule[];
+}
+
+export interface SpecSeccompRule {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args?: Array<{ index: number; value: number; valueTwo?: number; op: string }>;
 }
 
 export type HookKind =

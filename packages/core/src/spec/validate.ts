@@ -1,6 +1,7 @@
 import { InvalidConfigError } from '../errors.js';
 import { CAPABILITIES } from '../plan/capabilities.js';
 import { RLIMITS } from '../plan/rlimits.js';
+import { validateSeccomp } from '../plan/seccomp.js';
 import type { NamespaceType, Spec, TimeClock } from './types.js';
 
 const NAMESPACE_TYPES: ReadonlySet<string> = new Set<NamespaceType>([
@@ -104,6 +105,26 @@ export function validateSpec(raw: unknown): Spec {
   check(spec.process, 'process', 'object');
   const process = spec.process!;
   optional(process.terminal, 'process.terminal', 'boolean');
+  if (
+    process.oomScoreAdj !== undefined &&
+    !(Number.isInteger(process.oomScoreAdj) && process.oomScoreAdj >= -1000 && process.oomScoreAdj <= 1000)
+  ) {
+    throw new InvalidConfigError(
+      'process.oomScoreAdj',
+      `must be an integer from -1000 to 1000, got ${describe(process.oomScoreAdj)}`,
+    );
+  }
+  if (process.consoleSize !== undefined) {
+    check(process.consoleSize, 'process.consoleSize', 'object');
+    for (const side of ['height', 'width'] as const) {
+      const value = process.consoleSize[side];
+      if (!Number.isInteger(value) || value < 0 || value > 0xffff)
+        throw new InvalidConfigError(
+          `process.consoleSize.${side}`,
+          `must be an integer from 0 to 65535, got ${describe(value)}`,
+        );
+    }
+  }
   if (process.args === undefined) throw new InvalidConfigError('process.args', 'is required');
   stringList(process.args, 'process.args');
   if (process.args.length === 0 || process.args[0] === '') {
@@ -283,6 +304,7 @@ export function validateSpec(raw: unknown): Spec {
         optional(device.gid, `${path}.gid`, 'uint32');
       });
     }
+    if (linux.seccomp !== undefined) validateSeccomp(linux.seccomp);
   }
   return spec;
 }

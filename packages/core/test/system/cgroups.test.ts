@@ -1,5 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -125,6 +125,80 @@ describe('cgroups of a container', () => {
     corral(bundle, 'pause', bundle.id);
     expect(corral(bundle, 'delete', '--force', bundle.id).status).toBe(0);
     expect(processesRootedIn(bundle.rootfs)).toEqual([]);
+  });
+
+  it('exec --ignore-paused runs in a paused container once it is resumed', async () => {
+    const bundle = bundleFor(['sleep', '60']);
+    runDetached(bundle);
+    expect(corral(bundle, 'pause', bundle.id).status).toBe(0);
+    const refused = corral(bundle, 'exec', bundle.id, 'true');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/it is paused \(use --ignore-paused/);
+    // Asynchronous: the exec'd process is frozen with the rest until resume.
+    const pending = new Promise<number | null>((resolve) => {
+      const child = spawn(
+        corralBin,
+        ['--root', bundle.stateRoot, 'exec', '--ignore-paused', bundle.id, 'echo', 'after'],
+        {
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      );
+      let out = '';
+      child.stdout.on('data', (chunk) => (out += chunk));
+      child.on('exit', (code) => resolve(out === 'after\n' ? code : -1));
+    });
+    await sleep(500);
+    expect(corral(bundle, 'resume', bundle.id).status).toBe(0);
+    expect(await pending).toBe(0);
+  });
+
+  it('exec --cgroup runs the process in a sub-cgroup of the container', () => {
+    const bundle = bundleFor(['sleep', '60']);
+    runDetached(bundle);
+    const paths = cgroupPaths(bundle);
+    const subCgroups = [
+      ...Object.values(paths).map((dir) => join(dir, 'all')),
+      join(paths.pids!, 'only-pids'),
+    ];
+    try {
+      for (const dir of subCgroups) {
+        mkdirSync(dir);
+        // A new v1 cpuset has no CPUs or memory nodes until given its parent's.
+        if (dir.startsWith(paths.cpuset!)) {
+          for (const file of ['cpuset.cpus', 'cpuset.mems'])
+            writeFileSync(join(dir, file), readFileSync(join(paths.cpuset!, file)));
+        }
+      }
+      const cgroupOf = (...flags: string[]) => {
+        const result = corral(bundle, 'exec', ...flags, bundle.id, 'cat', '/proc/self/cgroup');
+        expect(result.stderr).toBe('');
+        return Object.fromEntries(
+          result.stdout
+            .trim()
+            .split('\n')
+            .map((line) => line.split(':'))
+            .map(([, controllers, path]) => [controllers, path]),
+        );
+      };
+      const everywhere = cgroupOf('--cgroup', 'all');
+      expect(everywhere.pids).toMatch(/\/all$/);
+      expect(everywhere.memory).toMatch(/\/all$/);
+      const pidsOnly = cgroupOf('--cgroup', 'pids:only-pids');
+      expect(pidsOnly.pids).toMatch(/\/only-pids$/);
+      expect(pidsOnly.memory).not.toMatch(/only-pids|all/);
+      for (const [flag, message] of [
+        ['missing', /does not exist/],
+        ['../escape', /inside the container's cgroup/],
+        ['nosuch:all', /no "nosuch" cgroup/],
+      ] as const) {
+        const refused = corral(bundle, 'exec', '--cgroup', flag, bundle.id, 'true');
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toMatch(message);
+      }
+    } finally {
+      // The exec'd processes are gone: the sub-cgroups are empty and go before the container's.
+      for (const dir of subCgroups) if (existsSync(dir)) rmdirSync(dir);
+    }
   });
 
   it('refuses impossible resources before anything exists, naming the field', async () => {

@@ -140,6 +140,57 @@ describe('create, start, state, kill, delete', () => {
     await until(() => readFileSync(out, 'utf8') === 'detached\n');
   });
 
+  it('run --keep leaves the stopped container for delete', () => {
+    const bundle = bundleFor(['sh', '-c', 'exit 7']);
+    expect(corral(bundle, 'run', '--keep', '--bundle', bundle.path, bundle.id).status).toBe(7);
+    expect(state(bundle).status).toBe('stopped');
+    expect(corral(bundle, 'delete', bundle.id).status).toBe(0);
+    expect(existsSync(join(bundle.stateRoot, bundle.id))).toBe(false);
+  });
+
+  it('gives the container a session keyring of its own unless --no-new-keyring', () => {
+    const keyrings = (...flags: string[]) => {
+      const bundle = makeBundle({
+        ...baseConfig(['sh', '-c', 'grep -o " keyring *_ses[^:]*" /proc/keys; true']),
+        // /proc/keys is masked by default; this test reads it.
+        linux: { ...baseConfig([]).linux, maskedPaths: [] },
+      });
+      made.push(bundle);
+      const result = corral(bundle, 'run', ...flags, '--bundle', bundle.path, bundle.id);
+      expect(result.stderr).toBe('');
+      return {
+        id: bundle.id,
+        found: result.stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => line.split(/ +/)[2]),
+      };
+    };
+    // Root in other containers sees their keyrings too: look for this container's own.
+    const fresh = keyrings();
+    expect(fresh.found).toContain(`_ses.${fresh.id}`);
+    const kept = keyrings('--no-new-keyring');
+    expect(kept.found).not.toContain(`_ses.${kept.id}`);
+  });
+
+  it('serializes two starts racing on one container: one starts it, the other is refused', async () => {
+    const bundle = bundleFor(['sleep', '60']);
+    createWithOutput(bundle);
+    const start = () =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(corralBin, ['--root', bundle.stateRoot, 'start', bundle.id], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (chunk) => (stderr += chunk));
+        child.on('exit', (code) => resolve({ code, stderr }));
+      });
+    const results = await Promise.all([start(), start()]);
+    expect(results.map((r) => r.code).sort()).toEqual([0, 1]);
+    expect(results.find((r) => r.code === 1)?.stderr).toMatch(/cannot start container .*: it is running/);
+    expect(state(bundle).status).toBe('running');
+  });
+
   it('kill takes signal names and numbers, and refuses unknown ones', async () => {
     const bundle = bundleFor(['sh', '-c', 'trap "exit 0" USR1; while :; do sleep 0.05; done']);
     createWithOutput(bundle);
@@ -158,11 +209,12 @@ describe('create, start, state, kill, delete', () => {
       bundle.id,
       'sh',
       '-c',
-      'echo "$$ $(hostname)"; ls /proc | grep -c "^[0-9]"; exit 5',
+      'echo "$$ $(hostname)"; set -- /proc/[0-9]*; echo $#; exit 5',
     );
     expect(inside.status).toBe(5);
-    // Not pid 1, in the container's pid and uts namespaces: sleep, sh, ls and grep are all it sees.
-    expect(inside.stdout).toMatch(/^(\d+) corral-test\n4\n$/);
+    // Not pid 1, in the container's pid and uts namespaces: sleep and this shell are all it sees
+    // (a glob, not ls | grep, whose two children may or may not both exist when ls reads /proc).
+    expect(inside.stdout).toMatch(/^(\d+) corral-test\n2\n$/);
     expect(inside.stdout.split(' ')[0]).not.toBe('1');
     const changed = corral(
       bundle,

@@ -76,6 +76,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   corral::InitProcess(env, exports);
   corral::InitBpf(env, exports);
   corral::InitNetns(env, exports);
+  corral::InitSeccomp(env, exports);
   return exports;
 }
 

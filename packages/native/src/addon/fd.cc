@@ -1,6 +1,7 @@
 // Descriptors Node cannot make: SOCK_SEQPACKET pairs and sealed executable copies.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -123,12 +125,78 @@ static Napi::Value UnixConnect(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, fd);
 }
 
+// An AF_UNIX address for a path, or for an abstract name written "@name" (as NOTIFY_SOCKET
+// may be); returns the address length, or 0 when the name does not fit.
+static socklen_t UnixAddress(const std::string &path, struct sockaddr_un *addr) {
+  *addr = {};
+  addr->sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof(addr->sun_path)) return 0;
+  memcpy(addr->sun_path, path.c_str(), path.size());
+  if (path[0] == '@') addr->sun_path[0] = '\0';
+  return static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + path.size() + (path[0] == '@' ? 0 : 1));
+}
+
+// unixDatagramBind(path) -> a non-blocking AF_UNIX SOCK_DGRAM descriptor bound to path.
+static Napi::Value UnixDatagramBind(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "path must be a string");
+  struct sockaddr_un addr;
+  socklen_t len = UnixAddress(info[0].As<Napi::String>(), &addr);
+  if (!len) ThrowErrno(env, ENAMETOOLONG, "bind");
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) ThrowErrno(env, errno, "socket");
+  if (bind(fd, reinterpret_cast<struct sockaddr *>(&addr), len)) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, err, "bind");
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// unixDatagramSend(path, data): one datagram to a bound AF_UNIX socket, never waiting on a
+// full receiver (EAGAIN instead).
+static Napi::Value UnixDatagramSend(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsTypedArray()) {
+    throw Napi::TypeError::New(env, "unixDatagramSend(path: string, data: Uint8Array)");
+  }
+  struct sockaddr_un addr;
+  socklen_t len = UnixAddress(info[0].As<Napi::String>(), &addr);
+  if (!len) ThrowErrno(env, ENAMETOOLONG, "sendto");
+  Napi::Uint8Array data = info[1].As<Napi::Uint8Array>();
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) ThrowErrno(env, errno, "socket");
+  ssize_t n = sendto(fd, data.Data(), data.ByteLength(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                     reinterpret_cast<struct sockaddr *>(&addr), len);
+  int err = errno;
+  close(fd);
+  if (n < 0) ThrowErrno(env, err, "sendto");
+  return env.Undefined();
+}
+
+// setWindowSize(fd, rows, columns): TIOCSWINSZ on a terminal, so a relayed pty follows the
+// size of the terminal it is shown on.
+static Napi::Value SetWindowSize(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    throw Napi::TypeError::New(env, "setWindowSize(fd: number, rows: number, columns: number)");
+  }
+  struct winsize size = {};
+  size.ws_row = static_cast<unsigned short>(info[1].As<Napi::Number>().Uint32Value());
+  size.ws_col = static_cast<unsigned short>(info[2].As<Napi::Number>().Uint32Value());
+  if (ioctl(info[0].As<Napi::Number>().Int32Value(), TIOCSWINSZ, &size)) ThrowErrno(env, errno, "ioctl(TIOCSWINSZ)");
+  return env.Undefined();
+}
+
 void InitFd(Napi::Env env, Napi::Object exports) {
   exports.Set("socketpairSeqpacket", Napi::Function::New(env, SocketpairSeqpacket));
   exports.Set("sealedExecutableCopy", Napi::Function::New(env, SealedExecutableCopy));
   exports.Set("tryFlock", Napi::Function::New(env, TryFlock));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
   exports.Set("unixConnect", Napi::Function::New(env, UnixConnect));
+  exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
+  exports.Set("unixDatagramBind", Napi::Function::New(env, UnixDatagramBind));
+  exports.Set("unixDatagramSend", Napi::Function::New(env, UnixDatagramSend));
 }
 
 }  // namespace corral

@@ -89,10 +89,17 @@ const char *ci_op_layout(uint16_t code) {
     case CI_OP_OPEN_EXEC_FIFO: return "s";
     case CI_OP_WAIT_EXEC_FIFO: return "";
     case CI_OP_RUN_HOOK: return "sSSuU";
-    case CI_OP_CONSOLE: return "";
+    case CI_OP_CONSOLE: return "uu";
     case CI_OP_PRESERVE_FDS: return "u";
+    case CI_OP_JOIN_SESSION_KEYRING: return "s";
+    case CI_OP_SYSCTL: return "ss";
+    case CI_OP_IO_PRIORITY: return "uu";
+    case CI_OP_SCHEDULER: return "uUuuUUU";
+    case CI_OP_PERSONALITY: return "u";
+    case CI_OP_CPU_AFFINITY: return "n";
     case CI_OP_SIGNAL_READY: return "";
     case CI_OP_EXEC: return "sSS";
+    case CI_OP_SECCOMP: return "un";
     default: return NULL;
   }
 }

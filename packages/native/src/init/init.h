@@ -61,6 +61,7 @@ int ci_op_time_offsets(struct ci_ctx *, const struct ci_op *);
 int ci_op_setsid(struct ci_ctx *, const struct ci_op *);
 int ci_op_sethostname(struct ci_ctx *, const struct ci_op *);
 int ci_op_setdomainname(struct ci_ctx *, const struct ci_op *);
+int ci_op_join_session_keyring(struct ci_ctx *, const struct ci_op *);
 int ci_op_rlimit(struct ci_ctx *, const struct ci_op *);
 int ci_op_setgroups(struct ci_ctx *, const struct ci_op *);
 int ci_op_setgid(struct ci_ctx *, const struct ci_op *);
@@ -73,9 +74,21 @@ int ci_op_open_exec_fifo(struct ci_ctx *, const struct ci_op *);
 int ci_op_wait_exec_fifo(struct ci_ctx *, const struct ci_op *);
 int ci_op_run_hook(struct ci_ctx *, const struct ci_op *);
 
+/* ops_sysctl.c */
+int ci_op_sysctl(struct ci_ctx *, const struct ci_op *);
+
+/* ops_sched.c */
+int ci_op_scheduler(struct ci_ctx *, const struct ci_op *);
+int ci_op_io_priority(struct ci_ctx *, const struct ci_op *);
+int ci_op_personality(struct ci_ctx *, const struct ci_op *);
+int ci_op_cpu_affinity(struct ci_ctx *, const struct ci_op *);
+
 /* ops_console.c */
 int ci_op_console(struct ci_ctx *, const struct ci_op *);
 int ci_op_preserve_fds(struct ci_ctx *, const struct ci_op *);
 int ci_op_exec(struct ci_ctx *, const struct ci_op *);
+
+/* ops_seccomp.c */
+int ci_op_seccomp(struct ci_ctx *, const struct ci_op *);
 
 #endif

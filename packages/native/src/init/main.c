@@ -107,8 +107,15 @@ static ci_op_fn op_function(uint16_t code) {
     case CI_OP_RUN_HOOK: return ci_op_run_hook;
     case CI_OP_CONSOLE: return ci_op_console;
     case CI_OP_PRESERVE_FDS: return ci_op_preserve_fds;
+    case CI_OP_JOIN_SESSION_KEYRING: return ci_op_join_session_keyring;
+    case CI_OP_SYSCTL: return ci_op_sysctl;
+    case CI_OP_IO_PRIORITY: return ci_op_io_priority;
+    case CI_OP_SCHEDULER: return ci_op_scheduler;
+    case CI_OP_PERSONALITY: return ci_op_personality;
+    case CI_OP_CPU_AFFINITY: return ci_op_cpu_affinity;
     case CI_OP_SIGNAL_READY: return op_signal_ready;
     case CI_OP_EXEC: return ci_op_exec;
+    case CI_OP_SECCOMP: return ci_op_seccomp;
     default: return NULL;
   }
 }

@@ -43,7 +43,8 @@ static int bind_onto_console(struct ci_ctx *ctx, int peer) {
 }
 
 int ci_op_console(struct ci_ctx *ctx, const struct ci_op *op) {
-  (void)op;
+  // Sized before the process can run: a program that reads the size at once sees the real one.
+  struct winsize size = {.ws_row = (unsigned short)op->num[0], .ws_col = (unsigned short)op->num[1]};
   int master = ci_open_in_root(ctx, "/dev/pts/ptmx", O_RDWR | O_NOCTTY);
   if (master < 0) return ci_fail(ctx, "openat2", "/dev/pts/ptmx");
   int rc = 0, peer = -1, unlock = 0;
@@ -53,6 +54,8 @@ int ci_op_console(struct ci_ctx *ctx, const struct ci_op *op) {
     rc = ci_fail(ctx, "fstatfs", "/dev/pts/ptmx is not on devpts");
   } else if (ioctl(master, TIOCSPTLCK, &unlock)) {
     rc = ci_fail(ctx, "ioctl", "TIOCSPTLCK");
+  } else if (size.ws_row && size.ws_col && ioctl(master, TIOCSWINSZ, &size)) {
+    rc = ci_fail(ctx, "ioctl", "TIOCSWINSZ");
   } else if ((peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
     rc = ci_fail(ctx, "ioctl", "TIOCGPTPEER");
   } else if (bind_onto_console(ctx, peer)) {

@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,38 @@ int ci_op_sethostname(struct ci_ctx *ctx, const struct ci_op *op) {
 
 int ci_op_setdomainname(struct ci_ctx *ctx, const struct ci_op *op) {
   if (setdomainname(op->str[0], strlen(op->str[0]))) return ci_fail(ctx, "setdomainname", NULL);
+  return 0;
+}
+
+/* The key permission bit "the keyring's user may search it" (keyutils' KEY_USR_SEARCH). */
+#define CI_KEY_USR_SEARCH 0x00080000u
+
+/*
+ * A session keyring of the container's own, so its processes do not share the keys of the
+ * session that started the runtime; searchable by its user. Kernels without keyrings (ENOSYS)
+ * go without, as the keyring only narrows what was shared anyway.
+ */
+int ci_op_join_session_keyring(struct ci_ctx *ctx, const struct ci_op *op) {
+  long id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, op->str[0]);
+  if (id < 0) return errno == ENOSYS ? 0 : ci_fail(ctx, "keyctl", "KEYCTL_JOIN_SESSION_KEYRING");
+  /* "type;uid;gid;perm;description": the permissions are the fourth field, in hex. */
+  char description[512];
+  long n = syscall(SYS_keyctl, KEYCTL_DESCRIBE, id, description, sizeof(description));
+  if (n < 0) return ci_fail(ctx, "keyctl", "KEYCTL_DESCRIBE");
+  description[sizeof(description) - 1] = '\0';
+  const char *field = description;
+  for (int i = 0; i < 3 && field; i++) {
+    field = strchr(field, ';');
+    if (field) field++;
+  }
+  char *end = NULL;
+  unsigned long perm = field ? strtoul(field, &end, 16) : 0;
+  if (!field || end == field || *end != ';') {
+    errno = EINVAL;
+    return ci_fail(ctx, "keyctl", "KEYCTL_DESCRIBE gave no permissions");
+  }
+  if (syscall(SYS_keyctl, KEYCTL_SETPERM, id, (unsigned int)(perm | CI_KEY_USR_SEARCH)))
+    return ci_fail(ctx, "keyctl", "KEYCTL_SETPERM");
   return 0;
 }
 

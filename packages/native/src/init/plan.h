@@ -8,7 +8,7 @@
 
 #include "protocol.h"
 
-#define CI_MAX_FIELDS 6
+#define CI_MAX_FIELDS 8 /* the longest layout, the scheduler's, has 7 numbers */
 
 /* One op, decoded generically: numbers, strings and lists in the order the op's layout gives. */
 struct ci_op {

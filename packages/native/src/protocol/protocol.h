@@ -32,6 +32,9 @@ enum ci_message_type {
                                str message                                                     */
   CI_MSG_LOG = 6,           /* init -> parent: u32 level, str message                          */
   CI_MSG_CONSOLE = 7,       /* child -> parent: the pty master with SCM_RIGHTS (no payload)    */
+  CI_MSG_SECCOMP_LISTENER = 70, /* child -> parent: the seccomp notification listener with
+                                   SCM_RIGHTS (no payload), after CI_OP_SECCOMP with
+                                   SECCOMP_FILTER_FLAG_NEW_LISTENER                            */
 };
 
 enum ci_op_code {
@@ -79,12 +82,25 @@ enum ci_op_code {
   CI_OP_WAIT_EXEC_FIFO = 51, /* (none): block opening the FIFO for writing until `start` reads  */
   CI_OP_RUN_HOOK = 52,       /* str path, str list argv, str list env, u32 which state from GO
                                 goes to its stdin (0 or 1), u64 timeout in ms (0: none)         */
-  CI_OP_CONSOLE = 53,        /* (none), after pivot_root: a pty from the container's devpts; the
-                                peer becomes /dev/console, the controlling terminal and stdio,
-                                the master goes to the parent in CI_MSG_CONSOLE                  */
+  CI_OP_CONSOLE = 53,        /* u32 rows, u32 columns (0 0: unset), after pivot_root: a pty from
+                                the container's devpts with that window size; the peer becomes
+                                /dev/console, the controlling terminal and stdio, the master
+                                goes to the parent in CI_MSG_CONSOLE                             */
   CI_OP_PRESERVE_FDS = 54,   /* u32 count: descriptors 3..3+count-1 stay open across exec       */
+  CI_OP_JOIN_SESSION_KEYRING = 55, /* str name: a new session keyring, searchable by its user  */
+  CI_OP_SYSCTL = 56,         /* str name (under /proc/sys, "/"-separated), str value            */
+  CI_OP_IO_PRIORITY = 57,    /* u32 class, u32 level: ioprio_set on itself                      */
+  CI_OP_SCHEDULER = 58,      /* u32 policy, u64 flags, u32 nice (two's complement), u32 priority,
+                                u64 runtime, u64 deadline, u64 period: sched_setattr on itself  */
+  CI_OP_PERSONALITY = 59,    /* u32 domain: personality(2)                                      */
   CI_OP_SIGNAL_READY = 60,   /* (none): send CI_MSG_READY                                       */
   CI_OP_EXEC = 61,           /* str file, str list argv, str list env: PATH from env            */
+  CI_OP_CPU_AFFINITY = 62,   /* u32s cpus: sched_setaffinity on itself                          */
+  CI_OP_SECCOMP = 70,        /* u32 seccomp(2) filter flags (SECCOMP_FILTER_FLAG_*), u32 list:
+                                the BPF program, struct sock_filter array as little-endian
+                                u32 pairs; installed with SECCOMP_SET_MODE_FILTER. With
+                                SECCOMP_FILTER_FLAG_NEW_LISTENER the listener goes to the
+                                parent in CI_MSG_SECCOMP_LISTENER                              */
 };
 
 /* CI_OP_MOUNT_BIND flags. */

@@ -17,6 +17,8 @@ export const MessageType = {
   error: 5,
   log: 6,
   console: 7,
+  /** Numbered with its op (70) so that message types added elsewhere do not collide. */
+  seccompListener: 70,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 
@@ -158,9 +160,51 @@ export const OPS = {
       ['timeoutMs', 'u64'],
     ],
   },
-  console: { code: 53, fields: [] },
+  console: {
+    code: 53,
+    fields: [
+      ['rows', 'u32'],
+      ['columns', 'u32'],
+    ],
+  },
   preserveFds: { code: 54, fields: [['count', 'u32']] },
+  joinSessionKeyring: { code: 55, fields: [['name', 'str']] },
+  sysctl: {
+    code: 56,
+    fields: [
+      ['name', 'str'],
+      ['value', 'str'],
+    ],
+  },
+  ioPriority: {
+    code: 57,
+    fields: [
+      ['ioClass', 'u32'],
+      ['level', 'u32'],
+    ],
+  },
+  scheduler: {
+    code: 58,
+    fields: [
+      ['policy', 'u32'],
+      ['flags', 'u64'],
+      ['nice', 'u32'],
+      ['priority', 'u32'],
+      ['runtime', 'u64'],
+      ['deadline', 'u64'],
+      ['period', 'u64'],
+    ],
+  },
+  personality: { code: 59, fields: [['domain', 'u32']] },
+  cpuAffinity: { code: 62, fields: [['cpus', 'u32s']] },
   signalReady: { code: 60, fields: [] },
+  seccomp: {
+    code: 70,
+    fields: [
+      ['flags', 'u32'],
+      ['program', 'u32s'],
+    ],
+  },
   exec: {
     code: 61,
     fields: [

@@ -1,0 +1,72 @@
+/*
+ * Scheduling attributes the process sets on itself before exec, while it still holds the
+ * capabilities that real-time policies and I/O classes need: process.scheduler,
+ * process.ioPriority, process.execCPUAffinity and linux.personality.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/personality.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "init.h"
+
+/* struct sched_attr of sched_setattr(2), which glibc does not declare. */
+struct ci_sched_attr {
+  uint32_t size;
+  uint32_t sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime;
+  uint64_t sched_deadline;
+  uint64_t sched_period;
+};
+
+int ci_op_scheduler(struct ci_ctx *ctx, const struct ci_op *op) {
+  struct ci_sched_attr attr = {
+      .size = sizeof(attr),
+      .sched_policy = (uint32_t)op->num[0],
+      .sched_flags = op->num[1],
+      .sched_nice = (int32_t)(uint32_t)op->num[2],
+      .sched_priority = (uint32_t)op->num[3],
+      .sched_runtime = op->num[4],
+      .sched_deadline = op->num[5],
+      .sched_period = op->num[6],
+  };
+  if (syscall(SYS_sched_setattr, 0, &attr, 0)) return ci_fail(ctx, "sched_setattr", NULL);
+  return 0;
+}
+
+#define CI_IOPRIO_WHO_PROCESS 1
+#define CI_IOPRIO_CLASS_SHIFT 13
+
+int ci_op_io_priority(struct ci_ctx *ctx, const struct ci_op *op) {
+  int value = (int)((op->num[0] << CI_IOPRIO_CLASS_SHIFT) | op->num[1]);
+  if (syscall(SYS_ioprio_set, CI_IOPRIO_WHO_PROCESS, 0, value)) return ci_fail(ctx, "ioprio_set", NULL);
+  return 0;
+}
+
+int ci_op_personality(struct ci_ctx *ctx, const struct ci_op *op) {
+  if (personality((unsigned long)op->num[0]) == -1) return ci_fail(ctx, "personality", NULL);
+  return 0;
+}
+
+/* Sized for any CPU number the runtime lets through. */
+#define CI_MAX_CPUS 8192
+
+int ci_op_cpu_affinity(struct ci_ctx *ctx, const struct ci_op *op) {
+  cpu_set_t *set = CPU_ALLOC(CI_MAX_CPUS);
+  if (!set) return ci_fail(ctx, "malloc", "cpu set");
+  size_t size = CPU_ALLOC_SIZE(CI_MAX_CPUS);
+  CPU_ZERO_S(size, set);
+  for (size_t i = 0; i < op->u32s_len; i++) {
+    uint32_t cpu = ci_u32_at(op->u32s + 4 * i);
+    if (cpu < CI_MAX_CPUS) CPU_SET_S(cpu, size, set);
+  }
+  int rc = sched_setaffinity(0, size, set) ? ci_fail(ctx, "sched_setaffinity", NULL) : 0;
+  CPU_FREE(set);
+  return rc;
+}
