@@ -8,6 +8,8 @@ export interface GlobalOptions {
   logFormat: LogFormat;
   debug: boolean;
   systemdCgroup: boolean;
+  /** runc's --criu: the criu binary for checkpoint and restore. */
+  criu?: string;
   /** Where commands report warnings (set by main to the reporter). */
   warn: (message: string) => void;
 }
@@ -44,6 +46,7 @@ export function parseGlobal(argv: string[]): {
       if (value === undefined) throw new UsageError(`flag needs an argument: ${name}`);
       if (name === '--root') global.root = value;
       else if (name === '--log') global.log = value;
+      else if (name === '--criu') global.criu = value;
       else if (name === '--log-format') {
         if (value !== 'text' && value !== 'json')
           throw new UsageError(`--log-format must be text or json, got ${JSON.stringify(value)}`);

@@ -10,25 +10,28 @@ const USAGE = `corral: an OCI container runtime
 usage: corral [global options] command [command options] [arguments...]
 
 commands:
-  create   create a container that waits for start (--bundle DIR, default .)
-  start    start a created container
-  run      create and run a container (--bundle DIR, default .; --detach)
-  exec     run another process in a running container
-  state    print a container's state as JSON
-  kill     send a signal to a container's init (default SIGTERM)
-  delete   delete a container (--force kills it first)
-  list     list containers (-q, --format table|json)
-  pause    freeze every process of a container
-  resume   thaw a paused container
-  update   change a container's resources (runc's flags, or -r FILE|-)
-  events   stats and OOM events as JSON lines (--stats once, --interval 5s)
-  ps       show a container's processes (--format table|json, then ps arguments)
-  features print what this runtime supports (runtime-spec features JSON)
-  spec     write a new config.json (runc's defaults)
+  create      create a container that waits for start (--bundle DIR, default .)
+  start       start a created container
+  run         create and run a container (--bundle DIR, default .; --detach)
+  exec        run another process in a running container
+  state       print a container's state as JSON
+  kill        send a signal to a container's init (default SIGTERM)
+  delete      delete a container (--force kills it first)
+  list        list containers (-q, --format table|json)
+  pause       freeze every process of a container
+  resume      thaw a paused container
+  update      change a container's resources (runc's flags, or -r FILE|-)
+  events      stats and OOM events as JSON lines (--stats once, --interval 5s)
+  ps          show a container's processes (--format table|json, then ps arguments)
+  checkpoint  dump a running container with CRIU (--image-path DIR, --leave-running, ...)
+  restore     restore a container from a checkpoint (--image-path DIR, --bundle DIR, --detach)
+  features    print what this runtime supports (runtime-spec features JSON)
+  spec        write a new config.json (runc's defaults)
 
 global options:
   --root DIR          state directory (default /run/corral)
   --log FILE          also write errors to FILE
+  --criu PATH         the criu binary (default: CORRAL_CRIU, else criu on PATH)
   --log-format FMT    text or json
   --version, -v       print the version
   --help, -h          show this help
@@ -51,6 +54,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   update: async () => (await import('./commands/resources.js')).update,
   events: async () => (await import('./commands/resources.js')).events,
   ps: async () => (await import('./commands/info.js')).ps,
+  checkpoint: async () => (await import('./commands/checkpoint.js')).checkpoint,
+  restore: async () => (await import('./commands/checkpoint.js')).restore,
   features: async () => (await import('./commands/info.js')).features,
   spec: async () => (await import('./commands/spec.js')).spec,
 };

@@ -1,7 +1,14 @@
+export {
+  type CheckpointOptions,
+  type CriuCommonOptions,
+  MANAGE_CGROUPS_MODES,
+  type ManageCgroupsMode,
+} from './container/checkpoint.js';
 export { Container, type ExecOptions, type OciState, type RunningProcess } from './container/container.js';
 export { validateContainerId } from './container/id.js';
 export { type InitStdio, initFailure } from './container/init-process.js';
 export type { LaunchOptions } from './container/launch.js';
+export { type RestoredContainer, type RestoreOptions, restoreContainer } from './container/restore.js';
 export { type RunningContainer, type RunOptions, runContainer } from './container/run.js';
 export { type ContainerStatus, can } from './container/status.js';
 export {

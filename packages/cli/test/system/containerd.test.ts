@@ -28,22 +28,41 @@ beforeAll(async () => {
       stdio: 'ignore',
     },
   );
-  for (let i = 0; i < 200 && !existsSync(socket); i++) await sleep(25);
+  // Ready once it answers, not once its socket exists; a loaded machine may take a while.
+  for (let i = 0; i < 600 && !(existsSync(socket) && ctr('version').status === 0); i++) await sleep(100);
   const conf = join(work.path, 'containers.conf');
   writeFileSync(conf, '[containers]\n');
   const env = { ...process.env, CONTAINERS_CONF: conf };
+  // A podman store of the test's own: the host's store is shared, and an image removed there
+  // by anyone else would take the layer this one shares with it.
+  const store = ['--root', join(work.path, 'podman'), '--runroot', join(work.path, 'podman-run')];
   const archive = join(work.path, 'bb.tar');
-  execFileSync('sh', ['-c', `tar -C "$0" -c . | podman import - "$1" >/dev/null`, busyboxRootfs, image], {
-    env,
-    timeout: 60_000,
-  });
-  execFileSync('podman', ['save', '--format', 'oci-archive', '-o', archive, image], {
+  execFileSync(
+    'sh',
+    [
+      '-c',
+      'dir="$1"; shift; tar -C "$dir" -c . | podman "$@" >/dev/null',
+      'sh',
+      busyboxRootfs,
+      ...store,
+      'import',
+      '-',
+      image,
+    ],
+    {
+      env,
+      timeout: 60_000,
+    },
+  );
+  execFileSync('podman', [...store, 'save', '--format', 'oci-archive', '-o', archive, image], {
     env,
     stdio: 'ignore',
     timeout: 60_000,
   });
-  execFileSync('podman', ['rmi', image], { env, stdio: 'ignore', timeout: 60_000 });
-  ctr('images', 'import', '--index-name', image, archive);
+  // The archive names its manifest; --index-name would add an index record that ctr then
+  // fails to unpack (exit 1), though the manifest's image was imported.
+  const imported = ctr('images', 'import', archive);
+  if (imported.status !== 0) throw new Error(`ctr images import failed: ${imported.stderr}`);
 }, 120_000);
 
 afterAll(async () => {

@@ -23,6 +23,7 @@ import { validateSpec } from '../spec/validate.js';
 import { processStartTime, setOomScoreAdj } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
 import { asCorralError, recordedCgroup, subCgroupPaths } from './cgroup.js';
+import { type CheckpointOptions, dumpContainer } from './checkpoint.js';
 import { validateContainerId } from './id.js';
 import { InitProcess, type InitStdio } from './init-process.js';
 import { type LaunchOptions, launch, requireConsoleSocket, sendPidfd } from './launch.js';
@@ -355,6 +356,19 @@ export class Container {
   /** OOM kills in the container, until it is gone. */
   oomEvents(): AsyncIterableIterator<OomEvent> {
     return this.#cgroupOf(this.#dir.readState()).oomEvents();
+  }
+
+  /**
+   * Dumps the container's processes with CRIU into options.imagePath. Unless it leaves the
+   * container running (leaveRunning, preDump), CRIU ends the processes and the container is
+   * deleted as runc does: the images and the bundle are all that `restoreContainer` needs.
+   */
+  async checkpoint(options: CheckpointOptions & { warn?: (message: string) => void }): Promise<void> {
+    const alive = (status: ContainerStatus) => status === 'running' || status === 'paused';
+    await this.#locked('checkpoint', alive, async (state) => {
+      await dumpContainer(state, loadBundle(state.bundle).spec, options);
+    });
+    if (!options.leaveRunning && !options.preDump) await this.delete({ force: true, warn: options.warn });
   }
 
   /** Sends a signal to the container's init process. */

@@ -357,7 +357,10 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     options.noPivot ? { op: 'chroot' } : { op: 'pivotRoot' },
     options.noPivot ? 'chroot into the rootfs' : 'pivot_root into the rootfs',
   );
-  addConsole(plan, process);
+  // addConsole starts the session itself. Without a terminal the init still leads a session
+  // of its own, as runc's does: CRIU refuses a tree whose session leader is outside it.
+  if (process.terminal) addConsole(plan, process);
+  else plan.add({ op: 'setsid' }, 'start a new session');
   // Before the readonly paths: /proc/sys is one of them.
   for (const { name, value } of sysctls) plan.add({ op: 'sysctl', name, value }, `set the sysctl ${name}`);
 

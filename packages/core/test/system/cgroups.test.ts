@@ -106,7 +106,8 @@ describe('cgroups of a container', () => {
     const bundle = bundleFor([
       'sh',
       '-c',
-      'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done',
+      // Written aside and renamed, so that a read never lands between truncate and write.
+      'i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.02; done',
     ]);
     runDetached(bundle);
     const count = () => Number(readFileSync(join(bundle.rootfs, 'tmp/count'), 'utf8') || 0);

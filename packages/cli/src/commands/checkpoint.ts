@@ -1,0 +1,150 @@
+import { join } from 'node:path';
+
+import { Container, MANAGE_CGROUPS_MODES, type ManageCgroupsMode, restoreContainer } from '@corral/core';
+import { exitStatusCode } from '@corral/native';
+
+import { containerIdArgument, parseCommandArgs, UsageError } from '../args.js';
+import type { GlobalOptions } from '../global.js';
+import { forwardSignals } from '../signals.js';
+import { writePidFile } from './lifecycle.js';
+
+/** The flags checkpoint and restore share (runc's spellings). */
+const CRIU_FLAGS = {
+  'image-path': { type: 'string' },
+  'work-path': { type: 'string' },
+  'tcp-established': { type: 'boolean' },
+  'ext-unix-sk': { type: 'boolean' },
+  'shell-job': { type: 'boolean' },
+  'file-locks': { type: 'boolean' },
+  'manage-cgroups-mode': { type: 'string' },
+  'empty-ns': { type: 'string' },
+  'auto-dedup': { type: 'boolean' },
+  'lazy-pages': { type: 'boolean' },
+} as const;
+
+/** Flags whose CRIU side corral cannot drive yet: refused rather than silently ignored. */
+function refuseUnsupported(
+  command: string,
+  values: Record<string, unknown>,
+  flags: Record<string, string>,
+): void {
+  for (const [flag, reason] of Object.entries(flags)) {
+    if (values[flag] !== undefined && values[flag] !== false) {
+      throw new UsageError(`${command}: --${flag} is not supported yet (${reason})`);
+    }
+  }
+}
+
+function manageCgroupsMode(command: string, value: string | undefined): ManageCgroupsMode | undefined {
+  if (value === undefined) return undefined;
+  if (!MANAGE_CGROUPS_MODES.includes(value as ManageCgroupsMode)) {
+    throw new UsageError(
+      `${command}: --manage-cgroups-mode must be one of ${MANAGE_CGROUPS_MODES.join(', ')}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value as ManageCgroupsMode;
+}
+
+/** runc's default image directory: ./checkpoint. */
+function imagePath(value: string | undefined): string {
+  return value ?? join(process.cwd(), 'checkpoint');
+}
+
+const LAZY = 'lazy migration needs a lazy-pages daemon that corral does not run';
+
+/** `checkpoint [flags] ID`: dumps a running container with CRIU. */
+export async function checkpoint(args: string[], global: GlobalOptions): Promise<number> {
+  const { values, positionals } = parseCommandArgs('checkpoint', args, {
+    ...CRIU_FLAGS,
+    'parent-path': { type: 'string' },
+    'leave-running': { type: 'boolean' },
+    'pre-dump': { type: 'boolean' },
+    'page-server': { type: 'string' },
+    'status-fd': { type: 'string' },
+  });
+  const id = containerIdArgument('checkpoint', positionals);
+  refuseUnsupported('checkpoint', values, {
+    'lazy-pages': LAZY,
+    'status-fd': 'it reports the readiness of a lazy migration, which is not supported',
+    'page-server': 'images are written to --image-path only',
+    'empty-ns': 'CRIU is not told to skip a namespace at dump; use it on restore',
+  });
+  const mode = manageCgroupsMode('checkpoint', values['manage-cgroups-mode']);
+  await Container.load(global.root, id).checkpoint({
+    imagePath: imagePath(values['image-path']),
+    workPath: values['work-path'],
+    parentPath: values['parent-path'],
+    criuPath: global.criu,
+    leaveRunning: values['leave-running'],
+    preDump: values['pre-dump'],
+    tcpEstablished: values['tcp-established'],
+    extUnixSk: values['ext-unix-sk'],
+    shellJob: values['shell-job'],
+    fileLocks: values['file-locks'],
+    autoDedup: values['auto-dedup'],
+    manageCgroupsMode: mode,
+    warn: global.warn,
+  });
+  return 0;
+}
+
+/** `restore [flags] ID`: a new container from a checkpoint and a bundle. */
+export async function restore(args: string[], global: GlobalOptions): Promise<number> {
+  const { values, positionals } = parseCommandArgs('restore', args, {
+    ...CRIU_FLAGS,
+    bundle: { type: 'string', short: 'b', default: '.' },
+    detach: { type: 'boolean', short: 'd' },
+    'pid-file': { type: 'string' },
+    'no-pivot': { type: 'boolean' },
+    'no-subreaper': { type: 'boolean' },
+    'console-socket': { type: 'string' },
+    'lsm-profile': { type: 'string' },
+    'lsm-mount-context': { type: 'string' },
+  });
+  const id = containerIdArgument('restore', positionals);
+  refuseUnsupported('restore', values, {
+    'lazy-pages': LAZY,
+    'console-socket': 'a restored terminal is not handed to a console socket',
+    'auto-dedup': 'the CRIU client does not pass it on restore',
+    'lsm-profile': 'no LSM profiles are applied',
+    'lsm-mount-context': 'no LSM profiles are applied',
+  });
+  // --no-pivot: CRIU switches to the root itself. --no-subreaper: accepted as runc still does.
+  void values['no-pivot'];
+  void values['no-subreaper'];
+  const emptyNs = values['empty-ns'];
+  if (emptyNs !== undefined && emptyNs !== 'network') {
+    throw new UsageError(`restore: --empty-ns can only be network, got ${JSON.stringify(emptyNs)}`);
+  }
+  const options = {
+    id,
+    bundle: values.bundle,
+    root: global.root,
+    imagePath: imagePath(values['image-path']),
+    workPath: values['work-path'],
+    criuPath: global.criu,
+    tcpEstablished: values['tcp-established'],
+    extUnixSk: values['ext-unix-sk'],
+    shellJob: values['shell-job'],
+    fileLocks: values['file-locks'],
+    manageCgroupsMode: manageCgroupsMode('restore', values['manage-cgroups-mode']),
+    ...(emptyNs ? { emptyNamespaces: ['network' as const] } : {}),
+    detach: values.detach,
+    warn: global.warn,
+  };
+  if (values.detach) {
+    const restored = await restoreContainer(options);
+    if (values['pid-file']) writePidFile(values['pid-file'], restored.pid);
+    return 0;
+  }
+  // Handlers go in before the container exists, so no early signal is lost.
+  const signals = forwardSignals();
+  try {
+    const restored = await restoreContainer(options);
+    if (values['pid-file']) writePidFile(values['pid-file'], restored.pid);
+    signals.deliverTo(restored);
+    return exitStatusCode(await restored.exited!);
+  } finally {
+    signals.stop();
+  }
+}

@@ -1,0 +1,234 @@
+import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import { cgroupMounts } from '@corral/cgroups';
+import {
+  type CgroupMode,
+  type CgroupRootMapping,
+  CriuClient,
+  type CriuDumpOptions,
+  CriuError,
+  CriuOptionError,
+} from '@corral/criu';
+
+import { CorralError } from '../errors.js';
+import type { Spec } from '../spec/types.js';
+import type { ContainerStateFile } from '../state/state-dir.js';
+
+/** What fds 0-2 of the init were, as restore needs them back; the file runc also writes. */
+export const DESCRIPTORS_FILE = 'descriptors.json';
+
+/** Every checkpoint has CRIU's inventory; a directory without one is not a checkpoint. */
+const INVENTORY_FILE = 'inventory.img';
+
+/** CRIU's cgroup handling (runc's --manage-cgroups-mode). */
+export type ManageCgroupsMode = Extract<CgroupMode, 'soft' | 'full' | 'strict' | 'ignore'>;
+
+export const MANAGE_CGROUPS_MODES: readonly ManageCgroupsMode[] = ['soft', 'full', 'strict', 'ignore'];
+
+/** Options both checkpoint and restore take. */
+export interface CriuCommonOptions {
+  /** The directory of the images. */
+  imagePath: string;
+  /** Where CRIU writes its log and work files; the image directory by default. */
+  workPath?: string;
+  /** The criu binary; else CORRAL_CRIU, else `criu` on PATH. */
+  criuPath?: string;
+  tcpEstablished?: boolean;
+  /** Allow connections to unix sockets outside the container. */
+  extUnixSk?: boolean;
+  /** Allow a process tree that is a shell job. */
+  shellJob?: boolean;
+  fileLocks?: boolean;
+  /** How CRIU treats the container's cgroups; `soft` when omitted, as runc. */
+  manageCgroupsMode?: ManageCgroupsMode;
+}
+
+export interface CheckpointOptions extends CriuCommonOptions {
+  /** Keep the container running after the checkpoint. */
+  leaveRunning?: boolean;
+  /** Dump memory only, to shorten a later checkpoint with parentPath; the container keeps running. */
+  preDump?: boolean;
+  /** A pre-dump's image directory, relative to imagePath (`../pre`). */
+  parentPath?: string;
+  /** Punch the pages that the parent images hold out of them. */
+  autoDedup?: boolean;
+}
+
+/** A descriptor of the init that CRIU needs handed back on restore, under the key it records it by. */
+interface StdioDescriptor {
+  key: string;
+  /** A file of the host outside the container's mounts, that CRIU must treat as external. */
+  external: boolean;
+}
+
+/** The bind mounts of the config, which CRIU cannot recreate from the images. */
+function bindMounts(spec: Spec) {
+  return (spec.mounts ?? []).filter(
+    (mount) => mount.type === 'bind' || (mount.options ?? []).some((o) => o === 'bind' || o === 'rbind'),
+  );
+}
+
+/** Mount ids of the init's mount namespace. */
+function mountIdsOf(pid: number): Set<string> {
+  const lines = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n');
+  return new Set(lines.filter(Boolean).map((line) => line.split(' ')[0]!));
+}
+
+/**
+ * What fds 0-2 of the init point to. A pipe is known to CRIU by its link (`pipe:[123]`); a host
+ * file outside the container's mounts (a /dev/null or log file the runtime was started with)
+ * can only be dumped as an external file, keyed by its mount id and inode.
+ */
+function stdioDescriptors(pid: number): StdioDescriptor[] {
+  const mounts = mountIdsOf(pid);
+  return [0, 1, 2].map((fd) => {
+    const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    if (!link.startsWith('/')) return { key: link, external: false };
+    const mountId = /^mnt_id:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))?.[1];
+    if (mountId === undefined || mounts.has(mountId)) return { key: link, external: false };
+    const inode = statSync(`/proc/${pid}/fd/${fd}`).ino;
+    return { key: `file[${Number(mountId).toString(16)}:${inode.toString(16)}]`, external: true };
+  });
+}
+
+/** CRIU's failures in corral's error family; a CRIU that cannot run says how to point to one. */
+export function criuFailure(operation: string, error: unknown): unknown {
+  if (error instanceof CriuOptionError) {
+    return new CorralError('INVALID_CONFIG', `${operation}: ${error.message}`, { cause: error });
+  }
+  if (!(error instanceof CriuError)) return error;
+  if (
+    error.code === 'CRIU_NOT_FOUND' ||
+    error.code === 'CRIU_TOO_OLD' ||
+    error.code === 'CRIU_CHECK_FAILED'
+  ) {
+    return new CorralError(
+      'NOT_SUPPORTED',
+      `${operation} needs CRIU: ${error.message} (point to it with --criu PATH or CORRAL_CRIU)`,
+      { cause: error },
+    );
+  }
+  if (error.code === 'CRIU_UNSUPPORTED') {
+    return new CorralError('NOT_SUPPORTED', `${operation}: ${error.message}`, { cause: error });
+  }
+  return new CorralError('SYSTEM', `${operation} failed: ${error.message}`, { cause: error });
+}
+
+function criuClient(options: CriuCommonOptions): CriuClient {
+  try {
+    // Level 4 as runc: a failed checkpoint is only explained by CRIU's debug log.
+    return new CriuClient({ criuPath: options.criuPath, logLevel: 4 });
+  } catch (error) {
+    throw criuFailure('checkpoint', error);
+  }
+}
+
+function checkCgroupsMode(mode: string | undefined): void {
+  if (mode !== undefined && !MANAGE_CGROUPS_MODES.includes(mode as ManageCgroupsMode)) {
+    throw new CorralError(
+      'INVALID_CONFIG',
+      `invalid manage-cgroups mode ${JSON.stringify(mode)}: expected ${MANAGE_CGROUPS_MODES.join(', ')}`,
+    );
+  }
+}
+
+/**
+ * Dumps a live container's init tree into options.imagePath, with its stdio recorded beside the
+ * images in descriptors.json. The caller holds the container's lock.
+ */
+export async function dumpContainer(
+  state: ContainerStateFile,
+  spec: Spec,
+  options: CheckpointOptions,
+): Promise<void> {
+  checkCgroupsMode(options.manageCgroupsMode);
+  const imagesDir = resolve(options.imagePath);
+  const workDir = options.workPath === undefined ? undefined : resolve(options.workPath);
+  const client = criuClient(options);
+  mkdirSync(imagesDir, { recursive: true, mode: 0o700 });
+  if (workDir) mkdirSync(workDir, { recursive: true, mode: 0o700 });
+
+  const stdio = stdioDescriptors(state.pid);
+  writeFileSync(join(imagesDir, DESCRIPTORS_FILE), JSON.stringify(stdio.map((d) => d.key)));
+  const paths = state.cgroupPaths ?? {};
+  // The freezer stops the whole tree at once; without one CRIU falls back to ptrace.
+  const freezeCgroup = paths.freezer ?? paths[''];
+  const dump: CriuDumpOptions = {
+    pid: state.pid,
+    imagesDir,
+    ...(workDir ? { workDir } : {}),
+    logFile: options.preDump ? 'pre-dump.log' : 'dump.log',
+    root: state.rootfs,
+    manageCgroups: options.manageCgroupsMode ?? 'soft',
+    ...(freezeCgroup ? { freezeCgroup } : {}),
+    // Keyed by destination, so that restore can map each one to the (new) bundle's source.
+    externalMounts: Object.fromEntries(bindMounts(spec).map((m) => [m.destination, m.destination])),
+    external: stdio.filter((d) => d.external).map((d) => d.key),
+    leaveRunning: options.leaveRunning ?? false,
+    tcpEstablished: options.tcpEstablished ?? false,
+    extUnixSk: options.extUnixSk ?? false,
+    shellJob: options.shellJob ?? false,
+    fileLocks: options.fileLocks ?? false,
+    autoDedup: options.autoDedup ?? false,
+    ...(options.parentPath !== undefined ? { parentImage: options.parentPath } : {}),
+  };
+  try {
+    if (options.preDump) await client.preDump(dump);
+    else await client.dump(dump);
+  } catch (error) {
+    throw criuFailure(options.preDump ? 'pre-dump' : 'checkpoint', error);
+  }
+}
+
+/** Refuses a directory that holds no checkpoint before anything is made for the restore. */
+export function readCheckpoint(imagePath: string): { imagesDir: string; descriptors: string[] } {
+  const imagesDir = resolve(imagePath);
+  if (!existsSync(join(imagesDir, INVENTORY_FILE))) {
+    throw new CorralError(
+      'INVALID_CONFIG',
+      `${imagesDir} is not a checkpoint: it has no ${INVENTORY_FILE} (see corral checkpoint --image-path)`,
+    );
+  }
+  let descriptors: string[] = [];
+  try {
+    descriptors = JSON.parse(readFileSync(join(imagesDir, DESCRIPTORS_FILE), 'utf8')) as string[];
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new CorralError(
+        'INVALID_CONFIG',
+        `${imagesDir}/${DESCRIPTORS_FILE}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+  if (!Array.isArray(descriptors) || descriptors.some((d) => typeof d !== 'string')) {
+    throw new CorralError('INVALID_CONFIG', `${imagesDir}/${DESCRIPTORS_FILE}: expected an array of strings`);
+  }
+  return { imagesDir, descriptors };
+}
+
+/**
+ * Where CRIU puts the restored tree in each hierarchy: the new container's cgroup, as a path
+ * from the hierarchy's root (what /proc/PID/cgroup shows), not from where it is mounted.
+ */
+export function cgroupRootsFor(paths: Record<string, string>): CgroupRootMapping[] {
+  const mounts = cgroupMounts();
+  const relative = (mount: { mountpoint: string; root: string }, dir: string) =>
+    join(mount.root, dir.slice(mount.mountpoint.length)) || '/';
+  const roots: CgroupRootMapping[] = [];
+  for (const [controller, dir] of Object.entries(paths)) {
+    if (controller === '') {
+      // The v2 hierarchy alone is every controller; beside v1 ones CRIU has no name for it.
+      if (mounts.v2 && mounts.v1.size === 0) roots.push({ path: relative(mounts.v2, dir) });
+      continue;
+    }
+    const mount = mounts.v1.get(controller as never);
+    if (mount) roots.push({ controller, path: relative(mount, dir) });
+  }
+  return roots;
+}
+
+export { bindMounts, checkCgroupsMode, criuClient };

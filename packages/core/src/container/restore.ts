@@ -1,0 +1,175 @@
+import { resolve } from 'node:path';
+
+import type { InheritedFd } from '@corral/criu';
+import { type ExitStatus, Pidfd } from '@corral/native';
+
+import { CorralError, CreateContainerError } from '../errors.js';
+import { loadBundle } from '../spec/load.js';
+import { processStartTime } from '../state/proc.js';
+import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
+import { asCorralError, planCgroup } from './cgroup.js';
+import {
+  bindMounts,
+  type CriuCommonOptions,
+  cgroupRootsFor,
+  checkCgroupsMode,
+  criuClient,
+  criuFailure,
+  readCheckpoint,
+} from './checkpoint.js';
+import { validateContainerId } from './id.js';
+import type { RunningContainer } from './run.js';
+
+export interface RestoreOptions extends CriuCommonOptions {
+  /** The new container's id: the checkpointed one's or another. */
+  id: string;
+  /** The bundle whose config and rootfs the container is restored with. */
+  bundle: string;
+  /** The state root (runc's --root). */
+  root?: string;
+  /**
+   * Descriptors of this process that become the restored init's 0, 1, 2 where they were pipes
+   * or host files at the checkpoint; this process's own stdio by default.
+   */
+  stdio?: [number, number, number];
+  /** Namespaces to create empty instead of restoring their contents (runc's --empty-ns network). */
+  emptyNamespaces?: Array<'network'>;
+  /**
+   * Leave the restored container to run on its own (runc's --detach). Otherwise it is restored
+   * as a child of this process, and `exited` resolves when it ends and it is deleted.
+   */
+  detach?: boolean;
+  /** Where warnings go; process.emitWarning by default. */
+  warn?: (message: string) => void;
+}
+
+export interface RestoredContainer {
+  id: string;
+  pid: number;
+  signal(signal: number): void;
+  /** Only without `detach`: resolves when the restored init ends and the container is deleted. */
+  exited?: Promise<ExitStatus>;
+}
+
+const SIGKILL = 9;
+
+/**
+ * Restores a checkpoint into a new container: its state directory and cgroup are made first,
+ * CRIU restores the tree into the bundle's rootfs and that cgroup, and state.json records the
+ * restored init so that state, kill and delete work on it. A failure removes all of it.
+ */
+export async function restoreContainer(options: RestoreOptions): Promise<RestoredContainer> {
+  validateContainerId(options.id);
+  checkCgroupsMode(options.manageCgroupsMode);
+  const bundle = loadBundle(options.bundle);
+  const { imagesDir, descriptors } = readCheckpoint(options.imagePath);
+  const client = criuClient(options);
+  const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
+  const cgroup = planCgroup(bundle.spec, options.id);
+  const stdio = options.stdio ?? [0, 1, 2];
+  // Pipes and host files come back as the given descriptors; what lived inside the container
+  // (its /dev/null, a file in its rootfs) CRIU reopens itself.
+  // One entry per key: stdout and stderr that were one file are one resource to CRIU.
+  const inheritFds: InheritedFd[] = [];
+  descriptors.forEach((key, fd) => {
+    const handedBack = key.startsWith('pipe:') || key.startsWith('file[');
+    if (handedBack && !inheritFds.some((inherited) => inherited.key === key)) {
+      inheritFds.push({ key, fd: stdio[fd]! });
+    }
+  });
+  const dir = ContainerDir.create(root, options.id);
+
+  let pid: number | undefined;
+  try {
+    try {
+      await cgroup.manager.apply(-1);
+      await cgroup.manager.set(cgroup.resources);
+    } catch (error) {
+      throw asCorralError(error);
+    }
+    try {
+      ({ pid } = await client.restore({
+        imagesDir,
+        ...(options.workPath !== undefined ? { workDir: resolve(options.workPath) } : {}),
+        logFile: 'restore.log',
+        root: bundle.rootfs,
+        manageCgroups: options.manageCgroupsMode ?? 'soft',
+        cgroupRoots: cgroupRootsFor(cgroup.manager.getPaths()),
+        externalMounts: Object.fromEntries(
+          bindMounts(bundle.spec).map((m) => [m.destination, resolve(bundle.path, m.source ?? '')]),
+        ),
+        inheritFds,
+        tcpEstablished: options.tcpEstablished ?? false,
+        extUnixSk: options.extUnixSk ?? false,
+        shellJob: options.shellJob ?? false,
+        fileLocks: options.fileLocks ?? false,
+        ...(options.emptyNamespaces?.length ? { emptyNamespaces: ['net' as const] } : {}),
+        restoreSibling: !options.detach,
+        notify: {
+          // Only the root exists yet, in its new namespaces: what it forks next is born in the
+          // container's cgroup, whatever CRIU itself does with cgroups (even `ignore`).
+          setupNamespaces: async (step) => {
+            if (step.pid) await cgroup.manager.apply(step.pid);
+          },
+        },
+      }));
+    } catch (error) {
+      throw criuFailure('restore', error);
+    }
+    dir.writeState({
+      ociVersion: bundle.spec.ociVersion,
+      id: options.id,
+      pid,
+      pidStartTime: processStartTime(pid) ?? '',
+      bundle: bundle.path,
+      rootfs: bundle.rootfs,
+      created: new Date().toISOString(),
+      annotations: bundle.spec.annotations,
+      cgroupPaths: cgroup.manager.getPaths(),
+    });
+  } catch (error) {
+    const cleanupErrors: unknown[] = [];
+    if (pid !== undefined) {
+      try {
+        process.kill(pid, SIGKILL);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') cleanupErrors.push(e);
+      }
+    }
+    try {
+      // Takes whatever CRIU had restored into the cgroup with it.
+      if (cgroup.manager.exists()) await cgroup.manager.destroy();
+    } catch (e) {
+      cleanupErrors.push(e);
+    }
+    try {
+      dir.remove();
+    } catch (e) {
+      cleanupErrors.push(e);
+    }
+    const failure =
+      error instanceof CorralError
+        ? error
+        : new CorralError('SYSTEM', (error as Error).message, { cause: error });
+    throw cleanupErrors.length ? new CreateContainerError(failure, cleanupErrors) : failure;
+  }
+
+  const restoredPid = pid;
+  if (options.detach) {
+    return { id: options.id, pid: restoredPid, signal: (signal) => process.kill(restoredPid, signal) };
+  }
+  // Restored as our child: wait for it, then delete the container as a foreground run does.
+  const init = Pidfd.open(restoredPid);
+  const warn = options.warn ?? ((message: string) => process.emitWarning(message));
+  const exited = init.exited().finally(async () => {
+    init.close();
+    await cgroup.manager.destroy().catch((error: Error) => warn(`removing the cgroup: ${error.message}`));
+    dir.remove();
+  });
+  return {
+    id: options.id,
+    pid: restoredPid,
+    signal: (signal) => init.signal(signal),
+    exited,
+  } satisfies RestoredContainer & Partial<RunningContainer>;
+}

@@ -1,0 +1,549 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  statSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CriuClient } from '@corral/criu';
+import { repoRoot, tempDir, uniqueName } from '@corral/tooling/test-env';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { Container, restoreContainer } from '../../src/index.js';
+import { baseConfig, corralBin, makeBundle, processesRootedIn, type TestBundle } from './bundle.js';
+
+/** The CRIU that tooling/setup.d/20-criu.sh unpacks into the repository, found as users would: CORRAL_CRIU. */
+const env = { ...process.env, CORRAL_CRIU: join(repoRoot, 'tooling/criu/criu') };
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+});
+
+/** A container counting into /data/count, a directory of the bundle bind-mounted in. */
+function counterBundle(): TestBundle {
+  const spec = baseConfig([
+    'sh',
+    '-c',
+    'i=0; while :; do echo $i >> /data/count; i=$((i+1)); sleep 0.05; done',
+  ]);
+  spec.mounts!.push({ destination: '/data', type: 'bind', source: 'data', options: ['rbind', 'rw'] });
+  const bundle = makeBundle(spec);
+  cleanups.push(() => {
+    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
+    bundle.remove();
+  });
+  mkdirSync(join(bundle.path, 'data'));
+  mkdirSync(join(bundle.rootfs, 'data'), { recursive: true });
+  return bundle;
+}
+
+/** corral with pipes for its output: only for commands that leave no process holding them. */
+function corral(stateRoot: string, ...args: string[]) {
+  return spawnSync(corralBin, ['--root', stateRoot, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
+    env,
+  });
+}
+
+/** Succeeded, and said nothing: the whole result in one assertion, so a failure shows why. */
+function expectSuccess(result: ReturnType<typeof corral>): void {
+  expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+}
+
+/** A command that leaves a container running: its stdio is /dev/null and a file, never a pipe of ours. */
+function detached(bundle: TestBundle, ...args: string[]): void {
+  execFileSync(
+    'sh',
+    [
+      '-c',
+      'out="$1"; shift; exec "$@" </dev/null >>"$out" 2>&1',
+      'sh',
+      join(bundle.path, 'out'),
+      corralBin,
+      ...args,
+    ],
+    { timeout: 60_000, env },
+  );
+}
+
+function counts(bundlePath: string): number[] {
+  const file = join(bundlePath, 'data', 'count');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
+}
+
+async function waitFor(predicate: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !predicate(); i++) await sleep(10);
+  if (!predicate()) throw new Error(`timed out waiting for ${what}`);
+}
+
+function state(stateRoot: string, id: string) {
+  const result = corral(stateRoot, 'state', id);
+  expect(result.stderr).toBe('');
+  return JSON.parse(result.stdout) as { status: string; pid: number; bundle: string };
+}
+
+/** The container's cgroup directories as its state.json records them. */
+function cgroupPaths(stateRoot: string, id: string): string[] {
+  return Object.values(JSON.parse(readFileSync(join(stateRoot, id, 'state.json'), 'utf8')).cgroupPaths ?? {});
+}
+
+/** Nothing of a container left: no state directory, no cgroup directory named after it, no process. */
+function expectNothingLeft(stateRoot: string, id: string, rootfs?: string): void {
+  expect(existsSync(join(stateRoot, id))).toBe(false);
+  for (const hierarchy of ['pids', 'freezer', 'unified', '']) {
+    const dir = join('/sys/fs/cgroup', hierarchy);
+    if (existsSync(join(dir, 'cgroup.procs')) || existsSync(join(dir, 'tasks'))) {
+      expect(readdirSync(dir)).not.toContain(id);
+    }
+  }
+  if (rootfs) expect(processesRootedIn(rootfs)).toEqual([]);
+}
+
+async function startCounter(bundle: TestBundle): Promise<void> {
+  detached(bundle, '--root', bundle.stateRoot, 'run', '--detach', '--bundle', bundle.path, bundle.id);
+  await waitFor(() => counts(bundle.path).length >= 5, 'the counter to count');
+}
+
+function described(pids: number[]): string[] {
+  return pids.map((pid) => {
+    try {
+      return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')} ${readlinkSync(`/proc/${pid}/root`)} ${statSync(`/proc/${pid}/root`).ino}`;
+    } catch {
+      return `${pid} gone`;
+    }
+  });
+}
+
+/** One unbroken sequence 0, 1, 2, ...: no restart from 0 and no gap. */
+function expectUnbroken(all: number[]): void {
+  expect(all).toEqual(all.map((_, i) => i));
+}
+
+describe('checkpoint and restore of a container', () => {
+  it('checkpoints a counting container, which stops and is deleted, and restores it counting on', async () => {
+    const bundle = counterBundle();
+    await startCounter(bundle);
+    const paths = cgroupPaths(bundle.stateRoot, bundle.id);
+    const images = join(bundle.path, 'images');
+
+    const dumped = corral(bundle.stateRoot, 'checkpoint', '--image-path', images, bundle.id);
+    expect(dumped.stderr).toBe('');
+    expect(dumped.status).toBe(0);
+    // Gone as runc leaves it: no state, no cgroup, no process; the images are what is left.
+    expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
+    for (const path of paths) expect(existsSync(path)).toBe(false);
+    expect(existsSync(join(images, 'inventory.img'))).toBe(true);
+    const descriptors = JSON.parse(readFileSync(join(images, 'descriptors.json'), 'utf8'));
+    expect(descriptors).toHaveLength(3);
+    const atCheckpoint = counts(bundle.path).length;
+    await sleep(300);
+    expect(counts(bundle.path)).toHaveLength(atCheckpoint); // nothing counts while checkpointed
+
+    detached(
+      bundle,
+      '--root',
+      bundle.stateRoot,
+      'restore',
+      '--detach',
+      '--image-path',
+      images,
+      '--bundle',
+      bundle.path,
+      bundle.id,
+    );
+    const restored = state(bundle.stateRoot, bundle.id);
+    expect(restored.status).toBe('running');
+    await waitFor(() => counts(bundle.path).length >= atCheckpoint + 5, 'the restored counter to go on');
+    expectUnbroken(counts(bundle.path));
+    // The restored init is in the container's cgroup, and state/kill/delete work on it.
+    const restoredPaths = cgroupPaths(bundle.stateRoot, bundle.id);
+    const pidsCgroup = restoredPaths.find((p) => p.includes('/pids/')) ?? restoredPaths[0]!;
+    expect(readFileSync(join(pidsCgroup, 'cgroup.procs'), 'utf8').split('\n')).toContain(
+      String(restored.pid),
+    );
+    expectSuccess(corral(bundle.stateRoot, 'kill', bundle.id, 'KILL'));
+    await waitFor(
+      () => state(bundle.stateRoot, bundle.id).status === 'stopped',
+      'the restored container to stop',
+    );
+    expectSuccess(corral(bundle.stateRoot, 'delete', bundle.id));
+    expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
+  });
+
+  it("puts the restored processes in the container's cgroup even when CRIU ignores cgroups", async () => {
+    const bundle = counterBundle();
+    await startCounter(bundle);
+    const images = join(bundle.path, 'images');
+    expectSuccess(
+      corral(
+        bundle.stateRoot,
+        'checkpoint',
+        '--manage-cgroups-mode',
+        'ignore',
+        '--image-path',
+        images,
+        bundle.id,
+      ),
+    );
+    detached(
+      bundle,
+      ...['--root', bundle.stateRoot, 'restore', '-d', '--manage-cgroups-mode', 'ignore'],
+      ...['--image-path', images, '--bundle', bundle.path, bundle.id],
+    );
+    const before = counts(bundle.path).length;
+    await waitFor(() => counts(bundle.path).length >= before + 3, 'the restored counter to go on');
+    const pidsCgroup = cgroupPaths(bundle.stateRoot, bundle.id).find((p) => p.includes('/pids/'))!;
+    const inCgroup = readFileSync(join(pidsCgroup, 'cgroup.procs'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+    const rooted = processesRootedIn(bundle.rootfs);
+    expect(rooted.length).toBeGreaterThan(0);
+    for (const pid of rooted) expect(inCgroup).toContain(pid);
+  });
+
+  it('leaves the container running with --leave-running, and restores it under a new id from a copied bundle', async () => {
+    const bundle = counterBundle();
+    await startCounter(bundle);
+    const images = join(bundle.path, 'images');
+
+    const dumped = corral(
+      bundle.stateRoot,
+      'checkpoint',
+      '--leave-running',
+      '--image-path',
+      images,
+      bundle.id,
+    );
+    expect(dumped.stderr).toBe('');
+    expect(dumped.status).toBe(0);
+    expect(state(bundle.stateRoot, bundle.id).status).toBe('running');
+    const afterDump = counts(bundle.path).length;
+    await waitFor(() => counts(bundle.path).length >= afterDump + 5, 'the original to keep counting');
+
+    // Stop the original first: the restored tree needs its files back as they were at the dump.
+    expectSuccess(corral(bundle.stateRoot, 'delete', '--force', bundle.id));
+    const copy = tempDir('bundle-copy');
+    cleanups.push(copy.remove);
+    const copyId = uniqueName('t');
+    cleanups.push(() => {
+      spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', copyId], { timeout: 60_000 });
+      for (const pid of processesRootedIn(join(copy.path, 'rootfs'))) process.kill(pid, 'SIGKILL');
+    });
+    cpSync(bundle.path, copy.path, { recursive: true, verbatimSymlinks: true });
+    const before = counts(copy.path).length;
+
+    const images2 = join(copy.path, 'images');
+    const copyBundle = { ...bundle, path: copy.path };
+    detached(
+      copyBundle,
+      '--root',
+      bundle.stateRoot,
+      'restore',
+      '-d',
+      '--image-path',
+      images2,
+      '-b',
+      copy.path,
+      copyId,
+    );
+    const restored = state(bundle.stateRoot, copyId);
+    expect(restored).toMatchObject({ status: 'running', bundle: copy.path });
+    await waitFor(() => counts(copy.path).length >= before + 5, 'the restored copy to count');
+    // The copy goes on from the number it had reached at the dump (at least 5, at most what had
+    // been written when the checkpoint returned), not from 0, one step at a time.
+    const resumed = counts(copy.path).slice(before);
+    expect(resumed[0]).toBeGreaterThanOrEqual(5);
+    expect(resumed[0]).toBeLessThanOrEqual(afterDump);
+    expect(resumed).toEqual(resumed.map((_, i) => resumed[0]! + i));
+    expect(processesRootedIn(join(copy.path, 'rootfs')).length).toBeGreaterThan(0);
+    expect(described(processesRootedIn(bundle.rootfs))).toEqual([]);
+  });
+});
+
+/**
+ * corral with its stdout a real pipe (Node's own 'pipe' is a socket) read by cat into `out`; the
+ * exit status goes to `out.status`, stderr to `out.err`. Not waited for: a container keeps the pipe.
+ */
+function corralIntoPipe(out: string, ...args: string[]): void {
+  const child = spawn(
+    'sh',
+    [
+      '-c',
+      'out="$1"; shift; { "$@" 2>"$out.err" </dev/null; echo $? >"$out.status"; } | cat >"$out"',
+      'sh',
+      out,
+      corralBin,
+      ...args,
+    ],
+    { stdio: 'ignore', env, detached: true },
+  );
+  child.unref();
+}
+
+function linesOf(file: string): number[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
+}
+
+describe('restore in the foreground', () => {
+  it("hands the container's stdio pipe back as the restoring corral's own, and waits for it", async () => {
+    const bundle = makeBundle(
+      baseConfig(['sh', '-c', 'i=0; while :; do echo $i; i=$((i+1)); sleep 0.05; done']),
+    );
+    cleanups.push(() => {
+      spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
+      bundle.remove();
+    });
+    const first = join(bundle.path, 'first');
+    corralIntoPipe(first, '--root', bundle.stateRoot, 'run', '-d', '--bundle', bundle.path, bundle.id);
+    await waitFor(() => linesOf(first).length >= 5, 'the container to write to its pipe');
+    const images = join(bundle.path, 'images');
+    expectSuccess(corral(bundle.stateRoot, 'checkpoint', '--image-path', images, bundle.id));
+    expect(JSON.parse(readFileSync(join(images, 'descriptors.json'), 'utf8'))[1]).toMatch(/^pipe:\[\d+\]$/);
+    await sleep(200);
+    const written = linesOf(first);
+
+    const second = join(bundle.path, 'second');
+    corralIntoPipe(
+      second,
+      '--root',
+      bundle.stateRoot,
+      'restore',
+      '--image-path',
+      images,
+      '--bundle',
+      bundle.path,
+      bundle.id,
+    );
+    await waitFor(() => linesOf(second).length >= 5, 'the restored container to write to the new pipe');
+    // It goes on in the new pipe from the number after the last one the old pipe got.
+    const resumed = linesOf(second);
+    expect(resumed[0]).toBe(written[written.length - 1]! + 1);
+    expect(resumed).toEqual(resumed.map((_, i) => resumed[0]! + i));
+    expect(state(bundle.stateRoot, bundle.id).status).toBe('running');
+    expect(existsSync(`${second}.status`)).toBe(false); // the restore is still waiting
+
+    // The foreground restore ends with the container, with its status, and deletes it.
+    expectSuccess(corral(bundle.stateRoot, 'kill', bundle.id, 'KILL'));
+    await waitFor(() => existsSync(`${second}.status`), 'the foreground restore to return');
+    await waitFor(() => readFileSync(`${second}.status`, 'utf8') !== '', 'the status to be written');
+    expect(readFileSync(`${second}.status`, 'utf8').trim()).toBe('137');
+    expect(readFileSync(`${second}.err`, 'utf8')).toBe('');
+    expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
+  });
+});
+
+describe('checkpoint and restore as a library', () => {
+  const criuPath = join(repoRoot, 'tooling/criu/criu');
+
+  it('restores with the stdio it is given, after a pre-dump where the kernel can track memory', async () => {
+    const bundle = makeBundle(
+      baseConfig(['sh', '-c', 'i=0; while :; do echo $i; i=$((i+1)); sleep 0.05; done']),
+    );
+    cleanups.push(() => {
+      spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
+      bundle.remove();
+    });
+    const firstOut = join(bundle.path, 'first.out');
+    const secondOut = join(bundle.path, 'second.out');
+    const fds = [openSync('/dev/null', 'r'), openSync(firstOut, 'a'), openSync(secondOut, 'a')];
+    cleanups.push(() => {
+      for (const fd of fds) closeSync(fd);
+    });
+    const container = await Container.create({
+      id: bundle.id,
+      bundle: bundle.path,
+      root: bundle.stateRoot,
+      stdio: [fds[0]!, fds[1]!, fds[1]!],
+    });
+    await container.start();
+    await waitFor(() => linesOf(firstOut).length >= 5, 'the container to write');
+
+    const images = join(bundle.path, 'images');
+    // A pre-dump needs the kernel's dirty-page tracking; without it, it is refused and changes nothing.
+    const { memTrack } = await new CriuClient({ criuPath }).featureCheck();
+    const preDump = container.checkpoint({ imagePath: join(images, 'pre'), preDump: true, criuPath });
+    if (memTrack) {
+      await preDump;
+    } else {
+      await expect(preDump).rejects.toMatchObject({
+        code: 'NOT_SUPPORTED',
+        message: expect.stringMatching(/^pre-dump: .*dirty memory tracking/),
+      });
+    }
+    expect(await container.status()).toBe('running'); // a pre-dump leaves it running
+    await container.checkpoint({
+      imagePath: join(images, 'final'),
+      ...(memTrack ? { parentPath: '../pre' } : {}),
+      criuPath,
+    });
+    expect(existsSync(join(bundle.stateRoot, bundle.id))).toBe(false);
+    // After a pre-dump the final images hold only what changed, and point at the parent's.
+    if (memTrack) expect(readlinkSync(join(images, 'final', 'parent'))).toBe('../pre');
+    await sleep(200);
+    const written = linesOf(firstOut);
+
+    const restored = await restoreContainer({
+      id: bundle.id,
+      bundle: bundle.path,
+      root: bundle.stateRoot,
+      imagePath: join(images, 'final'),
+      criuPath,
+      stdio: [fds[0]!, fds[2]!, fds[2]!],
+      detach: true,
+    });
+    expect(restored.pid).toBeGreaterThan(0);
+    await waitFor(() => linesOf(secondOut).length >= 5, 'the restored container to write to its new stdout');
+    const resumed = linesOf(secondOut);
+    expect(resumed[0]).toBe(written[written.length - 1]! + 1);
+    expect(linesOf(firstOut)).toEqual(written); // nothing more went to the old file
+    const again = Container.load(bundle.stateRoot, bundle.id);
+    expect(await again.status()).toBe('running');
+    await again.delete({ force: true });
+    expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
+  });
+});
+
+describe('checkpoint and restore errors', () => {
+  it('refuses a directory that is not a checkpoint, and leaves nothing behind', () => {
+    const bundle = counterBundle();
+    const notImages = join(bundle.path, 'not-images');
+    mkdirSync(notImages);
+    const result = corral(
+      bundle.stateRoot,
+      'restore',
+      '-d',
+      '--image-path',
+      notImages,
+      '-b',
+      bundle.path,
+      bundle.id,
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/is not a checkpoint: it has no inventory\.img/);
+    expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
+  });
+
+  it('removes the state, the cgroup and any restored process when CRIU fails part way', async () => {
+    const bundle = counterBundle();
+    await startCounter(bundle);
+    const images = join(bundle.path, 'images');
+    expectSuccess(corral(bundle.stateRoot, 'checkpoint', '--image-path', images, bundle.id));
+    // The bind mount's source is gone: CRIU has made namespaces and processes when it finds out.
+    renameSync(join(bundle.path, 'data'), join(bundle.path, 'data-moved'));
+    const result = corral(
+      bundle.stateRoot,
+      'restore',
+      '-d',
+      '--image-path',
+      images,
+      '-b',
+      bundle.path,
+      bundle.id,
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^corral: restore failed: criu restore: /);
+    expect(result.stderr).toContain(join(images, 'restore.log'));
+    expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
+  });
+
+  it('refuses to checkpoint a container that is not running, and to restore over an existing id', async () => {
+    const bundle = counterBundle();
+    detached(bundle, '--root', bundle.stateRoot, 'create', '--bundle', bundle.path, bundle.id);
+    const images = join(bundle.path, 'images');
+    const created = corral(bundle.stateRoot, 'checkpoint', '--image-path', images, bundle.id);
+    expect(created.status).toBe(1);
+    expect(created.stderr).toMatch(new RegExp(`cannot checkpoint container ${bundle.id}: it is created`));
+    expect(state(bundle.stateRoot, bundle.id).status).toBe('created');
+
+    // A real checkpoint of another container, restored onto the id that exists.
+    const other = counterBundle();
+    await startCounter(other);
+    const otherImages = join(other.path, 'images');
+    expectSuccess(corral(other.stateRoot, 'checkpoint', '--image-path', otherImages, other.id));
+    const clash = corral(
+      bundle.stateRoot,
+      'restore',
+      '-d',
+      '--image-path',
+      otherImages,
+      '-b',
+      other.path,
+      bundle.id,
+    );
+    expect(clash.status).toBe(1);
+    expect(clash.stderr).toMatch(/already exists/);
+    expect(state(bundle.stateRoot, bundle.id).status).toBe('created'); // untouched
+    expect(described(processesRootedIn(other.rootfs))).toEqual([]);
+
+    const missing = corral(other.stateRoot, 'checkpoint', '--image-path', images, 'no-such-container');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/does not exist/);
+  });
+
+  it('says clearly when CRIU cannot be found, and when a flag is not supported, leaving nothing', async () => {
+    const bundle = counterBundle();
+    await startCounter(bundle);
+    const images = join(bundle.path, 'images');
+    const noCriu = spawnSync(
+      corralBin,
+      [
+        '--root',
+        bundle.stateRoot,
+        '--criu',
+        '/nonexistent/criu',
+        'checkpoint',
+        '--image-path',
+        images,
+        bundle.id,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(noCriu.status).toBe(1);
+    expect(noCriu.stderr).toMatch(/checkpoint needs CRIU: .*\/nonexistent\/criu/);
+    expect(state(bundle.stateRoot, bundle.id).status).toBe('running');
+
+    const lazy = corral(bundle.stateRoot, 'checkpoint', '--lazy-pages', '--image-path', images, bundle.id);
+    expect(lazy.status).toBe(1);
+    expect(lazy.stderr.trim().split('\n')).toHaveLength(1);
+    expect(lazy.stderr).toMatch(/--lazy-pages is not supported yet/);
+    expect(state(bundle.stateRoot, bundle.id).status).toBe('running');
+
+    // A checkpoint to restore from, then a restore with no CRIU: no state, no cgroup left.
+    expectSuccess(corral(bundle.stateRoot, 'checkpoint', '--image-path', images, bundle.id));
+    const restore = spawnSync(
+      corralBin,
+      [
+        '--root',
+        bundle.stateRoot,
+        '--criu',
+        '/nonexistent/criu',
+        'restore',
+        '-d',
+        '--image-path',
+        images,
+        '-b',
+        bundle.path,
+        bundle.id,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(restore.status).toBe(1);
+    expect(restore.stderr).toMatch(/restore needs CRIU/);
+    expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
+  });
+});
