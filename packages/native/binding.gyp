@@ -25,6 +25,7 @@
         "src/init/main.c",
         "src/init/decode.c",
         "src/init/ops_fs.c",
+        "src/init/ops_ns.c",
         "src/init/ops_process.c",
         "src/init/ops_hook.c",
         "src/init/ops_console.c",

@@ -1,11 +1,7 @@
 import { CAPABILITIES } from './plan/capabilities.js';
-import { NAMESPACE_FLAGS } from './plan/compile.js';
 import { KNOWN_MOUNT_OPTIONS } from './plan/mount-options.js';
+import { NAMESPACE_FLAGS } from './plan/namespaces.js';
 import { SECCOMP_ACTIONS, SECCOMP_ARCHITECTURES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from './plan/seccomp.js';
-import type { NamespaceType } from './spec/types.js';
-
-// What is not there yet is left out, so that the features say only what corral does.
-const UNSUPPORTED_NAMESPACES = new Set<NamespaceType>(['user']);
 
 /** The runtime-spec `features` document, built from the tables corral itself runs on. */
 export function runtimeFeatures() {
@@ -15,9 +11,7 @@ export function runtimeFeatures() {
     hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
     mountOptions: [...KNOWN_MOUNT_OPTIONS].sort(),
     linux: {
-      namespaces: Object.keys(NAMESPACE_FLAGS).filter(
-        (ns) => !UNSUPPORTED_NAMESPACES.has(ns as NamespaceType),
-      ),
+      namespaces: Object.keys(NAMESPACE_FLAGS),
       capabilities: [...CAPABILITIES.keys()],
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: {

@@ -22,7 +22,7 @@ export {
 export { runtimeFeatures } from './features.js';
 export { type CompileOptions, compileExecPlan, compileInitPlan, type InitPlan } from './plan/compile.js';
 export { parseMountOptions } from './plan/mount-options.js';
-export { defaultSpec } from './spec/default-spec.js';
+export { defaultSpec, rootlessSpec } from './spec/default-spec.js';
 export { type Bundle, loadBundle } from './spec/load.js';
 export type { Spec, SpecMount, SpecProcess, SpecSeccomp, SpecSeccompRule } from './spec/types.js';
 export { validateSpec } from './spec/validate.js';

@@ -32,6 +32,7 @@ export interface NativeBinding {
   eventfdCreate(): number;
   netlinkSocket(protocol: number, netnsFd: number): number;
   netnsCreate(path: string): void;
+  namespaceType(path: string): number;
   netnsUnmount(path: string): void;
   mountMakeShared(dir: string): void;
   seccompCompile(spec: SeccompFilterSpec): CompiledSeccompFilter;

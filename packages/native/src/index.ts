@@ -22,7 +22,14 @@ export {
   waitReadable,
 } from './fd.js';
 export { initBinaryPath, sealedInitPath } from './init-binary.js';
-export { makeSharedMount, mountNewNetns, NETLINK_ROUTE, openNetlinkSocket, unmountNetns } from './netns.js';
+export {
+  makeSharedMount,
+  mountNewNetns,
+  NETLINK_ROUTE,
+  namespaceType,
+  openNetlinkSocket,
+  unmountNetns,
+} from './netns.js';
 export { type ExitStatus, exitStatusCode, Pidfd, setChildSubreaper } from './process.js';
 export type { InitErrorReport, InitOp, OpName } from './protocol/protocol.js';
 export * as protocol from './protocol/protocol.js';

@@ -33,3 +33,12 @@ export function unmountNetns(path: string): void {
 export function makeSharedMount(dir: string): void {
   binding().mountMakeShared(dir);
 }
+
+/**
+ * The CLONE_NEW* type of the namespace file at `path` (a /proc/PID/ns link or a bind mount of
+ * one, as `ip netns add` makes), or 0 when the file is not a namespace. Throws when it cannot
+ * be opened.
+ */
+export function namespaceType(path: string): number {
+  return binding().namespaceType(path);
+}

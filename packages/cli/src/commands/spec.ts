@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { CorralError, defaultSpec } from '@corral/core';
+import { CorralError, defaultSpec, rootlessSpec } from '@corral/core';
 
 import { parseCommandArgs, UsageError } from '../args.js';
 
@@ -11,10 +11,10 @@ export async function spec(args: string[]): Promise<number> {
     rootless: { type: 'boolean' },
   });
   if (positionals.length) throw new UsageError(`spec: takes no arguments, got ${positionals.join(' ')}`);
-  if (values.rootless) throw new UsageError('spec: --rootless is not supported yet');
+  const config = values.rootless ? rootlessSpec(process.geteuid!(), process.getegid!()) : defaultSpec();
   const path = join(values.bundle, 'config.json');
   try {
-    writeFileSync(path, `${JSON.stringify(defaultSpec(), null, '\t')}\n`, { flag: 'wx', mode: 0o666 });
+    writeFileSync(path, `${JSON.stringify(config, null, '\t')}\n`, { flag: 'wx', mode: 0o666 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new CorralError('INVALID_CONFIG', `File ${path} exists. Remove it first`, { cause: error });

@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { repoRoot, tempDir } from '@corral/tooling/test-env';
+import { busyboxRootfs, repoRoot, tempDir, uniqueName } from '@corral/tooling/test-env';
 import { describe, expect, it } from 'vitest';
 
 const corral = join(repoRoot, 'bin/corral');
@@ -16,6 +16,34 @@ describe('corral spec', () => {
       execFileSync('runc', ['spec'], { cwd: theirs.path });
       const read = (dir: string) => JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
       expect(read(ours.path)).toEqual(read(theirs.path));
+    } finally {
+      ours.remove();
+      theirs.remove();
+    }
+  });
+
+  it("writes the same --rootless config.json as runc's, and it runs", () => {
+    const ours = tempDir('spec-rootless-corral');
+    const theirs = tempDir('spec-rootless-runc');
+    try {
+      execFileSync(corral, ['spec', '--rootless'], { cwd: ours.path, timeout: 60_000 });
+      execFileSync('runc', ['spec', '--rootless'], { cwd: theirs.path, timeout: 60_000 });
+      const read = (dir: string) => JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      const config = read(ours.path);
+      expect(config).toEqual(read(theirs.path));
+      // Run as root here, the current user is host root: mapped to the container's root alone.
+      config.process.terminal = false;
+      config.process.args = ['sh', '-c', 'cat /proc/self/uid_map; echo x >/dev/null && echo null-works'];
+      writeFileSync(join(ours.path, 'config.json'), JSON.stringify(config));
+      cpSync(busyboxRootfs, join(ours.path, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+      const state = join(ours.path, 'state');
+      const result = spawnSync(corral, ['--root', state, 'run', '-b', ours.path, uniqueName('rootless')], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(result.stderr).toBe('');
+      expect(result.stdout.replace(/[ \t]+/g, ' ')).toBe(' 0 0 1\nnull-works\n');
+      expect(readdirSync(state)).toEqual([]);
     } finally {
       ours.remove();
       theirs.remove();
@@ -39,10 +67,16 @@ describe('corral features', () => {
   it('says what corral supports, and not what it does not yet', () => {
     const features = JSON.parse(execFileSync(corral, ['features'], { encoding: 'utf8' }));
     expect(features.ociVersionMax).toBe('1.2.0');
-    expect(features.linux.namespaces).toEqual(
-      expect.arrayContaining(['pid', 'network', 'mount', 'ipc', 'uts']),
-    );
-    expect(features.linux.namespaces).not.toContain('user');
+    expect([...features.linux.namespaces].sort()).toEqual([
+      'cgroup',
+      'ipc',
+      'mount',
+      'network',
+      'pid',
+      'time',
+      'user',
+      'uts',
+    ]);
     expect(features.linux.capabilities).toContain('CAP_CHECKPOINT_RESTORE');
     expect(features.mountOptions).toEqual(expect.arrayContaining(['rbind', 'rro', 'nosuid', 'rslave']));
     expect(features.linux.seccomp).toMatchObject({ enabled: true });

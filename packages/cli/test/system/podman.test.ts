@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { busyboxRootfs, repoRoot, tempDir, uniqueName } from '@corral/tooling/test-env';
@@ -54,6 +54,33 @@ describe('podman with corral as its runtime', () => {
     );
     expect(result.stdout).toBe('hello\nfrom-podman\n');
     expect(result.status).toBe(3);
+  });
+
+  it('runs a container in a user namespace with --uidmap', () => {
+    // A rootfs of the mapped ids, as podman makes of an image for --uidmap.
+    const mapped = join(work.path, 'rootfs-mapped');
+    cpSync(rootfs, mapped, { recursive: true, verbatimSymlinks: true });
+    mkdirSync(join(mapped, 'run'), { recursive: true });
+    execFileSync('chown', ['-R', '-h', '100000:100000', mapped], { timeout: 60_000 });
+    const result = podman(
+      'run',
+      '--rm',
+      '--name',
+      name(),
+      '--uidmap',
+      '0:100000:65536',
+      '--gidmap',
+      '0:100000:65536',
+      '--rootfs',
+      mapped,
+      '/bin/sh',
+      '-c',
+      'id -u; cat /proc/self/uid_map; touch /made-inside',
+    );
+    expect(result.stderr).toBe('');
+    expect(result.stdout.replace(/[ \t]+/g, ' ')).toBe('0\n 0 100000 65536\n');
+    const made = statSync(join(mapped, 'made-inside'));
+    expect([made.uid, made.gid]).toEqual([100000, 100000]);
   });
 
   it("applies podman's seccomp profile, and none when podman asks for none", () => {

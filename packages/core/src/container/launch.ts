@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import type { CgroupManager } from '@corral/cgroups';
@@ -7,6 +7,7 @@ import { mkfifo, type Pidfd, sendDescriptor } from '@corral/native';
 import { CorralError, CreateContainerError, InvalidConfigError } from '../errors.js';
 import { hookState, runHooks, seccompListenerState } from '../hooks.js';
 import { compileInitPlan } from '../plan/compile.js';
+import { checkNamespacePaths } from '../plan/namespaces.js';
 import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
 import { processStartTime, setOomScoreAdj } from '../state/proc.js';
@@ -16,6 +17,7 @@ import { validateContainerId } from './id.js';
 import { InitProcess, type InitStdio } from './init-process.js';
 import { lendNetDevices, type NetDevice, planNetDevices, returnNetDevices } from './net-devices.js';
 import { addNotifySocket, NotifySocket, notifyDir } from './notify-socket.js';
+import { delegateCgroup, hostRoot, writeIdMaps } from './user-namespace.js';
 
 export interface LaunchOptions {
   id: string;
@@ -110,6 +112,8 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
   if (options.notifySocket) addNotifySocket(bundle.spec, join(root, options.id));
   requireConsoleSocket(bundle.spec.process?.terminal, options.consoleSocket, mode === 'run');
+  // Namespace files are checked before the state directory exists.
+  checkNamespacePaths(bundle.spec);
   const dir = ContainerDir.create(root, options.id);
 
   let cgroup: ReturnType<typeof planCgroup> | undefined;
@@ -134,7 +138,15 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     });
     cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
     netDevices = planNetDevices(bundle.spec);
-    if (execFifo) mkfifo(execFifo, 0o600);
+    if (execFifo) {
+      mkfifo(execFifo, 0o600);
+      // The process opens it for writing just before exec, as process.user and, in a user
+      // namespace, as an id of the container's (runc's is 0622 and the container root's too);
+      // the state directory keeps everyone else from reaching it by path.
+      chmodSync(execFifo, 0o622);
+      const containerRoot = hostRoot(bundle.spec);
+      if (containerRoot) chownSync(execFifo, containerRoot.uid, containerRoot.gid);
+    }
     init = await InitProcess.start(
       plan,
       options.stdio ?? ['inherit', 'inherit', 'inherit'],
@@ -157,6 +169,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       cgroupPaths: cgroup.manager.getPaths(),
       ...(netDevices.length ? { netDevices } : {}),
     });
+    writeIdMaps(bundle.spec, pidfd.pid);
     // Resources apply before the process runs anything of its own.
     try {
       await cgroup.manager.apply(pidfd.pid);
@@ -164,6 +177,8 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     } catch (error) {
       throw asCorralError(error);
     }
+    const containerRoot = hostRoot(bundle.spec);
+    if (containerRoot) delegateCgroup(cgroup.manager.getPaths(), containerRoot);
     await lendNetDevices(netDevices, pidfd.pid);
     lent = true;
     const state = (status: 'creating' | 'created') =>

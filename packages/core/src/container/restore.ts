@@ -4,6 +4,7 @@ import type { InheritedFd } from '@corral/criu';
 import { type ExitStatus, Pidfd } from '@corral/native';
 
 import { CorralError, CreateContainerError } from '../errors.js';
+import { findNamespace } from '../plan/namespaces.js';
 import { loadBundle } from '../spec/load.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
@@ -62,6 +63,13 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   validateContainerId(options.id);
   checkCgroupsMode(options.manageCgroupsMode);
   const bundle = loadBundle(options.bundle);
+  if (findNamespace(bundle.spec, 'user')) {
+    // CRIU would restore the tree into a user namespace whose id maps nobody writes.
+    throw new CorralError(
+      'NOT_SUPPORTED',
+      'restore of a container with a user namespace is not supported yet (linux.namespaces)',
+    );
+  }
   const { imagesDir, descriptors } = readCheckpoint(options.imagePath);
   const client = criuClient(options);
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);

@@ -3,30 +3,16 @@ import { isAbsolute, posix, resolve } from 'node:path';
 
 import { type InitOp, protocol } from '@corral/native';
 
-import { CorralError, InvalidConfigError } from '../errors.js';
+import { InvalidConfigError } from '../errors.js';
 import type { NamespaceType, Spec, SpecMount, SpecProcess } from '../spec/types.js';
 import { capabilityMask } from './capabilities.js';
 import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
+import { byJoinOrder, checkNamespaceConfig, findNamespace, NAMESPACE_FLAGS, NS_FILES } from './namespaces.js';
 import { initialAffinityOp, processAttributeOps } from './process-attributes.js';
 import { RLIMITS } from './rlimits.js';
 import { compileSeccomp, type SeccompStep } from './seccomp.js';
 import { compileSysctls } from './sysctl.js';
 import { refuseUnsupported, refuseUnsupportedProcess } from './unsupported.js';
-
-/** CLONE_NEW* flags (linux/sched.h). */
-export const NAMESPACE_FLAGS: Record<NamespaceType, bigint> = {
-  mount: 0x00020000n,
-  uts: 0x04000000n,
-  ipc: 0x08000000n,
-  user: 0x10000000n,
-  pid: 0x20000000n,
-  network: 0x40000000n,
-  cgroup: 0x02000000n,
-  time: 0x00000080n,
-};
-
-// Joined before the others so that the rest are owned by the right user namespace.
-const JOIN_ORDER: NamespaceType[] = ['user', 'cgroup', 'ipc', 'uts', 'network', 'pid', 'time', 'mount'];
 
 /**
  * What corral-init runs, op by op, with a description of each op in the config's terms so
@@ -83,6 +69,10 @@ class PlanBuilder {
     this.ops.push(op);
     this.describe.push(description);
   }
+  insert(at: number, ops: Array<[InitOp, string]>): void {
+    this.ops.splice(at, 0, ...ops.map(([op]) => op));
+    this.describe.splice(at, 0, ...ops.map(([, description]) => description));
+  }
 }
 
 function cleanContainerPath(path: string): string {
@@ -95,15 +85,43 @@ export function rootfsPath(spec: Spec, bundle: string): string {
   return isAbsolute(root) ? root : resolve(bundle, root);
 }
 
-function namespaceFlags(spec: Spec): { clone: bigint; join: Array<{ type: NamespaceType; path: string }> } {
+/**
+ * The namespaces corral-init joins and those the clone creates. A new time namespace is not in
+ * the clone: its offsets can be written only before a process enters it, so corral-init
+ * unshares it (which moves only its future children), writes them, and the clone enters it.
+ */
+function addNamespaces(plan: PlanBuilder, spec: Spec): void {
   let clone = 0n;
   const join: Array<{ type: NamespaceType; path: string }> = [];
   for (const ns of spec.linux?.namespaces ?? []) {
     if (ns.path) join.push({ type: ns.type, path: ns.path });
-    else clone |= NAMESPACE_FLAGS[ns.type];
+    else if (ns.type !== 'time') clone |= NAMESPACE_FLAGS[ns.type];
   }
-  join.sort((a, b) => JOIN_ORDER.indexOf(a.type) - JOIN_ORDER.indexOf(b.type));
-  return { clone, join };
+  join.sort((a, b) => byJoinOrder(a.type, b.type));
+  for (const ns of join) {
+    const index = spec.linux!.namespaces!.findIndex((n) => n.type === ns.type);
+    plan.add(
+      { op: 'joinNamespace', nstype: Number(NAMESPACE_FLAGS[ns.type]), path: ns.path },
+      `join ${ns.type} namespace ${ns.path} (linux.namespaces[${index}].path)`,
+    );
+  }
+  const time = findNamespace(spec, 'time');
+  if (time && !time.path) {
+    plan.add({ op: 'unshare', flags: NAMESPACE_FLAGS.time }, 'create the time namespace');
+    const offsets = spec.linux?.timeOffsets ?? {};
+    const secs = (clock: 'monotonic' | 'boottime') => BigInt.asUintN(64, BigInt(offsets[clock]?.secs ?? 0));
+    plan.add(
+      {
+        op: 'timeOffsets',
+        monotonicSecs: secs('monotonic'),
+        monotonicNanosecs: offsets.monotonic?.nanosecs ?? 0,
+        boottimeSecs: secs('boottime'),
+        boottimeNanosecs: offsets.boottime?.nanosecs ?? 0,
+      },
+      'set the clock offsets (linux.timeOffsets)',
+    );
+  }
+  plan.add({ op: 'clone', flags: clone }, 'start the container process');
 }
 
 function has(spec: Spec, type: NamespaceType): boolean {
@@ -216,6 +234,36 @@ function addContainerHooks(plan: PlanBuilder, spec: Spec, kind: 'createContainer
   }
 }
 
+/**
+ * A device node in /dev. In a user namespace mknod is refused, so (as runc does) the host's
+ * device is bind-mounted onto an empty file instead.
+ */
+function addDevice(
+  plan: PlanBuilder,
+  device: { path: string; mode: number; major: number; minor: number; uid: number; gid: number },
+  inUserNamespace: boolean,
+  field: string,
+): void {
+  const where = field ? ` (${field})` : '';
+  if (inUserNamespace) {
+    plan.add({ op: 'mkfile', path: device.path, mode: 0 }, `create ${device.path}${where}`);
+    plan.add(
+      {
+        op: 'mountBind',
+        source: device.path,
+        target: device.path,
+        flags: 0,
+        attrSet: 0n,
+        attrClear: 0n,
+        propagation: 0,
+      },
+      `bind the host's ${device.path}${where}`,
+    );
+    return;
+  }
+  plan.add({ op: 'mknod', ...device }, `create device ${device.path}${where}`);
+}
+
 /** /dev is set up by corral unless the config binds one in from outside. */
 function addDevices(plan: PlanBuilder, spec: Spec): void {
   const devBound = (spec.mounts ?? []).some(
@@ -224,22 +272,12 @@ function addDevices(plan: PlanBuilder, spec: Spec): void {
       (m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind')),
   );
   if (devBound) return;
+  const inUserNamespace = has(spec, 'user');
   const configured = spec.linux?.devices ?? [];
   const configuredPaths = new Set(configured.map((d) => cleanContainerPath(d.path)));
   for (const device of DEFAULT_DEVICES) {
     if (configuredPaths.has(device.path)) continue;
-    plan.add(
-      {
-        op: 'mknod',
-        path: device.path,
-        mode: S_IFCHR | 0o666,
-        major: device.major,
-        minor: device.minor,
-        uid: 0,
-        gid: 0,
-      },
-      `create device ${device.path}`,
-    );
+    addDevice(plan, { ...device, mode: S_IFCHR | 0o666, uid: 0, gid: 0 }, inUserNamespace, '');
   }
   configured.forEach((device, i) => {
     const path = cleanContainerPath(device.path);
@@ -247,9 +285,9 @@ function addDevices(plan: PlanBuilder, spec: Spec): void {
     const parent = posix.dirname(path);
     if (parent !== '/dev' && parent !== '/')
       plan.add({ op: 'mkdir', path: parent, mode: 0o755 }, `create ${parent} (linux.devices[${i}])`);
-    plan.add(
+    addDevice(
+      plan,
       {
-        op: 'mknod',
         path,
         mode: kind | ((device.fileMode ?? 0o666) & 0o7777),
         major: device.major ?? 0,
@@ -257,7 +295,8 @@ function addDevices(plan: PlanBuilder, spec: Spec): void {
         uid: device.uid ?? 0,
         gid: device.gid ?? 0,
       },
-      `create device ${path} (linux.devices[${i}])`,
+      inUserNamespace,
+      `linux.devices[${i}]`,
     );
   });
   for (const [target, path] of DEV_SYMLINKS)
@@ -280,9 +319,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
       'a mount namespace is required: corral never mounts on the host',
     );
   }
-  if (has(spec, 'user')) {
-    throw new CorralError('NOT_SUPPORTED', 'user namespaces are not supported yet (linux.namespaces)');
-  }
+  checkNamespaceConfig(spec);
   if (spec.hostname && !has(spec, 'uts')) {
     throw new InvalidConfigError('hostname', 'setting a hostname needs a uts namespace');
   }
@@ -290,24 +327,27 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     throw new InvalidConfigError('domainname', 'setting a domainname needs a uts namespace');
   }
 
-  const namespaces = namespaceFlags(spec);
-  for (const ns of namespaces.join) {
-    plan.add(
-      { op: 'joinNamespace', nstype: Number(NAMESPACE_FLAGS[ns.type]), path: ns.path },
-      `join ${ns.type} namespace ${ns.path}`,
-    );
-  }
-  const cloneIndex = plan.ops.length;
-  plan.add({ op: 'clone', flags: namespaces.clone }, 'start the container process');
+  addNamespaces(plan, spec);
+  const cloneIndex = plan.ops.length - 1;
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
-  if (options.sessionKeyring) {
-    plan.add({ op: 'joinSessionKeyring', name: options.sessionKeyring }, 'join a session keyring of its own');
-  }
-
   const rootfs = rootfsPath(spec, options.bundle);
   plan.add({ op: 'rootPropagation', flags: rootPropagation(spec) }, 'set the propagation of /');
   plan.add({ op: 'openRootfs', path: rootfs }, `open the rootfs ${rootfs}`);
   if (options.execFifo) plan.add({ op: 'openExecFifo', path: options.execFifo }, 'open the exec FIFO');
+  const becomeRoot = plan.ops.length;
+  if (has(spec, 'user')) {
+    // The clone keeps the runtime's host credentials, unmapped in the new namespace: they open
+    // the runtime's own paths above and the bind sources (which the container's root may not
+    // reach), and nothing else. Every mount and file after this is the container root's, on its
+    // mapped host ids.
+    plan.add({ op: 'setgroups', gids: [] }, "drop the runtime's groups");
+    plan.add({ op: 'setgid', gid: 0 }, 'become root of the user namespace (gid 0)');
+    plan.add({ op: 'setuid', uid: 0 }, 'become root of the user namespace (uid 0)');
+  }
+  // Joined as the container's root, who then owns it.
+  if (options.sessionKeyring) {
+    plan.add({ op: 'joinSessionKeyring', name: options.sessionKeyring }, 'join a session keyring of its own');
+  }
   (spec.mounts ?? []).forEach((mount, i) => {
     addMount(plan, mount, i, options.bundle);
   });
@@ -339,6 +379,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   addProcess(plan, spec, process, seccomp, options.execFifo, options.preserveFds, () =>
     addContainerHooks(plan, spec, 'startContainer'),
   );
+  if (has(spec, 'user')) openBindSourcesEarly(plan, becomeRoot);
   return { ops: plan.ops, describe: plan.describe, cloneIndex, seccompListener: seccomp?.listener };
 }
 
@@ -360,6 +401,23 @@ function addConsole(plan: PlanBuilder, process: SpecProcess): void {
     { op: 'console', rows: size.height, columns: size.width },
     'set up the console (process.terminal)',
   );
+}
+
+/**
+ * Clones every bind source before the process becomes the user namespace's root, as runc opens
+ * them before it enters the namespace: a source in a directory only host root may enter (podman's
+ * per-container data) stays reachable. Each bind then attaches its early clone.
+ */
+function openBindSourcesEarly(plan: PlanBuilder, at: number): void {
+  const early: Array<[InitOp, string]> = [];
+  plan.ops.forEach((op, i) => {
+    if (i < at || op.op !== 'mountBind') return;
+    early.push([
+      { op: 'openMountSource', source: op.source, flags: op.flags },
+      `open ${op.source} early, to ${plan.describe[i]}`,
+    ]);
+  });
+  plan.insert(at, early);
 }
 
 /** The part of a plan that makes the process itself: limits, identity, capabilities, exec. */
@@ -437,21 +495,9 @@ function addProcess(
   );
 }
 
-/** /proc/PID/ns names of the namespace types. */
-const NS_FILES: Record<NamespaceType, string> = {
-  pid: 'pid',
-  network: 'net',
-  mount: 'mnt',
-  ipc: 'ipc',
-  uts: 'uts',
-  user: 'user',
-  cgroup: 'cgroup',
-  time: 'time',
-};
-
 /**
  * The plan of a process exec'd into a running container: join each namespace of its init
- * (user first, mount last), clone so that the pid namespace applies, then the process part.
+ * (in JOIN_ORDER), clone so that the pid namespace applies, then the process part.
  */
 export function compileExecPlan(
   spec: Spec,
@@ -463,7 +509,7 @@ export function compileExecPlan(
   refuseUnsupportedProcess(process);
   addInitialAffinity(plan, process);
   const types = (spec.linux?.namespaces ?? []).map((ns) => ns.type);
-  types.sort((a, b) => JOIN_ORDER.indexOf(a) - JOIN_ORDER.indexOf(b));
+  types.sort(byJoinOrder);
   for (const type of types) {
     const path = `/proc/${initPid}/ns/${NS_FILES[type]}`;
     plan.add(

@@ -71,3 +71,33 @@ export function defaultSpec(): Spec {
     },
   };
 }
+
+/**
+ * The config.json of `corral spec --rootless`, as `runc spec --rootless` writes it: a user
+ * namespace in which the current user is root, the host's network (a new one would have no
+ * way out), /sys bound from the host (sysfs cannot be mounted without a network namespace of
+ * the user namespace's), no uid= or gid= mount options (those ids are not mapped), and no
+ * cgroup settings.
+ */
+export function rootlessSpec(uid: number, gid: number): Spec {
+  const spec = defaultSpec();
+  const linux = spec.linux!;
+  linux.namespaces = linux.namespaces!.filter((ns) => ns.type !== 'network' && ns.type !== 'user');
+  linux.namespaces.push({ type: 'user' });
+  linux.uidMappings = [{ containerID: 0, hostID: uid, size: 1 }];
+  linux.gidMappings = [{ containerID: 0, hostID: gid, size: 1 }];
+  delete linux.resources;
+  spec.mounts = spec.mounts!.map((mount) => {
+    if (mount.destination === '/sys') {
+      return {
+        destination: '/sys',
+        type: 'none',
+        source: '/sys',
+        options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'],
+      };
+    }
+    if (!mount.options) return mount;
+    return { ...mount, options: mount.options.filter((o) => !o.startsWith('uid=') && !o.startsWith('gid=')) };
+  });
+  return spec;
+}

@@ -41,8 +41,21 @@ export interface SpecMount {
 
 export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
 
+/** One range of a uid_map or gid_map. */
+export interface IdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
+export type TimeClock = 'monotonic' | 'boottime';
+
 export interface SpecLinux {
   namespaces?: Array<{ type: NamespaceType; path?: string }>;
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
+  /** Offsets of a new time namespace's clocks. */
+  timeOffsets?: Partial<Record<TimeClock, { secs?: number; nanosecs?: number }>>;
   maskedPaths?: string[];
   readonlyPaths?: string[];
   rootfsPropagation?: string;

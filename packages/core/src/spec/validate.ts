@@ -2,7 +2,7 @@ import { InvalidConfigError } from '../errors.js';
 import { CAPABILITIES } from '../plan/capabilities.js';
 import { RLIMITS } from '../plan/rlimits.js';
 import { validateSeccomp } from '../plan/seccomp.js';
-import type { NamespaceType, Spec } from './types.js';
+import type { NamespaceType, Spec, TimeClock } from './types.js';
 
 const NAMESPACE_TYPES: ReadonlySet<string> = new Set<NamespaceType>([
   'pid',
@@ -14,6 +14,9 @@ const NAMESPACE_TYPES: ReadonlySet<string> = new Set<NamespaceType>([
   'cgroup',
   'time',
 ]);
+// The kernel keeps a shifted clock below KTIME_SEC_MAX / 2 seconds.
+const MAX_CLOCK_OFFSET = 4611686018;
+const TIME_CLOCKS: ReadonlySet<string> = new Set<TimeClock>(['monotonic', 'boottime']);
 const HOOK_KINDS = [
   'prestart',
   'createRuntime',
@@ -230,6 +233,44 @@ export function validateSpec(raw: unknown): Spec {
         seen.add(ns.type);
         if (ns.path !== undefined) absolutePath(ns.path, `${path}.path`);
       });
+    }
+    for (const field of ['uidMappings', 'gidMappings'] as const) {
+      const mappings = linux[field];
+      if (mappings === undefined) continue;
+      check(mappings, `linux.${field}`, 'array');
+      mappings.forEach((mapping, i) => {
+        const path = `linux.${field}[${i}]`;
+        check(mapping, path, 'object');
+        check(mapping.containerID, `${path}.containerID`, 'uint32');
+        check(mapping.hostID, `${path}.hostID`, 'uint32');
+        check(mapping.size, `${path}.size`, 'uint32');
+      });
+    }
+    if (linux.timeOffsets !== undefined) {
+      check(linux.timeOffsets, 'linux.timeOffsets', 'object');
+      for (const [clock, offset] of Object.entries(linux.timeOffsets)) {
+        const path = `linux.timeOffsets.${clock}`;
+        if (!TIME_CLOCKS.has(clock))
+          throw new InvalidConfigError(path, 'unknown clock: a time namespace shifts monotonic and boottime');
+        check(offset, path, 'object');
+        if (
+          offset.secs !== undefined &&
+          !(Number.isInteger(offset.secs) && Math.abs(offset.secs) <= MAX_CLOCK_OFFSET)
+        )
+          throw new InvalidConfigError(
+            `${path}.secs`,
+            `must be an integer from -${MAX_CLOCK_OFFSET} to ${MAX_CLOCK_OFFSET}, got ${describe(offset.secs)}`,
+          );
+        if (
+          offset.nanosecs !== undefined &&
+          !(Number.isInteger(offset.nanosecs) && offset.nanosecs >= 0 && offset.nanosecs < 1e9)
+        ) {
+          throw new InvalidConfigError(
+            `${path}.nanosecs`,
+            `must be an integer from 0 to 999999999, got ${describe(offset.nanosecs)}`,
+          );
+        }
+      }
     }
     if (linux.maskedPaths !== undefined) stringList(linux.maskedPaths, 'linux.maskedPaths');
     for (const [i, p] of (linux.maskedPaths ?? []).entries()) absolutePath(p, `linux.maskedPaths[${i}]`);

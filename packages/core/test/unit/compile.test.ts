@@ -35,7 +35,7 @@ describe('compileInitPlan', () => {
     expect(plan.ops[plan.cloneIndex + 1]).toEqual({ op: 'waitGo' });
   });
 
-  it('joins namespaces given by path before the clone, user first', () => {
+  it('joins namespaces given by path before the clone, in join order', () => {
     const plan = compileInitPlan(
       spec((s) => {
         s.linux!.namespaces = [

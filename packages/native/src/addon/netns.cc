@@ -1,7 +1,10 @@
 // Netlink sockets and network namespaces. A socket belongs to the network namespace it was made
 // in, so a socket for another namespace is made on a short-lived thread that entered it: Node's
 // own threads never leave the host namespace, and one process can talk to many namespaces.
+#include <fcntl.h>
 #include <linux/netlink.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -125,7 +128,23 @@ static Napi::Value MountMakeShared(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// namespaceType(path): the CLONE_NEW* type of the namespace file at `path` (a /proc/PID/ns link
+// or a bind mount of one), or 0 when it is no namespace file. Opened non-blocking, so a FIFO
+// there cannot hang the caller.
+static Napi::Value NamespaceType(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = StringArg(info, 0, "path");
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) ThrowErrno(env, errno, "open");
+  int type = ioctl(fd, NS_GET_NSTYPE);
+  int err = errno;
+  close(fd);
+  if (type < 0 && err != ENOTTY && err != EINVAL) ThrowErrno(env, err, "ioctl");
+  return Napi::Number::New(env, type < 0 ? 0 : type);
+}
+
 void InitNetns(Napi::Env env, Napi::Object exports) {
+  exports.Set("namespaceType", Napi::Function::New(env, NamespaceType));
   exports.Set("netlinkSocket", Napi::Function::New(env, NetlinkSocket));
   exports.Set("netnsCreate", Napi::Function::New(env, NetnsCreate));
   exports.Set("netnsUnmount", Napi::Function::New(env, NetnsUnmount));

@@ -58,6 +58,8 @@ const char *ci_op_layout(uint16_t code) {
   switch (code) {
     case CI_OP_JOIN_NAMESPACE: return "us";
     case CI_OP_CLONE: return "U";
+    case CI_OP_TIME_OFFSETS: return "UuUu";
+    case CI_OP_OPEN_MOUNT_SOURCE: return "su";
     case CI_OP_WAIT_GO: return "";
     case CI_OP_UNSHARE: return "U";
     case CI_OP_SETSID: return "";

@@ -4,6 +4,14 @@
 
 #include "plan.h"
 
+/* A bind source cloned before the process became a user namespace's root. */
+struct ci_mount_source {
+  const char *source;
+  uint32_t flags;
+  int fd;
+  struct ci_mount_source *next;
+};
+
 struct ci_ctx {
   int channel;       /* our end of the socketpair                                  */
   int rootfd;        /* O_PATH descriptor of the rootfs (after CI_OP_OPEN_ROOTFS)   */
@@ -12,6 +20,7 @@ struct ci_ctx {
   int exec_fifo;     /* O_PATH descriptor of the exec FIFO (after CI_OP_OPEN_EXEC_FIFO) */
   unsigned preserve_fds; /* descriptors from 3 up that the process keeps (--preserve-fds) */
   const char **hook_states; /* the state documents the GO message carried          */
+  struct ci_mount_source *mount_sources; /* bind sources cloned early (CI_OP_OPEN_MOUNT_SOURCE) */
   size_t hook_state_count;
   /* What failed, for the error report; set by ci_fail(). */
   const char *fail_syscall;
@@ -33,6 +42,7 @@ int ci_op_open_rootfs(struct ci_ctx *, const struct ci_op *);
 int ci_op_mkdir(struct ci_ctx *, const struct ci_op *);
 int ci_op_mkfile(struct ci_ctx *, const struct ci_op *);
 int ci_op_mount_fs(struct ci_ctx *, const struct ci_op *);
+int ci_op_open_mount_source(struct ci_ctx *, const struct ci_op *);
 int ci_op_mount_bind(struct ci_ctx *, const struct ci_op *);
 int ci_op_mknod(struct ci_ctx *, const struct ci_op *);
 int ci_op_symlink(struct ci_ctx *, const struct ci_op *);
@@ -42,9 +52,12 @@ int ci_op_mask_path(struct ci_ctx *, const struct ci_op *);
 int ci_op_readonly_path(struct ci_ctx *, const struct ci_op *);
 int ci_op_remount_root_ro(struct ci_ctx *, const struct ci_op *);
 
-/* ops_process.c */
+/* ops_ns.c */
 int ci_op_join_namespace(struct ci_ctx *, const struct ci_op *);
 int ci_op_unshare(struct ci_ctx *, const struct ci_op *);
+int ci_op_time_offsets(struct ci_ctx *, const struct ci_op *);
+
+/* ops_process.c */
 int ci_op_setsid(struct ci_ctx *, const struct ci_op *);
 int ci_op_sethostname(struct ci_ctx *, const struct ci_op *);
 int ci_op_setdomainname(struct ci_ctx *, const struct ci_op *);

@@ -74,6 +74,8 @@ static ci_op_fn op_function(uint16_t code) {
   switch (code) {
     case CI_OP_JOIN_NAMESPACE: return ci_op_join_namespace;
     case CI_OP_CLONE: return op_clone;
+    case CI_OP_TIME_OFFSETS: return ci_op_time_offsets;
+    case CI_OP_OPEN_MOUNT_SOURCE: return ci_op_open_mount_source;
     case CI_OP_WAIT_GO: return op_wait_go;
     case CI_OP_UNSHARE: return ci_op_unshare;
     case CI_OP_SETSID: return ci_op_setsid;

@@ -211,11 +211,46 @@ out:
   return rc;
 }
 
+static int clone_tree(const char *source, uint32_t flags) {
+  return open_tree(AT_FDCWD, source,
+                   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((flags & CI_BIND_RECURSIVE) ? AT_RECURSIVE : 0));
+}
+
+int ci_op_open_mount_source(struct ci_ctx *ctx, const struct ci_op *op) {
+  struct ci_mount_source *entry = malloc(sizeof(*entry));
+  if (!entry) return ci_fail(ctx, "malloc", NULL);
+  entry->source = op->str[0];
+  entry->flags = (uint32_t)op->num[0];
+  entry->fd = clone_tree(entry->source, entry->flags);
+  if (entry->fd < 0) {
+    int err = errno;
+    free(entry);
+    errno = err;
+    return ci_fail(ctx, "open_tree", op->str[0]);
+  }
+  entry->next = ctx->mount_sources;
+  ctx->mount_sources = entry;
+  return 0;
+}
+
+/* The clone CI_OP_OPEN_MOUNT_SOURCE made of this source, handed over once; -1 if none. */
+static int take_mount_source(struct ci_ctx *ctx, const char *source, uint32_t flags) {
+  for (struct ci_mount_source **at = &ctx->mount_sources; *at; at = &(*at)->next) {
+    struct ci_mount_source *entry = *at;
+    if (entry->flags != flags || strcmp(entry->source, source) != 0) continue;
+    int fd = entry->fd;
+    *at = entry->next;
+    free(entry);
+    return fd;
+  }
+  return -1;
+}
+
 int ci_op_mount_bind(struct ci_ctx *ctx, const struct ci_op *op) {
   const char *source = op->str[0], *target = op->str[1];
   uint32_t flags = (uint32_t)op->num[0];
-  int mnt = open_tree(AT_FDCWD, source,
-                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((flags & CI_BIND_RECURSIVE) ? AT_RECURSIVE : 0));
+  int mnt = take_mount_source(ctx, source, flags);
+  if (mnt < 0) mnt = clone_tree(source, flags);
   if (mnt < 0) return ci_fail(ctx, "open_tree", source);
   int rc = 0;
   struct mount_attr attr = {.attr_set = op->num[1], .attr_clr = op->num[2]};

@@ -1,4 +1,4 @@
-/* Namespace, identity, limit and exec ops. */
+/* Identity, limit and exec ops. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -17,25 +17,6 @@
 #include <unistd.h>
 
 #include "init.h"
-
-int ci_op_join_namespace(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *path = op->str[0];
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ci_fail(ctx, "open", path);
-  int rc = setns(fd, (int)op->num[0]);
-  int err = errno;
-  close(fd);
-  if (rc) {
-    errno = err;
-    return ci_fail(ctx, "setns", path);
-  }
-  return 0;
-}
-
-int ci_op_unshare(struct ci_ctx *ctx, const struct ci_op *op) {
-  if (unshare((int)op->num[0])) return ci_fail(ctx, "unshare", NULL);
-  return 0;
-}
 
 int ci_op_setsid(struct ci_ctx *ctx, const struct ci_op *op) {
   (void)op;

@@ -41,9 +41,15 @@ enum ci_op_code {
   /* In corral-init before the clone. */
   CI_OP_JOIN_NAMESPACE = 1,  /* u32 nstype (CLONE_NEW*), str path                              */
   CI_OP_CLONE = 2,           /* u64 clone flags: everything after runs in the child            */
+  CI_OP_TIME_OFFSETS = 3,    /* u64 monotonic secs (two's complement), u32 nanosecs, u64 boottime
+                                secs, u32 nanosecs: of the time namespace unshared for children */
   /* In the child. */
+  CI_OP_OPEN_MOUNT_SOURCE = 4, /* str source (host path), u32 flags (CI_BIND_*): clone it now, for
+                                a later CI_OP_MOUNT_BIND of the same source and flags to attach;
+                                done before becoming a user namespace's root, which may not
+                                reach the source                                              */
   CI_OP_WAIT_GO = 10,        /* (none): wait for CI_MSG_GO                                      */
-  CI_OP_UNSHARE = 11,        /* u64 flags                                                       */
+  CI_OP_UNSHARE = 11,        /* u64 flags (also before the clone: a time namespace for children) */
   CI_OP_SETSID = 12,         /* (none)                                                          */
   CI_OP_ROOT_PROPAGATION = 20, /* u64 mount flags for "/" (MS_REC | MS_PRIVATE|MS_SLAVE|...)   */
   CI_OP_OPEN_ROOTFS = 21,    /* str host path: bind it onto itself and keep a descriptor        */

@@ -42,6 +42,22 @@ export const OPS = {
     ],
   },
   clone: { code: 2, fields: [['flags', 'u64']] },
+  timeOffsets: {
+    code: 3,
+    fields: [
+      ['monotonicSecs', 'u64'],
+      ['monotonicNanosecs', 'u32'],
+      ['boottimeSecs', 'u64'],
+      ['boottimeNanosecs', 'u32'],
+    ],
+  },
+  openMountSource: {
+    code: 4,
+    fields: [
+      ['source', 'str'],
+      ['flags', 'u32'],
+    ],
+  },
   waitGo: { code: 10, fields: [] },
   unshare: { code: 11, fields: [['flags', 'u64']] },
   setsid: { code: 12, fields: [] },
