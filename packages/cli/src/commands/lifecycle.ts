@@ -2,36 +2,49 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 
-import { Container } from '@corral/core';
+import { Container, type LaunchOptions } from '@corral/core';
 
 import { containerIdArgument, parseCommandArgs, passedDescriptors, UsageError } from '../args.js';
 import type { GlobalOptions } from '../global.js';
 
-/** `create [--bundle DIR] ID`: the container waits at its exec FIFO until `start`. */
-export async function create(args: string[], global: GlobalOptions): Promise<number> {
-  const { values, positionals } = parseCommandArgs('create', args, {
-    bundle: { type: 'string', short: 'b', default: '.' },
-    'no-pivot': { type: 'boolean' },
-    'no-new-keyring': { type: 'boolean' },
-    'pid-file': { type: 'string' },
-    'console-socket': { type: 'string' },
-    'pidfd-socket': { type: 'string' },
-    'preserve-fds': { type: 'string' },
-  });
-  const id = containerIdArgument('create', positionals);
-  const passed = passedDescriptors(values['preserve-fds']);
-  const container = await Container.create({
+/** The flags `create` and `run` share. */
+export const CREATE_FLAGS = {
+  bundle: { type: 'string', short: 'b', default: '.' },
+  'no-pivot': { type: 'boolean' },
+  'no-new-keyring': { type: 'boolean' },
+  'pid-file': { type: 'string' },
+  'console-socket': { type: 'string' },
+  'pidfd-socket': { type: 'string' },
+  'preserve-fds': { type: 'string' },
+} as const;
+
+/** What those flags, the environment and the global flags ask of a new container. */
+export function createOptions(
+  id: string,
+  values: { [flag in keyof typeof CREATE_FLAGS]?: string | boolean },
+  global: GlobalOptions,
+): LaunchOptions {
+  const passed = passedDescriptors(values['preserve-fds'] as string | undefined);
+  return {
     id,
-    bundle: values.bundle,
+    bundle: values.bundle as string,
     root: global.root,
-    noPivot: values['no-pivot'],
-    noNewKeyring: values['no-new-keyring'],
-    consoleSocket: values['console-socket'],
-    pidfdSocket: values['pidfd-socket'],
+    noPivot: values['no-pivot'] as boolean | undefined,
+    noNewKeyring: values['no-new-keyring'] as boolean | undefined,
+    consoleSocket: values['console-socket'] as string | undefined,
+    pidfdSocket: values['pidfd-socket'] as string | undefined,
     preserveFds: passed.count,
     extraEnv: passed.env,
     notifySocket: process.env.NOTIFY_SOCKET || undefined,
-  });
+    warn: global.warn,
+  };
+}
+
+/** `create [--bundle DIR] ID`: the container waits at its exec FIFO until `start`. */
+export async function create(args: string[], global: GlobalOptions): Promise<number> {
+  const { values, positionals } = parseCommandArgs('create', args, CREATE_FLAGS);
+  const id = containerIdArgument('create', positionals);
+  const container = await Container.create(createOptions(id, values, global));
   if (values['pid-file']) writePidFile(values['pid-file'], (await container.state()).pid);
   return 0;
 }

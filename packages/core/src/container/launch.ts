@@ -98,6 +98,33 @@ export function requireConsoleSocket(
 }
 
 /**
+ * The end of a failed create or restore, once its processes are dead: removes the cgroup and
+ * the state directory, and returns the failure to throw, with any error met while cleaning.
+ */
+export async function discardContainer(
+  error: unknown,
+  cgroup: CgroupManager | undefined,
+  dir: ContainerDir,
+  cleanupErrors: unknown[],
+): Promise<CorralError> {
+  try {
+    if (cgroup?.exists()) await cgroup.destroy();
+  } catch (e) {
+    cleanupErrors.push(e);
+  }
+  try {
+    dir.remove();
+  } catch (e) {
+    cleanupErrors.push(e);
+  }
+  const failure =
+    error instanceof CorralError
+      ? error
+      : new CorralError('SYSTEM', (error as Error).message, { cause: error });
+  return cleanupErrors.length ? new CreateContainerError(failure, cleanupErrors) : failure;
+}
+
+/**
  * The path `run` and `create` share: validate, compile, make the state directory, start
  * corral-init, record the container's pid, let it go. `run` waits for the exec; `create` waits
  * until the container stands at its exec FIFO. Any failure removes everything made so far.
@@ -213,21 +240,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     init?.close();
     if (console !== undefined) closeSync(console);
     notify?.close();
-    try {
-      if (cgroup?.manager.exists()) await cgroup.manager.destroy();
-    } catch (e) {
-      cleanupErrors.push(e);
-    }
-    try {
-      dir.remove();
-    } catch (e) {
-      cleanupErrors.push(e);
-    }
-    const failure =
-      error instanceof CorralError
-        ? error
-        : new CorralError('SYSTEM', (error as Error).message, { cause: error });
-    throw cleanupErrors.length ? new CreateContainerError(failure, cleanupErrors) : failure;
+    throw await discardContainer(error, cgroup?.manager, dir, cleanupErrors);
   }
   init.close();
   return { dir, pidfd, spec: bundle.spec, bundle: bundle.path, cgroup: cgroup.manager, console, notify };

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { InheritedFd } from '@corral/criu';
 import { type ExitStatus, Pidfd } from '@corral/native';
 
-import { CorralError, CreateContainerError } from '../errors.js';
+import { CorralError } from '../errors.js';
 import { findNamespace } from '../plan/namespaces.js';
 import { loadBundle } from '../spec/load.js';
 import { processStartTime } from '../state/proc.js';
@@ -19,6 +19,7 @@ import {
   readCheckpoint,
 } from './checkpoint.js';
 import { validateContainerId } from './id.js';
+import { discardContainer } from './launch.js';
 import type { RunningContainer } from './run.js';
 
 export interface RestoreOptions extends CriuCommonOptions {
@@ -144,22 +145,8 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
         if ((e as NodeJS.ErrnoException).code !== 'ESRCH') cleanupErrors.push(e);
       }
     }
-    try {
-      // Takes whatever CRIU had restored into the cgroup with it.
-      if (cgroup.manager.exists()) await cgroup.manager.destroy();
-    } catch (e) {
-      cleanupErrors.push(e);
-    }
-    try {
-      dir.remove();
-    } catch (e) {
-      cleanupErrors.push(e);
-    }
-    const failure =
-      error instanceof CorralError
-        ? error
-        : new CorralError('SYSTEM', (error as Error).message, { cause: error });
-    throw cleanupErrors.length ? new CreateContainerError(failure, cleanupErrors) : failure;
+    // The cgroup takes whatever CRIU had restored into it with it.
+    throw await discardContainer(error, cgroup.manager, dir, cleanupErrors);
   }
 
   const restoredPid = pid;
