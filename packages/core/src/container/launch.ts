@@ -125,9 +125,10 @@ export async function discardContainer(
 }
 
 /**
- * The path `run` and `create` share: validate, compile, make the state directory, start
- * corral-init, record the container's pid, let it go. `run` waits for the exec; `create` waits
- * until the container stands at its exec FIFO. Any failure removes everything made so far.
+ * The path `run` and `create` share: validate, make the state directory, compile, start
+ * corral-init, record the container's pid, set up its cgroup, ids and devices, let it go. `run`
+ * waits for the exec; `create` waits until the container stands at its exec FIFO. Any failure
+ * removes everything made so far.
  */
 export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Promise<Launched> {
   validateContainerId(options.id);
