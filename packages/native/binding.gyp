@@ -32,6 +32,7 @@
         "src/init/ops_seccomp.c",
         "src/init/ops_sysctl.c",
         "src/init/ops_sched.c",
+        "src/init/ops_idmap.c",
         "src/init/channel.c"
       ],
       "include_dirs": ["src/protocol", "src/init"],

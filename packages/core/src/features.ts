@@ -25,7 +25,7 @@ export function runtimeFeatures() {
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: false } },
+      mountExtensions: { idmap: { enabled: true } },
     },
     annotations: { 'org.corral.version': '0.1.0' },
   };

@@ -6,6 +6,7 @@ import { type InitOp, protocol } from '@corral/native';
 import { InvalidConfigError } from '../errors.js';
 import type { NamespaceType, Spec, SpecMount, SpecProcess } from '../spec/types.js';
 import { capabilityMask } from './capabilities.js';
+import { idmapUsernsOps } from './idmap.js';
 import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
 import { byJoinOrder, checkNamespaceConfig, findNamespace, NAMESPACE_FLAGS, NS_FILES } from './namespaces.js';
 import { initialAffinityOp, processAttributeOps } from './process-attributes.js';
@@ -135,7 +136,8 @@ function rootPropagation(spec: Spec): bigint {
   return BigInt(Propagation[base] | MS_REC);
 }
 
-function addMount(plan: PlanBuilder, mount: SpecMount, index: number, bundle: string): void {
+/** `userns`: the id map of an id-mapped bind mount (the n-th idmapUserns op), or 0. */
+function addMount(plan: PlanBuilder, mount: SpecMount, index: number, bundle: string, userns = 0): void {
   const path = `mounts[${index}]`;
   const target = cleanContainerPath(mount.destination);
   const type = mount.type ?? '';
@@ -174,6 +176,7 @@ function addMount(plan: PlanBuilder, mount: SpecMount, index: number, bundle: st
         attrSet: options.attrSet,
         attrClear: options.attrClear,
         propagation: options.propagation,
+        userns,
       },
       `bind ${source} on ${target} (${path})`,
     );
@@ -192,6 +195,7 @@ function addMount(plan: PlanBuilder, mount: SpecMount, index: number, bundle: st
         attrSet: options.attrSet | MountAttr.readonly,
         attrClear: options.attrClear & ~MountAttr.readonly,
         propagation: options.propagation,
+        userns: 0,
       },
       `mount cgroup on ${target} (${path})`,
     );
@@ -256,6 +260,7 @@ function addDevice(
         attrSet: 0n,
         attrClear: 0n,
         propagation: 0,
+        userns: 0,
       },
       `bind the host's ${device.path}${where}`,
     );
@@ -327,6 +332,9 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     throw new InvalidConfigError('domainname', 'setting a domainname needs a uts namespace');
   }
 
+  // Made before the clone, while corral-init is still the host's root.
+  const idmaps = idmapUsernsOps(spec);
+  for (const { op, why } of idmaps) plan.add(op, why);
   addNamespaces(plan, spec);
   const cloneIndex = plan.ops.length - 1;
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
@@ -349,7 +357,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     plan.add({ op: 'joinSessionKeyring', name: options.sessionKeyring }, 'join a session keyring of its own');
   }
   (spec.mounts ?? []).forEach((mount, i) => {
-    addMount(plan, mount, i, options.bundle);
+    addMount(plan, mount, i, options.bundle, idmaps.findIndex((idmap) => idmap.mountIndex === i) + 1);
   });
   addDevices(plan, spec);
   addContainerHooks(plan, spec, 'createContainer');

@@ -37,6 +37,10 @@ export interface SpecMount {
   type?: string;
   source?: string;
   options?: string[];
+  /** An id-mapped bind mount's maps, written as a user namespace's: containerID is the id on
+   * the source filesystem, hostID the id seen through the mount. */
+  uidMappings?: Array<{ containerID: number; hostID: number; size: number }>;
+  gidMappings?: Array<{ containerID: number; hostID: number; size: number }>;
 }
 
 export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';

@@ -102,6 +102,7 @@ describe('compileInitPlan', () => {
       attrSet: 0x1n | 0x2n,
       attrClear: 0n,
       propagation: 1 << 18,
+      userns: 0,
     });
   });
 

@@ -141,6 +141,7 @@ describe('user namespace', () => {
       attrSet: 0n,
       attrClear: 0n,
       propagation: 0,
+      userns: 0,
     });
   });
 

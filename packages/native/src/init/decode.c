@@ -68,7 +68,7 @@ const char *ci_op_layout(uint16_t code) {
     case CI_OP_MKDIR: return "su";
     case CI_OP_MKFILE: return "su";
     case CI_OP_MOUNT_FS: return "sssUuS";
-    case CI_OP_MOUNT_BIND: return "ssuUUu";
+    case CI_OP_MOUNT_BIND: return "ssuUUuu";
     case CI_OP_MKNOD: return "suuuuu";
     case CI_OP_SYMLINK: return "ss";
     case CI_OP_PIVOT_ROOT: return "";
@@ -97,6 +97,7 @@ const char *ci_op_layout(uint16_t code) {
     case CI_OP_SCHEDULER: return "uUuuUUU";
     case CI_OP_PERSONALITY: return "u";
     case CI_OP_CPU_AFFINITY: return "n";
+    case CI_OP_IDMAP_USERNS: return "un";
     case CI_OP_SIGNAL_READY: return "";
     case CI_OP_EXEC: return "sSS";
     case CI_OP_SECCOMP: return "un";

@@ -12,6 +12,9 @@ struct ci_mount_source {
   struct ci_mount_source *next;
 };
 
+/* Id-mapped mounts one container may have. */
+#define CI_MAX_IDMAPS 32
+
 struct ci_ctx {
   int channel;       /* our end of the socketpair                                  */
   int rootfd;        /* O_PATH descriptor of the rootfs (after CI_OP_OPEN_ROOTFS)   */
@@ -21,6 +24,8 @@ struct ci_ctx {
   unsigned preserve_fds; /* descriptors from 3 up that the process keeps (--preserve-fds) */
   const char **hook_states; /* the state documents the GO message carried          */
   struct ci_mount_source *mount_sources; /* bind sources cloned early (CI_OP_OPEN_MOUNT_SOURCE) */
+  int idmap_userns[CI_MAX_IDMAPS]; /* user namespaces of id-mapped mounts (CI_OP_IDMAP_USERNS) */
+  unsigned idmap_count;
   size_t hook_state_count;
   /* What failed, for the error report; set by ci_fail(). */
   const char *fail_syscall;
@@ -76,6 +81,9 @@ int ci_op_run_hook(struct ci_ctx *, const struct ci_op *);
 
 /* ops_sysctl.c */
 int ci_op_sysctl(struct ci_ctx *, const struct ci_op *);
+
+/* ops_idmap.c */
+int ci_op_idmap_userns(struct ci_ctx *, const struct ci_op *);
 
 /* ops_sched.c */
 int ci_op_scheduler(struct ci_ctx *, const struct ci_op *);

@@ -113,6 +113,7 @@ static ci_op_fn op_function(uint16_t code) {
     case CI_OP_SCHEDULER: return ci_op_scheduler;
     case CI_OP_PERSONALITY: return ci_op_personality;
     case CI_OP_CPU_AFFINITY: return ci_op_cpu_affinity;
+    case CI_OP_IDMAP_USERNS: return ci_op_idmap_userns;
     case CI_OP_SIGNAL_READY: return op_signal_ready;
     case CI_OP_EXEC: return ci_op_exec;
     case CI_OP_SECCOMP: return ci_op_seccomp;

@@ -254,7 +254,15 @@ int ci_op_mount_bind(struct ci_ctx *ctx, const struct ci_op *op) {
   if (mnt < 0) return ci_fail(ctx, "open_tree", source);
   int rc = 0;
   struct mount_attr attr = {.attr_set = op->num[1], .attr_clr = op->num[2]};
-  if ((attr.attr_set || attr.attr_clr) &&
+  uint32_t userns = (uint32_t)op->num[4];
+  if (userns > ctx->idmap_count) {
+    errno = EINVAL;
+    rc = ci_fail(ctx, "mount_setattr", "no such id map");
+  } else if (userns) {
+    attr.attr_set |= MOUNT_ATTR_IDMAP;
+    attr.userns_fd = (uint64_t)ctx->idmap_userns[userns - 1];
+  }
+  if (rc == 0 && (attr.attr_set || attr.attr_clr) &&
       mount_setattr(mnt, "", AT_EMPTY_PATH | ((flags & CI_BIND_ATTR_RECURSIVE) ? AT_RECURSIVE : 0), &attr,
                     sizeof(attr))) {
     rc = ci_fail(ctx, "mount_setattr", target);

@@ -58,7 +58,8 @@ enum ci_op_code {
   CI_OP_MOUNT_FS = 24,       /* str fstype, str source, str target in rootfs, u64 attr set,
                                 u32 propagation (MS_*), str list fs options (key=value or key)  */
   CI_OP_MOUNT_BIND = 25,     /* str source (host path), str target in rootfs, u32 flags
-                                (CI_BIND_*), u64 attr set, u64 attr clear, u32 propagation                  */
+                                (CI_BIND_*), u64 attr set, u64 attr clear, u32 propagation,
+                                u32 userns (n: id-mapped by the n-th CI_OP_IDMAP_USERNS; 0: none) */
   CI_OP_MKNOD = 26,          /* str path in rootfs, u32 mode (S_IF* | perms), u32 major,
                                 u32 minor, u32 uid, u32 gid                                     */
   CI_OP_SYMLINK = 27,        /* str target, str link path in rootfs                             */
@@ -96,6 +97,8 @@ enum ci_op_code {
   CI_OP_SIGNAL_READY = 60,   /* (none): send CI_MSG_READY                                       */
   CI_OP_EXEC = 61,           /* str file, str list argv, str list env: PATH from env            */
   CI_OP_CPU_AFFINITY = 62,   /* u32s cpus: sched_setaffinity on itself                          */
+  CI_OP_IDMAP_USERNS = 63,   /* u32 uidLines, u32s maps (uid then gid triples): a user namespace
+                                holding an id-mapped mount's maps, made before the clone      */
   CI_OP_SECCOMP = 70,        /* u32 seccomp(2) filter flags (SECCOMP_FILTER_FLAG_*), u32 list:
                                 the BPF program, struct sock_filter array as little-endian
                                 u32 pairs; installed with SECCOMP_SET_MODE_FILTER. With

@@ -97,6 +97,7 @@ export const OPS = {
       ['attrSet', 'u64'],
       ['attrClear', 'u64'],
       ['propagation', 'u32'],
+      ['userns', 'u32'],
     ],
   },
   mknod: {
@@ -197,6 +198,13 @@ export const OPS = {
   },
   personality: { code: 59, fields: [['domain', 'u32']] },
   cpuAffinity: { code: 62, fields: [['cpus', 'u32s']] },
+  idmapUserns: {
+    code: 63,
+    fields: [
+      ['uidLines', 'u32'],
+      ['maps', 'u32s'],
+    ],
+  },
   signalReady: { code: 60, fields: [] },
   seccomp: {
     code: 70,
