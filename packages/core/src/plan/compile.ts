@@ -325,11 +325,11 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     );
   }
   checkNamespaceConfig(spec);
-  if (spec.hostname && !has(spec, 'uts')) {
-    throw new InvalidConfigError('hostname', 'setting a hostname needs a uts namespace');
-  }
-  if (spec.domainname && !has(spec, 'uts')) {
-    throw new InvalidConfigError('domainname', 'setting a domainname needs a uts namespace');
+  // A joined uts namespace belongs to someone else: naming it would rename them.
+  const ownUts = (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'uts' && !ns.path);
+  for (const field of ['hostname', 'domainname'] as const) {
+    if (spec[field] && !ownUts)
+      throw new InvalidConfigError(field, `setting a ${field} needs a uts namespace of the container's own`);
   }
 
   // Made before the clone, while corral-init is still the host's root.

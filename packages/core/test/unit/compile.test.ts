@@ -221,6 +221,17 @@ describe('compileInitPlan', () => {
         { bundle },
       ),
     ).toThrow(/hostname: setting a hostname needs a uts namespace/);
+    // A joined one is someone else's.
+    expect(() =>
+      compileInitPlan(
+        spec((s) => {
+          s.linux!.namespaces = s.linux!.namespaces!.map((ns) =>
+            ns.type === 'uts' ? { type: 'uts', path: '/proc/1/ns/uts' } : ns,
+          );
+        }),
+        { bundle },
+      ),
+    ).toThrow(/hostname: setting a hostname needs a uts namespace of the container's own/);
     expect(() =>
       compileInitPlan(
         spec((s) => {
