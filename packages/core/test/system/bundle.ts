@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -89,6 +89,23 @@ export function corral(
     child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
     onStart?.(child);
   });
+}
+
+/** corral on the bundle's state root, waited for: only for commands that leave no process holding its pipes. */
+export function corralSync(bundle: TestBundle, ...args: string[]) {
+  return spawnSync(corralBin, ['--root', bundle.stateRoot, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
+  });
+}
+
+/** Deletes each bundle's container, in whatever state a failed test left it, and removes the bundle. */
+export function disposeBundles(bundles: TestBundle[]): void {
+  for (const bundle of bundles.splice(0)) {
+    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
+    bundle.remove();
+  }
 }
 
 /** `corral --root STATE run --bundle BUNDLE ID` for a test bundle. */

@@ -9,6 +9,8 @@ import type { Spec } from '../../src/index.js';
 import {
   baseConfig,
   corralBin,
+  corralSync,
+  disposeBundles,
   makeBundle,
   processesRootedIn,
   runBundle,
@@ -17,10 +19,7 @@ import {
 
 const made: TestBundle[] = [];
 afterEach(() => {
-  for (const bundle of made.splice(0)) {
-    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
-    bundle.remove();
-  }
+  disposeBundles(made);
 });
 
 function bundleFor(args: string[], edit?: (spec: Spec) => void): TestBundle {
@@ -31,13 +30,7 @@ function bundleFor(args: string[], edit?: (spec: Spec) => void): TestBundle {
   return bundle;
 }
 
-function corral(bundle: TestBundle, ...args: string[]) {
-  return spawnSync(corralBin, ['--root', bundle.stateRoot, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 60_000,
-  });
-}
+const corral = corralSync;
 
 function runDetached(bundle: TestBundle): void {
   execFileSync(

@@ -5,16 +5,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { Spec } from '../../src/index.js';
-import { baseConfig, corralBin, makeBundle, type TestBundle } from './bundle.js';
+import { baseConfig, corralBin, disposeBundles, makeBundle, type TestBundle } from './bundle.js';
 
 // Id-mapped bind mounts (mounts[i].uidMappings and gidMappings): a host directory owned by 1000
 // is seen, and written, as root's inside the container, with no chown of the files.
 const made: TestBundle[] = [];
 afterEach(() => {
-  for (const bundle of made.splice(0)) {
-    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
-    bundle.remove();
-  }
+  disposeBundles(made);
 });
 
 const toRoot = [{ containerID: 1000, hostID: 0, size: 1 }];

@@ -5,14 +5,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { baseConfig, corralBin, makeBundle, processesRootedIn, type TestBundle } from './bundle.js';
+import {
+  baseConfig,
+  corralBin,
+  corralSync,
+  disposeBundles,
+  makeBundle,
+  processesRootedIn,
+  type TestBundle,
+} from './bundle.js';
 
 const made: TestBundle[] = [];
 afterEach(() => {
-  for (const bundle of made.splice(0)) {
-    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
-    bundle.remove();
-  }
+  disposeBundles(made);
 });
 
 function bundleFor(args: string[]): TestBundle {
@@ -21,14 +26,7 @@ function bundleFor(args: string[]): TestBundle {
   return bundle;
 }
 
-/** corral with the bundle's state root; the container's output goes to a file in the bundle. */
-function corral(bundle: TestBundle, ...args: string[]) {
-  return spawnSync(corralBin, ['--root', bundle.stateRoot, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 60_000,
-  });
-}
+const corral = corralSync;
 
 /** create (or run --detach): the container keeps the output file, not a pipe of the test's. */
 function createWithOutput(bundle: TestBundle, command: 'create' | 'run' = 'create', ...flags: string[]) {

@@ -16,15 +16,20 @@ import { tempDir, uniqueName } from '@corral/tooling/test-env';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { Spec } from '../../src/index.js';
-import { baseConfig, corralBin, makeBundle, runBundle, type TestBundle } from './bundle.js';
+import {
+  baseConfig,
+  corralBin,
+  corralSync,
+  disposeBundles,
+  makeBundle,
+  runBundle,
+  type TestBundle,
+} from './bundle.js';
 
 const made: TestBundle[] = [];
 const cleanups: Array<() => void> = [];
 afterEach(() => {
-  for (const bundle of made.splice(0)) {
-    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
-    bundle.remove();
-  }
+  disposeBundles(made);
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();
 });
 
@@ -36,13 +41,7 @@ function bundleFor(args: string[], edit?: (spec: Spec) => void): TestBundle {
   return bundle;
 }
 
-function corral(bundle: TestBundle, ...args: string[]) {
-  return spawnSync(corralBin, ['--root', bundle.stateRoot, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 60_000,
-  });
-}
+const corral = corralSync;
 
 /** `corral create`: the container stands at its exec FIFO, its namespaces made. */
 function create(bundle: TestBundle): void {

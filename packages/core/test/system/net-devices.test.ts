@@ -5,17 +5,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { Spec } from '../../src/index.js';
-import { baseConfig, corralBin, makeBundle, type TestBundle } from './bundle.js';
+import { baseConfig, corralBin, corralSync, disposeBundles, makeBundle, type TestBundle } from './bundle.js';
 
 // linux.netDevices: a host interface (one end of a veth pair the test makes) is lent to the
 // container under another name and given back on delete.
 const made: TestBundle[] = [];
 const links: string[] = [];
 afterEach(() => {
-  for (const bundle of made.splice(0)) {
-    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
-    bundle.remove();
-  }
+  disposeBundles(made);
   for (const link of links.splice(0))
     spawnSync('ip', ['link', 'del', link], { stdio: 'ignore', timeout: 60_000 });
 });
@@ -31,12 +28,7 @@ function bundleWith(netDevices: unknown, edit: (spec: Spec) => void = () => {}):
   return bundle;
 }
 
-const corral = (bundle: TestBundle, ...args: string[]) =>
-  spawnSync(corralBin, ['--root', bundle.stateRoot, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 60_000,
-  });
+const corral = corralSync;
 
 describe('linux.netDevices', () => {
   it('moves a host interface into the container under its new name, and back on delete', () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from '@corral/tooling/test-env';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { baseConfig, corralBin, makeBundle, type TestBundle } from './bundle.js';
+import { baseConfig, corralBin, disposeBundles, makeBundle, type TestBundle } from './bundle.js';
 
 // A service manager's NOTIFY_SOCKET (a Python listener here) hears from the container's
 // process through corral, as it would through runc.
@@ -22,10 +22,7 @@ beforeAll(() => {
 
 afterEach(() => {
   for (const listener of listeners.splice(0)) listener.kill('SIGKILL');
-  for (const bundle of made.splice(0)) {
-    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
-    bundle.remove();
-  }
+  disposeBundles(made);
 });
 
 afterAll(() => work.remove());

@@ -5,16 +5,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { Spec } from '../../src/index.js';
-import { baseConfig, corralBin, makeBundle, type TestBundle } from './bundle.js';
+import { baseConfig, corralBin, disposeBundles, makeBundle, type TestBundle } from './bundle.js';
 
 // Parts of process and linux observed from inside real containers, and refused before
 // anything exists when corral cannot honour them.
 const made: TestBundle[] = [];
 afterEach(() => {
-  for (const bundle of made.splice(0)) {
-    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
-    bundle.remove();
-  }
+  disposeBundles(made);
 });
 
 function run(script: string, edit: (spec: Spec) => void = () => {}) {

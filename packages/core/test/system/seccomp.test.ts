@@ -8,14 +8,19 @@ import { tempDir } from '@corral/tooling/test-env';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import type { SpecSeccomp } from '../../src/index.js';
-import { baseConfig, corralBin, makeBundle, runBundle, type TestBundle } from './bundle.js';
+import {
+  baseConfig,
+  corralBin,
+  corralSync,
+  disposeBundles,
+  makeBundle,
+  runBundle,
+  type TestBundle,
+} from './bundle.js';
 
 const made: TestBundle[] = [];
 afterEach(() => {
-  for (const bundle of made.splice(0)) {
-    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
-    bundle.remove();
-  }
+  disposeBundles(made);
 });
 
 /** A bundle with the profile, and a /marker file that reads "marker". */
@@ -29,13 +34,7 @@ function bundleWith(args: string[], seccomp: unknown, noNewPrivileges = true): T
   return bundle;
 }
 
-function corral(bundle: TestBundle, ...args: string[]) {
-  return spawnSync(corralBin, ['--root', bundle.stateRoot, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 60_000,
-  });
-}
+const corral = corralSync;
 
 /** `create` with the container's output in a file of the bundle (not a pipe of the test's). */
 function createWithOutput(bundle: TestBundle): string {

@@ -4,16 +4,13 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { baseConfig, corralBin, makeBundle, type TestBundle } from './bundle.js';
+import { baseConfig, corralBin, disposeBundles, makeBundle, type TestBundle } from './bundle.js';
 
 // process.terminal without --console-socket: corral itself relays the container's pty, as
 // runc does for a foreground `run -t` and `exec -t`.
 const made: TestBundle[] = [];
 afterEach(() => {
-  for (const bundle of made.splice(0)) {
-    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
-    bundle.remove();
-  }
+  disposeBundles(made);
 });
 
 function terminalBundle(args: string[], consoleSize?: { height: number; width: number }): TestBundle {
