@@ -32,7 +32,10 @@ export interface VethPair {
 }
 
 export interface CgroupRootMapping {
-  /** A controller (`memory`, `cpu,cpuacct`); every controller when omitted. */
+  /**
+   * A v1 controller (`memory`, `cpu,cpuacct`), `''` for the v2 hierarchy beside v1 ones (CRIU's
+   * name for it), or every hierarchy when omitted.
+   */
   controller?: string;
   path: string;
 }
@@ -468,7 +471,13 @@ export function restoreOpts(
     opts.cgRoot = options.cgroupRoots.map((root, i) => {
       checkString(`options.cgroupRoots[${i}].path`, root?.path);
       if (root.controller === undefined) return { path: root.path };
-      checkString(`options.cgroupRoots[${i}].controller`, root.controller);
+      // An empty name is the v2 hierarchy, not a missing one.
+      if (typeof root.controller !== 'string' || root.controller.includes('\0')) {
+        throw new CriuOptionError(
+          `options.cgroupRoots[${i}].controller`,
+          `expected a string, got ${JSON.stringify(root.controller)}`,
+        );
+      }
       return { ctrl: root.controller, path: root.path };
     });
   }

@@ -224,8 +224,11 @@ export function cgroupRootsFor(paths: Record<string, string>): CgroupRootMapping
   const roots: CgroupRootMapping[] = [];
   for (const [controller, dir] of Object.entries(paths)) {
     if (controller === '') {
-      // The v2 hierarchy alone is every controller; beside v1 ones CRIU has no name for it.
-      if (mounts.v2 && mounts.v1.size === 0) roots.push({ path: relative(mounts.v2, dir) });
+      // CRIU names the v2 hierarchy by the empty string; alone, it is every controller.
+      if (mounts.v2) {
+        const path = relative(mounts.v2, dir);
+        roots.push(mounts.v1.size === 0 ? { path } : { controller: '', path });
+      }
       continue;
     }
     const mount = mounts.v1.get(controller as never);

@@ -269,8 +269,16 @@ describe('checkpoint and restore of a container', () => {
     expect(resumed[0]).toBeGreaterThanOrEqual(5);
     expect(resumed[0]).toBeLessThanOrEqual(afterDump);
     expect(resumed).toEqual(resumed.map((_, i) => resumed[0]! + i));
-    expect(processesRootedIn(join(copy.path, 'rootfs')).length).toBeGreaterThan(0);
+    const restoredPids = processesRootedIn(join(copy.path, 'rootfs'));
+    expect(restoredPids.length).toBeGreaterThan(0);
     expect(described(processesRootedIn(bundle.rootfs))).toEqual([]);
+    // In every hierarchy, v1 and v2, the tree is in the new container's cgroup, and CRIU made
+    // no cgroup under the old id.
+    for (const dir of cgroupPaths(bundle.stateRoot, copyId)) {
+      const members = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+      expect({ dir, members }).toEqual({ dir, members: expect.arrayContaining(restoredPids) });
+    }
+    expectNothingLeft(bundle.stateRoot, bundle.id);
   });
 });
 

@@ -10,6 +10,7 @@ import {
   type RequestDescriptors,
   restoreOpts,
 } from '../../src/options.js';
+import { loadRpc } from '../../src/rpc.js';
 
 const fds: RequestDescriptors = { imagesDirFd: 21, workDirFd: 22, inCriu: (fd) => fd + 100 };
 const defaults = { logLevel: 2 as const, logFile: 'dump.log' };
@@ -189,6 +190,20 @@ describe('restore options -> CriuOpts', () => {
       lsmProfile: 'apparmor:unconfined',
       weakSysctls: true,
     });
+  });
+
+  it('names the v2 hierarchy beside v1 ones by the empty controller, and keeps it on the wire', async () => {
+    const opts = restoreOpts(
+      { imagesDir: '/i', cgroupRoots: [{ controller: '', path: '/corral/c1' }] },
+      fds,
+      defaults,
+    );
+    expect(opts.cgRoot).toEqual([{ ctrl: '', path: '/corral/c1' }]);
+    const criu = await loadRpc();
+    const decoded = criu.CriuOpts.decode(criu.CriuOpts.encode(opts).finish());
+    // Present but empty: CRIU's cgroup2 entry, not the root of every hierarchy.
+    expect(Object.hasOwn(decoded.cgRoot[0]!, 'ctrl')).toBe(true);
+    expect(decoded.cgRoot[0]!.ctrl).toBe('');
   });
 
   it('rejects what CRIU cannot do, naming the option', () => {
