@@ -1,6 +1,8 @@
 export {
   type CheckpointOptions,
+  CRIU_CONFIG_ANNOTATION,
   type CriuCommonOptions,
+  DEFAULT_CRIU_CONFIG,
   MANAGE_CGROUPS_MODES,
   type ManageCgroupsMode,
 } from './container/checkpoint.js';

@@ -18,6 +18,12 @@ import type { ContainerStateFile } from '../state/state-dir.js';
 /** What fds 0-2 of the init were, as restore needs them back; the file runc also writes. */
 export const DESCRIPTORS_FILE = 'descriptors.json';
 
+/** The annotation that names a CRIU configuration file for one container, as runc reads it. */
+export const CRIU_CONFIG_ANNOTATION = 'org.criu.config';
+
+/** The CRIU configuration file of containers without the annotation; CRIU skips it if absent. */
+export const DEFAULT_CRIU_CONFIG = '/etc/criu/corral.conf';
+
 /** Every checkpoint has CRIU's inventory; a directory without one is not a checkpoint. */
 const INVENTORY_FILE = 'inventory.img';
 
@@ -94,6 +100,16 @@ function stdioDescriptors(pid: number): StdioDescriptor[] {
   });
 }
 
+/**
+ * The configuration file CRIU reads on top of corral's options (its settings win): the
+ * annotation's path, none when the annotation is empty, else corral's default one.
+ */
+function criuConfig(spec: Spec): { configFile?: string } {
+  const configured = spec.annotations?.[CRIU_CONFIG_ANNOTATION];
+  if (configured === undefined) return { configFile: DEFAULT_CRIU_CONFIG };
+  return configured === '' ? {} : { configFile: configured };
+}
+
 /** CRIU's failures in corral's error family; a CRIU that cannot run says how to point to one. */
 export function criuFailure(operation: string, error: unknown): unknown {
   if (error instanceof CriuOptionError) {
@@ -161,6 +177,7 @@ export async function dumpContainer(
     imagesDir,
     ...(workDir ? { workDir } : {}),
     logFile: options.preDump ? 'pre-dump.log' : 'dump.log',
+    ...criuConfig(spec),
     root: state.rootfs,
     manageCgroups: options.manageCgroupsMode ?? 'soft',
     ...(freezeCgroup ? { freezeCgroup } : {}),
@@ -237,4 +254,4 @@ export function cgroupRootsFor(paths: Record<string, string>): CgroupRootMapping
   return roots;
 }
 
-export { bindMounts, checkCgroupsMode, criuClient };
+export { bindMounts, checkCgroupsMode, criuClient, criuConfig };

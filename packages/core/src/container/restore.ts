@@ -15,6 +15,7 @@ import {
   cgroupRootsFor,
   checkCgroupsMode,
   criuClient,
+  criuConfig,
   criuFailure,
   readCheckpoint,
 } from './checkpoint.js';
@@ -101,6 +102,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
         imagesDir,
         ...(options.workPath !== undefined ? { workDir: resolve(options.workPath) } : {}),
         logFile: 'restore.log',
+        ...criuConfig(bundle.spec),
         root: bundle.rootfs,
         manageCgroups: options.manageCgroupsMode ?? 'soft',
         cgroupRoots: cgroupRootsFor(cgroup.manager.getPaths()),

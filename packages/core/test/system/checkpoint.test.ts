@@ -10,6 +10,7 @@ import {
   readlinkSync,
   renameSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -306,6 +307,40 @@ function linesOf(file: string): number[] {
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
 }
+
+describe('a CRIU configuration file of the container', () => {
+  it('is read from the org.criu.config annotation at checkpoint and restore, its settings winning', async () => {
+    const bundle = counterBundle();
+    const config = join(bundle.path, 'criu.conf');
+    writeFileSync(config, 'log-file custom.log\n');
+    const spec = JSON.parse(readFileSync(join(bundle.path, 'config.json'), 'utf8'));
+    spec.annotations = { 'org.criu.config': config };
+    writeFileSync(join(bundle.path, 'config.json'), JSON.stringify(spec));
+    await startCounter(bundle);
+    const images = join(bundle.path, 'images');
+
+    expectSuccess(corral(bundle.stateRoot, 'checkpoint', '--image-path', images, bundle.id));
+    expect(readdirSync(images).filter((f) => f.endsWith('.log'))).toEqual(['custom.log']);
+    expect(readFileSync(join(images, 'custom.log'), 'utf8')).toContain('Dumping finished successfully');
+
+    const atCheckpoint = counts(bundle.path).length;
+    detached(
+      bundle,
+      '--root',
+      bundle.stateRoot,
+      'restore',
+      '-d',
+      '--image-path',
+      images,
+      '-b',
+      bundle.path,
+      bundle.id,
+    );
+    await waitFor(() => counts(bundle.path).length >= atCheckpoint + 3, 'the restored counter to go on');
+    expect(readdirSync(images).filter((f) => f.endsWith('.log'))).toEqual(['custom.log']);
+    expect(readFileSync(join(images, 'custom.log'), 'utf8')).toContain('Restore finished successfully');
+  });
+});
 
 describe('restore in the foreground', () => {
   it('sends the memory to a page server with --page-server, and restores from what it received', async () => {
