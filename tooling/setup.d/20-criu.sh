@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# Installs CRIU 4.1.1 from Debian trixie into tooling/criu/prefix without changing the system:
-# bookworm's criu 3.17 fails `criu check` on this kernel, trixie's works. The packages are
-# fetched with apt through a private source list and state directory, unpacked with dpkg -x,
-# and run through the prefix's own loader by tooling/criu/criu.
+# Installs CRIU 4.2 or newer from Debian forky into tooling/criu/prefix without changing the
+# system. bookworm's criu 3.17 fails `criu check` on this kernel; trixie's 4.1.1 cannot dump an
+# inet socket on Linux 6.16 and later (it asks for SO_PASSCRED, which those kernels refuse on
+# them), so no TCP connection could be checkpointed. The packages (criu and everything it
+# depends on, down to the C library) are fetched with apt through a private source list and
+# state directory, unpacked with dpkg -x, and run through the prefix's own loader by
+# tooling/criu/criu.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 prefix="$repo/tooling/criu/prefix"
 launcher="$repo/tooling/criu/criu"
 arch_libdir="usr/lib/x86_64-linux-gnu"
+suite=forky
+minimum=4.2
 
-# criu, its loader and C library, and every library the criu binary links (checked below).
-packages=(criu libcompel1 libc6 libgcc-s1 libprotobuf-c1 libnl-3-200 libnet1 libnftables1 libnftnl11
-  libmnl0 libxtables12 libgnutls30t64 libnettle8t64 libhogweed6t64 libgmp10 libunistring5 libidn2-0
-  libtasn1-6 libp11-kit0 libffi8 libbsd0 libmd0 libjansson4 libzstd1 libuuid1)
-
-if "$launcher" check >/dev/null 2>&1; then
-  echo "criu: $("$launcher" --version | head -n 1) already works from $prefix"
+# The installed one is kept when it works and is new enough.
+installed="$("$launcher" --version 2>/dev/null | sed -n 's/^Version: *//p')"
+if [ -n "$installed" ] && [ "$(printf '%s\n%s\n' "$minimum" "$installed" | sort -V | head -n 1)" = "$minimum" ] &&
+  "$launcher" check >/dev/null 2>&1; then
+  echo "criu: $installed already works from $prefix"
   exit 0
 fi
 
@@ -44,10 +47,10 @@ mkdir -p "$work/sources" "$work/lists/partial" "$work/cache/archives/partial" "$
 # apt downloads as its unprivileged _apt user where that user exists.
 chmod 755 "$work"
 if id _apt >/dev/null 2>&1; then chown -R _apt:root "$work/lists" "$work/cache" "$work/debs"; fi
-cat >"$work/sources/trixie.sources" <<SOURCES
+cat >"$work/sources/$suite.sources" <<SOURCES
 Types: deb
 URIs: $mirror
-Suites: trixie
+Suites: $suite
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
@@ -56,8 +59,12 @@ apt_private=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$work
   -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache"
   -o "Dir::Etc::Preferences=/dev/null" -o "Dir::Etc::PreferencesParts=/dev/null")
 
-echo "criu: fetching trixie package lists from $mirror"
+echo "criu: fetching $suite package lists from $mirror"
 apt-get "${apt_private[@]}" -qq update
+# criu and the packages it needs to run, resolved from the suite itself so that a renamed
+# library (a new soname) is followed.
+mapfile -t packages < <(apt-cache "${apt_private[@]}" depends --recurse --no-recommends --no-suggests \
+  --no-conflicts --no-breaks --no-replaces --no-enhances criu | grep -v '^ ' | grep -v '^<' | sort -u)
 (cd "$work/debs" && apt-get "${apt_private[@]}" -qq download "${packages[@]}")
 
 rm -rf "$prefix.new"
