@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { cgroupMounts } from '@corral/cgroups';
@@ -9,6 +18,7 @@ import {
   type CriuDumpOptions,
   CriuError,
   CriuOptionError,
+  type InheritedFd,
 } from '@corral/criu';
 
 import { CorralError } from '../errors.js';
@@ -75,6 +85,56 @@ function bindMounts(spec: Spec) {
   return (spec.mounts ?? []).filter(
     (mount) => mount.type === 'bind' || (mount.options ?? []).some((o) => o === 'bind' || o === 'rbind'),
   );
+}
+
+/**
+ * The namespaces a container joined by path that CRIU leaves out of the dump and joins again on
+ * restore, as runc does: the network (which keeps its devices and addresses, and so its peers'
+ * connections, while the container is away) and pid namespaces. Keys are runc's, so that images
+ * move between the runtimes.
+ */
+const EXTERNAL_NAMESPACES = [
+  { type: 'network', proc: 'net', key: 'extRootNetNS' },
+  { type: 'pid', proc: 'pid', key: 'extRootPidNS' },
+] as const;
+
+function joinedNamespaces(spec: Spec) {
+  return EXTERNAL_NAMESPACES.flatMap((external) => {
+    const path = spec.linux?.namespaces?.find((ns) => ns.type === external.type)?.path;
+    return path ? [{ ...external, path }] : [];
+  });
+}
+
+/** CRIU's --external for each joined namespace of the init: `net[INODE]:extRootNetNS`. */
+function externalNamespaces(pid: number, spec: Spec): string[] {
+  return joinedNamespaces(spec).map(
+    ({ proc, key }) => `${proc}[${statSync(`/proc/${pid}/ns/${proc}`).ino}]:${key}`,
+  );
+}
+
+/**
+ * Opens each namespace the bundle joins, for CRIU to restore into (inherit-fd under the key the
+ * dump recorded). The caller closes the descriptors once CRIU is done.
+ */
+export function openJoinedNamespaces(spec: Spec): InheritedFd[] {
+  const opened: InheritedFd[] = [];
+  try {
+    for (const { type, path, key } of joinedNamespaces(spec)) {
+      try {
+        opened.push({ key, fd: openSync(path, 'r') });
+      } catch (error) {
+        throw new CorralError(
+          'INVALID_CONFIG',
+          `the ${type} namespace to restore into (linux.namespaces path ${path}): ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+    }
+    return opened;
+  } catch (error) {
+    for (const { fd } of opened) closeSync(fd);
+    throw error;
+  }
 }
 
 /** Mount ids of the init's mount namespace. */
@@ -183,7 +243,7 @@ export async function dumpContainer(
     ...(freezeCgroup ? { freezeCgroup } : {}),
     // Keyed by destination, so that restore can map each one to the (new) bundle's source.
     externalMounts: Object.fromEntries(bindMounts(spec).map((m) => [m.destination, m.destination])),
-    external: stdio.filter((d) => d.external).map((d) => d.key),
+    external: [...stdio.filter((d) => d.external).map((d) => d.key), ...externalNamespaces(state.pid, spec)],
     leaveRunning: options.leaveRunning ?? false,
     tcpEstablished: options.tcpEstablished ?? false,
     extUnixSk: options.extUnixSk ?? false,

@@ -1,3 +1,4 @@
+import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import type { InheritedFd } from '@corral/criu';
@@ -17,6 +18,7 @@ import {
   criuClient,
   criuConfig,
   criuFailure,
+  openJoinedNamespaces,
   readCheckpoint,
 } from './checkpoint.js';
 import { validateContainerId } from './id.js';
@@ -90,7 +92,9 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   const dir = ContainerDir.create(root, options.id);
 
   let pid: number | undefined;
+  let joined: InheritedFd[] = [];
   try {
+    joined = openJoinedNamespaces(bundle.spec);
     try {
       await cgroup.manager.apply(-1);
       await cgroup.manager.set(cgroup.resources);
@@ -109,7 +113,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
         externalMounts: Object.fromEntries(
           bindMounts(bundle.spec).map((m) => [m.destination, resolve(bundle.path, m.source ?? '')]),
         ),
-        inheritFds,
+        inheritFds: [...inheritFds, ...joined],
         tcpEstablished: options.tcpEstablished ?? false,
         extUnixSk: options.extUnixSk ?? false,
         shellJob: options.shellJob ?? false,
@@ -149,6 +153,8 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
     }
     // The cgroup takes whatever CRIU had restored into it with it.
     throw await discardContainer(error, cgroup.manager, dir, cleanupErrors);
+  } finally {
+    for (const { fd } of joined) closeSync(fd);
   }
 
   const restoredPid = pid;

@@ -12,10 +12,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CriuClient } from '@corral/criu';
+import { NetworkNamespace, Rtnetlink, type VethConfig, VethStrategy } from '@corral/network';
 import { repoRoot, tempDir, uniqueName } from '@corral/tooling/test-env';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -85,8 +86,8 @@ function counts(bundlePath: string): number[] {
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
 }
 
-async function waitFor(predicate: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !predicate(); i++) await sleep(10);
+async function waitFor(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  for (let i = 0; i < timeoutMs / 10 && !predicate(); i++) await sleep(10);
   if (!predicate()) throw new Error(`timed out waiting for ${what}`);
 }
 
@@ -341,6 +342,105 @@ describe('a CRIU configuration file of the container', () => {
     expect(readFileSync(join(images, 'custom.log'), 'utf8')).toContain('Restore finished successfully');
   });
 });
+
+describe('a container serving TCP on its own network namespace', () => {
+  it('keeps an established connection across checkpoint and restore with --tcp-established', async () => {
+    // A namespace of its own, joined by path, wired to the host by a veth pair: CRIU leaves it
+    // out of the dump, so its address and the peer's route stay while the container is away.
+    const netns = NetworkNamespace.create(uniqueName('ckpt'));
+    cleanups.push(() => netns.remove());
+    const subnet = `10.231.${Math.floor(Math.random() * 256)}`;
+    const veth: VethConfig = {
+      type: 'veth',
+      name: 'eth0',
+      hostInterfaceName: `ck${Math.random().toString(36).slice(2, 8)}`,
+      addresses: [`${subnet}.2/30`],
+    };
+    await new VethStrategy().create(veth, { netns });
+    const host = Rtnetlink.open();
+    try {
+      await host.addAddress(veth.hostInterfaceName, `${subnet}.1/30`);
+    } finally {
+      host.close();
+    }
+
+    const spec = baseConfig(['nc', '-l', '-p', '5000', '-e', 'cat']);
+    spec.linux!.namespaces = spec.linux!.namespaces!.map((ns) =>
+      ns.type === 'network' ? { type: 'network', path: netns.path } : ns,
+    );
+    const bundle = makeBundle(spec);
+    cleanups.push(() => {
+      spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
+      bundle.remove();
+    });
+    detached(bundle, '--root', bundle.stateRoot, 'run', '-d', '--bundle', bundle.path, bundle.id);
+
+    const client = await connectWhenListening(`${subnet}.2`, 5000);
+    cleanups.push(() => client.socket.destroy());
+    client.socket.write('before\n');
+    await client.received('before\n');
+
+    // Without the flag CRIU refuses the connected socket, and the container runs on.
+    const refused = corral(
+      bundle.stateRoot,
+      'checkpoint',
+      '--image-path',
+      join(bundle.path, 'no'),
+      bundle.id,
+    );
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/tcp-established/);
+    expect(state(bundle.stateRoot, bundle.id).status).toBe('running');
+
+    const images = join(bundle.path, 'images');
+    expectSuccess(
+      corral(bundle.stateRoot, 'checkpoint', '--tcp-established', '--image-path', images, bundle.id),
+    );
+    expect(processesRootedIn(bundle.rootfs)).toEqual([]);
+    // Sent while nothing in the container exists: the kernel keeps it and retransmits it.
+    client.socket.write('while away\n');
+    await sleep(300);
+    detached(
+      bundle,
+      ...['--root', bundle.stateRoot, 'restore', '-d', '--tcp-established'],
+      ...['--image-path', images, '--bundle', bundle.path, bundle.id],
+    );
+    expect(state(bundle.stateRoot, bundle.id).status).toBe('running');
+    await client.received('before\nwhile away\n');
+    client.socket.write('after\n');
+    await client.received('before\nwhile away\nafter\n');
+    expect(client.closed()).toBe(false);
+  });
+});
+
+/** A TCP client that keeps everything it receives; retries the connection until the server listens. */
+async function connectWhenListening(address: string, port: number) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const socket = await new Promise<Socket>((resolveSocket, reject) => {
+        const s = connect(port, address, () => resolveSocket(s));
+        s.once('error', reject);
+      });
+      let data = '';
+      let closed = false;
+      socket.on('data', (chunk: Buffer) => {
+        data += chunk.toString();
+      });
+      socket.on('close', () => {
+        closed = true;
+      });
+      return {
+        socket,
+        closed: () => closed,
+        received: (expected: string) =>
+          waitFor(() => data === expected, `the echo of ${JSON.stringify(expected)}`, 30_000),
+      };
+    } catch (error) {
+      if (attempt >= 100) throw error;
+      await sleep(50);
+    }
+  }
+}
 
 describe('restore in the foreground', () => {
   it('sends the memory to a page server with --page-server, and restores from what it received', async () => {
