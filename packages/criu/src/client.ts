@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 
 import { CriuError, CriuOptionError, type CriuRequestName } from './errors.js';
 import type { criu } from './generated/rpc.js';
+import { lazyDumpObstacle } from './host-limits.js';
 import { CriuLazyPages } from './lazy-pages.js';
 import { lastErrorLine, readLogTail } from './log.js';
 import { type CriuNotifyHandlers, callbacksFor } from './notify.js';
@@ -346,7 +347,11 @@ export class CriuClient {
     if (request === 'pre-dump' || options.trackMem) {
       await this.#require(request, 'memTrack', options.signal);
     }
-    if (options.lazyPages) await this.#require(request, 'lazyPages', options.signal);
+    if (options.lazyPages) {
+      await this.#require(request, 'lazyPages', options.signal);
+      const obstacle = lazyDumpObstacle();
+      if (obstacle) throw new CriuError('CRIU_UNSUPPORTED', obstacle, { request });
+    }
     mkdirSync(options.imagesDir, { recursive: true });
     const passFds = descriptorsForCriu(options);
     await this.#withDirs(resolve(options.imagesDir), workDir, (fds) =>

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -93,6 +93,51 @@ describe('page server and lazy pages', () => {
     expect(Number(handled?.[1])).toBeGreaterThan(0);
     await waitFor(() => lastCount(counter.log) >= atDump + 5, 'the restored counter to go on');
     expect(isAlive(pid)).toBe(true);
+    const all = counts(counter.log);
+    expect(all).toEqual(all.map((_, i) => i));
+  });
+
+  it('migrates lazily: the restore runs while the dump still serves its memory (post-copy)', async (context) => {
+    const { lazyPages } = await client.featureCheck();
+    if (!lazyPages) context.skip('CRIU reports no lazy pages here (userfaultfd with non-cooperative events)');
+    const dir = scratch();
+    const counter = await startCounter(dir, { pidNamespace: true });
+    cleanups.push(() => killGroup(counter.pid));
+    cleanups.push(() => killGroup(counter.child.pid!));
+    const imagesDir = join(dir, 'images');
+    const port = await freePort();
+
+    // The lazy dump writes everything but the memory, then serves the memory on its page server
+    // until the other side has taken all of it; it says when it serves.
+    let serving!: () => void;
+    const ready = new Promise<void>((resolve) => {
+      serving = resolve;
+    });
+    const dumped = client.dump({
+      pid: counter.pid,
+      imagesDir,
+      lazyPages: true,
+      pageServer: { address: '127.0.0.1', port },
+      notify: { statusReady: async () => serving() },
+    });
+    dumped.catch(() => {});
+    await Promise.race([ready, dumped]);
+
+    // The other side: a copy of the images without any memory, its daemon fetching from the dump.
+    const target = join(dir, 'target');
+    cpSync(imagesDir, target, { recursive: true });
+    let daemon: CriuLazyPages | undefined;
+    cleanups.push(() => daemon?.close());
+    daemon = await client.startLazyPages({ imagesDir: target, pageServer: { address: '127.0.0.1', port } });
+    const atDump = lastCount(counter.log);
+    const { pid } = await client.restore({ imagesDir: target, lazyPages: true });
+    cleanups.push(() => killGroup(pid));
+    await dumped;
+    await expect(daemon.stopped).resolves.toEqual({ code: 0, signal: null });
+    // The anonymous memory crossed from the dump's page server through the daemon on demand.
+    const handled = /Found (\d+) pages to be handled by UFFD/.exec(readFileSync(daemon.logFile, 'utf8'));
+    expect(Number(handled?.[1])).toBeGreaterThan(0);
+    await waitFor(() => lastCount(counter.log) >= atDump + 5, 'the restored counter to go on');
     const all = counts(counter.log);
     expect(all).toEqual(all.map((_, i) => i));
   });
