@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Container, MANAGE_CGROUPS_MODES, type ManageCgroupsMode, restoreContainer } from '@corral/core';
@@ -50,8 +51,6 @@ function imagePath(value: string | undefined): string {
   return value ?? join(process.cwd(), 'checkpoint');
 }
 
-const LAZY = 'lazy migration needs a lazy-pages daemon that corral does not run';
-
 /** `checkpoint [flags] ID`: dumps a running container with CRIU. */
 export async function checkpoint(args: string[], global: GlobalOptions): Promise<number> {
   const { values, positionals } = parseCommandArgs('checkpoint', args, {
@@ -64,11 +63,16 @@ export async function checkpoint(args: string[], global: GlobalOptions): Promise
   });
   const id = containerIdArgument('checkpoint', positionals);
   refuseUnsupported('checkpoint', values, {
-    'lazy-pages': LAZY,
-    'status-fd': 'it reports the readiness of a lazy migration, which is not supported',
     'empty-ns': 'CRIU is not told to skip a namespace at dump; use it on restore',
   });
   const mode = manageCgroupsMode('checkpoint', values['manage-cgroups-mode']);
+  const lazyPages = values['lazy-pages'] ?? false;
+  if (lazyPages && values['page-server'] === undefined) {
+    throw new UsageError(
+      'checkpoint: --lazy-pages serves the memory on --page-server ADDRESS:PORT; give one',
+    );
+  }
+  const status = statusFd(values['status-fd'], lazyPages);
   await Container.load(global.root, id).checkpoint({
     imagePath: imagePath(values['image-path']),
     workPath: values['work-path'],
@@ -83,9 +87,41 @@ export async function checkpoint(args: string[], global: GlobalOptions): Promise
     autoDedup: values['auto-dedup'],
     manageCgroupsMode: mode,
     pageServer: pageServerAddress(values['page-server']),
+    lazyPages,
+    ...(status !== undefined ? { onLazyServerReady: () => signalReady(status, global) } : {}),
     warn: global.warn,
   });
   return 0;
+}
+
+/** runc's --status-fd: an inherited descriptor told when a lazy checkpoint serves its memory. */
+function statusFd(value: string | undefined, lazyPages: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  if (!lazyPages) {
+    throw new UsageError(
+      'checkpoint: --status-fd says when a lazy checkpoint serves its memory; it needs --lazy-pages',
+    );
+  }
+  const fd = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(fd)) {
+    throw new UsageError(`checkpoint: --status-fd must be a descriptor number, got ${JSON.stringify(value)}`);
+  }
+  try {
+    fstatSync(fd);
+  } catch {
+    throw new UsageError(`checkpoint: --status-fd ${fd} is not an open descriptor of corral`);
+  }
+  return fd;
+}
+
+/** One zero byte, then the descriptor is closed: what runc writes and its callers wait for. */
+function signalReady(fd: number, global: GlobalOptions): void {
+  try {
+    writeSync(fd, Buffer.alloc(1));
+    closeSync(fd);
+  } catch (error) {
+    global.warn(`--status-fd ${fd}: ${(error as Error).message}`);
+  }
 }
 
 /** runc's --page-server ADDRESS:PORT (an IPv6 address in brackets). */
@@ -113,7 +149,6 @@ export async function restore(args: string[], global: GlobalOptions): Promise<nu
   });
   const id = containerIdArgument('restore', positionals);
   refuseUnsupported('restore', values, {
-    'lazy-pages': LAZY,
     'console-socket': 'a restored terminal is not handed to a console socket',
     'auto-dedup': 'the CRIU client does not pass it on restore',
     'lsm-profile': 'no LSM profiles are applied',
@@ -137,6 +172,7 @@ export async function restore(args: string[], global: GlobalOptions): Promise<nu
     extUnixSk: values['ext-unix-sk'],
     shellJob: values['shell-job'],
     fileLocks: values['file-locks'],
+    lazyPages: values['lazy-pages'],
     manageCgroupsMode: manageCgroupsMode('restore', values['manage-cgroups-mode']),
     ...(emptyNs ? { emptyNamespaces: ['network' as const] } : {}),
     detach: values.detach,

@@ -69,8 +69,18 @@ export interface CheckpointOptions extends CriuCommonOptions {
   parentPath?: string;
   /** Punch the pages that the parent images hold out of them. */
   autoDedup?: boolean;
-  /** Send the memory pages to this CRIU page server instead of imagePath (runc's --page-server). */
+  /**
+   * Send the memory pages to this CRIU page server instead of imagePath (runc's --page-server);
+   * with lazyPages, the address this side serves them on.
+   */
   pageServer?: { address: string; port: number };
+  /**
+   * Post-copy migration: write everything but the memory, then serve the memory on pageServer
+   * until a lazy restore elsewhere has taken all of it; the container stays frozen until then.
+   */
+  lazyPages?: boolean;
+  /** Called once a lazy checkpoint serves the memory: the moment to restore on the other side. */
+  onLazyServerReady?: () => void;
 }
 
 /** A descriptor of the init that CRIU needs handed back on restore, under the key it records it by. */
@@ -252,6 +262,9 @@ export async function dumpContainer(
     autoDedup: options.autoDedup ?? false,
     ...(options.parentPath !== undefined ? { parentImage: options.parentPath } : {}),
     ...(options.pageServer ? { pageServer: options.pageServer } : {}),
+    ...(options.lazyPages
+      ? { lazyPages: true, notify: { statusReady: async () => options.onLazyServerReady?.() } }
+      : {}),
   };
   try {
     if (options.preDump) await client.preDump(dump);

@@ -37,6 +37,11 @@ export interface RestoreOptions extends CriuCommonOptions {
    * or host files at the checkpoint; this process's own stdio by default.
    */
   stdio?: [number, number, number];
+  /**
+   * Post-copy: restore before the memory is here; a `criu lazy-pages` daemon listening in
+   * workPath (else imagePath) fetches each page as the container touches it.
+   */
+  lazyPages?: boolean;
   /** Namespaces to create empty instead of restoring their contents (runc's --empty-ns network). */
   emptyNamespaces?: Array<'network'>;
   /**
@@ -120,6 +125,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
         fileLocks: options.fileLocks ?? false,
         ...(options.emptyNamespaces?.length ? { emptyNamespaces: ['net' as const] } : {}),
         restoreSibling: !options.detach,
+        lazyPages: options.lazyPages ?? false,
         notify: {
           // Only the root exists yet, in its new namespaces: what it forks next is born in the
           // container's cgroup, whatever CRIU itself does with cgroups (even `ignore`).

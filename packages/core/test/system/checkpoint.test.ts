@@ -442,17 +442,90 @@ async function connectWhenListening(address: string, port: number) {
   }
 }
 
+/** A TCP port of 127.0.0.1 that nothing listens on now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+  );
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('post-copy migration', () => {
+  it('restores a container under another state root while its checkpoint still serves the memory', async () => {
+    const bundle = counterBundle();
+    await startCounter(bundle);
+    const images = join(bundle.path, 'images');
+    const port = await freePort();
+
+    const refused = corral(bundle.stateRoot, 'checkpoint', '--lazy-pages', '--image-path', images, bundle.id);
+    expect(refused.stderr).toMatch(/--lazy-pages serves the memory on --page-server ADDRESS:PORT/);
+
+    // The checkpoint writes all but the memory, says so on --status-fd, and then serves the
+    // memory until the other side has all of it.
+    const checkpoint = spawn(
+      corralBin,
+      [
+        ...['--root', bundle.stateRoot, 'checkpoint', '--lazy-pages'],
+        ...['--page-server', `127.0.0.1:${port}`, '--status-fd', '3', '--image-path', images, bundle.id],
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env },
+    );
+    cleanups.push(() => checkpoint.kill('SIGKILL'));
+    let stderr = '';
+    checkpoint.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const finished = new Promise<number | null>((resolve) => checkpoint.once('exit', resolve));
+    const status = await new Promise<Buffer>((resolve, reject) => {
+      checkpoint.stdio[3]!.once('data', resolve);
+      finished.then(() => reject(new Error(`checkpoint ended before serving: ${stderr}`)));
+    });
+    expect([...status]).toEqual([0]);
+    const atCheckpoint = counts(bundle.path).length;
+
+    // The other side: its own copy of the images, its own state root and id, and a lazy-pages
+    // daemon that fetches each page from the checkpoint as the restored container touches it.
+    const there = tempDir('lazy-target');
+    cleanups.push(there.remove);
+    const target = join(there.path, 'images');
+    cpSync(images, target, { recursive: true });
+    const daemon = await new CriuClient({ criuPath: env.CORRAL_CRIU, logLevel: 4 }).startLazyPages({
+      imagesDir: target,
+      pageServer: { address: '127.0.0.1', port },
+    });
+    cleanups.push(() => void daemon.close());
+    const otherRoot = join(there.path, 'state');
+    const otherId = uniqueName('t');
+    cleanups.push(() => {
+      spawnSync(corralBin, ['--root', otherRoot, 'delete', '--force', otherId], { timeout: 60_000 });
+    });
+    detached(
+      bundle,
+      ...['--root', otherRoot, 'restore', '-d', '--lazy-pages'],
+      ...['--image-path', target, '--bundle', bundle.path, otherId],
+    );
+    expect(state(otherRoot, otherId).status).toBe('running');
+
+    expect(await finished).toBe(0);
+    expect(stderr).toBe('');
+    await expect(daemon.stopped).resolves.toEqual({ code: 0, signal: null });
+    // The restored container faulted on memory that was still on the checkpoint's side.
+    expect(readFileSync(daemon.logFile, 'utf8')).toMatch(/#PF at/);
+    expect(existsSync(join(bundle.stateRoot, bundle.id))).toBe(false);
+    await waitFor(() => counts(bundle.path).length >= atCheckpoint + 5, 'the migrated counter to go on');
+    expectUnbroken(counts(bundle.path));
+  });
+});
+
 describe('restore in the foreground', () => {
   it('sends the memory to a page server with --page-server, and restores from what it received', async () => {
     const bundle = counterBundle();
     await startCounter(bundle);
     const images = join(bundle.path, 'images');
     const pages = join(bundle.path, 'pages');
-    const server = createServer();
-    const port = await new Promise<number>((resolve) =>
-      server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
-    );
-    await new Promise((resolve) => server.close(resolve));
+    const port = await freePort();
     const pageServer = await new CriuClient({ criuPath: env.CORRAL_CRIU }).startPageServer({
       imagesDir: pages,
       address: '127.0.0.1',
@@ -726,10 +799,18 @@ describe('checkpoint and restore errors', () => {
     expect(noCriu.stderr).toMatch(/checkpoint needs CRIU: .*\/nonexistent\/criu/);
     expect(state(bundle.stateRoot, bundle.id).status).toBe('running');
 
-    const lazy = corral(bundle.stateRoot, 'checkpoint', '--lazy-pages', '--image-path', images, bundle.id);
-    expect(lazy.status).toBe(1);
-    expect(lazy.stderr.trim().split('\n')).toHaveLength(1);
-    expect(lazy.stderr).toMatch(/--lazy-pages is not supported yet/);
+    const emptyNs = corral(
+      bundle.stateRoot,
+      'checkpoint',
+      '--empty-ns',
+      'network',
+      '--image-path',
+      images,
+      bundle.id,
+    );
+    expect(emptyNs.status).toBe(1);
+    expect(emptyNs.stderr.trim().split('\n')).toHaveLength(1);
+    expect(emptyNs.stderr).toMatch(/--empty-ns is not supported yet/);
     expect(state(bundle.stateRoot, bundle.id).status).toBe('running');
 
     // A checkpoint to restore from, then a restore with no CRIU: no state, no cgroup left.
