@@ -5,10 +5,29 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/**
+ * `COMMAND --help` (or -h) before the arguments: main prints the message and exits 0, as runc.
+ * Callers such as podman run `RUNTIME checkpoint --help` to learn that a command exists.
+ */
+export class HelpRequest extends Error {
+  override name = 'HelpRequest';
+}
+
 type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** One command's usage and flags, from the flags it parses. */
+export function commandHelp(command: string, options: Options): string {
+  const flags = Object.entries(options).map(
+    ([name, option]) =>
+      `  ${option.short ? `-${option.short}, ` : ''}--${name}${option.type === 'string' ? ' VALUE' : ''}\n`,
+  );
+  return `usage: corral ${command} [command options] [arguments...]\n${flags.length ? `\noptions:\n${flags.join('')}` : ''}`;
+}
 
 /** Parses one command's flags (runc's spellings: -b DIR, --bundle DIR, --bundle=DIR). */
 export function parseCommandArgs<O extends Options>(command: string, args: string[], options: O) {
+  const { flags } = scanFlags(args, options);
+  if (flags.includes('--help') || flags.includes('-h')) throw new HelpRequest(commandHelp(command, options));
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
@@ -29,17 +48,25 @@ export function containerIdArgument(command: string, positionals: string[]): str
  * must not read `-c` as a flag of its own. Returns the flags and everything from the positional.
  */
 export function splitAtPositional(args: string[], options: Options): [flags: string[], rest: string[]] {
+  const { end, rest } = scanFlags(args, options);
+  return [args.slice(0, end), args.slice(rest)];
+}
+
+/** Where the flags end and the rest begins (after a `--`), and the flags without their values. */
+function scanFlags(args: string[], options: Options): { end: number; rest: number; flags: string[] } {
+  const flags: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (arg === '--') return [args.slice(0, i), args.slice(i + 1)];
-    if (!arg.startsWith('-') || arg === '-') return [args.slice(0, i), args.slice(i)];
+    if (arg === '--') return { end: i, rest: i + 1, flags };
+    if (!arg.startsWith('-') || arg === '-') return { end: i, rest: i, flags };
+    flags.push(arg);
     const long = arg.startsWith('--');
     const name = long ? arg.slice(2).split('=')[0]! : arg.slice(1, 2);
     const option = Object.entries(options).find(([key, o]) => (long ? key === name : o.short === name))?.[1];
     const inlineValue = long ? arg.includes('=') : arg.length > 2;
     if (option?.type === 'string' && !inlineValue) i++;
   }
-  return [args, []];
+  return { end: args.length, rest: args.length, flags };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { UsageError } from './args.js';
+import { HelpRequest, UsageError } from './args.js';
 import { parseGlobal } from './global.js';
 import { Reporter } from './output.js';
 
@@ -95,6 +95,10 @@ export async function main(argv: string[]): Promise<number> {
     if (parsed.global.systemdCgroup) throw new UsageError('--systemd-cgroup is not supported yet');
     return await (await load())(parsed.rest, parsed.global);
   } catch (error) {
+    if (error instanceof HelpRequest) {
+      process.stdout.write(error.message);
+      return 0;
+    }
     reporter.error(isExpectedError(error) ? error.message : String((error as Error)?.stack ?? error));
     return 1;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { splitAtPositional } from '../../src/args.js';
+import { HelpRequest, parseCommandArgs, splitAtPositional } from '../../src/args.js';
 
 const options = {
   user: { type: 'string', short: 'u' },
@@ -19,5 +19,28 @@ describe('splitAtPositional', () => {
   it('knows inline values and the -- separator', () => {
     expect(splitAtPositional(['-u1000', '--', '-box'], options)).toEqual([['-u1000'], ['-box']]);
     expect(splitAtPositional(['--user', 'x'], options)).toEqual([['--user', 'x'], []]);
+  });
+});
+
+describe('COMMAND --help', () => {
+  it('asks for help, without a container id, and lists the flags the command parses', () => {
+    for (const flag of ['--help', '-h']) {
+      expect(() => parseCommandArgs('exec', ['-t', flag], options)).toThrow(HelpRequest);
+    }
+    let help = '';
+    try {
+      parseCommandArgs('exec', ['--help'], options);
+    } catch (error) {
+      help = (error as Error).message;
+    }
+    expect(help).toBe(
+      'usage: corral exec [command options] [arguments...]\n\noptions:\n' +
+        '  -u, --user VALUE\n  -e, --env VALUE\n  -t, --tty\n',
+    );
+  });
+
+  it('is no help as the value of a flag', () => {
+    expect(() => parseCommandArgs('exec', ['-u', '--help', 'box'], options)).not.toThrow(HelpRequest);
+    expect(parseCommandArgs('exec', ['--user=-h', 'box'], options).values.user).toBe('-h');
   });
 });
