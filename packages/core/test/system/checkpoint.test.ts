@@ -134,6 +134,14 @@ function expectUnbroken(all: number[]): void {
   expect(all).toEqual(all.map((_, i) => i));
 }
 
+/** A network namespace of `ip netns add`, removed after the test; returns its path. */
+function netns(): string {
+  const name = uniqueName('ns');
+  execFileSync('ip', ['netns', 'add', name], { timeout: 60_000 });
+  cleanups.push(() => spawnSync('ip', ['netns', 'delete', name], { timeout: 60_000 }));
+  return `/run/netns/${name}`;
+}
+
 describe('checkpoint and restore of a container', () => {
   it('checkpoints a counting container, which stops and is deleted, and restores it counting on', async () => {
     const bundle = counterBundle();
@@ -281,6 +289,38 @@ describe('checkpoint and restore of a container', () => {
       expect({ dir, members }).toEqual({ dir, members: expect.arrayContaining(restoredPids) });
     }
     expectNothingLeft(bundle.stateRoot, bundle.id);
+  });
+
+  it('leaves a network namespace the container joined out of the dump, and restores into the one the config names then', async () => {
+    const bundle = counterBundle();
+    const spec = JSON.parse(readFileSync(join(bundle.path, 'config.json'), 'utf8'));
+    const joining = (path: string) => ({
+      ...spec,
+      linux: {
+        ...spec.linux,
+        namespaces: spec.linux.namespaces.map((ns: { type: string }) =>
+          ns.type === 'network' ? { type: 'network', path } : ns,
+        ),
+      },
+    });
+    // As podman does: a namespace of its own per start, named in the config.
+    bundle.writeConfig(joining(netns()));
+    await startCounter(bundle);
+    const images = join(bundle.path, 'images');
+    expectSuccess(corral(bundle.stateRoot, 'checkpoint', '--image-path', images, bundle.id));
+
+    const second = netns();
+    bundle.writeConfig(joining(second));
+    const before = counts(bundle.path).length;
+    detached(
+      bundle,
+      ...['--root', bundle.stateRoot, 'restore', '--detach', '--image-path', images],
+      ...['--bundle', bundle.path, bundle.id],
+    );
+    const restored = state(bundle.stateRoot, bundle.id);
+    expect(statSync(`/proc/${restored.pid}/ns/net`).ino).toBe(statSync(second).ino);
+    await waitFor(() => counts(bundle.path).length >= before + 3, 'the restored counter to go on');
+    expectUnbroken(counts(bundle.path));
   });
 });
 
