@@ -1,5 +1,5 @@
-import { closeSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, lstatSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { join, posix, resolve } from 'node:path';
 
 import type { InheritedFd } from '@corral/criu';
 import { type ExitStatus, Pidfd } from '@corral/native';
@@ -7,6 +7,7 @@ import { type ExitStatus, Pidfd } from '@corral/native';
 import { CorralError } from '../errors.js';
 import { findNamespace } from '../plan/namespaces.js';
 import { loadBundle } from '../spec/load.js';
+import type { Spec } from '../spec/types.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
 import { asCorralError, planCgroup } from './cgroup.js';
@@ -64,6 +65,52 @@ export interface RestoredContainer {
 const SIGKILL = 9;
 
 /**
+ * Makes the mount points of the config that the rootfs lacks, as create does: CRIU mounts onto
+ * what is there, and a rootfs the checkpoint was not taken in (podman's import of an exported
+ * checkpoint) has no /etc/resolv.conf for its bind mount. Mount points under a tmpfs of the
+ * config are left to CRIU, which restores the tmpfs with its contents, and so is a path through
+ * a symlink, which is not followed out of the rootfs: CRIU then names the mount point it lacks.
+ */
+function makeMountPoints(spec: Spec, rootfs: string, bundlePath: string): void {
+  const mounts = spec.mounts ?? [];
+  const binds = new Set(bindMounts(spec));
+  const tmpfs = mounts.filter((m) => m.type === 'tmpfs').map((m) => posix.normalize(`/${m.destination}`));
+  for (const mount of mounts) {
+    const destination = posix.normalize(`/${mount.destination}`);
+    if (tmpfs.some((t) => destination.startsWith(`${t}/`))) continue;
+    let file = false;
+    if (binds.has(mount)) {
+      try {
+        file = !statSync(resolve(bundlePath, mount.source ?? '')).isDirectory();
+      } catch {
+        continue; // a source that is gone: CRIU says so
+      }
+    }
+    const parts = destination.split('/').filter(Boolean);
+    let path = rootfs;
+    for (const [i, part] of parts.entries()) {
+      path = join(path, part);
+      const last = i === parts.length - 1;
+      let existing: ReturnType<typeof lstatSync> | undefined;
+      try {
+        existing = lstatSync(path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') break;
+      }
+      if (existing && (last || !existing.isDirectory())) break;
+      if (existing) continue;
+      try {
+        // Neither follows a symlink put in the way since: mkdir and O_EXCL fail on it.
+        if (last && file) closeSync(openSync(path, 'wx', 0o644));
+        else mkdirSync(path, 0o755);
+      } catch {
+        break; // a read-only rootfs, say: CRIU names what it lacks
+      }
+    }
+  }
+}
+
+/**
  * Restores a checkpoint into a new container: its state directory and cgroup are made first,
  * CRIU restores the tree into the bundle's rootfs and that cgroup, and state.json records the
  * restored init so that state, kill and delete work on it. A failure removes all of it.
@@ -94,6 +141,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
       inheritFds.push({ key, fd: stdio[fd]! });
     }
   });
+  makeMountPoints(bundle.spec, bundle.rootfs, bundle.path);
   const dir = ContainerDir.create(root, options.id);
 
   let pid: number | undefined;

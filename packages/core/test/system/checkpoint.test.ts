@@ -9,6 +9,7 @@ import {
   readFileSync,
   readlinkSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -321,6 +322,32 @@ describe('checkpoint and restore of a container', () => {
     expect(statSync(`/proc/${restored.pid}/ns/net`).ino).toBe(statSync(second).ino);
     await waitFor(() => counts(bundle.path).length >= before + 3, 'the restored counter to go on');
     expectUnbroken(counts(bundle.path));
+  });
+
+  it('makes the mount points that the rootfs lacks at restore, for a directory and a file', async () => {
+    const bundle = counterBundle();
+    const spec = JSON.parse(readFileSync(join(bundle.path, 'config.json'), 'utf8'));
+    spec.mounts.push({ destination: '/etc/marker', type: 'bind', source: 'marker', options: ['bind'] });
+    bundle.writeConfig(spec);
+    writeFileSync(join(bundle.path, 'marker'), 'marked\n');
+    await startCounter(bundle);
+    const images = join(bundle.path, 'images');
+    expectSuccess(corral(bundle.stateRoot, 'checkpoint', '--image-path', images, bundle.id));
+
+    // As a rootfs made afresh for the restore has them: neither mount point there.
+    rmSync(join(bundle.rootfs, 'etc/marker'));
+    rmSync(join(bundle.rootfs, 'data'), { recursive: true });
+    const before = counts(bundle.path).length;
+    detached(
+      bundle,
+      ...['--root', bundle.stateRoot, 'restore', '--detach', '--image-path', images],
+      ...['--bundle', bundle.path, bundle.id],
+    );
+    expect(state(bundle.stateRoot, bundle.id).status).toBe('running');
+    await waitFor(() => counts(bundle.path).length >= before + 3, 'the restored counter to go on');
+    expectUnbroken(counts(bundle.path));
+    expect(statSync(join(bundle.rootfs, 'etc/marker')).isFile()).toBe(true);
+    expect(statSync(join(bundle.rootfs, 'data')).isDirectory()).toBe(true);
   });
 });
 
