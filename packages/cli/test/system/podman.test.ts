@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { busyboxRootfs, repoRoot, tempDir, uniqueName } from '@corral/tooling/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ let work: ReturnType<typeof tempDir>;
 let env: NodeJS.ProcessEnv;
 let rootfs: string;
 const names: string[] = [];
+const images: string[] = [];
 
 function podman(...args: string[]) {
   return spawnSync('podman', ['--runtime', corral, ...args], { encoding: 'utf8', env, timeout: 60_000 });
@@ -23,11 +25,18 @@ beforeAll(() => {
   // The machine's hard RLIMIT_NOFILE is below podman's default request; ask for what it allows.
   const conf = join(work.path, 'containers.conf');
   writeFileSync(conf, '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=1000:1000"]\n');
-  env = { ...process.env, CONTAINERS_CONF: conf };
+  // podman looks for criu on PATH for checkpoint and restore, and corral then finds the same one:
+  // the CRIU that tooling/setup.d/20-criu.sh unpacks into the repository.
+  env = {
+    ...process.env,
+    CONTAINERS_CONF: conf,
+    PATH: `${join(repoRoot, 'tooling/criu')}:${process.env.PATH}`,
+  };
 });
 
 afterAll(() => {
   for (const name of names) podman('rm', '--force', '--time', '0', name);
+  for (const image of images) podman('rmi', '--force', image);
   work.remove();
 });
 
@@ -181,5 +190,96 @@ describe('podman with corral as its runtime', () => {
     expect(podman('kill', '--signal', 'KILL', container).status).toBe(0);
     execFileSync('podman', ['--runtime', corral, 'wait', container], { env, timeout: 60_000 });
     expect(podman('inspect', '--format', '{{.State.Status}}', container).stdout.trim()).toBe('exited');
+  });
+
+  describe('checkpoint and restore', () => {
+    // Appends 0, 1, 2, ... to /tmp/count, ten a second.
+    const counter = ['/bin/sh', '-c', 'i=0; while :; do echo $i >> /tmp/count; i=$((i+1)); sleep 0.1; done'];
+
+    function numbers(text: string): number[] {
+      return text.split('\n').filter(Boolean).map(Number);
+    }
+
+    async function waitFor(predicate: () => boolean, what: string): Promise<void> {
+      for (let i = 0; i < 200 && !predicate(); i++) await sleep(50);
+      if (!predicate()) throw new Error(`timed out waiting for ${what}`);
+    }
+
+    function status(container: string): string {
+      return podman(
+        'inspect',
+        '--format',
+        '{{.State.Status}} {{.State.Checkpointed}} {{.State.Restored}}',
+        container,
+      ).stdout.trim();
+    }
+
+    /** Succeeded and printed the container's name, the whole result in one assertion. */
+    function expectNamed(result: ReturnType<typeof podman>, container: string): void {
+      expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({
+        status: 0,
+        stdout: `${container}\n`,
+        stderr: '',
+      });
+    }
+
+    /** One unbroken sequence 0, 1, 2, ...: no restart from 0 and no gap. */
+    function expectUnbroken(all: number[]): void {
+      expect(all).toEqual(all.map((_, i) => i));
+    }
+
+    it('checkpoints a counting container, which stops, and restores it counting on', async () => {
+      const container = name();
+      // A rootfs of its own: the count is read from the host while the container is checkpointed.
+      const own = join(work.path, `rootfs-${container}`);
+      cpSync(rootfs, own, { recursive: true, verbatimSymlinks: true });
+      const countFile = join(own, 'tmp/count');
+      const counted = () => (existsSync(countFile) ? numbers(readFileSync(countFile, 'utf8')) : []);
+      expect(podman('run', '-d', '--name', container, '--rootfs', own, ...counter).status).toBe(0);
+      await waitFor(() => counted().length >= 5, 'the container to count');
+
+      expectNamed(podman('container', 'checkpoint', container), container);
+      expect(status(container)).toBe('exited true false');
+      expect(podman('ps', '--format', '{{.Names}}').stdout).not.toContain(container);
+      const atCheckpoint = counted().length;
+      await sleep(300);
+      expect(counted()).toHaveLength(atCheckpoint); // nothing counts while checkpointed
+
+      expectNamed(podman('container', 'restore', container), container);
+      expect(status(container)).toBe('running false true');
+      await waitFor(() => counted().length >= atCheckpoint + 5, 'the restored container to count on');
+      expectUnbroken(counted());
+      // podman's own commands work on the restored container.
+      expect(podman('top', container, 'args').stdout).toContain('/bin/sh -c i=0');
+      expect(podman('stop', '--time', '0', container).status).toBe(0);
+      expect(podman('inspect', '--format', '{{.State.Status}}', container).stdout.trim()).toBe('exited');
+    });
+
+    it('exports a checkpoint and imports it into a new container that counts on', async () => {
+      // restore --import looks up the image the checkpoint names, and a --rootfs container has
+      // none (podman then fails with "repository name must have at least one component", with
+      // runc as well): this container runs from an image of the same rootfs.
+      const image = `localhost/${uniqueName('corral-podman')}:latest`;
+      images.push(image);
+      execFileSync('sh', ['-c', 'tar -C "$1" -c . | podman import - "$2"', 'sh', rootfs, image], {
+        env,
+        timeout: 60_000,
+        stdio: 'ignore',
+      });
+      const container = name();
+      expect(podman('run', '-d', '--name', container, image, ...counter).status).toBe(0);
+      const counted = () => numbers(podman('exec', container, 'cat', '/tmp/count').stdout);
+      await waitFor(() => counted().length >= 5, 'the container to count');
+
+      const archive = join(work.path, `${container}.tar.gz`);
+      expectNamed(podman('container', 'checkpoint', '--export', archive, container), container);
+      expect(podman('rm', container).status).toBe(0);
+      const restored = podman('container', 'restore', '--import', archive);
+      expect({ status: restored.status, stderr: restored.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(status(container)).toBe('running false true');
+      const atRestore = counted().length;
+      await waitFor(() => counted().length >= atRestore + 5, 'the imported container to count on');
+      expectUnbroken(counted());
+    });
   });
 });
