@@ -72,6 +72,8 @@ export interface CriuDumpOptions extends CriuBaseOptions {
   leaveRunning?: boolean;
   /** Allow a tree that is a shell job (session or process group leader outside the tree). */
   shellJob?: boolean;
+  /** Allow a pty whose master is outside the tree (a container's terminal); restore makes a new one. */
+  orphanPtsMaster?: boolean;
   /** Dump established TCP connections. */
   tcpEstablished?: boolean;
   /** Dump connections that are in flight by skipping them. */
@@ -394,6 +396,7 @@ export function dumpOpts(
     'autoDedup',
     'trackMem',
     'lazyPages',
+    'orphanPtsMaster',
   ] as const;
   for (const flag of flags) copyFlag(options, opts, flag);
   if (options.parentImage !== undefined) {

@@ -149,7 +149,6 @@ export async function restore(args: string[], global: GlobalOptions): Promise<nu
   });
   const id = containerIdArgument('restore', positionals);
   refuseUnsupported('restore', values, {
-    'console-socket': 'a restored terminal is not handed to a console socket',
     'auto-dedup': 'the CRIU client does not pass it on restore',
     'lsm-profile': 'no LSM profiles are applied',
     'lsm-mount-context': 'no LSM profiles are applied',
@@ -175,6 +174,7 @@ export async function restore(args: string[], global: GlobalOptions): Promise<nu
     lazyPages: values['lazy-pages'],
     manageCgroupsMode: manageCgroupsMode('restore', values['manage-cgroups-mode']),
     ...(emptyNs ? { emptyNamespaces: ['network' as const] } : {}),
+    consoleSocket: values['console-socket'],
     detach: values.detach,
     warn: global.warn,
   };

@@ -258,6 +258,8 @@ export async function dumpContainer(
     tcpEstablished: options.tcpEstablished ?? false,
     extUnixSk: options.extUnixSk ?? false,
     shellJob: options.shellJob ?? false,
+    // The master of the container's terminal is its console socket's receiver's, not the tree's.
+    orphanPtsMaster: spec.process?.terminal === true,
     fileLocks: options.fileLocks ?? false,
     autoDedup: options.autoDedup ?? false,
     ...(options.parentPath !== undefined ? { parentImage: options.parentPath } : {}),

@@ -2,7 +2,7 @@ import { closeSync, lstatSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 
 import type { InheritedFd } from '@corral/criu';
-import { type ExitStatus, Pidfd } from '@corral/native';
+import { type ExitStatus, Pidfd, sendDescriptor } from '@corral/native';
 
 import { CorralError } from '../errors.js';
 import { findNamespace } from '../plan/namespaces.js';
@@ -43,6 +43,11 @@ export interface RestoreOptions extends CriuCommonOptions {
    * workPath (else imagePath) fetches each page as the container touches it.
    */
   lazyPages?: boolean;
+  /**
+   * Where the master of a new terminal goes (runc's --console-socket), for a checkpoint of a
+   * container with one: CRIU restores its side into a new pty.
+   */
+  consoleSocket?: string;
   /** Namespaces to create empty instead of restoring their contents (runc's --empty-ns network). */
   emptyNamespaces?: Array<'network'>;
   /**
@@ -131,6 +136,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
   const cgroup = planCgroup(bundle.spec, options.id);
   const stdio = options.stdio ?? [0, 1, 2];
+  const { consoleSocket } = options;
   // Pipes and host files come back as the given descriptors; what lived inside the container
   // (its /dev/null, a file in its rootfs) CRIU reopens itself.
   // One entry per key: stdout and stderr that were one file are one resource to CRIU.
@@ -174,7 +180,18 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
         ...(options.emptyNamespaces?.length ? { emptyNamespaces: ['net' as const] } : {}),
         restoreSibling: !options.detach,
         lazyPages: options.lazyPages ?? false,
+        // CRIU makes a new pty for a terminal whose master was outside the tree, and hands
+        // over its master, which goes where runc's --console-socket sends a terminal.
+        orphanPtsMaster: consoleSocket !== undefined,
         notify: {
+          orphanPtsMaster: (notification) => {
+            if (notification.fd === undefined) return;
+            try {
+              if (consoleSocket !== undefined) sendDescriptor(consoleSocket, notification.fd, 'console');
+            } finally {
+              closeSync(notification.fd);
+            }
+          },
           // Only the root exists yet, in its new namespaces: what it forks next is born in the
           // container's cgroup, whatever CRIU itself does with cgroups (even `ignore`).
           setupNamespaces: async (step) => {
