@@ -281,5 +281,22 @@ describe('podman with corral as its runtime', () => {
       await waitFor(() => counted().length >= atRestore + 5, 'the imported container to count on');
       expectUnbroken(counted());
     });
+    it('restores a container with a terminal onto a new pty, and its log goes on', async () => {
+      const container = name();
+      const ticker = ['/bin/sh', '-c', 'i=0; while :; do echo "tick $i"; i=$((i+1)); sleep 0.1; done'];
+      expect(podman('run', '-d', '-t', '--name', container, '--rootfs', rootfs, ...ticker).status).toBe(0);
+      const ticks = () =>
+        numbers(podman('logs', container).stdout.replaceAll('tick ', '').replaceAll('\r', ''));
+      await waitFor(() => ticks().length >= 5, 'the container to tick');
+
+      expectNamed(podman('container', 'checkpoint', container), container);
+      const atCheckpoint = ticks().length;
+      // The restored init is on the terminal that corral handed podman through --console-socket.
+      expectNamed(podman('container', 'restore', container), container);
+      expect(status(container)).toBe('running false true');
+      expect(podman('exec', container, 'readlink', '/proc/1/fd/1').stdout).toMatch(/^\/dev\/pts\/\d+\n$/);
+      await waitFor(() => ticks().length >= atCheckpoint + 5, 'the restored container to tick on');
+      expectUnbroken(ticks());
+    });
   });
 });
