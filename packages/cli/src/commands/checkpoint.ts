@@ -60,6 +60,8 @@ export async function checkpoint(args: string[], global: GlobalOptions): Promise
     'pre-dump': { type: 'boolean' },
     'page-server': { type: 'string' },
     'status-fd': { type: 'string' },
+    'tcp-skip-in-flight': { type: 'boolean' },
+    'link-remap': { type: 'boolean' },
   });
   const id = containerIdArgument('checkpoint', positionals);
   refuseUnsupported('checkpoint', values, {
@@ -81,6 +83,8 @@ export async function checkpoint(args: string[], global: GlobalOptions): Promise
     leaveRunning: values['leave-running'],
     preDump: values['pre-dump'],
     tcpEstablished: values['tcp-established'],
+    tcpSkipInFlight: values['tcp-skip-in-flight'],
+    linkRemap: values['link-remap'],
     extUnixSk: values['ext-unix-sk'],
     shellJob: values['shell-job'],
     fileLocks: values['file-locks'],

@@ -69,6 +69,10 @@ export interface CheckpointOptions extends CriuCommonOptions {
   parentPath?: string;
   /** Punch the pages that the parent images hold out of them. */
   autoDedup?: boolean;
+  /** Leave out connections not yet accepted instead of refusing them (runc's --tcp-skip-in-flight). */
+  tcpSkipInFlight?: boolean;
+  /** Keep an open file whose name was removed by linking it back, not copying it (--link-remap). */
+  linkRemap?: boolean;
   /**
    * Send the memory pages to this CRIU page server instead of imagePath (runc's --page-server);
    * with lazyPages, the address this side serves them on.
@@ -256,6 +260,8 @@ export async function dumpContainer(
     external: [...stdio.filter((d) => d.external).map((d) => d.key), ...externalNamespaces(state.pid, spec)],
     leaveRunning: options.leaveRunning ?? false,
     tcpEstablished: options.tcpEstablished ?? false,
+    tcpSkipInFlight: options.tcpSkipInFlight ?? false,
+    linkRemap: options.linkRemap ?? false,
     extUnixSk: options.extUnixSk ?? false,
     shellJob: options.shellJob ?? false,
     // The master of the container's terminal is its console socket's receiver's, not the tree's.

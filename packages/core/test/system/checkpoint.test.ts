@@ -461,8 +461,20 @@ describe('a container serving TCP on its own network namespace', () => {
 
     const images = join(bundle.path, 'images');
     expectSuccess(
-      corral(bundle.stateRoot, 'checkpoint', '--tcp-established', '--image-path', images, bundle.id),
+      corral(
+        ...[bundle.stateRoot, 'checkpoint', '--tcp-established', '--tcp-skip-in-flight', '--link-remap'],
+        ...['--image-path', images, bundle.id],
+      ),
     );
+    // The flags reached CRIU, which says what it will do with them.
+    const dumpLog = readFileSync(join(images, 'dump.log'), 'utf8');
+    for (const line of [
+      'Will dump/restore TCP connections',
+      'Will skip in-flight TCP connections',
+      'Will allow link remaps on FS',
+    ]) {
+      expect(dumpLog).toContain(line);
+    }
     expect(processesRootedIn(bundle.rootfs)).toEqual([]);
     // Sent while nothing in the container exists: the kernel keeps it and retransmits it.
     client.socket.write('while away\n');
