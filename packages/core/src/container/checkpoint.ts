@@ -1,6 +1,8 @@
 import {
+  chownSync,
   closeSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -8,7 +10,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 
 import { cgroupMounts } from '@corral/cgroups';
 import {
@@ -22,6 +24,8 @@ import {
 } from '@corral/criu';
 
 import { CorralError } from '../errors.js';
+import { hostDeviceBinds } from '../plan/compile.js';
+import { createsUserNamespace, mapToHost } from '../plan/namespaces.js';
 import type { Spec } from '../spec/types.js';
 import type { ContainerStateFile } from '../state/state-dir.js';
 
@@ -151,6 +155,82 @@ export function openJoinedNamespaces(spec: Spec): InheritedFd[] {
   }
 }
 
+const HOST_CGROUPS = '/sys/fs/cgroup';
+
+/**
+ * The host's cgroup mounts as a container in a user namespace sees them through its cgroup
+ * mount (a recursive bind of /sys/fs/cgroup): CRIU could not mount a cgroup file system there
+ * on restore, so each is bound from the host again.
+ */
+function hostCgroupMounts(spec: Spec): Array<[string, string]> {
+  const destination = spec.mounts?.find((m) => m.type === 'cgroup')?.destination;
+  if (!destination || !createsUserNamespace(spec)) return [];
+  const hostPoints = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((point) => point.startsWith(`${HOST_CGROUPS}/`));
+  const base = posix.normalize(`/${destination}`);
+  return hostPoints.map((point) => [base + point.slice(HOST_CGROUPS.length), point]);
+}
+
+/**
+ * Mounts whose source is on the host where CRIU cannot find it from inside the container,
+ * other than the config's binds, keyed by mount point to that source: in a user namespace the
+ * host's device nodes bound onto /dev and its cgroup mounts; and the masked files, bound from
+ * /dev/null. `isMaskedFile` says whether a masked path is a file in the running container (a
+ * directory is masked by a tmpfs that CRIU restores itself); restore maps every one.
+ */
+function hostMounts(
+  spec: Spec,
+  isMaskedFile: (path: string) => boolean = () => true,
+): Array<[string, string]> {
+  const devices = hostDeviceBinds(spec).map((path): [string, string] => [path, path]);
+  const masked = (spec.linux?.maskedPaths ?? [])
+    .filter(isMaskedFile)
+    .map((path): [string, string] => [path, '/dev/null']);
+  return [...devices, ...masked, ...hostCgroupMounts(spec)];
+}
+
+/** Whether a path of the container is a file (not a directory, and there), not following a link. */
+function isFileIn(pid: number): (path: string) => boolean {
+  return (path) => {
+    try {
+      return !lstatSync(`/proc/${pid}/root${path}`).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+}
+
+/** CRIU's external mounts of a dump: each keyed by its mount point. */
+function externalMountsAtDump(spec: Spec, pid: number): Record<string, string> {
+  const points = [
+    ...bindMounts(spec).map((m) => m.destination),
+    ...hostMounts(spec, isFileIn(pid)).map(([p]) => p),
+  ];
+  return Object.fromEntries(points.map((point) => [point, point]));
+}
+
+/** The host file or directory each external mount of a dump is restored from. */
+export function externalMountsAtRestore(spec: Spec, bundlePath: string): Record<string, string> {
+  return Object.fromEntries([
+    ...hostMounts(spec),
+    // Keyed by destination: the restoring bundle's sources, wherever it is.
+    ...bindMounts(spec).map((m): [string, string] => [m.destination, resolve(bundlePath, m.source ?? '')]),
+  ]);
+}
+
+/**
+ * A restore into a user namespace reads some images from inside it, as the container's root:
+ * the images directory becomes that host id's, so that it, and no one else, can reach them.
+ */
+function openImagesToContainerRoot(imagesDir: string, spec: Spec): void {
+  if (!createsUserNamespace(spec)) return;
+  const uid = mapToHost(spec.linux?.uidMappings ?? [], 0);
+  const gid = mapToHost(spec.linux?.gidMappings ?? [], 0);
+  if (uid !== undefined && gid !== undefined) chownSync(imagesDir, uid, gid);
+}
+
 /** Mount ids of the init's mount namespace. */
 function mountIdsOf(pid: number): Set<string> {
   const lines = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n');
@@ -239,6 +319,7 @@ export async function dumpContainer(
   const workDir = options.workPath === undefined ? undefined : resolve(options.workPath);
   const client = criuClient(options);
   mkdirSync(imagesDir, { recursive: true, mode: 0o700 });
+  openImagesToContainerRoot(imagesDir, spec);
   if (workDir) mkdirSync(workDir, { recursive: true, mode: 0o700 });
 
   const stdio = stdioDescriptors(state.pid);
@@ -255,8 +336,7 @@ export async function dumpContainer(
     root: state.rootfs,
     manageCgroups: options.manageCgroupsMode ?? 'soft',
     ...(freezeCgroup ? { freezeCgroup } : {}),
-    // Keyed by destination, so that restore can map each one to the (new) bundle's source.
-    externalMounts: Object.fromEntries(bindMounts(spec).map((m) => [m.destination, m.destination])),
+    externalMounts: externalMountsAtDump(spec, state.pid),
     external: [...stdio.filter((d) => d.external).map((d) => d.key), ...externalNamespaces(state.pid, spec)],
     leaveRunning: options.leaveRunning ?? false,
     tcpEstablished: options.tcpEstablished ?? false,

@@ -4,8 +4,6 @@ import { join, posix, resolve } from 'node:path';
 import type { InheritedFd } from '@corral/criu';
 import { type ExitStatus, Pidfd, sendDescriptor } from '@corral/native';
 
-import { CorralError } from '../errors.js';
-import { findNamespace } from '../plan/namespaces.js';
 import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
 import { processStartTime } from '../state/proc.js';
@@ -19,6 +17,7 @@ import {
   criuClient,
   criuConfig,
   criuFailure,
+  externalMountsAtRestore,
   openJoinedNamespaces,
   readCheckpoint,
 } from './checkpoint.js';
@@ -124,13 +123,6 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   validateContainerId(options.id);
   checkCgroupsMode(options.manageCgroupsMode);
   const bundle = loadBundle(options.bundle);
-  if (findNamespace(bundle.spec, 'user')) {
-    // CRIU would restore the tree into a user namespace whose id maps nobody writes.
-    throw new CorralError(
-      'NOT_SUPPORTED',
-      'restore of a container with a user namespace is not supported yet (linux.namespaces)',
-    );
-  }
   const { imagesDir, descriptors } = readCheckpoint(options.imagePath);
   const client = criuClient(options);
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
@@ -169,9 +161,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
         root: bundle.rootfs,
         manageCgroups: options.manageCgroupsMode ?? 'soft',
         cgroupRoots: cgroupRootsFor(cgroup.manager.getPaths()),
-        externalMounts: Object.fromEntries(
-          bindMounts(bundle.spec).map((m) => [m.destination, resolve(bundle.path, m.source ?? '')]),
-        ),
+        externalMounts: externalMountsAtRestore(bundle.spec, bundle.path),
         inheritFds: [...inheritFds, ...joined],
         tcpEstablished: options.tcpEstablished ?? false,
         extUnixSk: options.extUnixSk ?? false,

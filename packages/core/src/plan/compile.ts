@@ -270,13 +270,26 @@ function addDevice(
 }
 
 /** /dev is set up by corral unless the config binds one in from outside. */
-function addDevices(plan: PlanBuilder, spec: Spec): void {
-  const devBound = (spec.mounts ?? []).some(
+function bindsDev(spec: Spec): boolean {
+  return (spec.mounts ?? []).some(
     (m) =>
       cleanContainerPath(m.destination) === '/dev' &&
       (m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind')),
   );
-  if (devBound) return;
+}
+
+/**
+ * The device paths that are binds of the host's devices (a container in a user namespace),
+ * which a checkpoint must name to CRIU as mounts from outside the container.
+ */
+export function hostDeviceBinds(spec: Spec): string[] {
+  if (!has(spec, 'user') || bindsDev(spec)) return [];
+  const configured = (spec.linux?.devices ?? []).map((d) => cleanContainerPath(d.path));
+  return [...DEFAULT_DEVICES.map((d) => d.path).filter((p) => !configured.includes(p)), ...configured];
+}
+
+function addDevices(plan: PlanBuilder, spec: Spec): void {
+  if (bindsDev(spec)) return;
   const inUserNamespace = has(spec, 'user');
   const configured = spec.linux?.devices ?? [];
   const configuredPaths = new Set(configured.map((d) => cleanContainerPath(d.path)));
