@@ -74,6 +74,8 @@ export interface CriuDumpOptions extends CriuBaseOptions {
   shellJob?: boolean;
   /** Allow a pty whose master is outside the tree (a container's terminal); restore makes a new one. */
   orphanPtsMaster?: boolean;
+  /** Namespaces whose contents are left out (their devices, addresses, routes); restore them empty. */
+  emptyNamespaces?: EmptyNamespace[];
   /** Dump established TCP connections. */
   tcpEstablished?: boolean;
   /** Dump connections that are in flight by skipping them. */
@@ -374,6 +376,23 @@ export function descriptorsForCriu(options: CriuDumpOptions | CriuRestoreOptions
   return fds;
 }
 
+/** CRIU's empty_ns: the clone flags of the namespaces left empty. */
+function emptyNamespaceMask(namespaces: EmptyNamespace[]): number {
+  if (!Array.isArray(namespaces)) throw new CriuOptionError('options.emptyNamespaces', 'expected an array');
+  let mask = 0;
+  namespaces.forEach((ns, i) => {
+    const flag = emptyNamespaceFlags[ns];
+    if (flag === undefined) {
+      throw new CriuOptionError(
+        `options.emptyNamespaces[${i}]`,
+        `CRIU can only leave 'net' empty, got ${JSON.stringify(ns)}`,
+      );
+    }
+    mask |= flag;
+  });
+  return mask;
+}
+
 /** CriuOpts for a dump or pre-dump. Throws CriuOptionError before anything is started. */
 export function dumpOpts(
   options: CriuDumpOptions,
@@ -418,6 +437,7 @@ export function dumpOpts(
   }
   if (options.pageServer !== undefined)
     opts.ps = pageServerInfo('options.pageServer', options.pageServer, fds);
+  if (options.emptyNamespaces !== undefined) opts.emptyNs = emptyNamespaceMask(options.emptyNamespaces);
   if (options.lazyPages && options.pageServer === undefined) {
     throw new CriuOptionError(
       'options.lazyPages',
@@ -509,22 +529,7 @@ export function restoreOpts(
     checkString('options.root', options.root);
     opts.root = options.root;
   }
-  if (options.emptyNamespaces !== undefined) {
-    if (!Array.isArray(options.emptyNamespaces))
-      throw new CriuOptionError('options.emptyNamespaces', 'expected an array');
-    let mask = 0;
-    options.emptyNamespaces.forEach((ns, i) => {
-      const flag = emptyNamespaceFlags[ns];
-      if (flag === undefined) {
-        throw new CriuOptionError(
-          `options.emptyNamespaces[${i}]`,
-          `CRIU can only leave 'net' empty, got ${JSON.stringify(ns)}`,
-        );
-      }
-      mask |= flag;
-    });
-    opts.emptyNs = mask;
-  }
+  if (options.emptyNamespaces !== undefined) opts.emptyNs = emptyNamespaceMask(options.emptyNamespaces);
   if (options.lsmProfile !== undefined) {
     checkString('options.lsmProfile', options.lsmProfile);
     opts.lsmProfile = options.lsmProfile;

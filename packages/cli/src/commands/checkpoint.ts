@@ -46,6 +46,15 @@ function manageCgroupsMode(command: string, value: string | undefined): ManageCg
   return value as ManageCgroupsMode;
 }
 
+/** runc's --empty-ns: only the network namespace can be left empty. */
+function emptyNamespaces(command: string, value: string | undefined): { emptyNamespaces?: ['network'] } {
+  if (value === undefined) return {};
+  if (value !== 'network') {
+    throw new UsageError(`${command}: --empty-ns can only be network, got ${JSON.stringify(value)}`);
+  }
+  return { emptyNamespaces: ['network'] };
+}
+
 /** runc's default image directory: ./checkpoint. */
 function imagePath(value: string | undefined): string {
   return value ?? join(process.cwd(), 'checkpoint');
@@ -64,9 +73,6 @@ export async function checkpoint(args: string[], global: GlobalOptions): Promise
     'link-remap': { type: 'boolean' },
   });
   const id = containerIdArgument('checkpoint', positionals);
-  refuseUnsupported('checkpoint', values, {
-    'empty-ns': 'CRIU is not told to skip a namespace at dump; use it on restore',
-  });
   const mode = manageCgroupsMode('checkpoint', values['manage-cgroups-mode']);
   const lazyPages = values['lazy-pages'] ?? false;
   if (lazyPages && values['page-server'] === undefined) {
@@ -85,6 +91,7 @@ export async function checkpoint(args: string[], global: GlobalOptions): Promise
     tcpEstablished: values['tcp-established'],
     tcpSkipInFlight: values['tcp-skip-in-flight'],
     linkRemap: values['link-remap'],
+    ...emptyNamespaces('checkpoint', values['empty-ns']),
     extUnixSk: values['ext-unix-sk'],
     shellJob: values['shell-job'],
     fileLocks: values['file-locks'],
@@ -160,10 +167,6 @@ export async function restore(args: string[], global: GlobalOptions): Promise<nu
   // --no-pivot: CRIU switches to the root itself. --no-subreaper: accepted as runc still does.
   void values['no-pivot'];
   void values['no-subreaper'];
-  const emptyNs = values['empty-ns'];
-  if (emptyNs !== undefined && emptyNs !== 'network') {
-    throw new UsageError(`restore: --empty-ns can only be network, got ${JSON.stringify(emptyNs)}`);
-  }
   const options = {
     id,
     bundle: values.bundle,
@@ -177,7 +180,7 @@ export async function restore(args: string[], global: GlobalOptions): Promise<nu
     fileLocks: values['file-locks'],
     lazyPages: values['lazy-pages'],
     manageCgroupsMode: manageCgroupsMode('restore', values['manage-cgroups-mode']),
-    ...(emptyNs ? { emptyNamespaces: ['network' as const] } : {}),
+    ...emptyNamespaces('restore', values['empty-ns']),
     consoleSocket: values['console-socket'],
     detach: values.detach,
     warn: global.warn,

@@ -73,6 +73,8 @@ export interface CheckpointOptions extends CriuCommonOptions {
   parentPath?: string;
   /** Punch the pages that the parent images hold out of them. */
   autoDedup?: boolean;
+  /** Namespaces whose contents are not dumped, to be restored empty (runc's --empty-ns network). */
+  emptyNamespaces?: Array<'network'>;
   /** Leave out connections not yet accepted instead of refusing them (runc's --tcp-skip-in-flight). */
   tcpSkipInFlight?: boolean;
   /** Keep an open file whose name was removed by linking it back, not copying it (--link-remap). */
@@ -342,6 +344,7 @@ export async function dumpContainer(
     tcpEstablished: options.tcpEstablished ?? false,
     tcpSkipInFlight: options.tcpSkipInFlight ?? false,
     linkRemap: options.linkRemap ?? false,
+    ...(options.emptyNamespaces?.length ? { emptyNamespaces: ['net' as const] } : {}),
     extUnixSk: options.extUnixSk ?? false,
     shellJob: options.shellJob ?? false,
     // The master of the container's terminal is its console socket's receiver's, not the tree's.

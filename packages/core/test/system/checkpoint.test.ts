@@ -293,6 +293,37 @@ describe('checkpoint and restore of a container', () => {
     expectNothingLeft(bundle.stateRoot, bundle.id);
   });
 
+  it('leaves the network namespace out of the images with --empty-ns network, and restores it empty', async () => {
+    const bundle = counterBundle();
+    await startCounter(bundle);
+    const ip = (...args: string[]) =>
+      corral(bundle.stateRoot, 'exec', '--cap', 'CAP_NET_ADMIN', bundle.id, 'ip', ...args);
+    expectSuccess(ip('addr', 'add', '10.251.0.1/32', 'dev', 'lo'));
+    const addresses = () => ip('-o', 'addr').stdout;
+    const restoreFrom = (images: string, ...flags: string[]) =>
+      detached(
+        bundle,
+        ...['--root', bundle.stateRoot, 'restore', '-d', ...flags, '--image-path', images],
+        ...['-b', bundle.path, bundle.id],
+      );
+
+    // By default the namespace's devices and addresses are part of the checkpoint.
+    const full = join(bundle.path, 'full');
+    expectSuccess(corral(bundle.stateRoot, 'checkpoint', '--image-path', full, bundle.id));
+    restoreFrom(full);
+    expect(addresses()).toContain('10.251.0.1');
+
+    const empty = join(bundle.path, 'empty');
+    expectSuccess(
+      corral(bundle.stateRoot, 'checkpoint', '--empty-ns', 'network', '--image-path', empty, bundle.id),
+    );
+    const atCheckpoint = counts(bundle.path).length;
+    restoreFrom(empty, '--empty-ns', 'network');
+    expect(addresses()).not.toContain('10.251.0.1');
+    await waitFor(() => counts(bundle.path).length >= atCheckpoint + 3, 'the restored counter to go on');
+    expectUnbroken(counts(bundle.path));
+  });
+
   it('checkpoints and restores a container in a user namespace of its own, with the host cgroups mounted', async () => {
     const bundle = counterBundle();
     const spec = JSON.parse(readFileSync(join(bundle.path, 'config.json'), 'utf8'));

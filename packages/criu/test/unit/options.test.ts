@@ -142,6 +142,17 @@ describe('dump options -> CriuOpts', () => {
   });
 });
 
+describe('empty namespaces', () => {
+  it('leaves the network namespace out of a dump as of a restore', () => {
+    expect(dumpOpts({ pid: 1, imagesDir: '/i', emptyNamespaces: ['net'] }, fds, defaults).emptyNs).toBe(
+      0x40000000,
+    );
+    expect(() =>
+      dumpOpts({ pid: 1, imagesDir: '/i', emptyNamespaces: ['uts' as never] }, fds, defaults),
+    ).toThrow("options.emptyNamespaces[0]: CRIU can only leave 'net' empty");
+  });
+});
+
 describe('restore options -> CriuOpts', () => {
   it('maps every restore option to its CRIU field', () => {
     const opts = restoreOpts(
