@@ -122,6 +122,8 @@ export interface CriuRestoreOptions extends CriuBaseOptions {
   tcpClose?: boolean;
   extUnixSk?: boolean;
   fileLocks?: boolean;
+  /** Punch each page out of the images once it is restored (saves space; the images are used up). */
+  autoDedup?: boolean;
   linkRemap?: boolean;
   evasiveDevices?: boolean;
   manageCgroups?: boolean | CgroupMode;
@@ -482,6 +484,7 @@ export function restoreOpts(
     'lazyPages',
     'orphanPtsMaster',
     'weakSysctls',
+    'autoDedup',
   ] as const;
   for (const flag of flags) copyFlag(options, opts, flag);
   if (options.restoreSibling !== undefined)

@@ -160,7 +160,6 @@ export async function restore(args: string[], global: GlobalOptions): Promise<nu
   });
   const id = containerIdArgument('restore', positionals);
   refuseUnsupported('restore', values, {
-    'auto-dedup': 'the CRIU client does not pass it on restore',
     'lsm-profile': 'no LSM profiles are applied',
     'lsm-mount-context': 'no LSM profiles are applied',
   });
@@ -179,6 +178,7 @@ export async function restore(args: string[], global: GlobalOptions): Promise<nu
     shellJob: values['shell-job'],
     fileLocks: values['file-locks'],
     lazyPages: values['lazy-pages'],
+    autoDedup: values['auto-dedup'],
     manageCgroupsMode: manageCgroupsMode('restore', values['manage-cgroups-mode']),
     ...emptyNamespaces('restore', values['empty-ns']),
     consoleSocket: values['console-socket'],

@@ -60,6 +60,11 @@ export interface CriuCommonOptions {
   /** Allow a process tree that is a shell job. */
   shellJob?: boolean;
   fileLocks?: boolean;
+  /**
+   * Punch pages out of the images: at a checkpoint those its parent images hold, at a restore
+   * each one restored (the images are used up).
+   */
+  autoDedup?: boolean;
   /** How CRIU treats the container's cgroups; `soft` when omitted, as runc. */
   manageCgroupsMode?: ManageCgroupsMode;
 }
@@ -71,8 +76,7 @@ export interface CheckpointOptions extends CriuCommonOptions {
   preDump?: boolean;
   /** A pre-dump's image directory, relative to imagePath (`../pre`). */
   parentPath?: string;
-  /** Punch the pages that the parent images hold out of them. */
-  autoDedup?: boolean;
+
   /** Namespaces whose contents are not dumped, to be restored empty (runc's --empty-ns network). */
   emptyNamespaces?: Array<'network'>;
   /** Leave out connections not yet accepted instead of refusing them (runc's --tcp-skip-in-flight). */

@@ -167,6 +167,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
         extUnixSk: options.extUnixSk ?? false,
         shellJob: options.shellJob ?? false,
         fileLocks: options.fileLocks ?? false,
+        autoDedup: options.autoDedup ?? false,
         ...(options.emptyNamespaces?.length ? { emptyNamespaces: ['net' as const] } : {}),
         restoreSibling: !options.detach,
         lazyPages: options.lazyPages ?? false,

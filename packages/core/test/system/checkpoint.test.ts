@@ -164,20 +164,20 @@ describe('checkpoint and restore of a container', () => {
     await sleep(300);
     expect(counts(bundle.path)).toHaveLength(atCheckpoint); // nothing counts while checkpointed
 
+    const pageBlocks = () =>
+      readdirSync(images)
+        .filter((f) => /^pages-\d+\.img$/.test(f))
+        .reduce((sum, f) => sum + statSync(join(images, f)).blocks, 0);
+    expect(pageBlocks()).toBeGreaterThan(0);
     detached(
       bundle,
-      '--root',
-      bundle.stateRoot,
-      'restore',
-      '--detach',
-      '--image-path',
-      images,
-      '--bundle',
-      bundle.path,
-      bundle.id,
+      ...['--root', bundle.stateRoot, 'restore', '--detach', '--auto-dedup'],
+      ...['--image-path', images, '--bundle', bundle.path, bundle.id],
     );
     const restored = state(bundle.stateRoot, bundle.id);
     expect(restored.status).toBe('running');
+    // --auto-dedup punched the restored pages out of the images.
+    expect(pageBlocks()).toBe(0);
     await waitFor(() => counts(bundle.path).length >= atCheckpoint + 5, 'the restored counter to go on');
     expectUnbroken(counts(bundle.path));
     // The restored init is in the container's cgroup, and state/kill/delete work on it.

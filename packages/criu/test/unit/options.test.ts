@@ -175,6 +175,7 @@ describe('restore options -> CriuOpts', () => {
         emptyNamespaces: ['net'],
         lsmProfile: 'apparmor:unconfined',
         weakSysctls: true,
+        autoDedup: true,
       },
       fds,
       { logLevel: 3, logFile: 'restore.log' },
@@ -202,6 +203,7 @@ describe('restore options -> CriuOpts', () => {
       emptyNs: 0x40000000,
       lsmProfile: 'apparmor:unconfined',
       weakSysctls: true,
+      autoDedup: true,
     });
   });
 
