@@ -5,6 +5,7 @@ export {
   DEFAULT_CRIU_CONFIG,
   MANAGE_CGROUPS_MODES,
   type ManageCgroupsMode,
+  type NetworkLock,
 } from './container/checkpoint.js';
 export { Container, type ExecOptions, type OciState, type RunningProcess } from './container/container.js';
 export { validateContainerId } from './container/id.js';

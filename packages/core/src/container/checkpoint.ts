@@ -19,6 +19,7 @@ import {
   CriuClient,
   type CriuDumpOptions,
   CriuError,
+  type CriuOperationOptions,
   CriuOptionError,
   type InheritedFd,
 } from '@corral/criu';
@@ -67,6 +68,20 @@ export interface CriuCommonOptions {
   autoDedup?: boolean;
   /** How CRIU treats the container's cgroups; `soft` when omitted, as runc. */
   manageCgroupsMode?: ManageCgroupsMode;
+  /**
+   * The container's network as the caller set it up, cut while CRIU works on the container
+   * (for @corral/network's strategies: lock is `detach`, unlock is `attach`).
+   */
+  network?: NetworkLock;
+}
+
+/**
+ * CRIU locks the network before it dumps and unlocks it when the container runs on (a dump
+ * that leaves it running, or failed) or has been restored; a dumped container stays locked.
+ */
+export interface NetworkLock {
+  lock(): unknown;
+  unlock(): unknown;
 }
 
 export interface CheckpointOptions extends CriuCommonOptions {
@@ -333,7 +348,7 @@ export async function dumpContainer(
   const paths = state.cgroupPaths ?? {};
   // The freezer stops the whole tree at once; without one CRIU falls back to ptrace.
   const freezeCgroup = paths.freezer ?? paths[''];
-  const dump: CriuDumpOptions = {
+  const dump: CriuDumpOptions & CriuOperationOptions = {
     pid: state.pid,
     imagesDir,
     ...(workDir ? { workDir } : {}),
@@ -357,9 +372,13 @@ export async function dumpContainer(
     autoDedup: options.autoDedup ?? false,
     ...(options.parentPath !== undefined ? { parentImage: options.parentPath } : {}),
     ...(options.pageServer ? { pageServer: options.pageServer } : {}),
-    ...(options.lazyPages
-      ? { lazyPages: true, notify: { statusReady: async () => options.onLazyServerReady?.() } }
-      : {}),
+    ...(options.lazyPages ? { lazyPages: true } : {}),
+    notify: {
+      ...(options.lazyPages ? { statusReady: async () => options.onLazyServerReady?.() } : {}),
+      ...(options.network
+        ? { networkLock: () => options.network!.lock(), networkUnlock: () => options.network!.unlock() }
+        : {}),
+    },
   };
   try {
     if (options.preDump) await client.preDump(dump);

@@ -175,6 +175,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
         // over its master, which goes where runc's --console-socket sends a terminal.
         orphanPtsMaster: consoleSocket !== undefined,
         notify: {
+          ...(options.network ? { networkUnlock: () => options.network!.unlock() } : {}),
           orphanPtsMaster: (notification) => {
             if (notification.fd === undefined) return;
             try {

@@ -794,6 +794,72 @@ describe('restore in the foreground', () => {
 describe('checkpoint and restore as a library', () => {
   const criuPath = join(repoRoot, 'tooling/criu/criu');
 
+  it("cuts the container's veth while CRIU works on it, through the strategy's detach and attach", async () => {
+    const netns = NetworkNamespace.create(uniqueName('lock'));
+    cleanups.push(() => netns.remove());
+    const veth: VethConfig = {
+      type: 'veth',
+      name: 'eth0',
+      hostInterfaceName: `cl${Math.random().toString(36).slice(2, 8)}`,
+      addresses: ['10.232.0.2/30'],
+    };
+    const strategy = new VethStrategy();
+    await strategy.create(veth, { netns });
+    const hostEndUp = () =>
+      (Number(readFileSync(`/sys/class/net/${veth.hostInterfaceName}/flags`, 'utf8')) & 1) === 1;
+    const steps: string[] = [];
+    const network = {
+      lock: async () => {
+        await strategy.detach(veth, { netns });
+        steps.push(`lock: up ${hostEndUp()}`);
+      },
+      unlock: async () => {
+        await strategy.attach(veth, { netns });
+        steps.push(`unlock: up ${hostEndUp()}`);
+      },
+    };
+
+    const spec = baseConfig(['sleep', '1000']);
+    spec.linux!.namespaces = spec.linux!.namespaces!.map((ns) =>
+      ns.type === 'network' ? { type: 'network', path: netns.path } : ns,
+    );
+    const bundle = makeBundle(spec);
+    cleanups.push(() => {
+      spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
+      bundle.remove();
+    });
+    detached(bundle, '--root', bundle.stateRoot, 'run', '-d', '--bundle', bundle.path, bundle.id);
+    const container = Container.load(bundle.stateRoot, bundle.id);
+    const images = join(bundle.path, 'images');
+
+    // Left running: locked for the dump, then unlocked.
+    await container.checkpoint({ imagePath: join(images, 'kept'), leaveRunning: true, criuPath, network });
+    expect(steps.splice(0)).toEqual(['lock: up false', 'unlock: up true']);
+
+    // Dumped and gone: it stays locked until the restore unlocks it.
+    const devNull = openSync('/dev/null', 'r');
+    const out = openSync(join(bundle.path, 'out'), 'a');
+    cleanups.push(() => {
+      closeSync(devNull);
+      closeSync(out);
+    });
+    await container.checkpoint({ imagePath: join(images, 'moved'), criuPath, network });
+    expect(steps.splice(0)).toEqual(['lock: up false']);
+    expect(hostEndUp()).toBe(false);
+    const restored = await restoreContainer({
+      id: bundle.id,
+      bundle: bundle.path,
+      root: bundle.stateRoot,
+      imagePath: join(images, 'moved'),
+      criuPath,
+      stdio: [devNull, out, out],
+      detach: true,
+      network,
+    });
+    expect(steps).toEqual(['unlock: up true']);
+    expect(statSync(`/proc/${restored.pid}/ns/net`).ino).toBe(statSync(netns.path).ino);
+  });
+
   it('restores with the stdio it is given, after a pre-dump where the kernel can track memory', async () => {
     const bundle = makeBundle(
       baseConfig(['sh', '-c', 'i=0; while :; do echo $i; i=$((i+1)); sleep 0.05; done']),
