@@ -1028,18 +1028,18 @@ describe('checkpoint and restore errors', () => {
     expect(noCriu.stderr).toMatch(/checkpoint needs CRIU: .*\/nonexistent\/criu/);
     expect(state(bundle.stateRoot, bundle.id).status).toBe('running');
 
-    const emptyNs = corral(
+    const badNs = corral(
       bundle.stateRoot,
       'checkpoint',
       '--empty-ns',
-      'network',
+      'uts',
       '--image-path',
       images,
       bundle.id,
     );
-    expect(emptyNs.status).toBe(1);
-    expect(emptyNs.stderr.trim().split('\n')).toHaveLength(1);
-    expect(emptyNs.stderr).toMatch(/--empty-ns is not supported yet/);
+    expect(badNs.status).toBe(1);
+    expect(badNs.stderr.trim().split('\n')).toHaveLength(1);
+    expect(badNs.stderr).toMatch(/--empty-ns can only be network, got "uts"/);
     expect(state(bundle.stateRoot, bundle.id).status).toBe('running');
 
     // A checkpoint to restore from, then a restore with no CRIU: no state, no cgroup left.
@@ -1063,6 +1063,15 @@ describe('checkpoint and restore errors', () => {
     );
     expect(restore.status).toBe(1);
     expect(restore.stderr).toMatch(/restore needs CRIU/);
+    expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
+
+    const lsm = corral(
+      ...[bundle.stateRoot, 'restore', '-d', '--lsm-profile', 'apparmor:unconfined'],
+      ...['--image-path', images, '-b', bundle.path, bundle.id],
+    );
+    expect(lsm.status).toBe(1);
+    expect(lsm.stderr.trim().split('\n')).toHaveLength(1);
+    expect(lsm.stderr).toMatch(/--lsm-profile is not supported yet/);
     expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
   });
 });

@@ -324,16 +324,6 @@ describe('user namespaces', () => {
     expect(interfaces.map((name) => name.trim()).sort()).toEqual(['cx0', 'cx1', 'lo']);
   });
 
-  it('refuses to restore into a user namespace, before anything exists', () => {
-    const bundle = bundleFor(['true'], withUserNamespace);
-    const images = tempDir('images');
-    cleanups.push(images.remove);
-    const result = corral(bundle, 'restore', '--image-path', images.path, '--bundle', bundle.path, bundle.id);
-    expect(result.status).not.toBe(0);
-    expect(result.stderr).toMatch(/restore of a container with a user namespace is not supported yet/);
-    expect(readdirSync(bundle.stateRoot)).toEqual([]);
-  });
-
   it('refuses a user namespace without mappings before anything exists', async () => {
     const bundle = bundleFor(['true'], (spec) => {
       spec.linux!.namespaces!.push({ type: 'user' });
