@@ -40,7 +40,8 @@ await withWorkDir('corral-cr-bench-', async (work) => {
     // restore, so that neither this process waits on a pipe nor the restore has to hand back
     // one the dump saw. The other commands' stderr is read when they fail.
     const detaches = args.includes('--detach');
-    const result = timed(argv, { env, ...(detaches ? { stdio: 'ignore' } : {}) });
+    // A CRIU that hangs fails the step instead of the whole benchmark waiting forever.
+    const result = timed(argv, { env, timeout: 60_000, ...(detaches ? { stdio: 'ignore' } : {}) });
     if (!result.ok) {
       let logged = '';
       try {
