@@ -22,6 +22,7 @@ import {
   type CriuOperationOptions,
   CriuOptionError,
   type InheritedFd,
+  type VethPair,
 } from '@corral/criu';
 
 import { CorralError } from '../errors.js';
@@ -29,6 +30,7 @@ import { hostDeviceBinds } from '../plan/compile.js';
 import { createsUserNamespace, mapToHost } from '../plan/namespaces.js';
 import type { Spec } from '../spec/types.js';
 import type { ContainerStateFile } from '../state/state-dir.js';
+import { lentVethPairs } from './net-devices.js';
 
 /** What fds 0-2 of the init were, as restore needs them back; the file runc also writes. */
 export const DESCRIPTORS_FILE = 'descriptors.json';
@@ -38,6 +40,9 @@ export const CRIU_CONFIG_ANNOTATION = 'org.criu.config';
 
 /** The CRIU configuration file of containers without the annotation; CRIU skips it if absent. */
 export const DEFAULT_CRIU_CONFIG = '/etc/criu/corral.conf';
+
+/** The veth pairs of the lent devices (inside and host names), which CRIU remakes on restore. */
+export const VETH_PAIRS_FILE = 'veth-pairs.json';
 
 /** Every checkpoint has CRIU's inventory; a directory without one is not a checkpoint. */
 const INVENTORY_FILE = 'inventory.img';
@@ -345,6 +350,8 @@ export async function dumpContainer(
 
   const stdio = stdioDescriptors(state.pid);
   writeFileSync(join(imagesDir, DESCRIPTORS_FILE), JSON.stringify(stdio.map((d) => d.key)));
+  const vethPairs = await lentVethPairs(state.netDevices ?? [], state.pid);
+  if (vethPairs.length) writeFileSync(join(imagesDir, VETH_PAIRS_FILE), JSON.stringify(vethPairs));
   const paths = state.cgroupPaths ?? {};
   // The freezer stops the whole tree at once; without one CRIU falls back to ptrace.
   const freezeCgroup = paths.freezer ?? paths[''];
@@ -389,7 +396,11 @@ export async function dumpContainer(
 }
 
 /** Refuses a directory that holds no checkpoint before anything is made for the restore. */
-export function readCheckpoint(imagePath: string): { imagesDir: string; descriptors: string[] } {
+export function readCheckpoint(imagePath: string): {
+  imagesDir: string;
+  descriptors: string[];
+  vethPairs: VethPair[];
+} {
   const imagesDir = resolve(imagePath);
   if (!existsSync(join(imagesDir, INVENTORY_FILE))) {
     throw new CorralError(
@@ -397,24 +408,41 @@ export function readCheckpoint(imagePath: string): { imagesDir: string; descript
       `${imagesDir} is not a checkpoint: it has no ${INVENTORY_FILE} (see corral checkpoint --image-path)`,
     );
   }
-  let descriptors: string[] = [];
+  const descriptors = readRecord<string>(
+    imagesDir,
+    DESCRIPTORS_FILE,
+    (d) => typeof d === 'string',
+    'strings',
+  );
+  const vethPairs = readRecord<VethPair>(
+    imagesDir,
+    VETH_PAIRS_FILE,
+    (p) => typeof p?.inside === 'string' && typeof p?.outside === 'string',
+    '{ inside, outside } names',
+  );
+  return { imagesDir, descriptors, vethPairs };
+}
+
+/** One of corral's own files beside the images: an array, empty when the file is absent. */
+function readRecord<T>(
+  imagesDir: string,
+  file: string,
+  valid: (item: Partial<T> | null) => boolean,
+  what: string,
+): T[] {
+  let items: unknown;
   try {
-    descriptors = JSON.parse(readFileSync(join(imagesDir, DESCRIPTORS_FILE), 'utf8')) as string[];
+    items = JSON.parse(readFileSync(join(imagesDir, file), 'utf8'));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new CorralError(
-        'INVALID_CONFIG',
-        `${imagesDir}/${DESCRIPTORS_FILE}: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
-    }
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new CorralError('INVALID_CONFIG', `${imagesDir}/${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
-  if (!Array.isArray(descriptors) || descriptors.some((d) => typeof d !== 'string')) {
-    throw new CorralError('INVALID_CONFIG', `${imagesDir}/${DESCRIPTORS_FILE}: expected an array of strings`);
+  if (!Array.isArray(items) || !items.every(valid)) {
+    throw new CorralError('INVALID_CONFIG', `${imagesDir}/${file}: expected an array of ${what}`);
   }
-  return { imagesDir, descriptors };
+  return items as T[];
 }
 
 /**

@@ -97,3 +97,34 @@ export async function returnNetDevices(devices: readonly NetDevice[], pid: numbe
   if (failures.length)
     throw new CorralError('SYSTEM', `cannot give network devices back to the host: ${failures.join('; ')}`);
 }
+
+/**
+ * The lent devices that are one end of a veth pair whose other end stayed on the host. CRIU
+ * dumps such an end without its peer (which dies with the container's namespace); told the
+ * pair, it makes both ends again on restore, the peer on the host under its old name.
+ */
+export async function lentVethPairs(
+  devices: readonly NetDevice[],
+  pid: number,
+): Promise<Array<{ inside: string; outside: string }>> {
+  if (devices.length === 0) return [];
+  const netns = NetworkNamespace.fromPid(pid);
+  const inside = Rtnetlink.open(netns);
+  const host = Rtnetlink.open();
+  try {
+    const pairs: Array<{ inside: string; outside: string }> = [];
+    for (const device of devices) {
+      const link = await inside.getLink(device.name);
+      if (link?.kind !== 'veth' || link.peerIndex === undefined) continue;
+      // The index is the peer's in its own namespace: it is ours only if it points back.
+      const peer = await host.getLink(link.peerIndex);
+      if (peer?.kind === 'veth' && peer.peerIndex === link.index)
+        pairs.push({ inside: device.name, outside: peer.name });
+    }
+    return pairs;
+  } finally {
+    inside.close();
+    host.close();
+    netns.close();
+  }
+}

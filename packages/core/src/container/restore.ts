@@ -23,6 +23,7 @@ import {
 } from './checkpoint.js';
 import { validateContainerId } from './id.js';
 import { discardContainer } from './launch.js';
+import { planNetDevices } from './net-devices.js';
 import type { RunningContainer } from './run.js';
 
 export interface RestoreOptions extends CriuCommonOptions {
@@ -123,7 +124,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   validateContainerId(options.id);
   checkCgroupsMode(options.manageCgroupsMode);
   const bundle = loadBundle(options.bundle);
-  const { imagesDir, descriptors } = readCheckpoint(options.imagePath);
+  const { imagesDir, descriptors, vethPairs } = readCheckpoint(options.imagePath);
   const client = criuClient(options);
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
   const cgroup = planCgroup(bundle.spec, options.id);
@@ -163,6 +164,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
         cgroupRoots: cgroupRootsFor(cgroup.manager.getPaths()),
         externalMounts: externalMountsAtRestore(bundle.spec, bundle.path),
         inheritFds: [...inheritFds, ...joined],
+        vethPairs,
         tcpEstablished: options.tcpEstablished ?? false,
         extUnixSk: options.extUnixSk ?? false,
         shellJob: options.shellJob ?? false,
@@ -204,6 +206,12 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
       created: new Date().toISOString(),
       annotations: bundle.spec.annotations,
       cgroupPaths: cgroup.manager.getPaths(),
+      // Lent again: CRIU made the pairs anew, and delete gives the inside ends back.
+      ...(vethPairs.length
+        ? {
+            netDevices: planNetDevices(bundle.spec).filter((d) => vethPairs.some((p) => p.inside === d.name)),
+          }
+        : {}),
     });
   } catch (error) {
     const cleanupErrors: unknown[] = [];

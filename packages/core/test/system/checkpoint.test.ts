@@ -324,6 +324,53 @@ describe('checkpoint and restore of a container', () => {
     expectUnbroken(counts(bundle.path));
   });
 
+  it('remakes a veth pair lent with linux.netDevices, its host end under its old name, and gives it back on delete', async () => {
+    const lent = `cv${Math.random().toString(36).slice(2, 8)}`;
+    const peer = `${lent}p`;
+    execFileSync('ip', ['link', 'add', lent, 'type', 'veth', 'peer', 'name', peer], { timeout: 60_000 });
+    cleanups.push(() => {
+      for (const link of [lent, peer])
+        spawnSync('ip', ['link', 'del', link], { stdio: 'ignore', timeout: 60_000 });
+    });
+    const bundle = counterBundle();
+    const spec = JSON.parse(readFileSync(join(bundle.path, 'config.json'), 'utf8'));
+    spec.linux.netDevices = { [lent]: { name: 'eth1' } };
+    bundle.writeConfig(spec);
+    await startCounter(bundle);
+    const images = join(bundle.path, 'images');
+    expectSuccess(corral(bundle.stateRoot, 'checkpoint', '--image-path', images, bundle.id));
+    // The pair died with the container's namespace.
+    const hostLink = (name: string) => spawnSync('ip', ['-o', 'link', 'show', name], { encoding: 'utf8' });
+    expect(hostLink(peer).status).not.toBe(0);
+
+    detached(
+      bundle,
+      '--root',
+      bundle.stateRoot,
+      'restore',
+      '-d',
+      '--image-path',
+      images,
+      '-b',
+      bundle.path,
+      bundle.id,
+    );
+    const inside = corral(
+      bundle.stateRoot,
+      'exec',
+      bundle.id,
+      'cat',
+      '/sys/class/net/eth1/ifindex',
+      '/sys/class/net/eth1/iflink',
+    );
+    const [index, peerIndex] = inside.stdout.trim().split('\n');
+    // The host end is back under its name, and the two ends are each other's peers.
+    expect(hostLink(peer).stdout).toMatch(new RegExp(`^${peerIndex}: ${peer}@if${index}:`));
+
+    expectSuccess(corral(bundle.stateRoot, 'delete', '--force', bundle.id));
+    expect(hostLink(lent).stdout).toMatch(new RegExp(`${lent}@${peer}`));
+  });
+
   it('checkpoints and restores a container in a user namespace of its own, with the host cgroups mounted', async () => {
     const bundle = counterBundle();
     const spec = JSON.parse(readFileSync(join(bundle.path, 'config.json'), 'utf8'));
