@@ -82,6 +82,30 @@ function detached(bundle: TestBundle, ...args: string[]): void {
   );
 }
 
+/** `restore --detach` of `images` into the bundle's own container, its stdio as `detached` gives it. */
+function restoreDetached(bundle: TestBundle, images: string, ...flags: string[]): void {
+  detached(
+    bundle,
+    ...['--root', bundle.stateRoot, 'restore', '--detach', ...flags],
+    ...['--image-path', images, '--bundle', bundle.path, bundle.id],
+  );
+}
+
+/** A detached container running `args` in the network namespace at `netnsPath`, deleted after the test. */
+function runJoining(netnsPath: string, args: string[]): TestBundle {
+  const spec = baseConfig(args);
+  spec.linux!.namespaces = spec.linux!.namespaces!.map((ns) =>
+    ns.type === 'network' ? { type: 'network', path: netnsPath } : ns,
+  );
+  const bundle = makeBundle(spec);
+  cleanups.push(() => {
+    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
+    bundle.remove();
+  });
+  detached(bundle, '--root', bundle.stateRoot, 'run', '-d', '--bundle', bundle.path, bundle.id);
+  return bundle;
+}
+
 function counts(bundlePath: string): number[] {
   const file = join(bundlePath, 'data', 'count');
   if (!existsSync(file)) return [];
@@ -169,11 +193,7 @@ describe('checkpoint and restore of a container', () => {
         .filter((f) => /^pages-\d+\.img$/.test(f))
         .reduce((sum, f) => sum + statSync(join(images, f)).blocks, 0);
     expect(pageBlocks()).toBeGreaterThan(0);
-    detached(
-      bundle,
-      ...['--root', bundle.stateRoot, 'restore', '--detach', '--auto-dedup'],
-      ...['--image-path', images, '--bundle', bundle.path, bundle.id],
-    );
+    restoreDetached(bundle, images, '--auto-dedup');
     const restored = state(bundle.stateRoot, bundle.id);
     expect(restored.status).toBe('running');
     // --auto-dedup punched the restored pages out of the images.
@@ -210,11 +230,7 @@ describe('checkpoint and restore of a container', () => {
         bundle.id,
       ),
     );
-    detached(
-      bundle,
-      ...['--root', bundle.stateRoot, 'restore', '-d', '--manage-cgroups-mode', 'ignore'],
-      ...['--image-path', images, '--bundle', bundle.path, bundle.id],
-    );
+    restoreDetached(bundle, images, '--manage-cgroups-mode', 'ignore');
     const before = counts(bundle.path).length;
     await waitFor(() => counts(bundle.path).length >= before + 3, 'the restored counter to go on');
     const pidsCgroup = cgroupPaths(bundle.stateRoot, bundle.id).find((p) => p.includes('/pids/'))!;
@@ -300,17 +316,11 @@ describe('checkpoint and restore of a container', () => {
       corral(bundle.stateRoot, 'exec', '--cap', 'CAP_NET_ADMIN', bundle.id, 'ip', ...args);
     expectSuccess(ip('addr', 'add', '10.251.0.1/32', 'dev', 'lo'));
     const addresses = () => ip('-o', 'addr').stdout;
-    const restoreFrom = (images: string, ...flags: string[]) =>
-      detached(
-        bundle,
-        ...['--root', bundle.stateRoot, 'restore', '-d', ...flags, '--image-path', images],
-        ...['-b', bundle.path, bundle.id],
-      );
 
     // By default the namespace's devices and addresses are part of the checkpoint.
     const full = join(bundle.path, 'full');
     expectSuccess(corral(bundle.stateRoot, 'checkpoint', '--image-path', full, bundle.id));
-    restoreFrom(full);
+    restoreDetached(bundle, full);
     expect(addresses()).toContain('10.251.0.1');
 
     const empty = join(bundle.path, 'empty');
@@ -318,7 +328,7 @@ describe('checkpoint and restore of a container', () => {
       corral(bundle.stateRoot, 'checkpoint', '--empty-ns', 'network', '--image-path', empty, bundle.id),
     );
     const atCheckpoint = counts(bundle.path).length;
-    restoreFrom(empty, '--empty-ns', 'network');
+    restoreDetached(bundle, empty, '--empty-ns', 'network');
     expect(addresses()).not.toContain('10.251.0.1');
     await waitFor(() => counts(bundle.path).length >= atCheckpoint + 3, 'the restored counter to go on');
     expectUnbroken(counts(bundle.path));
@@ -343,18 +353,7 @@ describe('checkpoint and restore of a container', () => {
     const hostLink = (name: string) => spawnSync('ip', ['-o', 'link', 'show', name], { encoding: 'utf8' });
     expect(hostLink(peer).status).not.toBe(0);
 
-    detached(
-      bundle,
-      '--root',
-      bundle.stateRoot,
-      'restore',
-      '-d',
-      '--image-path',
-      images,
-      '-b',
-      bundle.path,
-      bundle.id,
-    );
+    restoreDetached(bundle, images);
     const inside = corral(
       bundle.stateRoot,
       'exec',
@@ -397,18 +396,7 @@ describe('checkpoint and restore of a container', () => {
     expect(statSync(images)).toMatchObject({ uid: 100000, gid: 100000, mode: 0o40700 });
     const atCheckpoint = counts(bundle.path).length;
 
-    detached(
-      bundle,
-      '--root',
-      bundle.stateRoot,
-      'restore',
-      '-d',
-      '--image-path',
-      images,
-      '-b',
-      bundle.path,
-      bundle.id,
-    );
+    restoreDetached(bundle, images);
     const restored = state(bundle.stateRoot, bundle.id);
     expect(readFileSync(`/proc/${restored.pid}/uid_map`, 'utf8').trim().split(/\s+/)).toEqual([
       '0',
@@ -444,11 +432,7 @@ describe('checkpoint and restore of a container', () => {
     const second = netns();
     bundle.writeConfig(joining(second));
     const before = counts(bundle.path).length;
-    detached(
-      bundle,
-      ...['--root', bundle.stateRoot, 'restore', '--detach', '--image-path', images],
-      ...['--bundle', bundle.path, bundle.id],
-    );
+    restoreDetached(bundle, images);
     const restored = state(bundle.stateRoot, bundle.id);
     expect(statSync(`/proc/${restored.pid}/ns/net`).ino).toBe(statSync(second).ino);
     await waitFor(() => counts(bundle.path).length >= before + 3, 'the restored counter to go on');
@@ -469,11 +453,7 @@ describe('checkpoint and restore of a container', () => {
     rmSync(join(bundle.rootfs, 'etc/marker'));
     rmSync(join(bundle.rootfs, 'data'), { recursive: true });
     const before = counts(bundle.path).length;
-    detached(
-      bundle,
-      ...['--root', bundle.stateRoot, 'restore', '--detach', '--image-path', images],
-      ...['--bundle', bundle.path, bundle.id],
-    );
+    restoreDetached(bundle, images);
     expect(state(bundle.stateRoot, bundle.id).status).toBe('running');
     await waitFor(() => counts(bundle.path).length >= before + 3, 'the restored counter to go on');
     expectUnbroken(counts(bundle.path));
@@ -523,18 +503,7 @@ describe('a CRIU configuration file of the container', () => {
     expect(readFileSync(join(images, 'custom.log'), 'utf8')).toContain('Dumping finished successfully');
 
     const atCheckpoint = counts(bundle.path).length;
-    detached(
-      bundle,
-      '--root',
-      bundle.stateRoot,
-      'restore',
-      '-d',
-      '--image-path',
-      images,
-      '-b',
-      bundle.path,
-      bundle.id,
-    );
+    restoreDetached(bundle, images);
     await waitFor(() => counts(bundle.path).length >= atCheckpoint + 3, 'the restored counter to go on');
     expect(readdirSync(images).filter((f) => f.endsWith('.log'))).toEqual(['custom.log']);
     expect(readFileSync(join(images, 'custom.log'), 'utf8')).toContain('Restore finished successfully');
@@ -562,16 +531,7 @@ describe('a container serving TCP on its own network namespace', () => {
       host.close();
     }
 
-    const spec = baseConfig(['nc', '-l', '-p', '5000', '-e', 'cat']);
-    spec.linux!.namespaces = spec.linux!.namespaces!.map((ns) =>
-      ns.type === 'network' ? { type: 'network', path: netns.path } : ns,
-    );
-    const bundle = makeBundle(spec);
-    cleanups.push(() => {
-      spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
-      bundle.remove();
-    });
-    detached(bundle, '--root', bundle.stateRoot, 'run', '-d', '--bundle', bundle.path, bundle.id);
+    const bundle = runJoining(netns.path, ['nc', '-l', '-p', '5000', '-e', 'cat']);
 
     const client = await connectWhenListening(`${subnet}.2`, 5000);
     cleanups.push(() => client.socket.destroy());
@@ -610,11 +570,7 @@ describe('a container serving TCP on its own network namespace', () => {
     // Sent while nothing in the container exists: the kernel keeps it and retransmits it.
     client.socket.write('while away\n');
     await sleep(300);
-    detached(
-      bundle,
-      ...['--root', bundle.stateRoot, 'restore', '-d', '--tcp-established'],
-      ...['--image-path', images, '--bundle', bundle.path, bundle.id],
-    );
+    restoreDetached(bundle, images, '--tcp-established');
     expect(state(bundle.stateRoot, bundle.id).status).toBe('running');
     await client.received('before\nwhile away\n');
     client.socket.write('after\n');
@@ -775,18 +731,7 @@ describe('restore in the foreground', () => {
     expect(pageImages(pages).length).toBeGreaterThan(0);
     const atCheckpoint = counts(bundle.path).length;
     cpSync(pages, images, { recursive: true, force: false, errorOnExist: false });
-    detached(
-      bundle,
-      '--root',
-      bundle.stateRoot,
-      'restore',
-      '--detach',
-      '--image-path',
-      images,
-      '--bundle',
-      bundle.path,
-      bundle.id,
-    );
+    restoreDetached(bundle, images);
     await waitFor(() => counts(bundle.path).length >= atCheckpoint + 5, 'the restored counter to go on');
     expectUnbroken(counts(bundle.path));
   });
@@ -866,16 +811,7 @@ describe('checkpoint and restore as a library', () => {
       },
     };
 
-    const spec = baseConfig(['sleep', '1000']);
-    spec.linux!.namespaces = spec.linux!.namespaces!.map((ns) =>
-      ns.type === 'network' ? { type: 'network', path: netns.path } : ns,
-    );
-    const bundle = makeBundle(spec);
-    cleanups.push(() => {
-      spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
-      bundle.remove();
-    });
-    detached(bundle, '--root', bundle.stateRoot, 'run', '-d', '--bundle', bundle.path, bundle.id);
+    const bundle = runJoining(netns.path, ['sleep', '1000']);
     const container = Container.load(bundle.stateRoot, bundle.id);
     const images = join(bundle.path, 'images');
 

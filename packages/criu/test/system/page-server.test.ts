@@ -33,6 +33,18 @@ describe('page server and lazy pages', () => {
     return dir.path;
   }
 
+  /** A counter in a pid namespace of its own to restore lazily; skips where CRIU cannot. */
+  async function lazyCounter(context: { skip: (note: string) => void }) {
+    const { lazyPages } = await client.featureCheck();
+    if (!lazyPages) context.skip('CRIU reports no lazy pages here (userfaultfd with non-cooperative events)');
+    const dir = scratch();
+    const counter = await startCounter(dir, { pidNamespace: true });
+    // The loop is init of its namespace and leads its own group there: killing it ends the tree.
+    cleanups.push(() => killGroup(counter.pid));
+    cleanups.push(() => killGroup(counter.child.pid!));
+    return { dir, counter, imagesDir: join(dir, 'images') };
+  }
+
   it('dumps through a page server into its image directory and restores from there', async () => {
     const dir = scratch();
     const counter = await startCounter(dir);
@@ -64,14 +76,7 @@ describe('page server and lazy pages', () => {
   });
 
   it('restores lazily: a lazy-pages daemon hands the memory to the restored tree on demand', async (context) => {
-    const { lazyPages } = await client.featureCheck();
-    if (!lazyPages) context.skip('CRIU reports no lazy pages here (userfaultfd with non-cooperative events)');
-    const dir = scratch();
-    const counter = await startCounter(dir, { pidNamespace: true });
-    // The loop is init of its namespace and leads its own group there: killing it ends the tree.
-    cleanups.push(() => killGroup(counter.pid));
-    cleanups.push(() => killGroup(counter.child.pid!));
-    const imagesDir = join(dir, 'images');
+    const { counter, imagesDir } = await lazyCounter(context);
 
     await client.dump({ pid: counter.pid, imagesDir });
     await counter.exited;
@@ -98,13 +103,7 @@ describe('page server and lazy pages', () => {
   });
 
   it('migrates lazily: the restore runs while the dump still serves its memory (post-copy)', async (context) => {
-    const { lazyPages } = await client.featureCheck();
-    if (!lazyPages) context.skip('CRIU reports no lazy pages here (userfaultfd with non-cooperative events)');
-    const dir = scratch();
-    const counter = await startCounter(dir, { pidNamespace: true });
-    cleanups.push(() => killGroup(counter.pid));
-    cleanups.push(() => killGroup(counter.child.pid!));
-    const imagesDir = join(dir, 'images');
+    const { dir, counter, imagesDir } = await lazyCounter(context);
     const port = await freePort();
 
     // The lazy dump writes everything but the memory, then serves the memory on its page server
