@@ -1,16 +1,13 @@
 import {
   chownSync,
-  closeSync,
   existsSync,
-  lstatSync,
   mkdirSync,
-  openSync,
   readFileSync,
   readlinkSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join, posix, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { cgroupMounts } from '@corral/cgroups';
 import {
@@ -21,15 +18,14 @@ import {
   CriuError,
   type CriuOperationOptions,
   CriuOptionError,
-  type InheritedFd,
   type VethPair,
 } from '@corral/criu';
 
 import { CorralError } from '../errors.js';
-import { hostDeviceBinds } from '../plan/compile.js';
 import { createsUserNamespace, mapToHost } from '../plan/namespaces.js';
 import type { Spec } from '../spec/types.js';
 import type { ContainerStateFile } from '../state/state-dir.js';
+import { externalMountsAtDump, externalNamespaces } from './checkpoint-externals.js';
 import { lentVethPairs } from './net-devices.js';
 
 /** What fds 0-2 of the init were, as restore needs them back; the file runc also writes. */
@@ -96,7 +92,6 @@ export interface CheckpointOptions extends CriuCommonOptions {
   preDump?: boolean;
   /** A pre-dump's image directory, relative to imagePath (`../pre`). */
   parentPath?: string;
-
   /** Namespaces whose contents are not dumped, to be restored empty (runc's --empty-ns network). */
   emptyNamespaces?: Array<'network'>;
   /** Leave out connections not yet accepted instead of refusing them (runc's --tcp-skip-in-flight). */
@@ -122,128 +117,6 @@ interface StdioDescriptor {
   key: string;
   /** A file of the host outside the container's mounts, that CRIU must treat as external. */
   external: boolean;
-}
-
-/** The bind mounts of the config, which CRIU cannot recreate from the images. */
-function bindMounts(spec: Spec) {
-  return (spec.mounts ?? []).filter(
-    (mount) => mount.type === 'bind' || (mount.options ?? []).some((o) => o === 'bind' || o === 'rbind'),
-  );
-}
-
-/**
- * The namespaces a container joined by path that CRIU leaves out of the dump and joins again on
- * restore, as runc does: the network (which keeps its devices and addresses, and so its peers'
- * connections, while the container is away) and pid namespaces. Keys are runc's, so that images
- * move between the runtimes.
- */
-const EXTERNAL_NAMESPACES = [
-  { type: 'network', proc: 'net', key: 'extRootNetNS' },
-  { type: 'pid', proc: 'pid', key: 'extRootPidNS' },
-] as const;
-
-function joinedNamespaces(spec: Spec) {
-  return EXTERNAL_NAMESPACES.flatMap((external) => {
-    const path = spec.linux?.namespaces?.find((ns) => ns.type === external.type)?.path;
-    return path ? [{ ...external, path }] : [];
-  });
-}
-
-/** CRIU's --external for each joined namespace of the init: `net[INODE]:extRootNetNS`. */
-function externalNamespaces(pid: number, spec: Spec): string[] {
-  return joinedNamespaces(spec).map(
-    ({ proc, key }) => `${proc}[${statSync(`/proc/${pid}/ns/${proc}`).ino}]:${key}`,
-  );
-}
-
-/**
- * Opens each namespace the bundle joins, for CRIU to restore into (inherit-fd under the key the
- * dump recorded). The caller closes the descriptors once CRIU is done.
- */
-export function openJoinedNamespaces(spec: Spec): InheritedFd[] {
-  const opened: InheritedFd[] = [];
-  try {
-    for (const { type, path, key } of joinedNamespaces(spec)) {
-      try {
-        opened.push({ key, fd: openSync(path, 'r') });
-      } catch (error) {
-        throw new CorralError(
-          'INVALID_CONFIG',
-          `the ${type} namespace to restore into (linux.namespaces path ${path}): ${(error as Error).message}`,
-          { cause: error },
-        );
-      }
-    }
-    return opened;
-  } catch (error) {
-    for (const { fd } of opened) closeSync(fd);
-    throw error;
-  }
-}
-
-const HOST_CGROUPS = '/sys/fs/cgroup';
-
-/**
- * The host's cgroup mounts as a container in a user namespace sees them through its cgroup
- * mount (a recursive bind of /sys/fs/cgroup): CRIU could not mount a cgroup file system there
- * on restore, so each is bound from the host again.
- */
-function hostCgroupMounts(spec: Spec): Array<[string, string]> {
-  const destination = spec.mounts?.find((m) => m.type === 'cgroup')?.destination;
-  if (!destination || !createsUserNamespace(spec)) return [];
-  const hostPoints = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4] ?? '')
-    .filter((point) => point.startsWith(`${HOST_CGROUPS}/`));
-  const base = posix.normalize(`/${destination}`);
-  return hostPoints.map((point) => [base + point.slice(HOST_CGROUPS.length), point]);
-}
-
-/**
- * Mounts whose source is on the host where CRIU cannot find it from inside the container,
- * other than the config's binds, keyed by mount point to that source: in a user namespace the
- * host's device nodes bound onto /dev and its cgroup mounts; and the masked files, bound from
- * /dev/null. `isMaskedFile` says whether a masked path is a file in the running container (a
- * directory is masked by a tmpfs that CRIU restores itself); restore maps every one.
- */
-function hostMounts(
-  spec: Spec,
-  isMaskedFile: (path: string) => boolean = () => true,
-): Array<[string, string]> {
-  const devices = hostDeviceBinds(spec).map((path): [string, string] => [path, path]);
-  const masked = (spec.linux?.maskedPaths ?? [])
-    .filter(isMaskedFile)
-    .map((path): [string, string] => [path, '/dev/null']);
-  return [...devices, ...masked, ...hostCgroupMounts(spec)];
-}
-
-/** Whether a path of the container is a file (not a directory, and there), not following a link. */
-function isFileIn(pid: number): (path: string) => boolean {
-  return (path) => {
-    try {
-      return !lstatSync(`/proc/${pid}/root${path}`).isDirectory();
-    } catch {
-      return false;
-    }
-  };
-}
-
-/** CRIU's external mounts of a dump: each keyed by its mount point. */
-function externalMountsAtDump(spec: Spec, pid: number): Record<string, string> {
-  const points = [
-    ...bindMounts(spec).map((m) => m.destination),
-    ...hostMounts(spec, isFileIn(pid)).map(([p]) => p),
-  ];
-  return Object.fromEntries(points.map((point) => [point, point]));
-}
-
-/** The host file or directory each external mount of a dump is restored from. */
-export function externalMountsAtRestore(spec: Spec, bundlePath: string): Record<string, string> {
-  return Object.fromEntries([
-    ...hostMounts(spec),
-    // Keyed by destination: the restoring bundle's sources, wherever it is.
-    ...bindMounts(spec).map((m): [string, string] => [m.destination, resolve(bundlePath, m.source ?? '')]),
-  ]);
 }
 
 /**
@@ -469,4 +342,4 @@ export function cgroupRootsFor(paths: Record<string, string>): CgroupRootMapping
   return roots;
 }
 
-export { bindMounts, checkCgroupsMode, criuClient, criuConfig };
+export { checkCgroupsMode, criuClient, criuConfig };

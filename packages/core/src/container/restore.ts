@@ -10,17 +10,15 @@ import { processStartTime } from '../state/proc.js';
 import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
 import { asCorralError, planCgroup } from './cgroup.js';
 import {
-  bindMounts,
   type CriuCommonOptions,
   cgroupRootsFor,
   checkCgroupsMode,
   criuClient,
   criuConfig,
   criuFailure,
-  externalMountsAtRestore,
-  openJoinedNamespaces,
   readCheckpoint,
 } from './checkpoint.js';
+import { bindMounts, externalMountsAtRestore, openJoinedNamespaces } from './checkpoint-externals.js';
 import { validateContainerId } from './id.js';
 import { discardContainer } from './launch.js';
 import { planNetDevices } from './net-devices.js';
