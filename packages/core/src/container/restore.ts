@@ -103,7 +103,8 @@ function makeMountPoints(spec: Spec, rootfs: string, bundlePath: string): void {
       if (existing && (last || !existing.isDirectory())) break;
       if (existing) continue;
       try {
-        // Neither follows a symlink put in the way since: mkdir and O_EXCL fail on it.
+        // Neither follows a symlink in the last component (mkdir and O_EXCL fail on one), and
+        // nothing of the container runs yet to swap an earlier component for one.
         if (last && file) closeSync(openSync(path, 'wx', 0o644));
         else mkdirSync(path, 0o755);
       } catch {
