@@ -108,6 +108,20 @@ export function disposeBundles(bundles: TestBundle[]): void {
   }
 }
 
+/**
+ * A maker of bundles running `args` (with the config edited by `edit`), each listed in `made`
+ * for disposeBundles.
+ */
+export function bundleMaker(made: TestBundle[]) {
+  return (args: string[], edit?: (spec: Spec) => void): TestBundle => {
+    const spec = baseConfig(args);
+    edit?.(spec);
+    const bundle = makeBundle(spec);
+    made.push(bundle);
+    return bundle;
+  };
+}
+
 /** `corral --root STATE run --bundle BUNDLE ID` for a test bundle. */
 export function runBundle(
   bundle: TestBundle,

@@ -5,13 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { Spec } from '../../src/index.js';
 import {
-  baseConfig,
+  bundleMaker,
   corralBin,
   corralSync,
   disposeBundles,
-  makeBundle,
   processesRootedIn,
   runBundle,
   type TestBundle,
@@ -22,13 +20,7 @@ afterEach(() => {
   disposeBundles(made);
 });
 
-function bundleFor(args: string[], edit?: (spec: Spec) => void): TestBundle {
-  const spec = baseConfig(args);
-  edit?.(spec);
-  const bundle = makeBundle(spec);
-  made.push(bundle);
-  return bundle;
-}
+const bundleFor = bundleMaker(made);
 
 const corral = corralSync;
 

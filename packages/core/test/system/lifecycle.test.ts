@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import {
   baseConfig,
+  bundleMaker,
   corralBin,
   corralSync,
   disposeBundles,
@@ -20,11 +21,7 @@ afterEach(() => {
   disposeBundles(made);
 });
 
-function bundleFor(args: string[]): TestBundle {
-  const bundle = makeBundle(baseConfig(args));
-  made.push(bundle);
-  return bundle;
-}
+const bundleFor = bundleMaker(made);
 
 const corral = corralSync;
 

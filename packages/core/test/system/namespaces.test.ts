@@ -18,6 +18,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Spec } from '../../src/index.js';
 import {
   baseConfig,
+  bundleMaker,
   corralBin,
   corralSync,
   disposeBundles,
@@ -33,13 +34,7 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();
 });
 
-function bundleFor(args: string[], edit?: (spec: Spec) => void): TestBundle {
-  const spec = baseConfig(args);
-  edit?.(spec);
-  const bundle = makeBundle(spec);
-  made.push(bundle);
-  return bundle;
-}
+const bundleFor = bundleMaker(made);
 
 const corral = corralSync;
 

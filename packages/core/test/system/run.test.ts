@@ -3,20 +3,21 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { baseConfig, makeBundle, processesRootedIn, runBundle, type TestBundle } from './bundle.js';
+import {
+  baseConfig,
+  bundleMaker,
+  makeBundle,
+  processesRootedIn,
+  runBundle,
+  type TestBundle,
+} from './bundle.js';
 
 const made: TestBundle[] = [];
 afterEach(() => {
   for (const bundle of made.splice(0)) bundle.remove();
 });
 
-function bundleFor(args: string[], edit?: (spec: ReturnType<typeof baseConfig>) => void): TestBundle {
-  const spec = baseConfig(args);
-  edit?.(spec);
-  const bundle = makeBundle(spec);
-  made.push(bundle);
-  return bundle;
-}
+const bundleFor = bundleMaker(made);
 
 describe('corral run: what the container sees', () => {
   it('runs the process as pid 1 of a new pid namespace', async () => {
