@@ -7,7 +7,6 @@ const ISSUE_19 = 'issue 19, being fixed in corral-init and the plan compiler';
 const ISSUE_20_LIFECYCLE =
   'issue 20, in the command handlers and container operations that the lifecycle redesign (issue 16) is rewriting';
 const ISSUE_20_HELP = "issue 20's --help and --version layout, another contributor's part";
-const ISSUE_20_CGROUPS = 'issue 20, cgroup v1 and hybrid details in @corral/cgroups';
 const ISSUE_13 = "issue 13: the container's cgroup mount, built in packages/core/src/plan";
 
 export const PENDING: Readonly<Record<string, string>> = {
@@ -69,11 +68,5 @@ export const PENDING: Readonly<Record<string, string>> = {
   'list --format json fills owner': ISSUE_20_LIFECYCLE,
   "features lists every mount option and libseccomp's version": ISSUE_20_LIFECYCLE,
   "--help, help and --version follow runc's layout": ISSUE_20_HELP,
-  // Issue 20: cgroup v1 and hybrid details.
-  'pids.limit 0 writes 1': ISSUE_20_CGROUPS,
-  'a cgroupsPath that holds processes is refused': ISSUE_20_CGROUPS,
-  'a frozen cgroupsPath is refused': ISSUE_20_CGROUPS,
-  'an existing parent cgroup with no cpuset gets its parent’s': ISSUE_20_CGROUPS,
-  'rt runtime and period are written in the order the kernel takes': ISSUE_20_CGROUPS,
   'the cgroup mount is read-write when the config says rw': ISSUE_13,
 };

@@ -12,7 +12,7 @@ import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
 import { processStartTime, setOomScoreAdj } from '../state/proc.js';
 import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
-import { asCorralError, planCgroup } from './cgroup.js';
+import { asCorralError, planCgroup, refuseUsedCgroup } from './cgroup.js';
 import { validateContainerId } from './id.js';
 import { InitProcess, type InitStdio } from './init-process.js';
 import { lendNetDevices, type NetDevice, planNetDevices, returnNetDevices } from './net-devices.js';
@@ -164,7 +164,9 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       preserveFds: options.preserveFds,
       sessionKeyring: options.noNewKeyring ? undefined : `_ses.${options.id}`,
     });
-    cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
+    const planned = planCgroup(bundle.spec, options.id, options.systemdCgroup);
+    await refuseUsedCgroup(planned.manager);
+    cgroup = planned;
     netDevices = planNetDevices(bundle.spec);
     if (execFifo) {
       mkfifo(execFifo, 0o600);

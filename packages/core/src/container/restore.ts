@@ -8,7 +8,7 @@ import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
-import { asCorralError, planCgroup } from './cgroup.js';
+import { asCorralError, planCgroup, refuseUsedCgroup } from './cgroup.js';
 import {
   type CriuCommonOptions,
   cgroupRootsFor,
@@ -141,6 +141,11 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   });
   makeMountPoints(bundle.spec, bundle.rootfs, bundle.path);
   const dir = ContainerDir.create(root, options.id);
+  // After the id is known to be free, as runc checks them; before the cgroup is this one's.
+  await refuseUsedCgroup(cgroup.manager).catch((error: unknown) => {
+    dir.remove();
+    throw error;
+  });
 
   let pid: number | undefined;
   let joined: InheritedFd[] = [];
