@@ -1,4 +1,4 @@
-import { HelpRequest, UsageError } from './args.js';
+import { ExitStatusError, HelpRequest, UsageError } from './args.js';
 import { parseGlobal } from './global.js';
 import { Reporter } from './output.js';
 
@@ -70,7 +70,7 @@ function isExpectedError(error: unknown): error is Error {
   return (
     error instanceof Error &&
     // The packages' own errors say what went wrong; a stack is only for the unexpected.
-    /^(CorralError|InvalidConfigError|SystemError|InitError|CreateContainerError|CgroupError|CriuError|NetworkError)$/.test(
+    /^(CommandError|CorralError|InvalidConfigError|SystemError|InitError|CreateContainerError|CgroupError|CriuError|NetworkError)$/.test(
       error.name,
     )
   );
@@ -91,7 +91,13 @@ export async function main(argv: string[]): Promise<number> {
       return parsed.command || parsed.help ? 0 : 1;
     }
     const load = COMMANDS[parsed.command];
-    if (!load) throw new UsageError(`unknown command ${JSON.stringify(parsed.command)} (see corral --help)`);
+    if (!load) {
+      // runc exits 3 here (its command-line library's "No help topic").
+      throw new ExitStatusError(
+        new UsageError(`unknown command ${JSON.stringify(parsed.command)} (see corral --help)`),
+        3,
+      );
+    }
     if (parsed.global.systemdCgroup) throw new UsageError('--systemd-cgroup is not supported yet');
     return await (await load())(parsed.rest, parsed.global);
   } catch (error) {
@@ -99,7 +105,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(error.message);
       return 0;
     }
-    reporter.error(isExpectedError(error) ? error.message : String((error as Error)?.stack ?? error));
-    return 1;
+    const failure = error instanceof ExitStatusError ? error.cause : error;
+    reporter.error(isExpectedError(failure) ? failure.message : String((failure as Error)?.stack ?? failure));
+    return error instanceof ExitStatusError ? error.exitCode : 1;
   }
 }

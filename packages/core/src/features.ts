@@ -1,3 +1,5 @@
+import { seccompLibraryVersion } from '@corral/native';
+
 import { CAPABILITIES } from './plan/capabilities.js';
 import { KNOWN_MOUNT_OPTIONS } from './plan/mount-options.js';
 import { NAMESPACE_FLAGS } from './plan/namespaces.js';
@@ -27,6 +29,11 @@ export function runtimeFeatures() {
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: true } },
     },
-    annotations: { 'org.corral.version': '0.1.0' },
+    // As runc's: the libseccomp that compiles the filters, which tools read to know what a
+    // profile may use.
+    annotations: {
+      'io.github.seccomp.libseccomp.version': seccompLibraryVersion(),
+      'org.corral.version': '0.1.0',
+    },
   };
 }

@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { CompatCase } from '../src/case.js';
@@ -238,7 +238,7 @@ export const commandCases: CompatCase[] = [
       s.writeConfig();
       const log = join(s.work, 'debug.log');
       await s.cli('run', ['--debug', '--log', log, '--log-format', 'json', 'run', s.id]);
-      const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+      const lines = s.readWork('debug.log').replace('<missing>', '').split('\n').filter(Boolean);
       const parsed = lines.map((line) => {
         try {
           return JSON.parse(line) as { level?: string; msg?: string; time?: string };

@@ -4,7 +4,14 @@ import { dirname, join } from 'node:path';
 
 import { Container, type LaunchOptions } from '@corral/core';
 
-import { containerIdArgument, parseCommandArgs, passedDescriptors, UsageError } from '../args.js';
+import {
+  CommandError,
+  containerIdArgument,
+  describeSystemError,
+  parseCommandArgs,
+  passedDescriptors,
+  UsageError,
+} from '../args.js';
 import type { GlobalOptions } from '../global.js';
 
 /** The flags `create` and `run` share. */
@@ -45,7 +52,7 @@ export async function create(args: string[], global: GlobalOptions): Promise<num
   const { values, positionals } = parseCommandArgs('create', args, CREATE_FLAGS);
   const id = containerIdArgument('create', positionals);
   const container = await Container.create(createOptions(id, values, global));
-  if (values['pid-file']) writePidFile(values['pid-file'], (await container.state()).pid);
+  if (values['pid-file']) await writePidFileOrDelete(container, values['pid-file'], global);
   return 0;
 }
 
@@ -65,11 +72,11 @@ export async function state(args: string[], global: GlobalOptions): Promise<numb
   return 0;
 }
 
-/** A signal by name (KILL, SIGKILL) or number, as runc's kill takes it. */
+/** A signal by name (KILL, SIGKILL) or number, as runc's kill takes it; 0 checks liveness. */
 export function parseSignal(text: string): number {
   if (/^\d+$/.test(text)) {
     const n = Number(text);
-    if (n > 0 && n <= 64) return n;
+    if (n >= 0 && n <= 64) return n;
   } else {
     const name = text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`;
     const n = constants.signals[name as NodeJS.Signals];
@@ -85,9 +92,19 @@ export async function kill(args: string[], global: GlobalOptions): Promise<numbe
       `kill: expects a container id and an optional signal, got ${positionals.length} arguments`,
     );
   }
-  void values.all; // Accepted as runc still does; the init's pid namespace takes the rest with it.
   const signal = parseSignal(positionals[1] ?? 'SIGTERM');
-  await Container.load(global.root, positionals[0]!).signal(signal);
+  const container = Container.load(global.root, positionals[0]!);
+  try {
+    await container.signal(signal);
+  } catch (error) {
+    // runc's answers, which containerd's shim and podman act on: a stopped container is "not
+    // running" (exit 1), and with --all there is nothing left to signal (exit 0).
+    if ((error as { code?: string }).code !== 'INVALID_STATE' || (await container.status()) !== 'stopped') {
+      throw error;
+    }
+    if (values.all) return 0;
+    throw new CommandError('container not running', { cause: error });
+  }
   return 0;
 }
 
@@ -120,11 +137,20 @@ export async function list(args: string[], global: GlobalOptions): Promise<numbe
   if (values.format !== 'table' && values.format !== 'json') {
     throw new UsageError(`list: --format must be table or json, got ${JSON.stringify(values.format)}`);
   }
-  const states = await Promise.all(Container.list(global.root).map((c) => c.state()));
+  let containers: Container[];
+  try {
+    containers = Container.list(global.root);
+  } catch (error) {
+    const reason = describeSystemError(error);
+    if (reason === undefined) throw error;
+    throw new CommandError(`${global.root}: ${reason}`, { cause: error });
+  }
+  const states = await Promise.all(containers.map((c) => c.state()));
   if (values.quiet) {
     process.stdout.write(states.map((s) => `${s.id}\n`).join(''));
   } else if (values.format === 'json') {
-    process.stdout.write(`${JSON.stringify(states)}\n`);
+    // The owner as the table shows it, which runc fills in for JSON too.
+    process.stdout.write(`${JSON.stringify(states.map((s) => ({ ...s, owner: s.owner || 'root' })))}\n`);
   } else {
     const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER']];
     for (const s of states)
@@ -145,8 +171,28 @@ export async function list(args: string[], global: GlobalOptions): Promise<numbe
 /** --pid-file: written whole under a temporary name, then renamed, as runc does. */
 export function writePidFile(path: string, pid: number): void {
   const temporary = join(dirname(path), `.${process.pid}.pid-file`);
-  writeFileSync(temporary, String(pid), { mode: 0o644 });
-  renameSync(temporary, path);
+  try {
+    writeFileSync(temporary, String(pid), { mode: 0o644 });
+    renameSync(temporary, path);
+  } catch (error) {
+    const reason = describeSystemError(error);
+    if (reason === undefined) throw error;
+    throw new CommandError(`--pid-file ${path}: ${reason}`, { cause: error });
+  }
+}
+
+/** The pid file of a created container; if it cannot be written, the container goes, as with runc. */
+export async function writePidFileOrDelete(
+  container: Container,
+  path: string,
+  global: GlobalOptions,
+): Promise<void> {
+  try {
+    writePidFile(path, (await container.state()).pid);
+  } catch (error) {
+    await container.delete({ force: true, warn: global.warn });
+    throw error;
+  }
 }
 
 export async function pause(args: string[], global: GlobalOptions): Promise<number> {

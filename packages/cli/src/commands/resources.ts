@@ -86,8 +86,23 @@ export function updateResources(values: Record<string, string | undefined>): Lin
   return resources;
 }
 
+/**
+ * `--memory -1` as `--memory=-1`: runc takes -1 (unlimited) as a flag's value, where Node's
+ * parser would read it as a flag of its own.
+ */
+export function joinNegativeValues(args: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i]!.startsWith('--') ? args[i]!.slice(2) : undefined;
+    if (name && name in UPDATE_OPTIONS && /^-\d/.test(args[i + 1] ?? ''))
+      joined.push(`${args[i]}=${args[++i]}`);
+    else joined.push(args[i]!);
+  }
+  return joined;
+}
+
 export async function update(args: string[], global: GlobalOptions): Promise<number> {
-  const { values, positionals } = parseCommandArgs('update', args, UPDATE_OPTIONS);
+  const { values, positionals } = parseCommandArgs('update', joinNegativeValues(args), UPDATE_OPTIONS);
   const container = Container.load(global.root, containerIdArgument('update', positionals));
   await container.update(updateResources(values as Record<string, string | undefined>));
   return 0;
