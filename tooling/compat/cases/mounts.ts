@@ -96,6 +96,19 @@ export const mountCases: CompatCase[] = [
         { destination: '/nosuid', type: 'bind', source, options: ['bind', 'nosuid'] },
       );
       await runProbe(s, probe.mount('/plain'), probe.mount('/readonly'), probe.mount('/nosuid'));
+      // In a user namespace of its own the kernel locks the source's flags: they stay.
+      userNamespace(s);
+      s.config.process.args = probe.script(probe.mount('/readonly'));
+      s.writeConfig();
+      await s.cli('run in a user namespace', ['run', s.newId()], { stdout: 'probe' });
+    },
+    currentRunc: {
+      'run in a user namespace: exit': {
+        value: '0',
+        why: 'current runc keeps the flags the kernel locks when it remounts a bind in a user namespace (1.1.5 failed: EPERM)',
+      },
+      'run in a user namespace: mount./readonly': { value: 'tmpfs ro nosuid nodev noexec', why: 'as above' },
+      'run in a user namespace: mounts./readonly': { value: '1', why: 'as above' },
     },
   },
   {
