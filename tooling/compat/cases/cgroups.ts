@@ -26,9 +26,7 @@ function readCpuset(s: Session, level: string): string {
 /** `run` of a process that prints what it sees, with the case's resources. */
 async function runWith(s: Session, resources: Record<string, unknown>, ...lines: string[]): Promise<void> {
   s.config.linux.resources = { ...s.config.linux.resources, ...resources };
-  s.config.process.args = probe.script(...lines);
-  s.writeConfig();
-  await s.cli('run', ['run', s.id], { stdout: 'probe' });
+  await s.runProbe(...lines);
 }
 
 /** `run -d` of a long sleep, the container's resources observed from the host. */

@@ -6,17 +6,9 @@ import { readCgroupFile } from '../src/cgroups.js';
 import { withoutNamespace } from '../src/config.js';
 import type { Session } from '../src/session.js';
 
-/** `run -d` of a container whose process sleeps, for the commands that act on a running one. */
-async function runSleeper(s: Session, args = ['sleep', '600']): Promise<void> {
-  s.config.process.args = args;
-  s.writeConfig();
-  const started = await s.quiet(['run', '-d', s.id]);
-  if (started.status !== 0) throw new Error(`${s.runtime} run -d: ${started.stderr.trim()}`);
-}
-
 /** A container whose process has already exited: `stopped`. */
 async function runStopped(s: Session): Promise<void> {
-  await runSleeper(s, ['true']);
+  await s.startDetached(['true']);
   if (!(await s.waitStatus('stopped'))) throw new Error(`${s.runtime}: the container never stopped`);
 }
 
@@ -32,6 +24,13 @@ async function processesLeft(s: Session): Promise<number> {
 
 /** runc's errors say where the exec failed in these words; podman maps them to 127 and 126. */
 const EXEC_ERRORS = ['no such file or directory', 'permission denied', 'executable file not found in $PATH'];
+
+/** `run` of a process that cannot be executed: its exit and the phrases of its one error line. */
+async function runFailing(s: Session, label: string, args: string[], ...phrases: string[]): Promise<void> {
+  s.config.process.args = args;
+  s.writeConfig();
+  await s.cli(label, ['run', s.newId()], { errors: [...EXEC_ERRORS, ...phrases], oneLine: true });
+}
 
 export const commandCases: CompatCase[] = [
   {
@@ -55,7 +54,7 @@ export const commandCases: CompatCase[] = [
     issue: 20,
     async run(s) {
       withoutNamespace(s.config, 'pid');
-      await runSleeper(s, ['sh', '-c', 'sleep 600 & sleep 600']);
+      await s.startDetached(['sh', '-c', 'sleep 600 & sleep 600']);
       await s.cli('kill --all', ['kill', '--all', s.id, 'KILL']);
       s.observe('processes left in its cgroup', await processesLeft(s));
     },
@@ -64,7 +63,7 @@ export const commandCases: CompatCase[] = [
     name: 'kill with signal 0 checks that the container is alive',
     issue: 20,
     async run(s) {
-      await runSleeper(s);
+      await s.startDetached();
       await s.cli('kill 0', ['kill', s.id, '0']);
       s.observe('status afterwards', await s.status());
     },
@@ -73,7 +72,7 @@ export const commandCases: CompatCase[] = [
     name: 'exec into a paused container exits 255',
     issue: 20,
     async run(s) {
-      await runSleeper(s);
+      await s.startDetached();
       await s.quiet(['pause', s.id]);
       await s.cli('exec', ['exec', s.id, 'true'], { errors: ['paused'], oneLine: true });
       await s.quiet(['resume', s.id]);
@@ -165,7 +164,7 @@ export const commandCases: CompatCase[] = [
     name: 'start of a running container: "cannot start an already running container"',
     issue: 20,
     async run(s) {
-      await runSleeper(s);
+      await s.startDetached();
       await s.cli('start', ['start', s.id], {
         stdout: 'none',
         errors: ['cannot start an already running container'],
@@ -176,7 +175,7 @@ export const commandCases: CompatCase[] = [
     name: 'delete of a running container: "cannot delete container ... that is not stopped: running"',
     issue: 20,
     async run(s) {
-      await runSleeper(s);
+      await s.startDetached();
       await s.cli('delete', ['delete', s.id], {
         stdout: 'none',
         errors: [`cannot delete container ${s.id} that is not stopped: running`.replace(s.id, '$ID')],
@@ -188,27 +187,15 @@ export const commandCases: CompatCase[] = [
     name: "a missing command: runc's exec error, which podman maps to 127",
     issue: 20,
     async run(s) {
-      s.config.process.args = ['/run.sh'];
-      s.writeConfig();
-      await s.cli('run', ['run', s.id], {
-        errors: [...EXEC_ERRORS, 'exec: "/run.sh": stat /run.sh: no such file or directory'],
-        oneLine: true,
-      });
-      s.config.process.args = ['no-such-command'];
-      s.writeConfig();
-      await s.cli('run (PATH)', ['run', s.newId()], { errors: EXEC_ERRORS, oneLine: true });
+      await runFailing(s, 'run', ['/run.sh'], 'exec: "/run.sh": stat /run.sh: no such file or directory');
+      await runFailing(s, 'run (PATH)', ['no-such-command']);
     },
   },
   {
     name: "a command that is not executable: runc's exec error, which podman maps to 126",
     issue: 20,
     async run(s) {
-      s.config.process.args = ['/etc/passwd'];
-      s.writeConfig();
-      await s.cli('run', ['run', s.id], {
-        errors: [...EXEC_ERRORS, 'exec: "/etc/passwd": permission denied'],
-        oneLine: true,
-      });
+      await runFailing(s, 'run', ['/etc/passwd'], 'exec: "/etc/passwd": permission denied');
     },
   },
   {
@@ -273,7 +260,7 @@ export const commandCases: CompatCase[] = [
         memory: { limit: 64 << 20 },
         pids: { limit: 50 },
       };
-      await runSleeper(s);
+      await s.startDetached();
       await s.cli('update', ['update', '--memory', '-1', '--memory-swap', '-1', '--pids-limit', '-1', s.id]);
       s.observeCgroupFile('memory', 'memory.limit_in_bytes');
       s.observeCgroupFile('pids', 'pids.max');
@@ -284,7 +271,7 @@ export const commandCases: CompatCase[] = [
     issue: 20,
     async run(s) {
       s.config.ociVersion = '1.0.0';
-      await runSleeper(s);
+      await s.startDetached();
       const version = (await s.quiet(['--version'])).stdout;
       const implemented = /^spec: (\S+)/m.exec(version)?.[1];
       const state = JSON.parse((await s.quiet(['state', s.id])).stdout) as { ociVersion: string };
@@ -295,7 +282,7 @@ export const commandCases: CompatCase[] = [
     name: 'list --format json fills owner',
     issue: 20,
     async run(s) {
-      await runSleeper(s);
+      await s.startDetached();
       await s.cli('list', ['list', '--format', 'json'], { json: ['0.owner', '0.status', '0.id'] });
     },
   },

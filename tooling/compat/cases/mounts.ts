@@ -7,12 +7,6 @@ import type { Mount } from '../src/config.js';
 import * as probe from '../src/probe.js';
 import type { Session } from '../src/session.js';
 
-async function runProbe(s: Session, ...lines: string[]): Promise<void> {
-  s.config.process.args = probe.script(...lines);
-  s.writeConfig();
-  await s.cli('run', ['run', s.id], { stdout: 'probe' });
-}
-
 /** A tmpfs of the case's own on the host, mounted with `options`, unmounted when the run ends. */
 function hostTmpfs(s: Session, name: string, options: string): string {
   const dir = join(s.work, name);
@@ -39,7 +33,7 @@ export const mountCases: CompatCase[] = [
         source: 'tmpfs',
         options: ['tmpcopyup', 'nosuid'],
       });
-      await runProbe(s, probe.mount('/etc'), probe.list('/etc'), probe.read('/etc/group'));
+      await s.runProbe(probe.mount('/etc'), probe.list('/etc'), probe.read('/etc/group'));
     },
   },
   {
@@ -50,7 +44,7 @@ export const mountCases: CompatCase[] = [
       mkdirSync(data, { mode: 0o750 });
       chownSync(data, 1000, 1001);
       s.config.mounts.push({ destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['nosuid'] });
-      await runProbe(s, probe.stat('/data'), probe.mount('/data'));
+      await s.runProbe(probe.stat('/data'), probe.mount('/data'));
     },
   },
   {
@@ -65,7 +59,7 @@ export const mountCases: CompatCase[] = [
         { destination: '/data', type: 'bind', source: host, options: ['rbind'] },
         { destination: '/other', type: 'bind', source: join(s.rootfs, 'data', 'sub'), options: ['rbind'] },
       );
-      await runProbe(s, probe.read('/other/marker'));
+      await s.runProbe(probe.read('/other/marker'));
     },
   },
   {
@@ -74,7 +68,7 @@ export const mountCases: CompatCase[] = [
     async run(s) {
       symlinkSync('/nowhere/dir', join(s.rootfs, 'link'));
       s.config.mounts.push({ destination: '/link', type: 'tmpfs', source: 'tmpfs', options: ['nosuid'] });
-      await runProbe(s, probe.exists('/nowhere/dir'), probe.mount('/nowhere/dir'), probe.stat('/link'));
+      await s.runProbe(probe.exists('/nowhere/dir'), probe.mount('/nowhere/dir'), probe.stat('/link'));
     },
   },
   {
@@ -82,7 +76,7 @@ export const mountCases: CompatCase[] = [
     issue: 19,
     async run(s) {
       s.config.mounts.find((m) => m.destination === '/dev')!.options!.push('ro');
-      await runProbe(s, probe.mount('/dev'), probe.mount('/dev/pts'), probe.exists('/dev/null'));
+      await s.runProbe(probe.mount('/dev'), probe.mount('/dev/pts'), probe.exists('/dev/null'));
     },
   },
   {
@@ -95,7 +89,7 @@ export const mountCases: CompatCase[] = [
         { destination: '/readonly', type: 'bind', source, options: ['bind', 'ro'] },
         { destination: '/nosuid', type: 'bind', source, options: ['bind', 'nosuid'] },
       );
-      await runProbe(s, probe.mount('/plain'), probe.mount('/readonly'), probe.mount('/nosuid'));
+      await s.runProbe(probe.mount('/plain'), probe.mount('/readonly'), probe.mount('/nosuid'));
       // In a user namespace of its own the kernel locks the source's flags: they stay.
       userNamespace(s);
       s.config.process.args = probe.script(probe.mount('/readonly'));
@@ -136,8 +130,7 @@ export const mountCases: CompatCase[] = [
         { ...mapped(['rbind', 'ridmap'], true), destination: '/recursive' },
         { ...mapped(['rbind', 'idmap'], false), destination: '/implied' },
       );
-      await runProbe(
-        s,
+      await s.runProbe(
         probe.stat('/explicit/sub/file'),
         probe.stat('/recursive/sub/file'),
         probe.stat('/implied/sub/file'),
@@ -167,7 +160,7 @@ export const mountCases: CompatCase[] = [
     issue: 19,
     async run(s) {
       s.config.linux.maskedPaths = [...(s.config.linux.maskedPaths ?? []), '/proc/keys'];
-      await runProbe(s, probe.mount('/proc/keys'));
+      await s.runProbe(probe.mount('/proc/keys'));
     },
     currentRunc: {
       'run: mounts./proc/keys': {
@@ -181,8 +174,7 @@ export const mountCases: CompatCase[] = [
     issue: 19,
     async run(s) {
       s.config.linux.maskedPaths = ['/proc/acpi', '/sys/firmware'];
-      await runProbe(
-        s,
+      await s.runProbe(
         probe.mount('/proc/acpi'),
         probe.mount('/sys/firmware'),
         'echo "devices=$(awk \'$5 == "/proc/acpi" || $5 == "/sys/firmware" { print $3 }\' /proc/self/mountinfo | sort -u | wc -l)"',
@@ -223,7 +215,7 @@ export const mountCases: CompatCase[] = [
       issue: 19,
       async run(s) {
         s.config.linux.rootfsPropagation = propagation;
-        await runProbe(s, probe.propagation('/'));
+        await s.runProbe(probe.propagation('/'));
       },
     }),
   ),

@@ -4,14 +4,6 @@ import { join } from 'node:path';
 
 import type { CompatCase } from '../src/case.js';
 import * as probe from '../src/probe.js';
-import type { Session } from '../src/session.js';
-
-/** `run` of a probe script in the case's config; records exit and every probe line. */
-async function runProbe(s: Session, ...lines: string[]): Promise<void> {
-  s.config.process.args = probe.script(...lines);
-  s.writeConfig();
-  await s.cli('run', ['run', s.id], { stdout: 'probe' });
-}
 
 /** A seccomp profile that allows everything but `denied`, which fails with EPERM. */
 function denying(...denied: string[]): Record<string, unknown> {
@@ -49,7 +41,7 @@ export const processCases: CompatCase[] = [
       chmodSync(join(s.rootfs, 'secret'), 0o700);
       s.config.process.user = { uid: 65534, gid: 65534 };
       s.config.process.cwd = '/secret';
-      await runProbe(s, probe.cwd, probe.ids);
+      await s.runProbe(probe.cwd, probe.ids);
     },
   },
   {
@@ -57,7 +49,7 @@ export const processCases: CompatCase[] = [
     issue: 19,
     async run(s) {
       s.config.process.env = (s.config.process.env ?? []).filter((e) => !e.startsWith('HOME='));
-      await runProbe(s, probe.env('HOME'));
+      await s.runProbe(probe.env('HOME'));
       s.config.process.user = { uid: 65534, gid: 65534 };
       s.config.process.args = probe.script(probe.env('HOME'));
       s.writeConfig();
@@ -69,7 +61,7 @@ export const processCases: CompatCase[] = [
     issue: 19,
     async run(s) {
       s.config.process.env = [...(s.config.process.env ?? []).filter((e) => !e.startsWith('HOME=')), 'HOME='];
-      await runProbe(s, probe.env('HOME'));
+      await s.runProbe(probe.env('HOME'));
     },
   },
   {
@@ -94,7 +86,7 @@ export const processCases: CompatCase[] = [
     unsupported: () => (cpuCount() < 2 ? 'needs two CPUs' : undefined),
     async run(s) {
       s.config.process.execCPUAffinity = { initial: '1', final: '0' };
-      await runProbe(s, probe.status('Cpus_allowed_list'));
+      await s.runProbe(probe.status('Cpus_allowed_list'));
     },
     currentRunc: {
       'run: status.Cpus_allowed_list': {
@@ -110,7 +102,7 @@ export const processCases: CompatCase[] = [
       // The policy itself shows only through get_mempolicy(2) (numa_maps shows a mapping's own
       // policy, not the process's), which busybox cannot call: for now, that the process runs.
       s.config.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' };
-      await runProbe(s, 'echo ran=yes');
+      await s.runProbe('echo ran=yes');
     },
   },
   {
@@ -145,9 +137,7 @@ export const processCases: CompatCase[] = [
     name: 'exec --process takes a process without user or without user.gid',
     issue: 19,
     async run(s) {
-      s.config.process.args = ['sleep', '600'];
-      s.writeConfig();
-      await s.quiet(['run', '-d', s.id]);
+      await s.startDetached();
       const processFile = join(s.work, 'process.json');
       const base = { cwd: '/', env: ['PATH=/bin'], args: probe.script(probe.ids) };
       writeFileSync(processFile, JSON.stringify(base));
@@ -205,9 +195,7 @@ export const processCases: CompatCase[] = [
     issue: 19,
     async run(s) {
       // The first container's uts namespace, joined by the second.
-      s.config.process.args = ['sleep', '600'];
-      s.writeConfig();
-      await s.quiet(['run', '-d', s.id]);
+      await s.startDetached();
       const pid = await s.pid();
       const joined = s.newId();
       s.config.linux.namespaces = s.config.linux.namespaces.map((ns) =>
@@ -228,7 +216,7 @@ export const processCases: CompatCase[] = [
         'io.example/big': 'x'.repeat(140 * 1024),
         'io.example/other': 'y'.repeat(100 * 1024),
       };
-      await runProbe(s, 'echo ran=yes');
+      await s.runProbe('echo ran=yes');
     },
   },
   {

@@ -8,7 +8,7 @@ import { busyboxRootfs, repoRoot, uniqueName } from '@corral/tooling/test-env';
 import { CGROUP_PARENT, readCgroupFile, removeCgroupTree } from './cgroups.js';
 import { type CommandResult, runCommand, shellQuote } from './command.js';
 import { baseConfig, type Config } from './config.js';
-import { parseProbeOutput } from './probe.js';
+import * as probe from './probe.js';
 
 export type RuntimeName = 'runc' | 'corral';
 
@@ -140,7 +140,8 @@ export class Session {
     const stdout = options.stdout ?? (options.json ? 'none' : 'text');
     if (stdout === 'text') this.observe(`${label}: stdout`, result.stdout);
     if (stdout === 'probe') {
-      for (const [key, value] of parseProbeOutput(result.stdout)) this.observe(`${label}: ${key}`, value);
+      for (const [key, value] of probe.parseProbeOutput(result.stdout))
+        this.observe(`${label}: ${key}`, value);
     }
     if (options.json) {
       let document: unknown;
@@ -160,6 +161,21 @@ export class Session {
       this.observe(`${label}: error is one line`, result.stderr.trim().split('\n').length === 1);
     }
     return result;
+  }
+
+  /** `run` of a probe script (the session's config, these lines as its process): records its exit and every probe line. */
+  async runProbe(...lines: string[]): Promise<CommandResult> {
+    this.config.process.args = probe.script(...lines);
+    this.writeConfig();
+    return this.cli('run', ['run', this.id], { stdout: 'probe' });
+  }
+
+  /** `run -d` of `args` in the session's config, not recorded: a container for later commands to act on. */
+  async startDetached(args: string[] = ['sleep', '600']): Promise<void> {
+    this.config.process.args = args;
+    this.writeConfig();
+    const started = await this.quiet(['run', '-d', this.id]);
+    if (started.status !== 0) throw new Error(`${this.runtime} run -d: ${started.stderr.trim()}`);
   }
 
   /** Runs the runtime without recording anything (setup steps the case does not compare). */

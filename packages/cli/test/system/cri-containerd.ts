@@ -57,15 +57,17 @@ function ctr(socket: string, ...args: string[]) {
 }
 
 /**
- * An image made from the test rootfs with podman (in a store of the test's own) and imported
- * into the daemon's Kubernetes namespace, where the CRI plugin finds it without a registry.
+ * An OCI archive of an image made from the test rootfs (with `command` as its CMD), by a podman
+ * of the test's own: the host's store is shared, and an image removed there by anyone else would
+ * take the layer this one shares with it.
  */
-function importImage(work: string, socket: string, name: string, command: string[]): void {
+export function rootfsImageArchive(work: string, name: string, command?: string[]): string {
   const conf = join(work, 'containers.conf');
   writeFileSync(conf, '[containers]\n');
   const env = { ...process.env, CONTAINERS_CONF: conf };
   const store = ['--root', join(work, 'podman'), '--runroot', join(work, 'podman-run')];
   const archive = join(work, `${name.replace(/[^\w]/g, '_')}.tar`);
+  const change = command ? ['--change', `CMD ${JSON.stringify(command)}`] : [];
   execFileSync(
     'sh',
     [
@@ -75,8 +77,7 @@ function importImage(work: string, socket: string, name: string, command: string
       busyboxRootfs,
       ...store,
       'import',
-      '--change',
-      `CMD ${JSON.stringify(command)}`,
+      ...change,
       '-',
       name,
     ],
@@ -87,7 +88,12 @@ function importImage(work: string, socket: string, name: string, command: string
     stdio: 'ignore',
     timeout: 60_000,
   });
-  const imported = ctr(socket, 'images', 'import', archive);
+  return archive;
+}
+
+/** The image imported into the daemon's Kubernetes namespace, where the CRI finds it without a registry. */
+function importImage(work: string, socket: string, name: string, command: string[]): void {
+  const imported = ctr(socket, 'images', 'import', rootfsImageArchive(work, name, command));
   if (imported.status !== 0) throw new Error(`ctr images import ${name}: ${imported.stderr}`);
 }
 
