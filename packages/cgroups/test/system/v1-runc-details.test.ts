@@ -68,19 +68,16 @@ describe.skipIf(mode === 'unified')('cgroup v1 details as runc has them', () => 
   });
 
   it('gives an existing parent with no cpuset its parent’s before the process joins', async () => {
+    // The manager's own directory is the parent, made as an administrator's mkdir leaves it:
+    // no CPUs, no memory nodes.
     const manager = track(v1Manager('cpuset'));
-    const cpuset = manager.dirs.get('cpuset')!;
-    const parent = join(dirname(cpuset), 'empty-parent');
-    // As an administrator's mkdir leaves it: no CPUs, no memory nodes.
-    mkdirSync(dirname(parent), { recursive: true });
-    mkdirSync(parent);
+    const parent = manager.dirs.get('cpuset')!;
+    mkdirSync(parent, { recursive: true });
     expect(read(parent, 'cpuset.cpus')).toBe('');
     const nested = new (manager.constructor as typeof CgroupV1Manager)(
-      new Map(
-        [...manager.dirs].map(([controller, dir]) => [controller, join(dirname(dir), 'empty-parent', 'ct')]),
-      ),
+      new Map([...manager.dirs].map(([controller, dir]) => [controller, join(dir, 'ct')])),
     );
-    made.push(nested);
+    made.unshift(nested);
     const child = sleeper();
     children.push(child);
     await nested.apply(child.pid);
