@@ -49,7 +49,7 @@ export const cgroupCases: CompatCase[] = [
     currentRunc: {
       'cgroup pids pids.max': {
         value: '1',
-        why: 'runc 1.2 maps a zero limit to 1, as systemd has no TasksMax=0 (1.1.5 left pids.max alone)',
+        why: 'current runc maps a zero limit to 1, as systemd has no TasksMax=0 (1.1.5 left pids.max alone)',
       },
     },
   },
@@ -82,10 +82,10 @@ export const cgroupCases: CompatCase[] = [
       }
     },
     currentRunc: {
-      'run: exit': { value: '1', why: 'runc 1.2 refuses a non-empty cgroup (1.1.5 warned and ran)' },
+      'run: exit': { value: '1', why: 'current runc refuses a non-empty cgroup (1.1.5 warned and ran)' },
       'run: error says "container\'s cgroup is not empty"': {
         value: 'true',
-        why: 'runc 1.2: "container\'s cgroup is not empty: N process(es) found"',
+        why: 'current runc: "container\'s cgroup is not empty: N process(es) found"',
       },
     },
   },
@@ -161,10 +161,10 @@ export const cgroupCases: CompatCase[] = [
     currentRunc: {
       'update: exit': {
         value: '0',
-        why: 'runc 1.2 writes the runtime first when the kernel refuses the new period (1.1.5 failed with EINVAL)',
+        why: 'current runc writes the runtime first when the kernel refuses the new period (1.1.5 failed with EINVAL)',
       },
-      'cgroup cpu cpu.rt_runtime_us #2': { value: '50', why: 'the update applied (runc 1.2)' },
-      'cgroup cpu cpu.rt_period_us #2': { value: '5000', why: 'the update applied (runc 1.2)' },
+      'cgroup cpu cpu.rt_runtime_us #2': { value: '50', why: 'the update applied (current runc)' },
+      'cgroup cpu cpu.rt_period_us #2': { value: '5000', why: 'the update applied (current runc)' },
     },
   },
   {

@@ -305,7 +305,7 @@ export const commandCases: CompatCase[] = [
     currentRunc: {
       'features lists mount option acl': {
         value: 'false',
-        why: 'runc 1.2 no longer lists acl and noacl, which cannot be mapped to MS_POSIXACL (runc issue 3738)',
+        why: 'current runc no longer lists acl and noacl, which cannot be mapped to MS_POSIXACL (runc issue 3738)',
       },
       'features lists mount option noacl': { value: 'false', why: 'as acl (runc issue 3738)' },
     },

@@ -25,7 +25,7 @@ export const hookCases: CompatCase[] = [
     currentRunc: {
       'run: error says "error running prestart hook #1"': {
         value: 'true',
-        why: 'runc 1.2 names the hook kind: "error running prestart hook #1: ..." (1.1.5: "error running hook #1")',
+        why: 'current runc names the hook kind: "error running prestart hook #1: ..." (1.1.5: "error running hook #1")',
       },
     },
   },

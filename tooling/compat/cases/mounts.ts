@@ -139,19 +139,19 @@ export const mountCases: CompatCase[] = [
     currentRunc: {
       'run: exit': {
         value: '0',
-        why: 'runc 1.2 makes id-mapped mounts (1.1.5 refused them in a new user namespace)',
+        why: 'current runc makes id-mapped mounts (1.1.5 refused them in a new user namespace)',
       },
       'run: stat./explicit/sub/file': {
         value: '644 0:0 regular empty file',
-        why: 'runc 1.2: the mount maps host root to the container’s root',
+        why: 'current runc: the mount maps host root to the container’s root',
       },
       'run: stat./recursive/sub/file': {
         value: '644 0:0 regular empty file',
-        why: 'runc 1.2: ridmap, recursively',
+        why: 'current runc: ridmap, recursively',
       },
       'run: stat./implied/sub/file': {
         value: '644 0:0 regular empty file',
-        why: 'runc 1.2: idmap without mappings takes the container’s own',
+        why: 'current runc: idmap without mappings takes the container’s own',
       },
     },
   },
