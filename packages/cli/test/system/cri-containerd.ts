@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -97,8 +98,53 @@ function importImage(work: string, socket: string, name: string, command: string
   if (imported.status !== 0) throw new Error(`ctr images import ${name}: ${imported.stderr}`);
 }
 
+/** Where containerd's runc shim keeps the state of the Kubernetes namespace's containers. */
+const SHIM_STATE_ROOT = '/run/containerd/runc/k8s.io';
+
+/**
+ * What a crashed earlier run left: containers whose bundle was in a daemon directory that is
+ * gone, the shims of daemons whose socket is gone, and pod cgroups named for a dead process.
+ */
+async function removeLeftovers(): Promise<void> {
+  const ours = (path: unknown) => typeof path === 'string' && path.startsWith(join(tmpdir(), 'corral-cri-'));
+  for (const binary of Object.values(RUNTIME_BINARIES)) {
+    const listed = spawnSync(binary, ['--root', SHIM_STATE_ROOT, 'list', '--format', 'json'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    let containers: Array<{ id: string; bundle: string }> = [];
+    try {
+      containers = JSON.parse(listed.stdout) ?? [];
+    } catch {
+      // No state root yet.
+    }
+    for (const { id, bundle } of containers) {
+      if (ours(bundle) && !existsSync(bundle)) {
+        spawnSync(binary, ['--root', SHIM_STATE_ROOT, 'delete', '--force', id], { timeout: 60_000 });
+      }
+    }
+  }
+  for (const pid of shimsOf((socket) => ours(socket) && !existsSync(socket))) killQuietly(pid);
+  for (const hierarchy of cgroupHierarchies()) {
+    for (const name of existsSync(hierarchy) ? readdirSync(hierarchy) : []) {
+      const creator = Number.parseInt(/^corral-cri-([a-z0-9]+)-/.exec(name)?.[1] ?? '', 36);
+      if (Number.isFinite(creator) && !alive(creator)) await removeCgroupTree(`/${name}`);
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Starts a containerd of the test's own (root, state, socket, config) with the CRI plugin. */
 export async function startCriDaemon(): Promise<CriDaemon> {
+  await removeLeftovers();
   const dir = tempDir('cri');
   const work = dir.path;
   const socket = join(work, 'containerd.sock');
@@ -145,7 +191,7 @@ export async function startCriDaemon(): Promise<CriDaemon> {
       await new Promise((resolve) =>
         daemon.exitCode !== null ? resolve(null) : daemon.once('exit', resolve),
       );
-      for (const pid of shimsOf(socket)) killQuietly(pid);
+      for (const pid of shimsOf((address) => address === socket)) killQuietly(pid);
       // The shims' mounts under its state directory outlive a daemon that stops.
       spawnSync(
         'sh',
@@ -168,14 +214,15 @@ function killQuietly(pid: number): void {
   }
 }
 
-/** The shims this daemon started: they name its socket on their command line. */
-function shimsOf(socket: string): number[] {
+/** The shims whose daemon's socket (their `-address`) is one `matches` picks. */
+function shimsOf(matches: (socket: string) => boolean): number[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .filter((pid) => {
       try {
         const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        return args[0]?.includes('containerd-shim') && args.includes(socket);
+        const address = args[args.indexOf('-address') + 1];
+        return args[0]?.includes('containerd-shim') && address !== undefined && matches(address);
       } catch {
         return false;
       }
@@ -183,12 +230,17 @@ function shimsOf(socket: string): number[] {
     .map(Number);
 }
 
-/** Removes the pods' cgroups from every hierarchy, deepest first, killing what is left in them. */
-async function removeCgroupTree(path: string): Promise<void> {
-  const hierarchies = readFileSync('/proc/self/mountinfo', 'utf8')
+/** The mount points of this host's cgroup hierarchies. */
+function cgroupHierarchies(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .filter((line) => / - cgroup2? /.test(line))
     .map((line) => line.split(' ')[4]!);
+}
+
+/** Removes the pods' cgroups from every hierarchy, deepest first, killing what is left in them. */
+async function removeCgroupTree(path: string): Promise<void> {
+  const hierarchies = cgroupHierarchies();
   const deepestFirst = (dir: string): string[] => {
     if (!existsSync(dir)) return [];
     const subs = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory());
