@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
-import { constants } from 'node:os';
 
 import {
+  errnoName,
   type InitErrorReport,
   Pidfd,
   protocol,
@@ -12,14 +12,8 @@ import {
   seqpacketPair,
 } from '@corral/native';
 
-import { CorralError, InitError } from '../errors.js';
-import type { InitPlan } from '../plan/compile.js';
-
-const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
-
-export function errnoName(errno: number): string {
-  return ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
-}
+import { CorralError, InitError, SystemError } from '../../errors.js';
+import type { InitPlan } from '../../plan/compile.js';
 
 /** Turns corral-init's report into an error that says what failed in the config's terms. */
 export function initFailure(plan: InitPlan, report: InitErrorReport): InitError {
@@ -40,51 +34,105 @@ export function initFailure(plan: InitPlan, report: InitErrorReport): InitError 
 
 export type InitStdio = Array<'inherit' | 'ignore' | 'pipe' | number>;
 
+/** Where the master of the process's terminal goes: a console socket, or back to the caller, who relays it. */
+export type ConsoleDestination = { socket: string } | 'caller';
+
 /**
- * The runtime's side of the corral-init protocol, one method per step:
- * start (send the plan) -> childStarted -> go -> execDone. Each step rejects an unexpected
- * message or an error report from corral-init.
+ * The steps of the handshake with corral-init, numbered as corral-init numbers them. Step 1,
+ * the plan, is sent when the helper starts; the others are the callbacks and options below.
+ */
+export interface Handshake {
+  /**
+   * Step 2, child started: the process exists and waits. The runtime records it and does its
+   * host-side setup (cgroup, id maps, devices). From here on the caller holds the process: if
+   * the handshake fails later, killing it is the caller's.
+   */
+  childStarted(child: Pidfd): Promise<void>;
+  /**
+   * Step 3, before go: the hooks that run on the host. Returns the state documents that GO
+   * carries for the hooks corral-init runs inside the container.
+   */
+  beforeGo(child: Pidfd): Promise<readonly string[]>;
+  /** Step 4: where the terminal's master goes, when the process has one. */
+  console?: ConsoleDestination;
+  /** Step 5: the seccomp notification listener goes to the agent at `path` with `state`. */
+  seccompListener?: { path: string; state: (child: Pidfd) => string };
+  /** Step 6: the process stands at its exec FIFO (`ready`, for create) or has exec'd (`exec`). */
+  until: 'ready' | 'exec';
+}
+
+export interface InitProcessOptions {
+  /** Descriptors of ours from 3 up that become the same numbers in the process. */
+  preserveFds?: number;
+  /**
+   * Descriptors corral-init is given beyond its stdio, the preserved ones and its channel: they
+   * follow the channel, and their numbers there come after the channel's in its argv.
+   */
+  given?: readonly number[];
+  /** Where corral-init's log lines go. */
+  log?: (level: number, message: string) => void;
+}
+
+/** The number a descriptor given to corral-init has there: after stdio, the preserved ones and the channel. */
+export function givenDescriptor(preserveFds: number, index: number): number {
+  return 4 + preserveFds + index;
+}
+
+/**
+ * The runtime's side of the corral-init protocol: `start` sends the plan, `handshake` takes
+ * the process through the remaining steps. Each step rejects an unexpected message or an error
+ * report from corral-init; log lines may come at any point and go to the logger.
  */
 export class InitProcess {
   readonly #plan: InitPlan;
   readonly #socket: SeqpacketSocket;
   readonly #helper: ChildProcess;
+  readonly #log: ((level: number, message: string) => void) | undefined;
   #helperExit: Promise<number | null>;
 
-  private constructor(plan: InitPlan, socket: SeqpacketSocket, helper: ChildProcess) {
+  private constructor(
+    plan: InitPlan,
+    socket: SeqpacketSocket,
+    helper: ChildProcess,
+    options: InitProcessOptions,
+  ) {
     this.#plan = plan;
     this.#socket = socket;
     this.#helper = helper;
+    this.#log = options.log;
     this.#helperExit = new Promise((resolve) => {
       helper.once('exit', (code) => resolve(code));
       helper.once('error', () => resolve(null));
     });
   }
 
-  /**
-   * Spawns corral-init from its sealed copy with the given stdio and sends it the plan.
-   * `preserveFds` descriptors of ours from 3 up become the same numbers in the container;
-   * corral-init's channel comes after them.
-   */
-  static async start(plan: InitPlan, stdio: InitStdio, preserveFds = 0): Promise<InitProcess> {
+  /** Step 1: spawns corral-init from its sealed copy with the given stdio and sends it the plan. */
+  static async start(
+    plan: InitPlan,
+    stdio: InitStdio,
+    options: InitProcessOptions = {},
+  ): Promise<InitProcess> {
     // Encoded first: a plan that cannot be encoded starts nothing.
     const frame = protocol.encodeFrame(protocol.MessageType.plan, protocol.encodePlan(plan.ops));
+    const preserveFds = options.preserveFds ?? 0;
+    const given = options.given ?? [];
     const [ours, theirs] = seqpacketPair();
     let helper: ChildProcess;
     try {
       const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
-      helper = spawn(sealedInitPath(), [String(3 + preserveFds)], {
-        argv0: 'corral-init',
-        stdio: [...stdio, ...preserved, theirs],
-        env: {},
-      });
+      const channel = 3 + preserveFds;
+      helper = spawn(
+        sealedInitPath(),
+        [String(channel), ...given.map((_, i) => String(givenDescriptor(preserveFds, i)))],
+        { argv0: 'corral-init', stdio: [...stdio, ...preserved, theirs, ...given], env: {} },
+      );
     } catch (error) {
       closeSync(ours);
       throw error;
     } finally {
       closeSync(theirs);
     }
-    const init = new InitProcess(plan, new SeqpacketSocket(ours), helper);
+    const init = new InitProcess(plan, new SeqpacketSocket(ours), helper, options);
     const spawnError = new Promise<never>((_, reject) => helper.once('error', reject));
     try {
       await Promise.race([init.#socket.send(frame), spawnError]);
@@ -97,8 +145,39 @@ export class InitProcess {
     return init;
   }
 
-  /** Waits for the container process to exist; returns its pidfd. */
-  async childStarted(): Promise<Pidfd> {
+  /** Steps 2 to 6; returns the process and, when it goes to the caller, its terminal's master. */
+  async handshake(steps: Handshake): Promise<{ child: Pidfd; console?: number }> {
+    const child = await this.#childStarted();
+    let console: number | undefined;
+    try {
+      await steps.childStarted(child);
+      await this.#go(await steps.beforeGo(child));
+      if (steps.console === 'caller') console = await this.#receiveOne('console', 'the console');
+      else if (steps.console) await this.#consoleTo(steps.console.socket);
+      if (steps.seccompListener) {
+        await this.#seccompListenerTo(steps.seccompListener.path, steps.seccompListener.state(child));
+      }
+      if (steps.until === 'ready') await this.#expect('ready');
+      else await this.#execDone();
+      return { child, console };
+    } catch (error) {
+      if (console !== undefined) closeSync(console);
+      throw error;
+    }
+  }
+
+  /** Lets go of the channel; corral-init, if still there, takes that as the end. */
+  close(): void {
+    this.#socket.close();
+  }
+
+  /** The helper process itself (it exits once it has cloned the container process). */
+  get helper(): ChildProcess {
+    return this.#helper;
+  }
+
+  /** Step 2: the container process exists; its pidfd comes with its pid. */
+  async #childStarted(): Promise<Pidfd> {
     const { payload, fds } = await this.#expect('childStarted');
     const { pid } = protocol.decodeChildStarted(payload);
     if (fds.length !== 1) {
@@ -108,83 +187,77 @@ export class InitProcess {
     return new Pidfd(pid, fds[0]!);
   }
 
-  /**
-   * Lets the container process go on with its plan (host-side setup is done), handing it the
-   * state documents its in-container hooks read.
-   */
-  async go(hookStates: readonly string[] = []): Promise<void> {
+  /** Step 3: the host side is set up; the process goes on with its plan. */
+  async #go(hookStates: readonly string[]): Promise<void> {
     await this.#socket.send(protocol.encodeFrame(protocol.MessageType.go, protocol.encodeGo(hookStates)));
   }
 
-  /** Receives the pty master of the container's console (process.terminal). */
-  async console(): Promise<number> {
-    const { fds } = await this.#expect('console');
-    if (fds.length !== 1) {
-      for (const fd of fds) closeSync(fd);
-      throw new CorralError('SYSTEM', `corral-init sent ${fds.length} descriptors for the console`);
-    }
-    return fds[0]!;
+  /** Step 4 to a console socket: hands the pty master on, then lets go of it. */
+  async #consoleTo(socketPath: string): Promise<void> {
+    await this.#handOn('console', 'the console', socketPath, 'console');
   }
 
-  /** Hands the console's pty master to the --console-socket, then lets go of it. */
-  async consoleTo(socketPath: string): Promise<void> {
-    const master = await this.console();
-    try {
-      sendDescriptor(socketPath, master, 'console');
-    } catch (error) {
-      throw new CorralError(
-        'SYSTEM',
-        `cannot send the console to ${socketPath}: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
-    } finally {
-      closeSync(master);
-    }
+  /** Step 5: hands the seccomp listener to the agent with the seccomp state document. */
+  async #seccompListenerTo(socketPath: string, state: string): Promise<void> {
+    await this.#handOn(
+      'seccompListener',
+      'the seccomp listener',
+      socketPath,
+      state,
+      'linux.seccomp.listenerPath',
+    );
   }
 
-  /**
-   * Receives the seccomp notification listener and hands it to the agent at `socketPath` with
-   * `state` (the runtime spec's seccomp state document), then lets go of it.
-   */
-  async seccompListenerTo(socketPath: string, state: string): Promise<void> {
-    const { fds } = await this.#expect('seccompListener');
-    if (fds.length !== 1) {
-      for (const fd of fds) closeSync(fd);
-      throw new CorralError('SYSTEM', `corral-init sent ${fds.length} descriptors for the seccomp listener`);
-    }
-    try {
-      sendDescriptor(socketPath, fds[0]!, state);
-    } catch (error) {
-      throw new CorralError(
-        'SYSTEM',
-        `cannot send the seccomp listener to ${socketPath} (linux.seccomp.listenerPath): ${(error as Error).message}`,
-        { cause: error },
-      );
-    } finally {
-      closeSync(fds[0]!);
-    }
-  }
-
-  /** Resolves once the container process has run its plan up to the exec FIFO (`create`). */
-  async ready(): Promise<void> {
-    await this.#expect('ready');
-  }
-
-  /** Resolves once the container process has exec'd: its end of the socket closes on exec. */
-  async execDone(): Promise<void> {
-    const message = await this.#socket.receive();
+  /** Step 6 of `run` and `exec`: the process's end of the channel closes on exec. */
+  async #execDone(): Promise<void> {
+    const message = await this.#receive();
     if (message === null) return;
     throw this.#unexpected(message.data, message.fds);
   }
 
-  close(): void {
-    this.#socket.close();
+  async #handOn(
+    type: 'console' | 'seccompListener',
+    what: string,
+    socketPath: string,
+    name: string,
+    field?: string,
+  ): Promise<void> {
+    const fd = await this.#receiveOne(type, what);
+    try {
+      sendDescriptor(socketPath, fd, name);
+    } catch (error) {
+      const where = field ? ` (${field})` : '';
+      throw SystemError.from(`send ${what} to ${socketPath}${where}`, error, socketPath);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** A message that must carry exactly one descriptor. */
+  async #receiveOne(type: protocol.MessageTypeName, what: string): Promise<number> {
+    const { fds } = await this.#expect(type);
+    if (fds.length !== 1) {
+      for (const fd of fds) closeSync(fd);
+      throw new CorralError('SYSTEM', `corral-init sent ${fds.length} descriptors for ${what}`);
+    }
+    return fds[0]!;
+  }
+
+  /** The next message that is not a log line (those go to the logger as they come). */
+  async #receive(): Promise<{ data: Buffer; fds: number[] } | null> {
+    for (;;) {
+      const message = await this.#socket.receive();
+      if (message === null) return null;
+      const frame = protocol.decodeFrame(message.data);
+      if (frame.type !== protocol.MessageType.log) return message;
+      for (const fd of message.fds) closeSync(fd);
+      const { level, message: line } = protocol.decodeLog(frame.payload);
+      this.#log?.(level, line);
+    }
   }
 
   async #expect(name: protocol.MessageTypeName): Promise<{ payload: Buffer; fds: number[] }> {
-    const message = await this.#socket.receive();
+    const message = await this.#receive();
     if (message === null) {
       const code = await this.#helperExit;
       throw new CorralError('SYSTEM', `corral-init exited (status ${code}) before it reported ${name}`);
@@ -200,10 +273,5 @@ export class InitProcess {
     if (frame.type === protocol.MessageType.error)
       return initFailure(this.#plan, protocol.decodeErrorReport(frame.payload));
     return new CorralError('SYSTEM', `corral-init sent unexpected message type ${frame.type}`);
-  }
-
-  /** The helper process itself (it exits once it has cloned the container process). */
-  get helper(): ChildProcess {
-    return this.#helper;
   }
 }
