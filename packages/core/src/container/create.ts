@@ -37,7 +37,7 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
   const launch = buildInit(options, mode);
   const warn = options.warn ?? defaultWarn;
   const dir = ContainerDir.create(launch.root, launch.id);
-  const release = await dir.lock();
+  const release = await dir.lock({ create: true });
   let state: ContainerStateFile | undefined;
   let init: Pidfd | undefined;
   let notify: NotifySocket | undefined;

@@ -26,7 +26,7 @@ export async function deleteContainer(dir: ContainerDir, options: DeleteOptions 
 export async function deleteLeftover(dir: ContainerDir, options: DeleteOptions = {}): Promise<boolean> {
   let release: () => void;
   try {
-    release = await dir.lock();
+    release = await dir.lock({ create: true });
   } catch (error) {
     if ((error as { code?: string }).code === 'CONTAINER_NOT_FOUND') return false;
     throw error;

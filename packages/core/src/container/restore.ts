@@ -223,7 +223,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   });
   makeMountPoints(bundle.spec, bundle.rootfs, bundle.path);
   const dir = ContainerDir.create(root, options.id);
-  const release = await dir.lock();
+  const release = await dir.lock({ create: true });
 
   let state: ContainerStateFile = {
     ociVersion: bundle.spec.ociVersion,

@@ -116,14 +116,19 @@ export class ContainerDir {
   /**
    * Takes the container's lock; the returned function releases it. CONTAINER_NOT_FOUND when
    * the directory went (or was made anew) while waiting: whoever held the lock removed it.
+   * Only the container's maker (`create`, `restore`, or the remover of what a killed one left)
+   * makes the lock file: a waiter that made it again would put it back into a directory being
+   * removed.
    */
-  async lock(): Promise<() => void> {
+  async lock(options: { create?: boolean } = {}): Promise<() => void> {
     let fd: number;
     try {
-      fd = openSync(this.#lockPath, 'a', 0o600);
+      fd = openSync(this.#lockPath, options.create ? 'a' : 'r+', 0o600);
     } catch (error) {
-      if (isGone(error)) throw containerNotFound(this.id, error);
-      throw error;
+      if (!isGone(error)) throw error;
+      // A directory from before lock files were made at create has its state and no lock yet.
+      if (options.create || !this.hasState()) throw containerNotFound(this.id, error);
+      return this.lock({ create: true });
     }
     try {
       await flock(fd, { exclusive: true });
@@ -162,6 +167,6 @@ export class ContainerDir {
   }
 
   remove(): void {
-    rmSync(this.path, { recursive: true, force: true });
+    rmSync(this.path, { recursive: true, force: true, maxRetries: 3 });
   }
 }

@@ -65,17 +65,18 @@ export interface InitProcessOptions {
   /** Descriptors of ours from 3 up that become the same numbers in the process. */
   preserveFds?: number;
   /**
-   * Descriptors corral-init is given beyond its stdio, the preserved ones and its channel: they
-   * follow the channel, and their numbers there come after the channel's in its argv.
+   * Descriptors corral-init is given for its plan (an exec'd process's target pidfd): they come
+   * after the preserved ones and before the channel, which corral-init keeps with everything
+   * below it, and are close-on-exec by the time the process execs.
    */
   given?: readonly number[];
   /** Where corral-init's log lines go. */
   log?: (level: number, message: string) => void;
 }
 
-/** The number a descriptor given to corral-init has there: after stdio, the preserved ones and the channel. */
+/** The number a descriptor given to corral-init has there: after stdio and the preserved ones. */
 export function givenDescriptor(preserveFds: number, index: number): number {
-  return 4 + preserveFds + index;
+  return 3 + preserveFds + index;
 }
 
 /**
@@ -120,12 +121,12 @@ export class InitProcess {
     let helper: ChildProcess;
     try {
       const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
-      const channel = 3 + preserveFds;
-      helper = spawn(
-        sealedInitPath(),
-        [String(channel), ...given.map((_, i) => String(givenDescriptor(preserveFds, i)))],
-        { argv0: 'corral-init', stdio: [...stdio, ...preserved, theirs, ...given], env: {} },
-      );
+      const channel = givenDescriptor(preserveFds, given.length);
+      helper = spawn(sealedInitPath(), [String(channel)], {
+        argv0: 'corral-init',
+        stdio: [...stdio, ...preserved, ...given, theirs],
+        env: {},
+      });
     } catch (error) {
       closeSync(ours);
       throw error;
