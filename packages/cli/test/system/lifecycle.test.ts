@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { repoRoot, uniqueName } from '@corral/tooling/test-env';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import {
@@ -14,7 +15,7 @@ import {
   makeBundle,
   processesRootedIn,
   type TestBundle,
-} from './bundle.js';
+} from '../../../core/test/system/bundle.js';
 
 const made: TestBundle[] = [];
 afterEach(() => {
@@ -33,7 +34,7 @@ function createWithOutput(bundle: TestBundle, command: 'create' | 'run' = 'creat
     'sh',
     [
       '-c',
-      'out="$1"; shift; exec "$@" >"$out" 2>&1',
+      'out="$1"; shift; exec "$@" </dev/null >"$out" 2>&1',
       'sh',
       out,
       corralBin,
@@ -349,5 +350,57 @@ describe('create, start, state, kill, delete', () => {
       expect(result.stderr).toBe('corral: container "no-such-container" does not exist\n');
     }
     expect(corral(bundle, 'delete', '--force', 'no-such-container').status).toBe(0);
+  });
+});
+
+describe('what callers of runc rely on', () => {
+  /** `delete --force` of the bundle's container, its exit status and what it said. */
+  function deleteForce(bundle: TestBundle) {
+    return new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+  }
+
+  it('20 pairs of delete --force racing on one container all succeed, as with runc', async () => {
+    const bundle = bundleFor(['sleep', '60']);
+    for (let i = 0; i < 20; i++) {
+      bundle.id = uniqueName('race');
+      createWithOutput(bundle, 'run');
+      const results = await Promise.all([deleteForce(bundle), deleteForce(bundle)]);
+      expect(results).toEqual([
+        { code: 0, stderr: '' },
+        { code: 0, stderr: '' },
+      ]);
+      expect(existsSync(join(bundle.stateRoot, bundle.id))).toBe(false);
+    }
+    expect(processesRootedIn(bundle.rootfs)).toEqual([]);
+  });
+
+  it('start, exec, checkpoint and delete exit 0 after config.json is replaced, as the OCI lifecycle asks', () => {
+    const bundle = bundleFor(['sleep', '60']);
+    createWithOutput(bundle);
+    bundle.writeConfig({ ociVersion: '1.0.0' });
+    const images = join(bundle.path, 'images');
+    const env = { ...process.env, CORRAL_CRIU: join(repoRoot, 'tooling/criu/criu') };
+    for (const args of [
+      ['start', bundle.id],
+      ['exec', bundle.id, 'true'],
+      ['checkpoint', '--leave-running', '--image-path', images, bundle.id],
+      ['delete', '--force', bundle.id],
+    ]) {
+      const result = spawnSync(corralBin, ['--root', bundle.stateRoot, ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 60_000,
+        env,
+      });
+      expect({ args, status: result.status, stderr: result.stderr }).toEqual({ args, status: 0, stderr: '' });
+    }
+    expect(processesRootedIn(bundle.rootfs)).toEqual([]);
   });
 });
