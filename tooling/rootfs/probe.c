@@ -24,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -292,6 +293,12 @@ int main(int argc, char **argv) {
   printf("%d", personality(0xffffffff));
   key("scheduler");
   printf("%d", sched_getscheduler(0));
+  key("nice");
+  errno = 0;
+  printf("%d", getpriority(PRIO_PROCESS, 0));
+  /* ioprio_get(IOPRIO_WHO_PROCESS, self): class << 13 | level. */
+  key("ioPriority");
+  printf("%ld", syscall(SYS_ioprio_get, 1, 0));
   key("tty");
   printf("[%s,%s,%s]", isatty(0) ? "true" : "false", isatty(1) ? "true" : "false", isatty(2) ? "true" : "false");
   namespaces();

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   closeSync,
   cpSync,
@@ -137,6 +137,32 @@ export function bundleMaker(made: TestBundle[]) {
   };
 }
 
+/** `run --detach` of the bundle's container, its output thrown away. */
+export function runDetached(bundle: TestBundle): void {
+  execFileSync(
+    'sh',
+    [
+      '-c',
+      'exec "$@" >/dev/null 2>&1',
+      'sh',
+      corralBin,
+      '--root',
+      bundle.stateRoot,
+      'run',
+      '--detach',
+      '--bundle',
+      bundle.path,
+      bundle.id,
+    ],
+    { timeout: 60_000 },
+  );
+}
+
+/** The container's cgroup directories, as recorded in its state. */
+export function cgroupPaths(bundle: TestBundle): Record<string, string> {
+  return JSON.parse(readFileSync(join(bundle.stateRoot, bundle.id, 'state.json'), 'utf8')).cgroupPaths;
+}
+
 /** `corral --root STATE run --bundle BUNDLE ID` for a test bundle. */
 export function runBundle(
   bundle: TestBundle,
@@ -200,7 +226,11 @@ export interface ProbeReport {
   rlimits: Record<string, [number, number]>;
   oomScoreAdj: string;
   personality: number;
+  /** The policy: SCHED_OTHER 0, SCHED_BATCH 3, SCHED_IDLE 5... */
   scheduler: number;
+  nice: number;
+  /** class << 13 | level, as ioprio_get gives it. */
+  ioPriority: number;
   /** Whether fds 0, 1 and 2 are terminals. */
   tty: [boolean, boolean, boolean];
   /** Namespace name (as in /proc/self/ns) -> `type:[inode]`. */
