@@ -7,14 +7,19 @@ import { CorralError, toCorralError } from '../errors.js';
 import type { Spec, SpecProcess } from '../spec/types.js';
 import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
 import { cgroupOf, recordedCgroup } from './cgroup.js';
-import type { CheckpointOptions } from './checkpoint.js';
-import type { DeleteOptions } from './delete.js';
-import type { RunningProcess } from './exec.js';
+import { type CheckpointOptions, checkpointContainer } from './checkpoint.js';
+import { createContainer } from './create.js';
+import { type DeleteOptions, deleteContainer, deleteLeftover } from './delete.js';
+import { execInContainer, type RunningProcess } from './exec.js';
 import { validateContainerId } from './id.js';
-import { check } from './operation.js';
+import { killContainer } from './kill.js';
+import { check, withConfig } from './operation.js';
+import { pauseContainer } from './pause.js';
 import type { CreateOptions, ExecOptions } from './process/builders.js';
-import type { StartOptions } from './start.js';
+import { resumeContainer } from './resume.js';
+import { type StartOptions, startContainer } from './start.js';
 import { type ContainerStatus, deriveStatus } from './status.js';
+import { updateContainer } from './update.js';
 
 /** The OCI state of a container, as `corral state` prints it (runc's fields). */
 export interface OciState {
@@ -32,7 +37,7 @@ export interface OciState {
 /**
  * A container under a state root: a small facade over one file per operation
  * (create.ts, start.ts, exec.ts, kill.ts, delete.ts, pause.ts, resume.ts, update.ts,
- * checkpoint.ts), each loaded when first used. Every operation that acts on the container takes
+ * checkpoint.ts). Every operation that acts on the container takes
  * its lock, derives its status, checks that the operation is allowed in it, acts and records;
  * the ones that only read (state, stats, processes) check the status without the lock.
  */
@@ -47,7 +52,6 @@ export class Container {
 
   /** `create`: the container stands ready at its exec FIFO until `start`. */
   static async create(options: CreateOptions): Promise<Container> {
-    const { createContainer } = await import('./create.js');
     const { dir, init } = await createContainer(options, 'create');
     init.close();
     return new Container(dir);
@@ -70,7 +74,6 @@ export class Container {
     options: DeleteOptions = {},
   ): Promise<boolean> {
     validateContainerId(id);
-    const { deleteLeftover } = await import('./delete.js');
     return deleteLeftover(ContainerDir.at(resolve(root ?? DEFAULT_STATE_ROOT), id), options);
   }
 
@@ -117,12 +120,11 @@ export class Container {
 
   /** The config the container was created from, as create accepted it (not the bundle's file now). */
   spec(): Spec {
-    return this.#dir.readState().config;
+    return withConfig(this.#dir.readState()).config;
   }
 
   /** Lets a created container exec its process (see start.ts). */
   async start(options: StartOptions = {}): Promise<void> {
-    const { startContainer } = await import('./start.js');
     await startContainer(this.#dir, options);
   }
 
@@ -132,36 +134,30 @@ export class Container {
    * `wait()` gives its exit status.
    */
   async exec(process: SpecProcess, options: ExecOptions = {}): Promise<RunningProcess> {
-    const { execInContainer } = await import('./exec.js');
     return execInContainer(this.#dir, process, options);
   }
 
   /** Sends a signal to the container's init process. */
   async signal(signal: number): Promise<void> {
-    const { killContainer } = await import('./kill.js');
     await killContainer(this.#dir, signal);
   }
 
   /** Removes the container; `force` kills a live one first. */
   async delete(options: DeleteOptions = {}): Promise<void> {
-    const { deleteContainer } = await import('./delete.js');
     await deleteContainer(this.#dir, options);
   }
 
   /** Freezes every process of the container; returns once they really are frozen. */
   async pause(): Promise<void> {
-    const { pauseContainer } = await import('./pause.js');
     await pauseContainer(this.#dir);
   }
 
   async resume(): Promise<void> {
-    const { resumeContainer } = await import('./resume.js');
     await resumeContainer(this.#dir);
   }
 
   /** Changes the resources of a live container (`update`); refused values change nothing. */
   async update(resources: LinuxResources): Promise<void> {
-    const { updateContainer } = await import('./update.js');
     await updateContainer(this.#dir, resources);
   }
 
@@ -170,7 +166,6 @@ export class Container {
    * running, the container is then deleted (see checkpoint.ts).
    */
   async checkpoint(options: CheckpointOptions & { warn?: (message: string) => void }): Promise<void> {
-    const { checkpointContainer } = await import('./checkpoint.js');
     await checkpointContainer(this.#dir, options);
   }
 

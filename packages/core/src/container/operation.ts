@@ -1,6 +1,7 @@
 import { Pidfd } from '@corral/native';
 
 import { InvalidStateError, toCorralError } from '../errors.js';
+import { loadBundle } from '../spec/load.js';
 import type { ContainerDir, ContainerStateFile } from '../state/state-dir.js';
 import { type ContainerStatus, can, deriveStatus, initIsAlive, type Operation } from './status.js';
 
@@ -52,7 +53,7 @@ export async function underLock<T>(
   let release: (() => void) | undefined;
   try {
     release = await dir.lock();
-    const state = dir.readState();
+    const state = withConfig(dir.readState());
     const status = await deriveStatus(dir, state);
     check(operation, dir.id, status, hint?.(status));
     const unlock = () => {
@@ -79,6 +80,21 @@ export function openInitIfAlive(state: ContainerStateFile): Pidfd | undefined {
   if (initIsAlive(state)) return init;
   init.close();
   return undefined;
+}
+
+/**
+ * The state with the config the container was made from. A state.json written by a corral
+ * from before configs were kept there has only its bundle to go by (or, with the bundle gone,
+ * no config and so no hooks).
+ */
+export function withConfig(state: ContainerStateFile): ContainerStateFile {
+  if (state.config) return state;
+  try {
+    state.config = loadBundle(state.bundle).spec;
+  } catch {
+    state.config = { ociVersion: state.ociVersion };
+  }
+  return state;
 }
 
 /** A pidfd for the init, for an operation that needs it alive. */
