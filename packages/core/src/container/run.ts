@@ -1,9 +1,9 @@
 import type { ExitStatus } from '@corral/native';
 
-import { hookState, runHooksWarning } from '../hooks.js';
 import { createContainer } from './create.js';
 import { defaultWarn } from './operation.js';
 import type { CreateOptions } from './process/builders.js';
+import { runPoststart } from './start.js';
 import { teardownExited } from './teardown.js';
 
 export interface RunOptions extends CreateOptions {
@@ -34,13 +34,7 @@ export async function runContainer(options: RunOptions): Promise<RunningContaine
     ?.forwardUntilReady(undefined, processExited.signal)
     .catch((error: Error) => warn(error.message))
     .finally(() => notify.close());
-  const running = hookState(state.config, {
-    id: state.id,
-    status: 'running',
-    pid: init.pid,
-    bundle: state.bundle,
-  });
-  await runHooksWarning(state.config, 'poststart', running, warn);
+  await runPoststart(state, warn);
   const exited = init.exited().finally(async () => {
     processExited.abort();
     init.close();

@@ -4,7 +4,7 @@ import { type Pidfd, waitReadable } from '@corral/native';
 
 import { CorralError } from '../errors.js';
 import { hookState, runHooksWarning } from '../hooks.js';
-import type { ContainerDir } from '../state/state-dir.js';
+import type { ContainerDir, ContainerStateFile } from '../state/state-dir.js';
 import { forwardUntilExit, NotifySocket, notifyDir } from './notify-socket.js';
 import { defaultWarn, openInit, underLock } from './operation.js';
 
@@ -29,19 +29,27 @@ export async function startContainer(dir: ContainerDir, options: StartOptions = 
       if (options.notifySocket && existsSync(notifyDir(dir.path)))
         notify = NotifySocket.bind(dir.path, options.notifySocket);
       await passExecFifo(dir, init);
-      const running = hookState(state.config, {
-        id: state.id,
-        status: 'running',
-        pid: state.pid,
-        bundle: state.bundle,
-      });
-      await runHooksWarning(state.config, 'poststart', running, warn);
+      await runPoststart(state, warn);
     });
     if (notify && init) await forwardUntilExit(notify, init);
   } finally {
     notify?.close();
     init?.close();
   }
+}
+
+/** The poststart hooks, with the container running; a failed one is only a warning. */
+export async function runPoststart(
+  state: ContainerStateFile,
+  warn: (message: string) => void,
+): Promise<void> {
+  const running = hookState(state.config, {
+    id: state.id,
+    status: 'running',
+    pid: state.pid,
+    bundle: state.bundle,
+  });
+  await runHooksWarning(state.config, 'poststart', running, warn);
 }
 
 /**

@@ -20,6 +20,22 @@ export function runCleanups(): void {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();
 }
 
+/** The bundle, its container deleted and the bundle removed after the test. */
+export function deletedAfter(bundle: TestBundle): TestBundle {
+  cleanups.push(() => {
+    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
+    bundle.remove();
+  });
+  return bundle;
+}
+
+/** A container counting on its stdout, deleted after the test. */
+export function stdoutCounterBundle(): TestBundle {
+  return deletedAfter(
+    makeBundle(baseConfig(['sh', '-c', 'i=0; while :; do echo $i; i=$((i+1)); sleep 0.05; done'])),
+  );
+}
+
 /** A container counting into /data/count, a directory of the bundle bind-mounted in. */
 export function counterBundle(): TestBundle {
   const spec = baseConfig([
@@ -28,11 +44,7 @@ export function counterBundle(): TestBundle {
     'i=0; while :; do echo $i >> /data/count; i=$((i+1)); sleep 0.05; done',
   ]);
   spec.mounts!.push({ destination: '/data', type: 'bind', source: 'data', options: ['rbind', 'rw'] });
-  const bundle = makeBundle(spec);
-  cleanups.push(() => {
-    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
-    bundle.remove();
-  });
+  const bundle = deletedAfter(makeBundle(spec));
   mkdirSync(join(bundle.path, 'data'));
   mkdirSync(join(bundle.rootfs, 'data'), { recursive: true });
   return bundle;
@@ -84,11 +96,7 @@ export function runJoining(netnsPath: string, args: string[]): TestBundle {
   spec.linux!.namespaces = spec.linux!.namespaces!.map((ns) =>
     ns.type === 'network' ? { type: 'network', path: netnsPath } : ns,
   );
-  const bundle = makeBundle(spec);
-  cleanups.push(() => {
-    spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
-    bundle.remove();
-  });
+  const bundle = deletedAfter(makeBundle(spec));
   detached(bundle, '--root', bundle.stateRoot, 'run', '-d', '--bundle', bundle.path, bundle.id);
   return bundle;
 }

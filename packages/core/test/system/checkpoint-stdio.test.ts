@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,7 +6,6 @@ import { repoRoot } from '@corral/tooling/test-env';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { Container, restoreContainer } from '../../src/index.js';
-import { baseConfig, corralBin, makeBundle } from './bundle.js';
 import {
   cleanups,
   corral,
@@ -17,6 +15,7 @@ import {
   linesOf,
   runCleanups,
   state,
+  stdoutCounterBundle,
   waitFor,
 } from './checkpoint-harness.js';
 
@@ -25,13 +24,7 @@ afterEach(runCleanups);
 
 describe('restore in the foreground', () => {
   it("hands the container's stdio pipe back as the restoring corral's own, and waits for it", async () => {
-    const bundle = makeBundle(
-      baseConfig(['sh', '-c', 'i=0; while :; do echo $i; i=$((i+1)); sleep 0.05; done']),
-    );
-    cleanups.push(() => {
-      spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
-      bundle.remove();
-    });
+    const bundle = stdoutCounterBundle();
     const first = join(bundle.path, 'first');
     corralIntoPipe(first, '--root', bundle.stateRoot, 'run', '-d', '--bundle', bundle.path, bundle.id);
     await waitFor(() => linesOf(first).length >= 5, 'the container to write to its pipe');
@@ -75,13 +68,7 @@ describe('checkpoint and restore as a library', () => {
   const criuPath = join(repoRoot, 'tooling/criu/criu');
 
   it('restores with the stdio it is given, after a pre-dump where the kernel can track memory', async () => {
-    const bundle = makeBundle(
-      baseConfig(['sh', '-c', 'i=0; while :; do echo $i; i=$((i+1)); sleep 0.05; done']),
-    );
-    cleanups.push(() => {
-      spawnSync(corralBin, ['--root', bundle.stateRoot, 'delete', '--force', bundle.id], { timeout: 60_000 });
-      bundle.remove();
-    });
+    const bundle = stdoutCounterBundle();
     const firstOut = join(bundle.path, 'first.out');
     const secondOut = join(bundle.path, 'second.out');
     const fds = [openSync('/dev/null', 'r'), openSync(firstOut, 'a'), openSync(secondOut, 'a')];
