@@ -87,7 +87,6 @@ export function givenDescriptor(preserveFds: number, index: number): number {
 export class InitProcess {
   readonly #plan: InitPlan;
   readonly #socket: SeqpacketSocket;
-  readonly #helper: ChildProcess;
   readonly #log: ((level: number, message: string) => void) | undefined;
   #helperExit: Promise<number | null>;
 
@@ -99,7 +98,6 @@ export class InitProcess {
   ) {
     this.#plan = plan;
     this.#socket = socket;
-    this.#helper = helper;
     this.#log = options.log;
     this.#helperExit = new Promise((resolve) => {
       helper.once('exit', (code) => resolve(code));
@@ -170,11 +168,6 @@ export class InitProcess {
   /** Lets go of the channel; corral-init, if still there, takes that as the end. */
   close(): void {
     this.#socket.close();
-  }
-
-  /** The helper process itself (it exits once it has cloned the container process). */
-  get helper(): ChildProcess {
-    return this.#helper;
   }
 
   /** Step 2: the container process exists; its pidfd comes with its pid. */
