@@ -118,7 +118,7 @@ function recordedState(launch: InitLaunch, child: Pidfd): ContainerStateFile {
     ...(launch.spec.annotations ? { annotations: launch.spec.annotations } : {}),
     cgroupPaths: launch.cgroup.manager.getPaths(),
     ...(launch.netDevices.length ? { netDevices: launch.netDevices } : {}),
-    config: launch.spec,
+    config: launch.recordedConfig,
     creating: true,
   };
 }

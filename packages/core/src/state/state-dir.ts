@@ -35,9 +35,9 @@ export interface ContainerStateFile {
   /** Host interfaces lent to the container (linux.netDevices), given back on delete. */
   netDevices?: Array<{ host: string; name: string }>;
   /**
-   * The config that create accepted, as the container was made from it (with the runtime's
-   * additions: LISTEN_FDS, the notify socket's mount). Every later command reads it here: the
-   * bundle's config.json may change or go once the container exists.
+   * The config that create accepted, with the notify socket's mount when the runtime added one
+   * (its process as the bundle gave it). Every later command reads it here: the bundle's
+   * config.json may change or go once the container exists.
    */
   config: Spec;
   /** Set until create or restore has finished: the container is not yet whole. */

@@ -82,6 +82,8 @@ export interface ProcessLaunch {
  */
 export interface InitLaunch extends Omit<ProcessLaunch, 'plan'> {
   compile(): InitPlan;
+  /** The config kept in the container's state: its process as the bundle gave it. */
+  recordedConfig: Spec;
   id: string;
   root: string;
   bundle: Bundle;
@@ -128,6 +130,9 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
   validateContainerId(options.id);
   const bundle = loadBundle(options.bundle);
   const spec = bundle.spec;
+  // What later commands read: exec's default process is the config's, without this create's
+  // LISTEN_FDS or notify socket, as runc's exec reads it.
+  const configProcess = structuredClone(spec.process);
   if (options.extraEnv?.length) spec.process!.env = [...(spec.process!.env ?? []), ...options.extraEnv];
   if (options.consoleSize) spec.process!.consoleSize = options.consoleSize;
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
@@ -158,6 +163,7 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
     root,
     bundle,
     spec,
+    recordedConfig: { ...spec, process: configProcess },
     compile,
     stdio: options.stdio ?? ['inherit', 'inherit', 'inherit'],
     preserveFds,
