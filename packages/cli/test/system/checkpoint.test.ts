@@ -12,10 +12,12 @@ import {
   runCleanups,
   startCounter,
   state,
+  takeTurnsWithCriu,
 } from '../../../core/test/system/checkpoint-harness.js';
 
 // What `corral checkpoint` and `restore` say of flags and a CRIU they cannot use.
 afterEach(runCleanups);
+takeTurnsWithCriu();
 
 describe('checkpoint and restore flags', () => {
   it('says clearly when CRIU cannot be found, and when a flag is not supported, leaving nothing', async () => {

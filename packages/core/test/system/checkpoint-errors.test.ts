@@ -16,11 +16,13 @@ import {
   runCleanups,
   startCounter,
   state,
+  takeTurnsWithCriu,
   waitFor,
 } from './checkpoint-harness.js';
 
 // Checkpoints and restores that fail, and what they leave: nothing.
 afterEach(runCleanups);
+takeTurnsWithCriu();
 
 describe('checkpoint and restore errors', () => {
   it('refuses a directory that is not a checkpoint, and leaves nothing behind', () => {

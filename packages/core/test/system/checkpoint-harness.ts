@@ -1,12 +1,22 @@
 // What the checkpoint tests share: counting containers, CRIU found as users find it, and checks
 // that nothing of a container is left.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+} from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { repoRoot, uniqueName } from '@corral/tooling/test-env';
-import { expect } from 'vitest';
+import { flock } from '@corral/native';
+import { busyboxRootfs, repoRoot, uniqueName } from '@corral/tooling/test-env';
+import { afterEach, beforeEach, expect } from 'vitest';
 
 import { baseConfig, corralBin, makeBundle, processesRootedIn, type TestBundle } from './bundle.js';
 
@@ -18,6 +28,26 @@ export const cleanups: Array<() => void> = [];
 
 export function runCleanups(): void {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+}
+
+/**
+ * Has each test of the calling file wait for its turn with CRIU, so that the checkpoint tests of
+ * every file take turns as they did when they were one file. On a loaded two-core machine a
+ * CRIU restore of a user-namespaced container can lose a race inside CRIU (its restored root
+ * opens timens-0.img before its id maps are written: Permission denied), and another CRIU at
+ * work beside it makes that likelier.
+ */
+export function takeTurnsWithCriu(): void {
+  let turn: number | undefined;
+  beforeEach(async () => {
+    // Beside the test rootfs that tooling/setup builds, which every worktree has its own of.
+    turn = openSync(join(dirname(busyboxRootfs), '.criu-turns.lock'), 'a');
+    await flock(turn, { exclusive: true });
+  });
+  afterEach(() => {
+    if (turn !== undefined) closeSync(turn);
+    turn = undefined;
+  });
 }
 
 /** The bundle, its container deleted and the bundle removed after the test. */

@@ -20,11 +20,13 @@ import {
   runCleanups,
   startCounter,
   state,
+  takeTurnsWithCriu,
   waitFor,
 } from './checkpoint-harness.js';
 
 // Moving a container: post-copy migration and a page server.
 afterEach(runCleanups);
+takeTurnsWithCriu();
 
 describe('post-copy migration', () => {
   it('restores a container under another state root while its checkpoint still serves the memory', async () => {

@@ -22,11 +22,13 @@ import {
   runJoining,
   startCounter,
   state,
+  takeTurnsWithCriu,
   waitFor,
 } from './checkpoint-harness.js';
 
 // Network namespaces across checkpoint and restore: left out, joined, lent devices, TCP.
 afterEach(runCleanups);
+takeTurnsWithCriu();
 
 describe('checkpoint and restore of a container and its network', () => {
   it('leaves the network namespace out of the images with --empty-ns network, and restores it empty', async () => {

@@ -16,11 +16,13 @@ import {
   runCleanups,
   state,
   stdoutCounterBundle,
+  takeTurnsWithCriu,
   waitFor,
 } from './checkpoint-harness.js';
 
 // What a restored container's stdio is: the restoring runtime's own, or what it is given.
 afterEach(runCleanups);
+takeTurnsWithCriu();
 
 describe('restore in the foreground', () => {
   it("hands the container's stdio pipe back as the restoring corral's own, and waits for it", async () => {

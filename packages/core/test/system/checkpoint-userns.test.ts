@@ -14,11 +14,13 @@ import {
   runCleanups,
   startCounter,
   state,
+  takeTurnsWithCriu,
   waitFor,
 } from './checkpoint-harness.js';
 
 // A container with a user namespace of its own across checkpoint and restore.
 afterEach(runCleanups);
+takeTurnsWithCriu();
 
 describe('checkpoint and restore in a user namespace', () => {
   it('checkpoints and restores a container in a user namespace of its own, with the host cgroups mounted', async () => {

@@ -21,11 +21,13 @@ import {
   runCleanups,
   startCounter,
   state,
+  takeTurnsWithCriu,
   waitFor,
 } from './checkpoint-harness.js';
 
 // checkpoint and restore of a plain container: stopped or left running, the same id or another.
 afterEach(runCleanups);
+takeTurnsWithCriu();
 
 describe('checkpoint and restore of a container', () => {
   it('checkpoints a counting container, which stops and is deleted, and restores it counting on', async () => {
