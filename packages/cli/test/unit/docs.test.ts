@@ -288,3 +288,41 @@ describe('the generated files', () => {
     expect(read('completions/corral.fish')).toBe(fishCompletion());
   });
 });
+
+describe('the README', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  /** The `### corral a, b` sections (and `### Global flags`): heading words and text. */
+  const sections = readme
+    .split(/^### /m)
+    .slice(1)
+    .map((section) => {
+      const [heading = '', ...body] = section.split('\n');
+      return {
+        names: heading.replace(/^corral /, '').split(/,\s*/),
+        text: body.join('\n').split(/^## /m)[0]!,
+      };
+    });
+  const sectionOf = (name: string) => sections.find((section) => section.names.includes(name));
+  const flagsIn = (text: string) =>
+    new Set([...text.matchAll(/`(--[a-z][\w-]*)/g)].map((match) => match[1]!));
+
+  it.each(Object.keys(COMMANDS))('describes corral %s and every flag it takes', (name) => {
+    const section = sectionOf(name);
+    expect(section, `no "### corral ... ${name}" section`).toBeDefined();
+    const mentioned = flagsIn(section!.text);
+    for (const flag of Object.keys(COMMANDS[name as CommandName].flags))
+      expect(mentioned).toContain(`--${flag}`);
+  });
+
+  it('names no flag a command lacks, and every global flag', () => {
+    for (const section of sections) {
+      const known = [
+        ...Object.keys(GLOBAL_FLAGS),
+        ...section.names.flatMap((name) => Object.keys(COMMANDS[name as CommandName]?.flags ?? {})),
+      ];
+      for (const flag of flagsIn(section.text)) expect(known.map((k) => `--${k}`)).toContain(flag);
+    }
+    const global = flagsIn(sectionOf('Global flags')!.text);
+    for (const flag of Object.keys(GLOBAL_FLAGS)) expect(global).toContain(`--${flag}`);
+  });
+});
