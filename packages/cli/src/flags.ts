@@ -146,7 +146,11 @@ const CRIU_FLAGS = {
 
 /** Flags before the command. */
 export const GLOBAL_FLAGS = {
-  debug: { type: 'boolean', help: 'write debug lines to the log' },
+  debug: {
+    type: 'boolean',
+    help: 'write debug lines to the log',
+    unlikeRunc: 'accepted, but corral writes no debug lines yet',
+  },
   log: {
     type: 'string',
     value: 'FILE',

@@ -16,13 +16,19 @@ declare const __CORRAL_COMMIT__: string | undefined;
 async function versionText(): Promise<string> {
   const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
   const commit = typeof __CORRAL_COMMIT__ === 'string' && __CORRAL_COMMIT__ ? __CORRAL_COMMIT__ : undefined;
-  const { seccompLibraryVersion } = await import('@corral/native');
+  // A broken install must not take --version and --help with it: say what failed instead.
+  let libseccomp: string;
+  try {
+    libseccomp = (await import('@corral/native')).seccompLibraryVersion();
+  } catch (error) {
+    libseccomp = `unavailable (${(error as Error).message})`;
+  }
   return [
     `corral version ${version}`,
     ...(commit ? [`commit: ${commit}`] : []),
     `spec: ${SPEC_VERSION}`,
     `node: ${process.version}`,
-    `libseccomp: ${seccompLibraryVersion()}`,
+    `libseccomp: ${libseccomp}`,
     '',
   ].join('\n');
 }
