@@ -4,8 +4,16 @@ const HEADER = '# corral completion, generated from the flag definitions the com
 const HELP_SUMMARY = 'list the commands, or show one command and its flags';
 
 type Flags = Readonly<Record<string, Flag>>;
+
+/** Commands whose words after the container id belong to another program (exec's, ps's). */
+const PASS_ON = ['exec', 'ps'];
 const commandEntries = () =>
   Object.entries(COMMANDS) as Array<[string, (typeof COMMANDS)[keyof typeof COMMANDS]]>;
+
+/** The global flags (under the command name '') and every command's, as bash looks them up. */
+function flagTables(): Array<readonly [string, Flags]> {
+  return [['', GLOBAL_FLAGS], ...commandEntries().map(([name, command]) => [name, command.flags] as const)];
+}
 
 /** Commands whose first argument is a container id: completion offers `corral list -q`. */
 function takesContainer(name: string): boolean {
@@ -43,15 +51,12 @@ function bashValues(flag: Flag): string {
 /** The bash completion function: commands, each command's flags, and values where they are known. */
 export function bashCompletion(): string {
   const flagCases = (pick: (flags: Flags) => string[]) =>
-    [['', GLOBAL_FLAGS] as const, ...commandEntries().map(([name, c]) => [name, c.flags] as const)]
+    flagTables()
       .map(([name, flags]) => `    ${shellWord(name)}) echo ${shellWord(pick(flags).join(' '))} ;;\n`)
       .join('');
-  const valueCases = [
-    ['', GLOBAL_FLAGS] as const,
-    ...commandEntries().map(([name, c]) => [name, c.flags] as const),
-  ]
+  const valueCases = flagTables()
     .flatMap(([command, flags]) =>
-      Object.entries(flags as Flags)
+      Object.entries(flags)
         .filter(([, flag]) => flag.type === 'string')
         .map(([name, flag]) => {
           const pattern = spellings(name, flag)
@@ -95,8 +100,8 @@ _corral() {
       ((positionals++))
     fi
   done
-  # exec and ps pass what follows the container id on untouched.
-  if [[ ($command == exec || $command == ps) && $positionals -gt 0 ]]; then
+  # What follows the container id goes to another program untouched.
+  if [[ ${shellWord(` ${PASS_ON.join(' ')} `)} == *" $command "* && $positionals -gt 0 ]]; then
     COMPREPLY=()
     return
   fi
@@ -168,7 +173,7 @@ export function zshCompletion(): string {
   const cases = commandEntries()
     .map(([name, command]) => {
       const first = takesContainer(name) ? `        '1:container id:_corral_containers' \\\n` : '';
-      const rest = name === 'exec' || name === 'ps' ? `        '*::arguments:_normal' \\\n` : '';
+      const rest = PASS_ON.includes(name) ? `        '*::arguments:_normal' \\\n` : '';
       return `    ${name})\n      _arguments -s -S \\\n${zshSpecs(command.flags, '        ')}${first}${rest}        && ret=0\n      ;;\n`;
     })
     .join('');
