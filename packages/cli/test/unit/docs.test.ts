@@ -270,6 +270,11 @@ describe('fish completion', () => {
 });
 
 describe('the generated files', () => {
+  it("are all in package.json's man list, which npm links on a global install", () => {
+    const { man } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    expect(man).toEqual(pages.map(([name]) => `./man/${name}`));
+  });
+
   it('are what the build wrote into the package', () => {
     const dir = new URL('../../', import.meta.url);
     const read = (path: string) => {
