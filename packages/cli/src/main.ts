@@ -98,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     const parsed = parseGlobal(argv);
     reporter = new Reporter(parsed.global.logFormat, parsed.global.log);
     parsed.global.warn = (message) => reporter.warn(message);
+    if (parsed.global.debug) parsed.global.logDebug = (message) => reporter.debug(message);
     if (parsed.version) {
       process.stdout.write(await versionText());
       return 0;

@@ -109,6 +109,7 @@ export async function exec(args: string[], global: GlobalOptions): Promise<numbe
         preserveFds: passed.count,
         ignorePaused: values['ignore-paused'],
         subCgroups: values.cgroup as string[] | undefined,
+        debug: global.logDebug,
       }),
     );
     if (values['pid-file']) {

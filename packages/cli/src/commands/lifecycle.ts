@@ -37,6 +37,7 @@ export function createOptions(
     extraEnv: passed.env,
     notifySocket: process.env.NOTIFY_SOCKET || undefined,
     warn: global.warn,
+    debug: global.logDebug,
   };
 }
 

@@ -20,7 +20,7 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
   if (values.detach) {
     const created = await Container.create(options);
     if (values['pid-file']) await writePidFileOrDelete(created, values['pid-file'], global);
-    await created.start({ warn: global.warn, notifySocket: options.notifySocket });
+    await created.start({ warn: global.warn, debug: global.logDebug, notifySocket: options.notifySocket });
     return 0;
   }
 
