@@ -341,8 +341,7 @@ export const COMMANDS = {
       all: {
         type: 'boolean',
         short: 'a',
-        help: 'accepted as runc takes it',
-        unlikeRunc: 'signals only the init; in a pid namespace of its own the rest end with it',
+        help: "send the signal to every process in the container's cgroup",
       },
     },
   },

@@ -11,6 +11,7 @@ export {
 export type { DeleteOptions } from './container/delete.js';
 export type { RunningProcess } from './container/exec.js';
 export { validateContainerId } from './container/id.js';
+export type { KillOptions } from './container/kill.js';
 export type { CreateOptions, ExecOptions } from './container/process/builders.js';
 export { type InitStdio, initFailure } from './container/process/init-process.js';
 export { type RestoredContainer, type RestoreOptions, restoreContainer } from './container/restore.js';

@@ -12,14 +12,29 @@ async function runStopped(s: Session): Promise<void> {
   if (!(await s.waitStatus('stopped'))) throw new Error(`${s.runtime}: the container never stopped`);
 }
 
+/** How many processes the container's cgroup holds. */
+function processCount(s: Session): number {
+  const procs = readCgroupFile('pids', `${s.cgroupsPath}/${s.id}`, 'cgroup.procs');
+  return procs === '<missing>' ? 0 : procs.split('\n').filter(Boolean).length;
+}
+
+const pause = () => new Promise((resolve) => setTimeout(resolve, 50));
+
 /** How many processes are left in the container's cgroup, once they have had time to die. */
 async function processesLeft(s: Session): Promise<number> {
-  const count = () => {
-    const procs = readCgroupFile('pids', `${s.cgroupsPath}/${s.id}`, 'cgroup.procs');
-    return procs === '<missing>' ? 0 : procs.split('\n').filter(Boolean).length;
-  };
-  for (let i = 0; i < 100 && count() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-  return count();
+  for (let i = 0; i < 100 && processCount(s) > 0; i++) await pause();
+  return processCount(s);
+}
+
+/**
+ * `sh -c 'sleep 600 & sleep 600'` without a pid namespace, once its background sleep exists:
+ * a signal sent before that would reach the one process there is.
+ */
+async function startWithTwoProcesses(s: Session): Promise<void> {
+  withoutNamespace(s.config, 'pid');
+  await s.startDetached(['sh', '-c', 'sleep 600 & sleep 600']);
+  for (let i = 0; i < 200 && processCount(s) < 2; i++) await pause();
+  if (processCount(s) < 2) throw new Error(`${s.runtime}: the background sleep never started`);
 }
 
 /** runc's errors say where the exec failed in these words; podman maps them to 127 and 126. */
@@ -53,10 +68,47 @@ export const commandCases: CompatCase[] = [
     name: 'kill --all signals every process of a container without a pid namespace',
     issue: 20,
     async run(s) {
-      withoutNamespace(s.config, 'pid');
-      await s.startDetached(['sh', '-c', 'sleep 600 & sleep 600']);
+      await startWithTwoProcesses(s);
       await s.cli('kill --all', ['kill', '--all', s.id, 'KILL']);
       s.observe('processes left in its cgroup', await processesLeft(s));
+    },
+  },
+  {
+    name: 'kill --all reaches what a stopped container’s init left in its cgroup',
+    issue: 20,
+    async run(s) {
+      withoutNamespace(s.config, 'pid');
+      // The init exits once its child exists; the child stays in the cgroup of a stopped container.
+      await s.startDetached(['sh', '-c', 'sleep 600 & exit 0']);
+      if (!(await s.waitStatus('stopped'))) throw new Error(`${s.runtime}: the container never stopped`);
+      if (processCount(s) !== 1) throw new Error(`${s.runtime}: the init left ${processCount(s)} processes`);
+      await s.cli('kill --all', ['kill', '--all', s.id, 'KILL']);
+      s.observe('processes left in its cgroup', await processesLeft(s));
+    },
+  },
+  {
+    name: 'kill KILL of a container without a pid namespace kills every process in it',
+    issue: 20,
+    async run(s) {
+      await startWithTwoProcesses(s);
+      await s.cli('kill', ['kill', s.id, 'KILL']);
+      s.observe('processes left in its cgroup', await processesLeft(s));
+    },
+    currentRunc: {
+      'processes left in its cgroup': {
+        value: '0',
+        why: 'runc 1.2 sends a SIGKILL to every process of a container without a pid namespace of its own, with or without --all (runc #3825, #3864)',
+      },
+    },
+  },
+  {
+    name: 'kill KILL of a paused container ends it',
+    issue: 20,
+    async run(s) {
+      await s.startDetached();
+      await s.quiet(['pause', s.id]);
+      await s.cli('kill', ['kill', s.id, 'KILL']);
+      s.observe('stopped afterwards', await s.waitStatus('stopped'));
     },
   },
   {

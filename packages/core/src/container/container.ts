@@ -12,7 +12,7 @@ import { createContainer } from './create.js';
 import { type DeleteOptions, deleteContainer, deleteLeftover } from './delete.js';
 import { execInContainer, type RunningProcess } from './exec.js';
 import { validateContainerId } from './id.js';
-import { killContainer } from './kill.js';
+import { type KillOptions, killContainer } from './kill.js';
 import { check, withConfig } from './operation.js';
 import { pauseContainer } from './pause.js';
 import type { CreateOptions, ExecOptions } from './process/builders.js';
@@ -137,9 +137,12 @@ export class Container {
     return execInContainer(this.#dir, process, options);
   }
 
-  /** Sends a signal to the container's init process. */
-  async signal(signal: number): Promise<void> {
-    await killContainer(this.#dir, signal);
+  /**
+   * Sends a signal to the container's init process; with `all`, to every process of its cgroup
+   * (see kill.ts for when a SIGKILL goes to all of them anyway).
+   */
+  async signal(signal: number, options: KillOptions = {}): Promise<void> {
+    await killContainer(this.#dir, signal, options);
   }
 
   /** Removes the container; `force` kills a live one first. */

@@ -36,6 +36,7 @@ export function initLog(warn: (message: string) => void, debug: Debug) {
 const VERBS: Record<Operation, string> = {
   start: 'start',
   kill: 'kill',
+  killAll: 'kill',
   delete: 'delete',
   forceDelete: 'delete',
   pause: 'pause',
