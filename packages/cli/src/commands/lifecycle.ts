@@ -50,12 +50,36 @@ export async function create(args: string[], global: GlobalOptions): Promise<num
   return 0;
 }
 
+/**
+ * A status the operation refuses, in runc's words where tools match on them; other failures
+ * pass through.
+ */
+async function inRuncWords<T>(step: () => Promise<T>, words: (status: string) => string): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    const { code, status } = error as { code?: string; status?: string };
+    if (code !== 'INVALID_STATE' || status === undefined) throw error;
+    throw new CommandError(words(status), { cause: error });
+  }
+}
+
+/** runc's answers to a start the status refuses. */
+function startRefused(status: string): string {
+  if (status === 'running') return 'cannot start an already running container';
+  if (status === 'stopped') return 'cannot start a container that has stopped';
+  return `cannot start a container in the ${status} state`;
+}
+
 export async function start(args: string[], global: GlobalOptions): Promise<number> {
   const { positionals } = parseCommandArgs('start', args);
-  await Container.load(global.root, containerIdArgument('start', positionals)).start({
+  const container = Container.load(global.root, containerIdArgument('start', positionals));
+  const options = {
     warn: global.warn,
+    debug: global.logDebug,
     notifySocket: process.env.NOTIFY_SOCKET || undefined,
-  });
+  };
+  await inRuncWords(() => container.start(options), startRefused);
   return 0;
 }
 
@@ -103,9 +127,13 @@ export async function kill(args: string[], global: GlobalOptions): Promise<numbe
 export async function remove(args: string[], global: GlobalOptions): Promise<number> {
   const { values, positionals } = parseCommandArgs('delete', args);
   const id = containerIdArgument('delete', positionals);
-  const options = { force: values.force, warn: global.warn };
+  const options = { force: values.force, warn: global.warn, debug: global.logDebug };
   try {
-    await Container.load(global.root, id).delete(options);
+    const container = Container.load(global.root, id);
+    await inRuncWords(
+      () => container.delete(options),
+      (status) => `cannot delete container ${id} that is not stopped: ${status}`,
+    );
   } catch (error) {
     // runc: deleting what is not there is an error, except with --force. That is also what a
     // delete --force that waited for another one's lock finds; and a create killed before it
