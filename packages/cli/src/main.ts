@@ -6,7 +6,7 @@ import { parseGlobal } from './global.js';
 import { appHelp, commandHelp } from './help.js';
 import { Reporter } from './output.js';
 
-/** The runtime-spec version corral implements. */
+/** The runtime-spec version corral implements: core's OCI_VERSION, which --version must not load. */
 const SPEC_VERSION = '1.2.0';
 
 /** The commit the command was built from: tsup defines it; absent when run from source. */

@@ -28,7 +28,7 @@ export {
   SystemError,
   toCorralError,
 } from './errors.js';
-export { runtimeFeatures } from './features.js';
+export { OCI_VERSION, runtimeFeatures } from './features.js';
 export { type CompileOptions, compileExecPlan, compileInitPlan, type InitPlan } from './plan/compile.js';
 export { parseMountOptions } from './plan/mount-options.js';
 export { defaultSpec, rootlessSpec } from './spec/default-spec.js';

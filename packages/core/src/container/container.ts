@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { CgroupStats, LinuxResources, OomEvent } from '@corral/cgroups';
 
 import { CorralError, toCorralError } from '../errors.js';
+import { OCI_VERSION } from '../features.js';
 import type { Spec, SpecProcess } from '../spec/types.js';
 import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
 import { cgroupOf, recordedCgroup } from './cgroup.js';
@@ -106,7 +107,8 @@ export class Container {
     const file = this.#dir.readState();
     const status = await deriveStatus(this.#dir, file);
     return {
-      ociVersion: file.ociVersion,
+      // The version corral implements, whatever the config was written for, as runc's state.
+      ociVersion: OCI_VERSION,
       id: file.id,
       pid: status === 'stopped' ? 0 : file.pid,
       status,
