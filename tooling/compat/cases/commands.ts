@@ -254,10 +254,12 @@ export const commandCases: CompatCase[] = [
     name: "invalid configurations give runc's messages",
     issue: 20,
     async run(s) {
-      s.writeConfig('{"ociVersion": "1.0.2", "process": ');
-      await s.cli('broken JSON', ['run', s.id], {
-        errors: ['JSON specification file', 'unexpected end of JSON input'],
+      await s.cli('no config.json', ['run', '--bundle', s.work, s.id], {
+        errors: ['JSON specification file config.json not found'],
+        oneLine: true,
       });
+      s.writeConfig('{"ociVersion": "1.0.2", "process": ');
+      await s.cli('broken JSON', ['run', s.newId()], { oneLine: true });
       const noRoot = { ...s.config, root: undefined };
       s.writeConfig(noRoot);
       await s.cli('no root', ['run', s.newId()], { errors: ['root must be specified'] });
