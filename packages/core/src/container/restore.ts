@@ -20,6 +20,7 @@ import {
   criuFailure,
   DESCRIPTORS_FILE,
   INVENTORY_FILE,
+  shareImagesWithContainerRoot,
   VETH_PAIRS_FILE,
 } from './criu.js';
 import { validateContainerId } from './id.js';
@@ -205,6 +206,9 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   checkCgroupsMode(options.manageCgroupsMode);
   const bundle = loadBundle(options.bundle);
   const { imagesDir, descriptors, vethPairs } = readCheckpoint(options.imagePath);
+  // This bundle's ids, which may not be the checkpointed container's, and images made before
+  // the directory was shared so.
+  shareImagesWithContainerRoot(imagesDir, bundle.spec);
   const client = criuClient(options, 'restore');
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
   const cgroup = planCgroup(bundle.spec, options.id);
