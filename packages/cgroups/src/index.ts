@@ -21,6 +21,7 @@ export {
   withDefaultDevices,
 } from './devices/rules.js';
 export { CgroupError, type CgroupErrorCode } from './errors.js';
+export { freezerStateOf } from './freezer-state.js';
 export { HybridCgroupManager } from './hybrid.js';
 export { refuseCgroupInUse } from './in-use.js';
 export { cgroupManagerFromPaths, createCgroupManager } from './manager.js';
