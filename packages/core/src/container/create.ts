@@ -117,6 +117,13 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
   }
 }
 
+/** `create`: the container's process waits at its exec FIFO until `start`. */
+export async function createWaitingContainer(options: CreateOptions): Promise<ContainerDir> {
+  const { dir, init } = await createContainer(options, 'create');
+  init.close();
+  return dir;
+}
+
 /** What state.json holds from the moment the container's process exists. */
 function recordedState(launch: InitLaunch, child: Pidfd): ContainerStateFile {
   return {
