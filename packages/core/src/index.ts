@@ -50,3 +50,4 @@ export { type Bundle, loadBundle } from './spec/load.js';
 export type { Spec, SpecMount, SpecProcess, SpecSeccomp, SpecSeccompRule } from './spec/types.js';
 export { validateSpec } from './spec/validate.js';
 export { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from './state/state-dir.js';
+export { collectTimingMarks, type TimingMark, timingMark } from './timing.js';
