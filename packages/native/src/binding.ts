@@ -71,7 +71,10 @@ function packageRoot(): string {
  * command.
  */
 export function addonPath(root?: string): string {
-  if (root === undefined) return (path ??= addonPath(packageRoot()));
+  if (root === undefined) {
+    path ??= addonPath(packageRoot());
+    return path;
+  }
   const fromSource = join(root, 'build', 'Release', 'corral_native.node');
   if (existsSync(fromSource)) return fromSource;
   const prebuild = join(root, 'prebuilds', `linux-${process.arch}`, 'node.napi.glibc.node');

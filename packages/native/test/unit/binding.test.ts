@@ -52,7 +52,9 @@ describe('an addon that cannot be used', () => {
     const root = join(dir.path, 'no-prebuild');
     mkdirSync(join(root, 'prebuilds', 'linux-sparc'), { recursive: true });
     expect(() => addonPath(root)).toThrow(
-      new RegExp(`^@corral/native: no build for linux-${process.arch} in ${root}; build one from source with [^\\n]*$`),
+      new RegExp(
+        `^@corral/native: no build for linux-${process.arch} in ${root}; build one from source with [^\\n]*$`,
+      ),
     );
   });
 
