@@ -29,6 +29,19 @@ function spellings(type: 'string' | 'boolean'): Set<string> {
 const VALUE_FLAGS = spellings('string');
 const BOOLEAN_FLAGS = spellings('boolean');
 
+/**
+ * The command's name: the first argument after the global flags, read without checking them
+ * (parseGlobal does that), so the executable can pick the file that runs it.
+ */
+export function commandName(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('-')) return arg;
+    if (!arg.includes('=') && VALUE_FLAGS.has(arg)) i++;
+  }
+  return undefined;
+}
+
 /** Splits `[global flags] command [command args]`. */
 export function parseGlobal(argv: string[]): {
   global: GlobalOptions;

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 
-import { Container, runtimeFeatures } from '@corral/core';
+import { containerProcesses, openContainer, runtimeFeatures } from '@corral/core';
 
 import { containerIdArgument, parseCommandArgs, splitAtPositional, UsageError } from '../args.js';
 import { COMMAND_FLAGS } from '../flags.js';
@@ -19,7 +19,7 @@ export async function ps(args: string[], global: GlobalOptions): Promise<number>
   const { values } = parseCommandArgs('ps', flags);
   if (rest.length === 0) throw new UsageError('ps: needs a container id');
   const id = containerIdArgument('ps', rest.slice(0, 1));
-  const pids = new Set(await Container.load(global.root, id).processes());
+  const pids = new Set(await containerProcesses(openContainer(global.root, id)));
   if (values.format === 'json') {
     process.stdout.write(`${JSON.stringify([...pids])}\n`);
     return 0;

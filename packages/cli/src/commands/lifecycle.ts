@@ -2,7 +2,20 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 
-import { Container, type CreateOptions } from '@corral/core';
+import {
+  type ContainerDir,
+  type CreateOptions,
+  containerState,
+  createWaitingContainer,
+  deleteContainer,
+  deleteLeftover,
+  killContainer,
+  listContainers,
+  openContainer,
+  pauseContainer,
+  resumeContainer,
+  startContainer,
+} from '@corral/core';
 
 import {
   CommandError,
@@ -45,7 +58,7 @@ export function createOptions(
 export async function create(args: string[], global: GlobalOptions): Promise<number> {
   const { values, positionals } = parseCommandArgs('create', args);
   const id = containerIdArgument('create', positionals);
-  const container = await Container.create(createOptions(id, values, global));
+  const container = await createWaitingContainer(createOptions(id, values, global));
   if (values['pid-file']) await writePidFileOrDelete(container, values['pid-file'], global);
   return 0;
 }
@@ -73,20 +86,20 @@ function startRefused(status: string): string {
 
 export async function start(args: string[], global: GlobalOptions): Promise<number> {
   const { positionals } = parseCommandArgs('start', args);
-  const container = Container.load(global.root, containerIdArgument('start', positionals));
+  const container = openContainer(global.root, containerIdArgument('start', positionals));
   const options = {
     warn: global.warn,
     debug: global.logDebug,
     notifySocket: process.env.NOTIFY_SOCKET || undefined,
   };
-  await inRuncWords(() => container.start(options), startRefused);
+  await inRuncWords(() => startContainer(container, options), startRefused);
   return 0;
 }
 
 export async function state(args: string[], global: GlobalOptions): Promise<number> {
   const { positionals } = parseCommandArgs('state', args);
-  const container = Container.load(global.root, containerIdArgument('state', positionals));
-  process.stdout.write(`${JSON.stringify(await container.state(), null, 2)}\n`);
+  const container = openContainer(global.root, containerIdArgument('state', positionals));
+  process.stdout.write(`${JSON.stringify(await containerState(container), null, 2)}\n`);
   return 0;
 }
 
@@ -111,9 +124,9 @@ export async function kill(args: string[], global: GlobalOptions): Promise<numbe
     );
   }
   const signal = parseSignal(positionals[1] ?? 'SIGTERM');
-  const container = Container.load(global.root, positionals[0]!);
+  const container = openContainer(global.root, positionals[0]!);
   try {
-    await container.signal(signal, { all: values.all, debug: global.logDebug });
+    await killContainer(container, signal, { all: values.all, debug: global.logDebug });
   } catch (error) {
     // runc's answers, which containerd's shim and podman act on: a container with nothing
     // left to signal is "not running" (exit 1), which with --all is no error (exit 0).
@@ -129,9 +142,9 @@ export async function remove(args: string[], global: GlobalOptions): Promise<num
   const id = containerIdArgument('delete', positionals);
   const options = { force: values.force, warn: global.warn, debug: global.logDebug };
   try {
-    const container = Container.load(global.root, id);
+    const container = openContainer(global.root, id);
     await inRuncWords(
-      () => container.delete(options),
+      () => deleteContainer(container, options),
       (status) => `cannot delete container ${id} that is not stopped: ${status}`,
     );
   } catch (error) {
@@ -139,7 +152,7 @@ export async function remove(args: string[], global: GlobalOptions): Promise<num
     // delete --force that waited for another one's lock finds; and a create killed before it
     // recorded its state leaves a directory that holds no container.
     if (values.force && (error as { code?: string }).code === 'CONTAINER_NOT_FOUND') {
-      await Container.removeLeftover(global.root, id, options);
+      await deleteLeftover(global.root, id, options);
       return 0;
     }
     throw error;
@@ -153,15 +166,15 @@ export async function list(args: string[], global: GlobalOptions): Promise<numbe
   if (values.format !== 'table' && values.format !== 'json') {
     throw new UsageError(`list: --format must be table or json, got ${JSON.stringify(values.format)}`);
   }
-  let containers: Container[];
+  let containers: ContainerDir[];
   try {
-    containers = Container.list(global.root);
+    containers = listContainers(global.root);
   } catch (error) {
     const reason = describeSystemError(error);
     if (reason === undefined) throw error;
     throw new CommandError(`${global.root}: ${reason}`, { cause: error });
   }
-  const states = await Promise.all(containers.map((c) => c.state()));
+  const states = await Promise.all(containers.map(containerState));
   if (values.quiet) {
     process.stdout.write(states.map((s) => `${s.id}\n`).join(''));
   } else if (values.format === 'json') {
@@ -199,26 +212,26 @@ export function writePidFile(path: string, pid: number): void {
 
 /** The pid file of a created container; if it cannot be written, the container goes, as with runc. */
 export async function writePidFileOrDelete(
-  container: Container,
+  container: ContainerDir,
   path: string,
   global: GlobalOptions,
 ): Promise<void> {
   try {
-    writePidFile(path, (await container.state()).pid);
+    writePidFile(path, (await containerState(container)).pid);
   } catch (error) {
-    await container.delete({ force: true, warn: global.warn });
+    await deleteContainer(container, { force: true, warn: global.warn });
     throw error;
   }
 }
 
 export async function pause(args: string[], global: GlobalOptions): Promise<number> {
   const { positionals } = parseCommandArgs('pause', args);
-  await Container.load(global.root, containerIdArgument('pause', positionals)).pause();
+  await pauseContainer(openContainer(global.root, containerIdArgument('pause', positionals)));
   return 0;
 }
 
 export async function resume(args: string[], global: GlobalOptions): Promise<number> {
   const { positionals } = parseCommandArgs('resume', args);
-  await Container.load(global.root, containerIdArgument('resume', positionals)).resume();
+  await resumeContainer(openContainer(global.root, containerIdArgument('resume', positionals)));
   return 0;
 }
