@@ -209,6 +209,11 @@ export class DBusConnection {
     );
   }
 
+  /** Sends a signal from this connection (for services, and for tests). */
+  emit(signal: Omit<MethodCall, 'destination'>): void {
+    this.#socket.write(encodeMessage({ type: MESSAGE_TYPE.signal, serial: ++this.#serial, ...signal }));
+  }
+
   /** Method calls addressed to this connection (for services, and for tests). */
   onMethodCall(handler: (message: Message) => void): void {
     this.#methodHandler = handler;

@@ -119,9 +119,16 @@ export class WireWriter {
     return at;
   }
 
+  /** Makes room for `size` more bytes and returns the buffer to write them in (it may have grown). */
+  #put(size: number): Buffer {
+    this.#reserve(size);
+    return this.#buffer;
+  }
+
   align(boundary: number): void {
     const pad = (boundary - (this.#length % boundary)) % boundary;
-    this.#buffer.fill(0, this.#reserve(pad), this.#length);
+    const at = this.#reserve(pad);
+    this.#buffer.fill(0, at, this.#length);
   }
 
   write(signature: string, values: readonly unknown[]): void {
@@ -164,7 +171,8 @@ export class WireWriter {
         this.align(element ? alignOf(element) : 8);
         const start = this.#length;
         if (element?.kind === 'basic' && element.code === 'y' && value instanceof Uint8Array) {
-          Buffer.from(value).copy(this.#buffer, this.#reserve(value.length));
+          const at = this.#reserve(value.length);
+          Buffer.from(value).copy(this.#buffer, at);
         } else {
           if (!Array.isArray(value)) throw new Error('a D-Bus array needs an array value');
           for (const item of value) {
@@ -194,24 +202,24 @@ export class WireWriter {
       if (bytes.includes(0)) throw new Error('a D-Bus string cannot contain a NUL byte');
       if (code === 'g') {
         parseSignature(value);
-        this.#buffer.writeUInt8(bytes.length, this.#reserve(1));
+        this.#put(1).writeUInt8(bytes.length, this.#length - 1);
       } else {
         if (code === 'o' && !/^\/$|^(\/[A-Za-z0-9_]+)+$/.test(value))
           throw new Error(`"${value}" is not a D-Bus object path`);
-        this.#buffer.writeUInt32LE(bytes.length, this.#reserve(4));
+        this.#put(4).writeUInt32LE(bytes.length, this.#length - 4);
       }
-      bytes.copy(this.#buffer, this.#reserve(bytes.length));
-      this.#buffer.writeUInt8(0, this.#reserve(1));
+      bytes.copy(this.#put(bytes.length), this.#length - bytes.length);
+      this.#put(1).writeUInt8(0, this.#length - 1);
       return;
     }
     if (code === 'b') {
       if (typeof value !== 'boolean') throw new Error('D-Bus type "b" needs a boolean');
-      this.#buffer.writeUInt32LE(value ? 1 : 0, this.#reserve(4));
+      this.#put(4).writeUInt32LE(value ? 1 : 0, this.#length - 4);
       return;
     }
     if (code === 'd') {
       if (typeof value !== 'number') throw new Error('D-Bus type "d" needs a number');
-      this.#buffer.writeDoubleLE(value, this.#reserve(8));
+      this.#put(8).writeDoubleLE(value, this.#length - 8);
       return;
     }
     if (typeof value !== 'number' && typeof value !== 'bigint')
