@@ -32,6 +32,7 @@ global options:
   --root DIR          state directory (default /run/corral)
   --log FILE          also write errors to FILE
   --criu PATH         the criu binary (default: CORRAL_CRIU, else criu on PATH)
+  --systemd-cgroup    put containers in transient systemd scopes (cgroupsPath slice:prefix:name)
   --log-format FMT    text or json
   --version, -v       print the version
   --help, -h          show this help
@@ -92,7 +93,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     const load = COMMANDS[parsed.command];
     if (!load) throw new UsageError(`unknown command ${JSON.stringify(parsed.command)} (see corral --help)`);
-    if (parsed.global.systemdCgroup) throw new UsageError('--systemd-cgroup is not supported yet');
     return await (await load())(parsed.rest, parsed.global);
   } catch (error) {
     if (error instanceof HelpRequest) {

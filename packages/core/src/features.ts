@@ -1,3 +1,5 @@
+import { isRunningSystemd } from '@corral/cgroups';
+
 import { CAPABILITIES } from './plan/capabilities.js';
 import { KNOWN_MOUNT_OPTIONS } from './plan/mount-options.js';
 import { NAMESPACE_FLAGS } from './plan/namespaces.js';
@@ -13,7 +15,7 @@ export function runtimeFeatures() {
     linux: {
       namespaces: Object.keys(NAMESPACE_FLAGS),
       capabilities: [...CAPABILITIES.keys()],
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      cgroup: { v1: true, v2: true, systemd: isRunningSystemd(), systemdUser: false, rdma: false },
       seccomp: {
         enabled: true,
         actions: [...SECCOMP_ACTIONS.keys()],

@@ -328,7 +328,7 @@ export class Container {
   }
 
   #cgroupOf(state: ContainerStateFile) {
-    const cgroup = recordedCgroup(state.cgroupPaths);
+    const cgroup = recordedCgroup(state.cgroupPaths, state.systemdUnit);
     if (!cgroup) throw new CorralError('NOT_SUPPORTED', `container ${this.id} has no cgroup`);
     return cgroup;
   }
@@ -389,7 +389,7 @@ export class Container {
     const state = this.#dir.readState();
     const status = await deriveStatus(this.#dir, state);
     if (!options.force) this.#check('delete', can.delete, status);
-    const cgroup = recordedCgroup(state.cgroupPaths);
+    const cgroup = recordedCgroup(state.cgroupPaths, state.systemdUnit);
     if (status !== 'stopped') {
       const init = this.#openInit(state);
       try {

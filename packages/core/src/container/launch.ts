@@ -12,7 +12,7 @@ import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
 import { processStartTime, setOomScoreAdj } from '../state/proc.js';
 import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
-import { asCorralError, planCgroup } from './cgroup.js';
+import { asCorralError, cgroupRecord, planCgroup } from './cgroup.js';
 import { validateContainerId } from './id.js';
 import { InitProcess, type InitStdio } from './init-process.js';
 import { lendNetDevices, type NetDevice, planNetDevices, returnNetDevices } from './net-devices.js';
@@ -42,7 +42,7 @@ export interface LaunchOptions {
   noNewKeyring?: boolean;
   /** The service manager's NOTIFY_SOCKET, proxied into the container as runc does. */
   notifySocket?: string;
-  /** runc's --systemd-cgroup (refused until a systemd driver exists). */
+  /** runc's --systemd-cgroup: the container's cgroup is a transient systemd scope. */
   systemdCgroup?: boolean;
   /** Where warnings go (a failed poststart or poststop hook); process.emitWarning by default. */
   warn?: (message: string) => void;
@@ -194,7 +194,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       rootfs: bundle.rootfs,
       created: new Date().toISOString(),
       annotations: bundle.spec.annotations,
-      cgroupPaths: cgroup.manager.getPaths(),
+      ...cgroupRecord(cgroup.manager),
       ...(netDevices.length ? { netDevices } : {}),
     });
     writeIdMaps(bundle.spec, pidfd.pid);

@@ -8,7 +8,7 @@ import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
-import { asCorralError, planCgroup } from './cgroup.js';
+import { asCorralError, cgroupRecord, planCgroup } from './cgroup.js';
 import {
   type CriuCommonOptions,
   cgroupRootsFor,
@@ -31,6 +31,8 @@ export interface RestoreOptions extends CriuCommonOptions {
   bundle: string;
   /** The state root (runc's --root). */
   root?: string;
+  /** runc's --systemd-cgroup: the restored container's cgroup is a transient systemd scope. */
+  systemdCgroup?: boolean;
   /**
    * Descriptors of this process that become the restored init's 0, 1, 2 where they were pipes
    * or host files at the checkpoint; this process's own stdio by default.
@@ -126,7 +128,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   const { imagesDir, descriptors, vethPairs } = readCheckpoint(options.imagePath);
   const client = criuClient(options);
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
-  const cgroup = planCgroup(bundle.spec, options.id);
+  const cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
   const stdio = options.stdio ?? [0, 1, 2];
   const { consoleSocket } = options;
   // Pipes and host files come back as the given descriptors; what lived inside the container
@@ -204,7 +206,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
       rootfs: bundle.rootfs,
       created: new Date().toISOString(),
       annotations: bundle.spec.annotations,
-      cgroupPaths: cgroup.manager.getPaths(),
+      ...cgroupRecord(cgroup.manager),
       // Lent again: CRIU made the pairs anew, and delete gives the inside ends back.
       ...(vethPairs.length
         ? {
