@@ -7,6 +7,8 @@ const OBJECT = '/org/freedesktop/systemd1';
 const MANAGER = 'org.freedesktop.systemd1.Manager';
 /** How long systemd may take over one job before we give up on it, as runc waits. */
 const JOB_TIMEOUT_MS = 30_000;
+/** Every job on the host is announced; keep the few latest that no one waits for yet. */
+const UNCLAIMED_JOBS = 64;
 
 /** A unit property as StartTransientUnit and SetUnitProperties take it. */
 export type UnitPropertyValue = [name: string, value: Variant];
@@ -49,8 +51,14 @@ export class Systemd1 {
     if (message.member !== 'JobRemoved' || message.interface !== MANAGER) return;
     const [, job, , result] = message.body as [number, string, string, string];
     const waiter = this.#waiters.get(job);
-    if (waiter) waiter(result);
-    else this.#finished.set(job, result);
+    if (waiter) {
+      waiter(result);
+      return;
+    }
+    // Our job's signal can come in the same read as the reply that names it, before anyone
+    // waits for it; other clients' jobs end here too.
+    this.#finished.set(job, result);
+    if (this.#finished.size > UNCLAIMED_JOBS) this.#finished.delete(this.#finished.keys().next().value!);
   }
 
   /** Resolves with the job's result ("done", "failed", "canceled", "timeout", ...). */
