@@ -25,9 +25,10 @@ const TRANSIENT_DIR = '/run/systemd/transient';
 /** The config field behind a refusal, when systemd's message names one of our properties. */
 function refusal(error: unknown, properties: readonly UnitProperty[], unit: string): CgroupError {
   const message = (error as Error).message;
-  const type = (error as { type?: string }).type;
-  if (type === 'org.freedesktop.DBus.Error.NoServer' || type === 'org.freedesktop.DBus.Error.Disconnected') {
-    return new CgroupError('SYSTEM', `--systemd-cgroup: ${message}`, { cause: error });
+  const type = (error as { type?: string }).type ?? '';
+  if (!type.startsWith('org.freedesktop.DBus.Error.') || /NoServer|Disconnected|Timeout/.test(type)) {
+    // Not a refusal of what we asked: the bus is gone, or the job failed or took too long.
+    return new CgroupError('SYSTEM', message, { cause: error });
   }
   const named = [...properties].reverse().find((p) => new RegExp(`\\b${p.name}\\b`).test(message));
   if (named) {
