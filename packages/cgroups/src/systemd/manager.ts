@@ -207,12 +207,21 @@ export class SystemdCgroupManager implements CgroupManager {
    */
   async destroy(): Promise<void> {
     this.#waiting = undefined;
-    if (this.files.exists()) await this.files.destroy();
+    await this.#removeFiles();
     const systemd = await this.#bus();
     await systemd.stopUnit(this.unit.name);
     await systemd.resetFailedUnit(this.unit.name);
-    // systemd may have made a directory again on its way down; it is empty.
-    if (this.files.exists()) await this.files.destroy();
+    // What systemd does not remove itself: v1 controllers it does not manage, sub-cgroups.
+    await this.#removeFiles();
+  }
+
+  /** Removes the files' cgroups; systemd may remove the scope's own at the same moment, once it empties. */
+  async #removeFiles(): Promise<void> {
+    try {
+      if (this.files.exists()) await this.files.destroy();
+    } catch (error) {
+      if (this.files.exists()) throw error;
+    }
   }
 
   getPaths(): Record<string, string> {
