@@ -1,5 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { defaultSpec, type Spec } from '@corral/core';
@@ -15,6 +25,22 @@ export interface Result {
 
 export function exec(command: string, args: string[], env?: NodeJS.ProcessEnv): Result {
   return spawnSync(command, args, { encoding: 'utf8', timeout: 300_000, ...(env ? { env } : {}) });
+}
+
+/**
+ * For `create` and `run -d`: the container keeps the runtime's stdio, so its output goes to a
+ * file rather than a pipe that would stay open as long as the container runs.
+ */
+export function execLeavingContainer(command: string, args: string[]): Result {
+  const dir = mkdtempSync(join(tmpdir(), 'corral-out-'));
+  const fd = openSync(join(dir, 'out'), 'w+');
+  try {
+    const result = spawnSync(command, args, { stdio: ['ignore', fd, fd], timeout: 300_000 });
+    return { status: result.status, stdout: '', stderr: readFileSync(join(dir, 'out'), 'utf8') };
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** A bundle of busybox whose process sleeps, with the config the test gives. */

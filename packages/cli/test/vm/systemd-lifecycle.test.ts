@@ -1,10 +1,20 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { Container } from '@corral/core';
+import { repoRoot } from '@corral/tooling/test-env';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { corral, exec, newId, sleeperBundle, unitLoaded, unitProperties } from './systemd-helpers.js';
+import {
+  corral,
+  exec,
+  execLeavingContainer,
+  newId,
+  sleeperBundle,
+  unitLoaded,
+  unitProperties,
+} from './systemd-helpers.js';
 
 // corral's own commands on a container in a systemd scope, bad input that must leave nothing,
 // and many create/delete cycles.
@@ -23,8 +33,16 @@ function bundleFor(id: string, configure: Parameters<typeof sleeperBundle>[0] = 
   });
   bundles.push(bundle);
   const run = (...args: string[]) => exec(corral, ['--root', bundle.state, '--systemd-cgroup', ...args]);
+  const start = (...args: string[]) =>
+    execLeavingContainer(corral, ['--root', bundle.state, '--systemd-cgroup', ...args]);
   cleanups.push(() => run('delete', '--force', id));
-  return { bundle, run, unit: `vmtest-${id}.scope`, dir: `/sys/fs/cgroup/system.slice/vmtest-${id}.scope` };
+  return {
+    bundle,
+    run,
+    start,
+    unit: `vmtest-${id}.scope`,
+    dir: `/sys/fs/cgroup/system.slice/vmtest-${id}.scope`,
+  };
 }
 
 /** Every trace a container could leave: its state directory, its unit, its cgroup. */
@@ -39,10 +57,12 @@ function leftovers(state: string, unit: string, dir: string): string[] {
 describe('corral --systemd-cgroup commands', () => {
   it('state, ps, pause, resume, update, events and delete act on the scope', () => {
     const id = newId('life');
-    const { bundle, run, unit, dir } = bundleFor(id, (spec) => {
+    const { bundle, run, start, unit, dir } = bundleFor(id, (spec) => {
       spec.linux!.resources = { memory: { limit: 64 * 2 ** 20 } } as never;
     });
-    expect(run('run', '-d', '--bundle', bundle.path, id).status).toBe(0);
+    const started = start('run', '-d', '--bundle', bundle.path, id);
+    expect(started.stderr).toBe('');
+    expect(started.status).toBe(0);
     const state = JSON.parse(run('state', id).stdout);
     expect(state.status).toBe('running');
     expect(JSON.parse(run('ps', '--format', 'json', id).stdout)).toEqual([state.pid]);
@@ -83,13 +103,43 @@ describe('corral --systemd-cgroup commands', () => {
     expect(leftovers(bundle.state, unit, dir)).toEqual([]);
   });
 
+  it('checkpoints a container and restores it into a new scope', () => {
+    const id = newId('ckpt');
+    // The guest has no iptables for CRIU's network lock; the container's network is its own, empty one.
+    const criuConf = join(tmpdir(), `corral-${id}-criu.conf`);
+    writeFileSync(criuConf, 'network-lock skip\n');
+    cleanups.push(() => rmSync(criuConf, { force: true }));
+    const { bundle, run, start, unit, dir } = bundleFor(id, (spec) => {
+      spec.linux!.resources = { pids: { limit: 30 } } as never;
+      spec.annotations = { 'org.criu.config': criuConf };
+    });
+    const criu = ['--criu', join(repoRoot, 'tooling/criu/criu')];
+    expect(start('run', '-d', '--bundle', bundle.path, id).status).toBe(0);
+    const images = join(bundle.path, 'images');
+    const dumped = run(...criu, 'checkpoint', '--image-path', images, id);
+    expect(dumped.stderr).toBe('');
+    expect(leftovers(bundle.state, unit, dir)).toEqual([]);
+    const restored = start(...criu, 'restore', '-d', '--image-path', images, '--bundle', bundle.path, id);
+    expect(restored.stderr).toBe('');
+    expect(restored.status).toBe(0);
+    const state = JSON.parse(run('state', id).stdout);
+    expect(state.status).toBe('running');
+    expect(unitProperties(unit, ['ActiveState', 'TasksMax'])).toEqual({
+      ActiveState: 'active',
+      TasksMax: '30',
+    });
+    expect(readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim()).toBe(String(state.pid));
+    expect(run('delete', '--force', id).status).toBe(0);
+    expect(leftovers(bundle.state, unit, dir)).toEqual([]);
+  });
+
   it('delete --force cleans a scope left by a create that was killed', () => {
     const id = newId('crash');
-    const { bundle, run, unit, dir } = bundleFor(id, (spec) => {
+    const { bundle, run, start, unit, dir } = bundleFor(id, (spec) => {
       // The runtime dies with SIGKILL once the scope holds the init, before create returns.
       spec.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', 'kill -9 $PPID'] }] };
     });
-    const create = run('create', '--bundle', bundle.path, id);
+    const create = start('create', '--bundle', bundle.path, id);
     expect(create.status).not.toBe(0);
     expect(readdirSync(bundle.state)).toEqual([id]);
     const removed = run('delete', '--force', id);
@@ -100,27 +150,27 @@ describe('corral --systemd-cgroup commands', () => {
 
   it('refuses a cgroupsPath that is not slice:prefix:name with one line, leaving nothing', () => {
     const id = newId('badpath');
-    const { bundle, run } = bundleFor(id, (spec) => {
+    const { bundle, start } = bundleFor(id, (spec) => {
       spec.linux!.cgroupsPath = '/system.slice/x';
     });
-    const create = run('create', '--bundle', bundle.path, id);
+    const create = start('create', '--bundle', bundle.path, id);
     expect(create.status).toBe(1);
     expect(create.stderr).toBe(
-      'corral: linux.cgroupsPath: expected "slice:prefix:name" for systemd cgroups, got "/system.slice/x"\n',
+      'corral: invalid config: linux.cgroupsPath: expected "slice:prefix:name" for systemd cgroups, got "/system.slice/x"\n',
     );
     expect(readdirSync(bundle.state)).toEqual([]);
   });
 
   it('names the annotation of a property systemd refuses, leaving nothing', () => {
     const id = newId('badprop');
-    const { bundle, run, unit, dir } = bundleFor(id, (spec) => {
+    const { bundle, start, unit, dir } = bundleFor(id, (spec) => {
       spec.annotations = { 'org.systemd.property.NoSuchProperty': 'uint64 1' };
     });
-    const create = run('create', '--bundle', bundle.path, id);
+    const create = start('create', '--bundle', bundle.path, id);
     expect(create.status).toBe(1);
     expect(create.stderr.split('\n').length).toBe(2);
     expect(create.stderr).toMatch(
-      /^corral: annotations\["org\.systemd\.property\.NoSuchProperty"\]: systemd refused NoSuchProperty: /,
+      /^corral: invalid config: annotations\["org\.systemd\.property\.NoSuchProperty"\]: systemd refused NoSuchProperty: Cannot set property NoSuchProperty, or unknown property\.\n$/,
     );
     expect(leftovers(bundle.state, unit, dir)).toEqual([]);
   });
