@@ -1,6 +1,6 @@
 import { blkioWeightToIoWeight, cpuSharesToCpuWeight, memorySwapToV2 } from '../convert.js';
 import { invalidConfig } from '../errors.js';
-import type { LinuxResources, LinuxThrottleDevice } from '../types.js';
+import type { LinuxBlockIO, LinuxResources, LinuxThrottleDevice } from '../types.js';
 import { parseCpuList } from '../validate.js';
 import { Variant } from './dbus/variant.js';
 import { deviceProperties } from './device-properties.js';
@@ -111,17 +111,63 @@ export function cpuMask(field: string, list: string): Uint8Array {
   return mask;
 }
 
-function deviceLimits(
-  name: string,
-  field: string,
-  devices: readonly LinuxThrottleDevice[] | undefined,
-): UnitProperty[] {
-  if (!devices?.length) return [];
-  const list = devices.map((d) => [
-    `/dev/block/${d.major}:${d.minor}`,
-    d.rate === 0 ? UINT64_MAX : BigInt(d.rate),
-  ]);
-  return [{ name, value: new Variant('a(st)', list), field }];
+/** systemd's block I/O properties: v2's IO* (weights converted as for io.weight), or v1's BlockIO*. */
+function ioProperties(blockIO: LinuxBlockIO, unified: boolean): UnitProperty[] {
+  const B = `${R}.blockIO`;
+  const weight = (w: number) => BigInt(unified ? blkioWeightToIoWeight(w) : w);
+  type Entry = { major: number; minor: number; value: bigint };
+  const perDevice = (name: string | undefined, field: string, entries: Entry[]): UnitProperty[] =>
+    name && entries.length
+      ? [
+          {
+            name,
+            field,
+            value: new Variant(
+              'a(st)',
+              entries.map((e) => [`/dev/block/${e.major}:${e.minor}`, e.value]),
+            ),
+          },
+        ]
+      : [];
+  // A rate of 0 means no limit, as the files take it.
+  const rates = (devices: readonly LinuxThrottleDevice[] = []): Entry[] =>
+    devices.map((d) => ({ ...d, value: d.rate === 0 ? UINT64_MAX : BigInt(d.rate) }));
+  const weights = (blockIO.weightDevice ?? []).flatMap((d) =>
+    d.weight ? [{ ...d, value: weight(d.weight) }] : [],
+  );
+  return [
+    ...(blockIO.weight
+      ? [
+          {
+            name: unified ? 'IOWeight' : 'BlockIOWeight',
+            value: new Variant('t', weight(blockIO.weight)),
+            field: `${B}.weight`,
+          },
+        ]
+      : []),
+    ...perDevice(unified ? 'IODeviceWeight' : 'BlockIODeviceWeight', `${B}.weightDevice`, weights),
+    ...perDevice(
+      unified ? 'IOReadBandwidthMax' : 'BlockIOReadBandwidth',
+      `${B}.throttleReadBpsDevice`,
+      rates(blockIO.throttleReadBpsDevice),
+    ),
+    ...perDevice(
+      unified ? 'IOWriteBandwidthMax' : 'BlockIOWriteBandwidth',
+      `${B}.throttleWriteBpsDevice`,
+      rates(blockIO.throttleWriteBpsDevice),
+    ),
+    // systemd has IOPS limits on cgroup v2 only; on v1 the files take them.
+    ...perDevice(
+      unified ? 'IOReadIOPSMax' : undefined,
+      `${B}.throttleReadIOPSDevice`,
+      rates(blockIO.throttleReadIOPSDevice),
+    ),
+    ...perDevice(
+      unified ? 'IOWriteIOPSMax' : undefined,
+      `${B}.throttleWriteIOPSDevice`,
+      rates(blockIO.throttleWriteIOPSDevice),
+    ),
+  ];
 }
 
 /** `linux.resources.unified` keys systemd has a property for (runc's table); others go to the files alone. */
@@ -207,55 +253,7 @@ export function resourceProperties(
   }
   const quota = cpuQuotaProperties(cpu.quota, cpu.period, version);
   properties.push(...quota.properties);
-  if (unified) {
-    if (blockIO.weight)
-      add('IOWeight', new Variant('t', BigInt(blkioWeightToIoWeight(blockIO.weight))), `${R}.blockIO.weight`);
-    const weights = (blockIO.weightDevice ?? []).filter((d) => d.weight);
-    if (weights.length) {
-      const list = weights.map((d) => [
-        `/dev/block/${d.major}:${d.minor}`,
-        BigInt(blkioWeightToIoWeight(d.weight!)),
-      ]);
-      add('IODeviceWeight', new Variant('a(st)', list), `${R}.blockIO.weightDevice`);
-    }
-    properties.push(
-      ...deviceLimits(
-        'IOReadBandwidthMax',
-        `${R}.blockIO.throttleReadBpsDevice`,
-        blockIO.throttleReadBpsDevice,
-      ),
-      ...deviceLimits(
-        'IOWriteBandwidthMax',
-        `${R}.blockIO.throttleWriteBpsDevice`,
-        blockIO.throttleWriteBpsDevice,
-      ),
-      ...deviceLimits('IOReadIOPSMax', `${R}.blockIO.throttleReadIOPSDevice`, blockIO.throttleReadIOPSDevice),
-      ...deviceLimits(
-        'IOWriteIOPSMax',
-        `${R}.blockIO.throttleWriteIOPSDevice`,
-        blockIO.throttleWriteIOPSDevice,
-      ),
-    );
-  } else {
-    if (blockIO.weight) add('BlockIOWeight', new Variant('t', BigInt(blockIO.weight)), `${R}.blockIO.weight`);
-    const weights = (blockIO.weightDevice ?? []).filter((d) => d.weight);
-    if (weights.length) {
-      const list = weights.map((d) => [`/dev/block/${d.major}:${d.minor}`, BigInt(d.weight!)]);
-      add('BlockIODeviceWeight', new Variant('a(st)', list), `${R}.blockIO.weightDevice`);
-    }
-    properties.push(
-      ...deviceLimits(
-        'BlockIOReadBandwidth',
-        `${R}.blockIO.throttleReadBpsDevice`,
-        blockIO.throttleReadBpsDevice,
-      ),
-      ...deviceLimits(
-        'BlockIOWriteBandwidth',
-        `${R}.blockIO.throttleWriteBpsDevice`,
-        blockIO.throttleWriteBpsDevice,
-      ),
-    );
-  }
+  properties.push(...ioProperties(blockIO, unified));
   if (pids && (pids.limit > 0 || pids.limit === -1)) add('TasksMax', u64(pids.limit), `${R}.pids.limit`);
   if (version >= SINCE.allowedCpus) {
     if (cpu.cpus?.trim())

@@ -123,6 +123,23 @@ describe('unit properties from linux.resources (runc conversions)', () => {
     });
   });
 
+  it('gives v1 hosts the BlockIO* properties, leaving IOPS limits to the files', () => {
+    const { properties } = resourceProperties(
+      {
+        blockIO: {
+          weightDevice: [{ major: 8, minor: 0, weight: 100 }],
+          throttleWriteBpsDevice: [{ major: 8, minor: 0, rate: 4096 }],
+          throttleReadIOPSDevice: [{ major: 8, minor: 0, rate: 10 }],
+        },
+      },
+      V1,
+    );
+    expect(byName(properties)).toEqual({
+      BlockIODeviceWeight: ['a(st)', [['/dev/block/8:0', 100n]]],
+      BlockIOWriteBandwidth: ['a(st)', [['/dev/block/8:0', 4096n]]],
+    });
+  });
+
   it('maps the unified keys systemd knows, and cpu.idle to CPUWeight=0', () => {
     const { properties } = resourceProperties(
       {
