@@ -1,5 +1,5 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corral, exec, newId, unitLoaded } from './systemd-helpers.js';
 
 // containerd as Kubernetes nodes run it: the runc shim with SystemdCgroup = true, and corral as
-// the runc binary; the cgroupsPath is systemd's slice:prefix:name.
+// the runc binary; the cgroupsPath is systemd's slice:prefix:name, the rootfs a busybox copy.
 let work: ReturnType<typeof tempDir>;
 let daemon: ChildProcess;
 let socket: string;
-const image = `localhost/${newId('corral-bb')}:latest`;
+let rootfs: string;
 
 const ctr = (...args: string[]) => exec('ctr', ['-a', socket, ...args]);
 
@@ -26,30 +26,8 @@ beforeAll(async () => {
     { stdio: 'ignore' },
   );
   for (let i = 0; i < 1200 && !(existsSync(socket) && ctr('version').status === 0); i++) await sleep(100);
-  const store = ['--root', join(work.path, 'podman'), '--runroot', join(work.path, 'podman-run')];
-  const archive = join(work.path, 'bb.tar');
-  execFileSync(
-    'sh',
-    [
-      '-c',
-      'dir="$1"; shift; tar -C "$dir" -c . | podman "$@" >/dev/null',
-      'sh',
-      busyboxRootfs,
-      ...store,
-      'import',
-      '-',
-      image,
-    ],
-    {
-      timeout: 300_000,
-    },
-  );
-  execFileSync('podman', [...store, 'save', '--format', 'oci-archive', '-o', archive, image], {
-    stdio: 'ignore',
-    timeout: 300_000,
-  });
-  const imported = ctr('images', 'import', archive);
-  if (imported.status !== 0) throw new Error(`ctr images import failed: ${imported.stderr}`);
+  rootfs = join(work.path, 'rootfs');
+  cpSync(busyboxRootfs, rootfs, { recursive: true, verbatimSymlinks: true });
 }, 900_000);
 
 afterAll(async () => {
@@ -70,7 +48,7 @@ const systemd = (id: string) => [
 describe('containerd with SystemdCgroup and corral as runc', () => {
   it('ctr run --rm runs in a transient scope and leaves none', () => {
     const id = newId('ctr');
-    const run = ctr('run', '--rm', ...systemd(id), image, id, '/bin/cat', '/proc/self/cgroup');
+    const run = ctr('run', '--rm', ...systemd(id), '--rootfs', rootfs, id, '/bin/cat', '/proc/self/cgroup');
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(new RegExp(`^0::(/|/system\\.slice/ctr-${id}\\.scope)\\n$`));
@@ -80,7 +58,7 @@ describe('containerd with SystemdCgroup and corral as runc', () => {
   it('ctr run -d, then task kill and task rm', async () => {
     const id = newId('ctr');
     const unit = `ctr-${id}.scope`;
-    const run = ctr('run', '-d', ...systemd(id), image, id, '/bin/sleep', '1000');
+    const run = ctr('run', '-d', ...systemd(id), '--rootfs', rootfs, id, '/bin/sleep', '1000');
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     try {
@@ -89,7 +67,8 @@ describe('containerd with SystemdCgroup and corral as runc', () => {
       expect(ctr('task', 'kill', '--signal', 'SIGKILL', id).status).toBe(0);
       for (let i = 0; i < 600 && !/STOPPED/.test(ctr('task', 'ls').stdout); i++) await sleep(100);
       const rm = ctr('task', 'rm', id);
-      expect(rm.stderr).toBe('');
+      // ctr reports the SIGKILL's status 137 as a warning; the removal itself must succeed.
+      expect(rm.stderr).not.toMatch(/level=(error|fatal)/);
       expect(rm.status).toBe(0);
       expect(unitLoaded(unit)).toBe(false);
       expect(existsSync(`/sys/fs/cgroup/system.slice/${unit}`)).toBe(false);

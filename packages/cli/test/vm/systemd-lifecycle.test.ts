@@ -112,6 +112,8 @@ describe('corral --systemd-cgroup commands', () => {
     const { bundle, run, start, unit, dir } = bundleFor(id, (spec) => {
       spec.linux!.resources = { pids: { limit: 30 } } as never;
       spec.annotations = { 'org.criu.config': criuConf };
+      // CRIU cannot dump the container's view of the host's cgroup mount yet, whatever the driver.
+      spec.mounts = spec.mounts!.filter((m) => m.type !== 'cgroup');
     });
     const criu = ['--criu', join(repoRoot, 'tooling/criu/criu')];
     expect(start('run', '-d', '--bundle', bundle.path, id).status).toBe(0);
