@@ -82,6 +82,8 @@ if [ -n "$toolchain" ] && [ -d "$toolchain" ] && [[ "$toolchain/" != "$repo/"* ]
   echo 'set +e'
   printf 'cd %q\n' "$repo"
   echo 'export HOME=/root LANG=C.UTF-8 CORRAL_TEST_VM=1'
+  # The project's Node and pnpm first on PATH, as ./tooling/pnpm has them.
+  echo '[ -f tooling/toolchain.sh ] && source tooling/toolchain.sh'
   for env in "${envs[@]}"; do printf 'export %q\n' "$env"; done
   printf 'exec'
   printf ' %q' "$@"
