@@ -1,4 +1,5 @@
 export { type WriteTarget, writeResources } from './apply.js';
+export { checkCgroupResources } from './check.js';
 export {
   blkioWeightToIoWeight,
   CPU_SHARES_MAX,
