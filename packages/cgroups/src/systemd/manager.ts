@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 
+import { checkCgroupResources } from '../check.js';
 import { CgroupError, notSupported } from '../errors.js';
 import type {
   CgroupManager,
@@ -158,6 +159,8 @@ export class SystemdCgroupManager implements CgroupManager {
       unified: this.#unified(),
       version: await systemd.version(),
     });
+    // What the files would refuse is refused before systemd changes anything.
+    checkCgroupResources(this.files, converted.resources);
     const frozen = await this.#freezeForDevices(converted.properties);
     try {
       await systemd.setUnitProperties(
