@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +102,43 @@ describe('corral --systemd-cgroup commands', () => {
     const removed = exec(corral, ['--root', bundle.state, 'delete', '--force', id]);
     expect(removed.stderr).toBe('');
     expect(leftovers(bundle.state, unit, dir)).toEqual([]);
+  });
+
+  it('reports an OOM kill in the scope through events', async () => {
+    const id = newId('oom');
+    const { bundle, run, start } = bundleFor(id, (spec) => {
+      spec.linux!.resources = { memory: { limit: 32 * 2 ** 20, swap: 32 * 2 ** 20 } } as never;
+      // Waits for the test to be listening, then allocates past the limit once.
+      spec.process!.args = [
+        '/bin/sh',
+        '-c',
+        'while [ ! -e /go ]; do sleep 0.1; done; dd if=/dev/zero of=/dev/null bs=64M count=1; echo "dd $?" > /dd; sleep 1000',
+      ];
+    });
+    expect(start('run', '-d', '--bundle', bundle.path, id).status).toBe(0);
+    const events = spawn(corral, ['--root', bundle.state, 'events', '--interval', '1s', id], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    const lines = () =>
+      output
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line).type as string);
+    events.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    try {
+      while (!lines().includes('stats') && events.exitCode === null)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      writeFileSync(join(bundle.path, 'rootfs/go'), '');
+      while (!lines().includes('oom') && events.exitCode === null)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(lines().filter((type) => type === 'oom')).toEqual(['oom']);
+    } finally {
+      events.kill('SIGKILL');
+    }
+    expect(run('delete', '--force', id).status).toBe(0);
   });
 
   it('checkpoints a container and restores it into a new scope', () => {

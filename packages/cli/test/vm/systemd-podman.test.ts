@@ -14,6 +14,12 @@ let rootfs: string;
 const names: string[] = [];
 
 const podman = (...args: string[]) => exec('podman', ['--runtime', corral, ...args], env);
+/** What podman printed besides its own warnings (of network plugins the guest lacks, say). */
+const complaints = (stderr: string) =>
+  stderr
+    .split('\n')
+    .filter((line) => line && !/^time="[^"]*" level=warning /.test(line))
+    .join('\n');
 
 beforeAll(() => {
   work = tempDir('podman-systemd');
@@ -51,7 +57,7 @@ describe('podman with cgroup_manager = "systemd" and corral as its runtime', () 
       '/bin/cat',
       '/proc/self/cgroup',
     );
-    expect(result.stderr).toBe('');
+    expect(complaints(result.stderr)).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^0::\/machine\.slice\/libpod-[0-9a-f]{64}\.scope\n$/);
   });
@@ -74,7 +80,7 @@ describe('podman with cgroup_manager = "systemd" and corral as its runtime', () 
       '/bin/sleep',
       '1000',
     );
-    expect(run.stderr).toBe('');
+    expect(complaints(run.stderr)).toBe('');
     expect(run.status).toBe(0);
     const id = run.stdout.trim();
     const unit = `libpod-${id}.scope`;
