@@ -62,19 +62,25 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 };
 
 /**
- * Errors that explain themselves (corral's own, with a code, and usage errors) print as their
- * message; anything else is a bug and prints its stack. Checked by shape so that the command
- * does not load core just to print its version.
+ * What an error prints. A usage error, or one of corral's family (its class says it explains
+ * itself; a failed system call joins the family as a SystemError), prints its message and, in
+ * JSON logs, its code and the field, file or errno at fault; anything else is a bug and prints
+ * its stack. core is loaded only for an error that is not a usage error, and by then the
+ * command has loaded it.
  */
-function isExpectedError(error: unknown): error is Error {
-  if (error instanceof UsageError) return true;
-  return (
-    error instanceof Error &&
-    // The packages' own errors say what went wrong; a stack is only for the unexpected.
-    /^(CorralError|InvalidConfigError|SystemError|InitError|CreateContainerError|CgroupError|CriuError|NetworkError)$/.test(
-      error.name,
-    )
-  );
+async function describeError(
+  error: unknown,
+): Promise<{ message: string; details?: Record<string, unknown> }> {
+  if (error instanceof UsageError) return { message: error.message };
+  const { CorralError, toCorralError } = await import('@corral/core');
+  const known = toCorralError(error);
+  if (!(known instanceof CorralError)) return { message: String((error as Error)?.stack ?? error) };
+  const details: Record<string, unknown> = { code: known.code };
+  for (const key of ['field', 'path', 'syscall', 'errnoCode', 'status'] as const) {
+    const value = (known as unknown as Record<string, unknown>)[key];
+    if (value !== undefined && value !== '') details[key] = value;
+  }
+  return { message: known.message, details };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -99,7 +105,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(error.message);
       return 0;
     }
-    reporter.error(isExpectedError(error) ? error.message : String((error as Error)?.stack ?? error));
+    const { message, details } = await describeError(error);
+    reporter.error(message, details);
     return 1;
   }
 }

@@ -188,6 +188,7 @@ export async function restore(args: string[], global: GlobalOptions): Promise<nu
   };
   if (values.detach) {
     const restored = await restoreContainer(options);
+    restored.release();
     if (values['pid-file']) writePidFile(values['pid-file'], restored.pid);
     return 0;
   }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-import { Container, CorralError, type SpecProcess } from '@corral/core';
+import { Container, InvalidConfigError, type SpecProcess } from '@corral/core';
 import { exitStatusCode } from '@corral/native';
 
 import { parseCommandArgs, passedDescriptors, splitAtPositional, UsageError } from '../args.js';
@@ -43,9 +43,12 @@ function buildProcess(container: Container, values: Record<string, unknown>, com
     try {
       return JSON.parse(text) as SpecProcess;
     } catch (error) {
-      throw new CorralError(
-        'INVALID_CONFIG',
-        `exec: ${values.process} is not valid JSON: ${(error as Error).message}`,
+      throw new InvalidConfigError(
+        '--process',
+        `${values.process} is not valid JSON: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
       );
     }
   }

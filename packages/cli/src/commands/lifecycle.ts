@@ -2,7 +2,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 
-import { Container, type LaunchOptions } from '@corral/core';
+import { Container, type CreateOptions } from '@corral/core';
 
 import { containerIdArgument, parseCommandArgs, passedDescriptors, UsageError } from '../args.js';
 import type { GlobalOptions } from '../global.js';
@@ -23,7 +23,7 @@ export function createOptions(
   id: string,
   values: { [flag in keyof typeof CREATE_FLAGS]?: string | boolean },
   global: GlobalOptions,
-): LaunchOptions {
+): CreateOptions {
   const passed = passedDescriptors(values['preserve-fds'] as string | undefined);
   return {
     id,
@@ -97,18 +97,19 @@ export async function remove(args: string[], global: GlobalOptions): Promise<num
     force: { type: 'boolean', short: 'f' },
   });
   const id = containerIdArgument('delete', positionals);
-  let container: Container;
+  const options = { force: values.force, warn: global.warn };
   try {
-    container = Container.load(global.root, id);
+    await Container.load(global.root, id).delete(options);
   } catch (error) {
-    // runc: deleting what is not there is an error, except with --force.
+    // runc: deleting what is not there is an error, except with --force. That is also what a
+    // delete --force that waited for another one's lock finds; and a create killed before it
+    // recorded its state leaves a directory that holds no container.
     if (values.force && (error as { code?: string }).code === 'CONTAINER_NOT_FOUND') {
-      Container.removeLeftover(global.root, id);
+      await Container.removeLeftover(global.root, id, options);
       return 0;
     }
     throw error;
   }
-  await container.delete({ force: values.force, warn: global.warn });
   return 0;
 }
 
