@@ -7,6 +7,7 @@ import { hookState, runHooks, seccompListenerState } from '../hooks.js';
 import { HookStateIndex } from '../plan/compile.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile } from '../state/state-dir.js';
+import { timingMark } from '../timing.js';
 import { cgroupRecord, refuseUsedCgroup } from './cgroup.js';
 import { NotifySocket, notifyDir } from './notify-socket.js';
 import { defaultWarn, initLog, noDebug } from './operation.js';
@@ -36,6 +37,7 @@ export interface Created {
  */
 export async function createContainer(options: CreateOptions, mode: 'create' | 'run'): Promise<Created> {
   const launch = buildInit(options, mode);
+  timingMark('config checked');
   const warn = options.warn ?? defaultWarn;
   const debug = options.debug ?? noDebug;
   debug(`${mode} ${launch.id}: bundle ${launch.bundle.path}, config checked`);
@@ -54,22 +56,26 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
     if (launch.notifySocket && mode === 'run') notify = NotifySocket.bind(dir.path, launch.notifySocket);
     if (launch.execFifo) makeExecFifo(launch);
     const plan = launch.compile();
+    timingMark('plan compiled');
     const helper = await InitProcess.start(plan, launch.stdio, {
       preserveFds: launch.preserveFds,
       log: initLog(warn, debug),
       debug,
     });
+    timingMark('corral-init started');
     let console: number | undefined;
     try {
       const stateOf = (status: 'creating' | 'created') =>
         hookState(launch.spec, { id: launch.id, status, pid: init!.pid, bundle: launch.bundle.path });
       ({ console } = await helper.handshake({
         childStarted: async (child) => {
+          timingMark('child started');
           init = child;
           state = recordedState(launch, child);
           dir.writeState(state);
           debug(`state recorded in ${dir.path}`);
           await setUpHost(child, launch.host, debug);
+          timingMark('host set up');
         },
         beforeGo: async () => {
           if (launch.spec.hooks?.prestart?.length || launch.spec.hooks?.createRuntime?.length)
@@ -101,6 +107,7 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
     } finally {
       helper.close();
     }
+    timingMark(mode === 'create' ? 'ready' : "exec'd");
     delete state!.creating;
     dir.writeState(state!);
     debug(`${launch.id} is ${mode === 'create' ? 'created' : 'running'}, its init is pid ${init!.pid}`);

@@ -2,6 +2,7 @@ import { type Pidfd, waitReadable } from '@corral/native';
 
 import { hookState, runHooksWarning } from '../hooks.js';
 import type { ContainerDir, ContainerStateFile } from '../state/state-dir.js';
+import { timingMark } from '../timing.js';
 import { asCorralError, recordedCgroup } from './cgroup.js';
 import { returnNetDevices } from './net-devices.js';
 import { openInitIfAlive, underLock } from './operation.js';
@@ -46,6 +47,7 @@ export async function teardown(target: TeardownTarget): Promise<void> {
     if (init) {
       debug(`SIGKILL to the init (pid ${init.pid})`);
       await killAndWait(init, target.paused ? cgroup : undefined);
+      timingMark('init gone');
     }
   } finally {
     if (init !== target.init) init?.close();
@@ -58,6 +60,7 @@ export async function teardown(target: TeardownTarget): Promise<void> {
       throw asCorralError(error);
     }
     debug(`cgroup ${Object.values(cgroup.getPaths()).join(' ')} removed, with whatever was left in it`);
+    timingMark('cgroup removed');
   }
   dir.remove();
   debug(`state ${dir.path} removed`);
