@@ -47,6 +47,10 @@ export default [
       format: ['cjs'],
       dts: false,
       splitting: false,
+      // esbuild's own tree shaking, not rollup's (tsup's `treeshake`): rollup hoists every
+      // require to the top of the file, so a module that is only loaded when used (the D-Bus
+      // client, CRIU's protobuf) would still load net or protobufjs on every command.
+      treeshake: false,
       clean: false,
       shims: true,
       noExternal: ours,

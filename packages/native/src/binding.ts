@@ -13,6 +13,7 @@ export interface NativeBinding {
   mkfifo(path: string, mode: number): void;
   unixConnect(path: string): number;
   setWindowSize(fd: number, rows: number, columns: number): void;
+  windowSize(fd: number): [rows: number, columns: number] | null;
   unixDatagramBind(path: string): number;
   unixDatagramSend(path: string, data: Uint8Array): void;
   seqpacketSend(fd: number, data: Uint8Array, fds?: number[]): boolean;

@@ -20,6 +20,7 @@ export {
   sendDescriptor,
   setWindowSize,
   waitReadable,
+  windowSize,
 } from './fd.js';
 export { initBinaryPath, sealedInitPath } from './init-binary.js';
 export {

@@ -27,6 +27,7 @@ import {
 } from '../args.js';
 import { COMMAND_FLAGS } from '../flags.js';
 import type { GlobalOptions } from '../global.js';
+import { writeOut } from '../output.js';
 
 /** The flags `create` and `run` share. */
 export const CREATE_FLAGS = COMMAND_FLAGS.create;
@@ -100,7 +101,7 @@ export async function start(args: string[], global: GlobalOptions): Promise<numb
 export async function state(args: string[], global: GlobalOptions): Promise<number> {
   const { positionals } = parseCommandArgs('state', args);
   const container = openContainer(global.root, containerIdArgument('state', positionals));
-  process.stdout.write(`${JSON.stringify(await containerState(container), null, 2)}\n`);
+  writeOut(`${JSON.stringify(await containerState(container), null, 2)}\n`);
   return 0;
 }
 
@@ -177,16 +178,16 @@ export async function list(args: string[], global: GlobalOptions): Promise<numbe
   }
   const states = await Promise.all(containers.map(containerState));
   if (values.quiet) {
-    process.stdout.write(states.map((s) => `${s.id}\n`).join(''));
+    writeOut(states.map((s) => `${s.id}\n`).join(''));
   } else if (values.format === 'json') {
     // The owner as the table shows it, which runc fills in for JSON too.
-    process.stdout.write(`${JSON.stringify(states.map((s) => ({ ...s, owner: s.owner || 'root' })))}\n`);
+    writeOut(`${JSON.stringify(states.map((s) => ({ ...s, owner: s.owner || 'root' })))}\n`);
   } else {
     const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER']];
     for (const s of states)
       rows.push([s.id, String(s.pid), s.status, s.bundle, s.created, s.owner || 'root']);
     const widths = rows[0]!.map((_, col) => Math.max(12, ...rows.map((row) => row[col]!.length + 3)));
-    process.stdout.write(
+    writeOut(
       rows
         .map((row) =>
           row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]!))).join(''),

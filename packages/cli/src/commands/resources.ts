@@ -12,6 +12,7 @@ import {
 import { containerIdArgument, parseCommandArgs, UsageError } from '../args.js';
 import { COMMAND_FLAGS } from '../flags.js';
 import type { GlobalOptions } from '../global.js';
+import { writeOut } from '../output.js';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
@@ -138,7 +139,7 @@ export async function events(args: string[], global: GlobalOptions): Promise<num
   const id = containerIdArgument('events', positionals);
   const container = openContainer(global.root, id);
   const line = (type: string, data?: unknown) =>
-    process.stdout.write(`${JSON.stringify(data === undefined ? { type, id } : { type, id, data })}\n`);
+    writeOut(`${JSON.stringify(data === undefined ? { type, id } : { type, id, data })}\n`);
   if (values.stats) {
     line('stats', statsEventData(await containerStats(container)));
     return 0;
