@@ -42,9 +42,9 @@ static int bind_onto_console(struct ci_ctx *ctx, int peer) {
   return rc;
 }
 
-int ci_op_console(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_console(struct ci_ctx *ctx, const struct ci_op_console *op) {
   // Sized before the process can run: a program that reads the size at once sees the real one.
-  struct winsize size = {.ws_row = (unsigned short)op->num[0], .ws_col = (unsigned short)op->num[1]};
+  struct winsize size = {.ws_row = (unsigned short)op->rows, .ws_col = (unsigned short)op->columns};
   int master = ci_open_in_root(ctx, "/dev/pts/ptmx", O_RDWR | O_NOCTTY);
   if (master < 0) return ci_fail(ctx, "openat2", "/dev/pts/ptmx");
   int rc = 0, peer = -1, unlock = 0;

@@ -95,13 +95,13 @@ static int mkdir_all(struct ci_ctx *ctx, const char *path, mode_t mode) {
   }
 }
 
-int ci_op_root_propagation(struct ci_ctx *ctx, const struct ci_op *op) {
-  if (mount(NULL, "/", NULL, (unsigned long)op->num[0], NULL)) return ci_fail(ctx, "mount", "/");
+int ci_op_root_propagation(struct ci_ctx *ctx, const struct ci_op_root_propagation *op) {
+  if (mount(NULL, "/", NULL, (unsigned long)op->flags, NULL)) return ci_fail(ctx, "mount", "/");
   return 0;
 }
 
-int ci_op_open_rootfs(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *rootfs = op->str[0];
+int ci_op_open_rootfs(struct ci_ctx *ctx, const struct ci_op_open_rootfs *op) {
+  const char *rootfs = op->path;
   /* pivot_root needs the new root to be a mount point. */
   if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL)) return ci_fail(ctx, "mount", rootfs);
   ctx->rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -109,13 +109,13 @@ int ci_op_open_rootfs(struct ci_ctx *ctx, const struct ci_op *op) {
   return 0;
 }
 
-int ci_op_mkdir(struct ci_ctx *ctx, const struct ci_op *op) {
-  if (mkdir_all(ctx, op->str[0], (mode_t)op->num[0])) return ci_fail(ctx, "mkdirat", op->str[0]);
+int ci_op_mkdir(struct ci_ctx *ctx, const struct ci_op_mkdir *op) {
+  if (mkdir_all(ctx, op->path, (mode_t)op->mode)) return ci_fail(ctx, "mkdirat", op->path);
   return 0;
 }
 
-int ci_op_mkfile(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *path = op->str[0];
+int ci_op_mkfile(struct ci_ctx *ctx, const struct ci_op_mkfile *op) {
+  const char *path = op->path;
   int fd = ci_open_in_root(ctx, path, O_PATH);
   if (fd >= 0) {
     close(fd);
@@ -125,7 +125,7 @@ int ci_op_mkfile(struct ci_ctx *ctx, const struct ci_op *op) {
   char name[NAME_MAX + 1];
   int parent = open_parent(ctx, path, name, sizeof(name));
   if (parent < 0) return ci_fail(ctx, "openat2", path);
-  fd = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, (mode_t)op->num[0]);
+  fd = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, (mode_t)op->mode);
   int err = errno;
   close(parent);
   if (fd < 0) {
@@ -161,8 +161,8 @@ static void read_fs_log(struct ci_ctx *ctx, int fsfd) {
   if (n > 0 && ctx->fail_message[n - 1] == '\n') ctx->fail_message[n - 1] = '\0';
 }
 
-int ci_op_mount_fs(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *fstype = op->str[0], *source = op->str[1], *target = op->str[2];
+int ci_op_mount_fs(struct ci_ctx *ctx, const struct ci_op_mount_fs *op) {
+  const char *fstype = op->fstype, *source = op->source, *target = op->target;
   int fsfd = fsopen(fstype, FSOPEN_CLOEXEC);
   if (fsfd < 0) return ci_fail(ctx, "fsopen", target);
   int rc = -1, mnt = -1;
@@ -171,9 +171,9 @@ int ci_op_mount_fs(struct ci_ctx *ctx, const struct ci_op *op) {
     ci_fail(ctx, "fsconfig", target);
     goto out;
   }
-  for (size_t i = 0; i < op->list_len[0]; i++) {
+  for (size_t i = 0; i < op->options.count; i++) {
     char key[256];
-    const char *option = op->list[0][i];
+    const char *option = op->options.items[i];
     const char *eq = strchr(option, '=');
     int r;
     if (eq) {
@@ -193,12 +193,12 @@ int ci_op_mount_fs(struct ci_ctx *ctx, const struct ci_op *op) {
     ci_fail(ctx, "fsconfig", target);
     goto out;
   }
-  mnt = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned int)op->num[0]);
+  mnt = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned int)op->attr_set);
   if (mnt < 0) {
     ci_fail(ctx, "fsmount", target);
     goto out;
   }
-  rc = attach_mount(ctx, mnt, target, (uint32_t)op->num[1]);
+  rc = attach_mount(ctx, mnt, target, (uint32_t)op->propagation);
 out:
   if (mnt >= 0) {
     int err = errno;
@@ -216,17 +216,17 @@ static int clone_tree(const char *source, uint32_t flags) {
                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((flags & CI_BIND_RECURSIVE) ? AT_RECURSIVE : 0));
 }
 
-int ci_op_open_mount_source(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_open_mount_source(struct ci_ctx *ctx, const struct ci_op_open_mount_source *op) {
   struct ci_mount_source *entry = malloc(sizeof(*entry));
   if (!entry) return ci_fail(ctx, "malloc", NULL);
-  entry->source = op->str[0];
-  entry->flags = (uint32_t)op->num[0];
+  entry->source = op->source;
+  entry->flags = (uint32_t)op->flags;
   entry->fd = clone_tree(entry->source, entry->flags);
   if (entry->fd < 0) {
     int err = errno;
     free(entry);
     errno = err;
-    return ci_fail(ctx, "open_tree", op->str[0]);
+    return ci_fail(ctx, "open_tree", op->source);
   }
   entry->next = ctx->mount_sources;
   ctx->mount_sources = entry;
@@ -246,15 +246,15 @@ static int take_mount_source(struct ci_ctx *ctx, const char *source, uint32_t fl
   return -1;
 }
 
-int ci_op_mount_bind(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *source = op->str[0], *target = op->str[1];
-  uint32_t flags = (uint32_t)op->num[0];
+int ci_op_mount_bind(struct ci_ctx *ctx, const struct ci_op_mount_bind *op) {
+  const char *source = op->source, *target = op->target;
+  uint32_t flags = (uint32_t)op->flags;
   int mnt = take_mount_source(ctx, source, flags);
   if (mnt < 0) mnt = clone_tree(source, flags);
   if (mnt < 0) return ci_fail(ctx, "open_tree", source);
   int rc = 0;
-  struct mount_attr attr = {.attr_set = op->num[1], .attr_clr = op->num[2]};
-  uint32_t userns = (uint32_t)op->num[4];
+  struct mount_attr attr = {.attr_set = op->attr_set, .attr_clr = op->attr_clear};
+  uint32_t userns = (uint32_t)op->userns;
   if (userns > ctx->idmap_count) {
     errno = EINVAL;
     rc = ci_fail(ctx, "mount_setattr", "no such id map");
@@ -267,26 +267,26 @@ int ci_op_mount_bind(struct ci_ctx *ctx, const struct ci_op *op) {
                     sizeof(attr))) {
     rc = ci_fail(ctx, "mount_setattr", target);
   }
-  if (rc == 0) rc = attach_mount(ctx, mnt, target, (uint32_t)op->num[3]);
+  if (rc == 0) rc = attach_mount(ctx, mnt, target, (uint32_t)op->propagation);
   int err = errno;
   close(mnt);
   errno = err;
   return rc;
 }
 
-int ci_op_mknod(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *path = op->str[0];
+int ci_op_mknod(struct ci_ctx *ctx, const struct ci_op_mknod *op) {
+  const char *path = op->path;
   char name[NAME_MAX + 1];
   int parent = open_parent(ctx, path, name, sizeof(name));
   if (parent < 0) return ci_fail(ctx, "openat2", path);
   int rc = 0;
-  dev_t dev = makedev((unsigned)op->num[1], (unsigned)op->num[2]);
-  if (mknodat(parent, name, (mode_t)op->num[0], dev))
+  dev_t dev = makedev((unsigned)op->major, (unsigned)op->minor);
+  if (mknodat(parent, name, (mode_t)op->mode, dev))
     rc = ci_fail(ctx, "mknodat", path);
-  else if (fchownat(parent, name, (uid_t)op->num[3], (gid_t)op->num[4], AT_SYMLINK_NOFOLLOW))
+  else if (fchownat(parent, name, (uid_t)op->uid, (gid_t)op->gid, AT_SYMLINK_NOFOLLOW))
     rc = ci_fail(ctx, "fchownat", path);
   /* mknod obeys the umask; the plan's mode is the mode wanted. */
-  else if (fchmodat(parent, name, (mode_t)op->num[0] & 07777, 0))
+  else if (fchmodat(parent, name, (mode_t)op->mode & 07777, 0))
     rc = ci_fail(ctx, "fchmodat", path);
   int err = errno;
   close(parent);
@@ -294,8 +294,8 @@ int ci_op_mknod(struct ci_ctx *ctx, const struct ci_op *op) {
   return rc;
 }
 
-int ci_op_symlink(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *target = op->str[0], *link = op->str[1];
+int ci_op_symlink(struct ci_ctx *ctx, const struct ci_op_symlink *op) {
+  const char *target = op->target, *link = op->path;
   char name[NAME_MAX + 1];
   int parent = open_parent(ctx, link, name, sizeof(name));
   if (parent < 0) return ci_fail(ctx, "openat2", link);
@@ -309,7 +309,7 @@ int ci_op_symlink(struct ci_ctx *ctx, const struct ci_op *op) {
   return 0;
 }
 
-int ci_op_pivot_root(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_pivot_root(struct ci_ctx *ctx, const struct ci_op_pivot_root *op) {
   (void)op;
   /* pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves the
      new root alone, with no directory of the host left to reach. */
@@ -339,7 +339,7 @@ int ci_op_pivot_root(struct ci_ctx *ctx, const struct ci_op *op) {
   return rc;
 }
 
-int ci_op_chroot(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_chroot(struct ci_ctx *ctx, const struct ci_op_chroot *op) {
   (void)op;
   if (fchdir(ctx->rootfd)) return ci_fail(ctx, "fchdir", "rootfs");
   if (mount(".", "/", NULL, MS_MOVE, NULL)) return ci_fail(ctx, "mount", "rootfs");
@@ -366,8 +366,8 @@ static int checked_devnull(struct ci_ctx *ctx) {
   return fd;
 }
 
-int ci_op_mask_path(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *path = op->str[0];
+int ci_op_mask_path(struct ci_ctx *ctx, const struct ci_op_mask_path *op) {
+  const char *path = op->path;
   int tfd = ci_open_in_root(ctx, path, O_PATH | O_NOFOLLOW);
   if (tfd < 0) return errno == ENOENT ? 0 : ci_fail(ctx, "openat2", path);
   struct stat st;
@@ -395,8 +395,8 @@ int ci_op_mask_path(struct ci_ctx *ctx, const struct ci_op *op) {
   return rc;
 }
 
-int ci_op_readonly_path(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *path = op->str[0];
+int ci_op_readonly_path(struct ci_ctx *ctx, const struct ci_op_readonly_path *op) {
+  const char *path = op->path;
   int tfd = ci_open_in_root(ctx, path, O_PATH | O_NOFOLLOW);
   if (tfd < 0) return errno == ENOENT ? 0 : ci_fail(ctx, "openat2", path);
   int rc = 0;
@@ -415,7 +415,7 @@ int ci_op_readonly_path(struct ci_ctx *ctx, const struct ci_op *op) {
   return rc;
 }
 
-int ci_op_remount_root_ro(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_remount_root_readonly(struct ci_ctx *ctx, const struct ci_op_remount_root_readonly *op) {
   (void)op;
   struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
   if (mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof(attr))) return ci_fail(ctx, "mount_setattr", "/");

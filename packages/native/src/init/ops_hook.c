@@ -23,9 +23,9 @@ static int write_all(int fd, const char *data, size_t len) {
   return 0;
 }
 
-int ci_op_run_hook(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *path = op->str[0];
-  uint64_t which = op->num[0], timeout_ms = op->num[1];
+int ci_op_run_hook(struct ci_ctx *ctx, const struct ci_op_run_hook *op) {
+  const char *path = op->path;
+  uint64_t which = op->state_index, timeout_ms = op->timeout_ms;
   if (which >= ctx->hook_state_count) {
     errno = EINVAL;
     snprintf(ctx->fail_message, sizeof(ctx->fail_message), "no container state %llu for the hook",
@@ -45,7 +45,7 @@ int ci_op_run_hook(struct ci_ctx *ctx, const struct ci_op *op) {
     /* The hook gets the container state on stdin and nothing of ours beyond stdio. */
     if (dup2(in[0], STDIN_FILENO) < 0) _exit(127);
     close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-    execve(path, (char *const *)op->list[0], (char *const *)op->list[1]);
+    execve(path, (char *const *)op->args.items, (char *const *)op->env.items);
     _exit(127);
   }
   close(in[0]);

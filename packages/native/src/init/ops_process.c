@@ -18,19 +18,19 @@
 
 #include "init.h"
 
-int ci_op_setsid(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_setsid(struct ci_ctx *ctx, const struct ci_op_setsid *op) {
   (void)op;
   if (setsid() < 0) return ci_fail(ctx, "setsid", NULL);
   return 0;
 }
 
-int ci_op_sethostname(struct ci_ctx *ctx, const struct ci_op *op) {
-  if (sethostname(op->str[0], strlen(op->str[0]))) return ci_fail(ctx, "sethostname", NULL);
+int ci_op_sethostname(struct ci_ctx *ctx, const struct ci_op_sethostname *op) {
+  if (sethostname(op->name, strlen(op->name))) return ci_fail(ctx, "sethostname", NULL);
   return 0;
 }
 
-int ci_op_setdomainname(struct ci_ctx *ctx, const struct ci_op *op) {
-  if (setdomainname(op->str[0], strlen(op->str[0]))) return ci_fail(ctx, "setdomainname", NULL);
+int ci_op_setdomainname(struct ci_ctx *ctx, const struct ci_op_setdomainname *op) {
+  if (setdomainname(op->name, strlen(op->name))) return ci_fail(ctx, "setdomainname", NULL);
   return 0;
 }
 
@@ -42,8 +42,8 @@ int ci_op_setdomainname(struct ci_ctx *ctx, const struct ci_op *op) {
  * session that started the runtime; searchable by its user. Kernels without keyrings (ENOSYS)
  * go without, as the keyring only narrows what was shared anyway.
  */
-int ci_op_join_session_keyring(struct ci_ctx *ctx, const struct ci_op *op) {
-  long id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, op->str[0]);
+int ci_op_join_session_keyring(struct ci_ctx *ctx, const struct ci_op_join_session_keyring *op) {
+  long id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, op->name);
   if (id < 0) return errno == ENOSYS ? 0 : ci_fail(ctx, "keyctl", "KEYCTL_JOIN_SESSION_KEYRING");
   /* "type;uid;gid;perm;description": the permissions are the fourth field, in hex. */
   char description[512];
@@ -66,31 +66,31 @@ int ci_op_join_session_keyring(struct ci_ctx *ctx, const struct ci_op *op) {
   return 0;
 }
 
-int ci_op_rlimit(struct ci_ctx *ctx, const struct ci_op *op) {
-  struct rlimit limit = {.rlim_cur = op->num[1], .rlim_max = op->num[2]};
-  if (prlimit(0, (__rlimit_resource_t)op->num[0], &limit, NULL)) return ci_fail(ctx, "prlimit", NULL);
+int ci_op_rlimit(struct ci_ctx *ctx, const struct ci_op_rlimit *op) {
+  struct rlimit limit = {.rlim_cur = op->soft, .rlim_max = op->hard};
+  if (prlimit(0, (__rlimit_resource_t)op->resource, &limit, NULL)) return ci_fail(ctx, "prlimit", NULL);
   return 0;
 }
 
-int ci_op_setgroups(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_setgroups(struct ci_ctx *ctx, const struct ci_op_setgroups *op) {
   gid_t gids[NGROUPS_MAX];
-  if (op->u32s_len > NGROUPS_MAX) {
+  if (op->gids.count > NGROUPS_MAX) {
     errno = EINVAL;
     return ci_fail(ctx, "setgroups", NULL);
   }
-  for (size_t i = 0; i < op->u32s_len; i++) gids[i] = ci_u32_at(op->u32s + 4 * i);
-  if (setgroups(op->u32s_len, gids)) return ci_fail(ctx, "setgroups", NULL);
+  for (size_t i = 0; i < op->gids.count; i++) gids[i] = ci_u32s_at(op->gids, i);
+  if (setgroups(op->gids.count, gids)) return ci_fail(ctx, "setgroups", NULL);
   return 0;
 }
 
-int ci_op_setgid(struct ci_ctx *ctx, const struct ci_op *op) {
-  gid_t gid = (gid_t)op->num[0];
+int ci_op_setgid(struct ci_ctx *ctx, const struct ci_op_setgid *op) {
+  gid_t gid = (gid_t)op->gid;
   if (setresgid(gid, gid, gid)) return ci_fail(ctx, "setresgid", NULL);
   return 0;
 }
 
-int ci_op_setuid(struct ci_ctx *ctx, const struct ci_op *op) {
-  uid_t uid = (uid_t)op->num[0];
+int ci_op_setuid(struct ci_ctx *ctx, const struct ci_op_setuid *op) {
+  uid_t uid = (uid_t)op->uid;
   /* Keep the permitted set across the switch; CI_OP_CAPABILITIES then sets the final sets. */
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0)) return ci_fail(ctx, "prctl", "PR_SET_KEEPCAPS");
   if (setresuid(uid, uid, uid)) return ci_fail(ctx, "setresuid", NULL);
@@ -114,9 +114,9 @@ static int capget_permitted(uint64_t *permitted) {
   return 0;
 }
 
-int ci_op_capabilities(struct ci_ctx *ctx, const struct ci_op *op) {
-  uint64_t bounding = op->num[0], effective = op->num[1], permitted = op->num[2];
-  uint64_t inheritable = op->num[3], ambient = op->num[4];
+int ci_op_capabilities(struct ci_ctx *ctx, const struct ci_op_capabilities *op) {
+  uint64_t bounding = op->bounding, effective = op->effective, permitted = op->permitted;
+  uint64_t inheritable = op->inheritable, ambient = op->ambient;
   uint64_t have;
   /* After a uid switch the effective set is empty; dropping from the bounding set needs
      CAP_SETPCAP in it, so raise what is still permitted first. */
@@ -136,20 +136,20 @@ int ci_op_capabilities(struct ci_ctx *ctx, const struct ci_op *op) {
   return 0;
 }
 
-int ci_op_no_new_privs(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_no_new_privileges(struct ci_ctx *ctx, const struct ci_op_no_new_privileges *op) {
   (void)op;
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) return ci_fail(ctx, "prctl", "PR_SET_NO_NEW_PRIVS");
   return 0;
 }
 
-int ci_op_umask(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_umask(struct ci_ctx *ctx, const struct ci_op_umask *op) {
   (void)ctx;
-  umask((mode_t)op->num[0]);
+  umask((mode_t)op->mask);
   return 0;
 }
 
-int ci_op_chdir(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *path = op->str[0];
+int ci_op_chdir(struct ci_ctx *ctx, const struct ci_op_chdir *op) {
+  const char *path = op->path;
   if (chdir(path)) return ci_fail(ctx, "chdir", path);
   /* A working directory reached through a descriptor of the host would not be under "/"
      (getcwd says "(unreachable)"): refuse it rather than exec there. */
@@ -161,20 +161,20 @@ int ci_op_chdir(struct ci_ctx *ctx, const struct ci_op *op) {
   return 0;
 }
 
-int ci_op_open_exec_fifo(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_open_exec_fifo(struct ci_ctx *ctx, const struct ci_op_open_exec_fifo *op) {
   /* Opened by path while the host is still reachable; only this O_PATH descriptor crosses the
      pivot, and it is closed before exec. */
-  ctx->exec_fifo = open(op->str[0], O_PATH | O_CLOEXEC);
-  if (ctx->exec_fifo < 0) return ci_fail(ctx, "open", op->str[0]);
+  ctx->exec_fifo = open(op->path, O_PATH | O_CLOEXEC);
+  if (ctx->exec_fifo < 0) return ci_fail(ctx, "open", op->path);
   struct stat st;
   if (fstat(ctx->exec_fifo, &st) || !S_ISFIFO(st.st_mode)) {
     errno = EINVAL;
-    return ci_fail(ctx, "fstat", op->str[0]);
+    return ci_fail(ctx, "fstat", op->path);
   }
   return 0;
 }
 
-int ci_op_wait_exec_fifo(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_wait_exec_fifo(struct ci_ctx *ctx, const struct ci_op_wait_exec_fifo *op) {
   (void)op;
   char path[64];
   snprintf(path, sizeof(path), "/proc/self/fd/%d", ctx->exec_fifo);
@@ -196,13 +196,13 @@ int ci_op_wait_exec_fifo(struct ci_ctx *ctx, const struct ci_op *op) {
   return 0;
 }
 
-int ci_op_preserve_fds(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_preserve_fds(struct ci_ctx *ctx, const struct ci_op_preserve_fds *op) {
   /* Our own descriptors (the channel among them) sit above the preserved ones. */
-  if (op->num[0] > 4096 || (int)(3 + op->num[0]) > ctx->channel) {
+  if (op->count > 4096 || (int)(3 + op->count) > ctx->channel) {
     errno = EINVAL;
     return ci_fail(ctx, "preserve_fds", NULL);
   }
-  ctx->preserve_fds = (unsigned)op->num[0];
+  ctx->preserve_fds = (unsigned)op->count;
   return 0;
 }
 
@@ -236,10 +236,10 @@ static int lookup_executable(const char *file, const char *const *env, char *out
   return last_err;
 }
 
-int ci_op_exec(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *file = op->str[0];
-  char *const *argv = (char *const *)op->list[0];
-  char *const *env = (char *const *)op->list[1];
+int ci_op_exec(struct ci_ctx *ctx, const struct ci_op_exec *op) {
+  const char *file = op->file;
+  char *const *argv = (char *const *)op->args.items;
+  char *const *env = (char *const *)op->env.items;
   static char path[PATH_MAX];
   int err = lookup_executable(file, (const char *const *)env, path, sizeof(path));
   if (err) {

@@ -23,7 +23,7 @@ export const MessageType = {
 export type MessageTypeName = keyof typeof MessageType;
 
 /** Field kinds: u32, u64 (bigint), str, strs (string list), u32s (u32 list). */
-type FieldKind = 'u32' | 'u64' | 'str' | 'strs' | 'u32s';
+export type FieldKind = 'u32' | 'u64' | 'str' | 'strs' | 'u32s';
 interface FieldValue {
   u32: number;
   u64: bigint;
@@ -32,18 +32,28 @@ interface FieldValue {
   u32s: readonly number[];
 }
 
-/** Every op, its code and its fields in wire order. The C side's layouts must match. */
+/**
+ * Every op: its wire code, what corral-init does with it, and its fields in wire order. This
+ * table is the only definition of the ops: corral-init's C table (src/init/ops.h) is generated
+ * from it by ops-header.ts, and test/unit/ops-header.test.ts fails when the two differ.
+ */
 export const OPS = {
   joinNamespace: {
     code: 1,
+    doc: 'setns into the namespace at path; nstype (CLONE_NEW*) makes setns refuse another type',
     fields: [
       ['nstype', 'u32'],
       ['path', 'str'],
     ],
   },
-  clone: { code: 2, fields: [['flags', 'u64']] },
+  clone: {
+    code: 2,
+    doc: 'clone3 with these CLONE_NEW* flags: everything after runs in the container process',
+    fields: [['flags', 'u64']],
+  },
   timeOffsets: {
     code: 3,
+    doc: "offsets (secs as two's complement) of the time namespace unshared for children",
     fields: [
       ['monotonicSecs', 'u64'],
       ['monotonicNanosecs', 'u32'],
@@ -53,18 +63,28 @@ export const OPS = {
   },
   openMountSource: {
     code: 4,
+    doc: 'clone a bind source (CI_BIND_* flags) now, for the later mountBind of the same source and flags, before becoming a user namespace root that may not reach it',
     fields: [
       ['source', 'str'],
       ['flags', 'u32'],
     ],
   },
-  waitGo: { code: 10, fields: [] },
-  unshare: { code: 11, fields: [['flags', 'u64']] },
-  setsid: { code: 12, fields: [] },
-  rootPropagation: { code: 20, fields: [['flags', 'u64']] },
-  openRootfs: { code: 21, fields: [['path', 'str']] },
+  waitGo: { code: 10, doc: 'wait for the GO message', fields: [] },
+  unshare: { code: 11, doc: 'unshare(flags)', fields: [['flags', 'u64']] },
+  setsid: { code: 12, doc: 'start a new session', fields: [] },
+  rootPropagation: {
+    code: 20,
+    doc: 'mount flags for "/" (MS_REC | MS_PRIVATE, MS_SLAVE, ...)',
+    fields: [['flags', 'u64']],
+  },
+  openRootfs: {
+    code: 21,
+    doc: 'bind the rootfs (host path) onto itself and keep a descriptor of it',
+    fields: [['path', 'str']],
+  },
   mkdir: {
     code: 22,
+    doc: 'mkdir -p inside the root',
     fields: [
       ['path', 'str'],
       ['mode', 'u32'],
@@ -72,6 +92,7 @@ export const OPS = {
   },
   mkfile: {
     code: 23,
+    doc: 'an empty file inside the root to mount over, unless something is there',
     fields: [
       ['path', 'str'],
       ['mode', 'u32'],
@@ -79,6 +100,7 @@ export const OPS = {
   },
   mountFs: {
     code: 24,
+    doc: 'a new filesystem on target (in the root): fsopen, fsconfig each option (key=value or key), fsmount with the MOUNT_ATTR_* set, then the propagation (MS_*)',
     fields: [
       ['fstype', 'str'],
       ['source', 'str'],
@@ -90,6 +112,7 @@ export const OPS = {
   },
   mountBind: {
     code: 25,
+    doc: 'bind source (host path) on target (in the root) with CI_BIND_* flags, MOUNT_ATTR_* set and cleared, propagation (MS_*), id-mapped by the userns-th idmapUserns (0: none)',
     fields: [
       ['source', 'str'],
       ['target', 'str'],
@@ -102,6 +125,7 @@ export const OPS = {
   },
   mknod: {
     code: 26,
+    doc: 'a device node inside the root: mode is S_IF* | permissions',
     fields: [
       ['path', 'str'],
       ['mode', 'u32'],
@@ -113,31 +137,42 @@ export const OPS = {
   },
   symlink: {
     code: 27,
+    doc: 'a symlink at path (in the root) pointing to target',
     fields: [
       ['target', 'str'],
       ['path', 'str'],
     ],
   },
-  pivotRoot: { code: 28, fields: [] },
-  chroot: { code: 29, fields: [] },
-  maskPath: { code: 30, fields: [['path', 'str']] },
-  readonlyPath: { code: 31, fields: [['path', 'str']] },
-  remountRootReadonly: { code: 32, fields: [] },
-  sethostname: { code: 40, fields: [['name', 'str']] },
-  setdomainname: { code: 41, fields: [['name', 'str']] },
+  pivotRoot: { code: 28, doc: 'pivot_root into the rootfs and detach the old root', fields: [] },
+  chroot: { code: 29, doc: 'move the rootfs onto / and chroot (--no-pivot)', fields: [] },
+  maskPath: {
+    code: 30,
+    doc: '/dev/null over a file, a read-only tmpfs over a directory',
+    fields: [['path', 'str']],
+  },
+  readonlyPath: { code: 31, doc: 'bind path onto itself read-only', fields: [['path', 'str']] },
+  remountRootReadonly: { code: 32, doc: 'make / read-only', fields: [] },
+  sethostname: { code: 40, doc: 'sethostname', fields: [['name', 'str']] },
+  setdomainname: { code: 41, doc: 'setdomainname', fields: [['name', 'str']] },
   rlimit: {
     code: 42,
+    doc: 'prlimit on itself',
     fields: [
       ['resource', 'u32'],
       ['soft', 'u64'],
       ['hard', 'u64'],
     ],
   },
-  setgroups: { code: 43, fields: [['gids', 'u32s']] },
-  setgid: { code: 44, fields: [['gid', 'u32']] },
-  setuid: { code: 45, fields: [['uid', 'u32']] },
+  setgroups: { code: 43, doc: 'setgroups', fields: [['gids', 'u32s']] },
+  setgid: { code: 44, doc: 'setresgid', fields: [['gid', 'u32']] },
+  setuid: {
+    code: 45,
+    doc: 'setresuid, keeping the permitted capabilities for the capabilities op',
+    fields: [['uid', 'u32']],
+  },
   capabilities: {
     code: 46,
+    doc: 'the final capability sets: bounding drops, capset, ambient raises',
     fields: [
       ['bounding', 'u64'],
       ['effective', 'u64'],
@@ -146,13 +181,22 @@ export const OPS = {
       ['ambient', 'u64'],
     ],
   },
-  noNewPrivileges: { code: 47, fields: [] },
-  umask: { code: 48, fields: [['mask', 'u32']] },
-  chdir: { code: 49, fields: [['path', 'str']] },
-  openExecFifo: { code: 50, fields: [['path', 'str']] },
-  waitExecFifo: { code: 51, fields: [] },
+  noNewPrivileges: { code: 47, doc: 'PR_SET_NO_NEW_PRIVS', fields: [] },
+  umask: { code: 48, doc: 'umask', fields: [['mask', 'u32']] },
+  chdir: { code: 49, doc: 'chdir, checked to land inside the new root', fields: [['path', 'str']] },
+  openExecFifo: {
+    code: 50,
+    doc: 'keep an O_PATH descriptor of the exec FIFO (host path)',
+    fields: [['path', 'str']],
+  },
+  waitExecFifo: {
+    code: 51,
+    doc: 'open the exec FIFO for writing, which blocks until `start` reads it',
+    fields: [],
+  },
   runHook: {
     code: 52,
+    doc: 'run a hook with the stateIndex-th state document of GO on its stdin, killed after timeoutMs (0: never)',
     fields: [
       ['path', 'str'],
       ['args', 'strs'],
@@ -163,15 +207,25 @@ export const OPS = {
   },
   console: {
     code: 53,
+    doc: "after pivot_root, a pty of the container's devpts sized rows x columns (0 0: unset): its peer becomes /dev/console, the controlling terminal and stdio; the master goes to the runtime in CONSOLE",
     fields: [
       ['rows', 'u32'],
       ['columns', 'u32'],
     ],
   },
-  preserveFds: { code: 54, fields: [['count', 'u32']] },
-  joinSessionKeyring: { code: 55, fields: [['name', 'str']] },
+  preserveFds: {
+    code: 54,
+    doc: 'descriptors 3 .. 3+count-1 stay open across exec',
+    fields: [['count', 'u32']],
+  },
+  joinSessionKeyring: {
+    code: 55,
+    doc: 'a new session keyring by this name, searchable by its user',
+    fields: [['name', 'str']],
+  },
   sysctl: {
     code: 56,
+    doc: 'write value to /proc/sys/name ("/"-separated) of the new root',
     fields: [
       ['name', 'str'],
       ['value', 'str'],
@@ -179,6 +233,7 @@ export const OPS = {
   },
   ioPriority: {
     code: 57,
+    doc: 'ioprio_set on itself',
     fields: [
       ['ioClass', 'u32'],
       ['level', 'u32'],
@@ -186,6 +241,7 @@ export const OPS = {
   },
   scheduler: {
     code: 58,
+    doc: "sched_setattr on itself (nice as two's complement)",
     fields: [
       ['policy', 'u32'],
       ['flags', 'u64'],
@@ -196,32 +252,38 @@ export const OPS = {
       ['period', 'u64'],
     ],
   },
-  personality: { code: 59, fields: [['domain', 'u32']] },
-  cpuAffinity: { code: 62, fields: [['cpus', 'u32s']] },
-  idmapUserns: {
-    code: 63,
-    fields: [
-      ['uidLines', 'u32'],
-      ['maps', 'u32s'],
-    ],
-  },
-  signalReady: { code: 60, fields: [] },
-  seccomp: {
-    code: 70,
-    fields: [
-      ['flags', 'u32'],
-      ['program', 'u32s'],
-    ],
-  },
+  personality: { code: 59, doc: 'personality(2)', fields: [['domain', 'u32']] },
+  signalReady: { code: 60, doc: 'send READY', fields: [] },
   exec: {
     code: 61,
+    doc: "execve file (found on the env's PATH) with args and env",
     fields: [
       ['file', 'str'],
       ['args', 'strs'],
       ['env', 'strs'],
     ],
   },
-} as const satisfies Record<string, { code: number; fields: ReadonlyArray<readonly [string, FieldKind]> }>;
+  cpuAffinity: { code: 62, doc: 'sched_setaffinity on itself', fields: [['cpus', 'u32s']] },
+  idmapUserns: {
+    code: 63,
+    doc: "before the clone, a user namespace holding an id-mapped mount's maps: uidLines uid triples then gid triples",
+    fields: [
+      ['uidLines', 'u32'],
+      ['maps', 'u32s'],
+    ],
+  },
+  seccomp: {
+    code: 70,
+    doc: 'install the BPF program (sock_filter as little-endian u32 pairs) with seccomp(2) flags; with SECCOMP_FILTER_FLAG_NEW_LISTENER the listener goes to the runtime in SECCOMP_LISTENER',
+    fields: [
+      ['flags', 'u32'],
+      ['program', 'u32s'],
+    ],
+  },
+} as const satisfies Record<
+  string,
+  { code: number; doc: string; fields: ReadonlyArray<readonly [string, FieldKind]> }
+>;
 
 export type OpName = keyof typeof OPS;
 type FieldsOf<K extends OpName> = (typeof OPS)[K]['fields'][number];

@@ -21,30 +21,33 @@ static size_t read_all(uint8_t **out) {
   return len;
 }
 
+static void dump_u32(ci_u32 v) { printf(" %llu", (unsigned long long)v); }
+static void dump_u64(ci_u64 v) { printf(" %llu", (unsigned long long)v); }
+static void dump_str(ci_str v) { printf(" \"%s\"", v); }
+static void dump_strs(ci_strs v) {
+  printf(" [");
+  for (size_t j = 0; j < v.count; j++) printf("%s\"%s\"", j ? "," : "", v.items[j]);
+  if (v.items[v.count] != NULL) printf("<unterminated>");
+  printf("]");
+}
+static void dump_u32s(ci_u32s v) {
+  printf(" [");
+  for (size_t j = 0; j < v.count; j++) printf("%s%u", j ? "," : "", ci_u32s_at(v, j));
+  printf("]");
+}
+
 static void dump(const struct ci_plan *plan) {
+#define DUMP_FIELD(kind, field) dump_##kind(fields->field);
+#define DUMP_OP(NAME, name, code)                      \
+  case CI_OP_##NAME: {                                 \
+    const struct ci_op_##name *fields = &op->as.name; \
+    (void)fields;                                      \
+    CI_FIELDS_##name(DUMP_FIELD) break;                \
+  }
   for (uint32_t i = 0; i < plan->count; i++) {
     const struct ci_op *op = &plan->ops[i];
-    size_t nums = 0, strs = 0, lists = 0;
     printf("%u", op->code);
-    for (const char *k = ci_op_layout(op->code); *k; k++) {
-      switch (*k) {
-        case 'u':
-        case 'U': printf(" %llu", (unsigned long long)op->num[nums++]); break;
-        case 's': printf(" \"%s\"", op->str[strs++]); break;
-        case 'S':
-          printf(" [");
-          for (size_t j = 0; j < op->list_len[lists]; j++) printf("%s\"%s\"", j ? "," : "", op->list[lists][j]);
-          if (op->list[lists][op->list_len[lists]] != NULL) printf("<unterminated>");
-          printf("]");
-          lists++;
-          break;
-        case 'n':
-          printf(" [");
-          for (size_t j = 0; j < op->u32s_len; j++) printf("%s%u", j ? "," : "", ci_u32_at(op->u32s + 4 * j));
-          printf("]");
-          break;
-      }
-    }
+    switch (op->code) { CI_OPS(DUMP_OP) }
     printf("\n");
   }
 }

@@ -1,0 +1,160 @@
+/*
+ * Generated from OPS in protocol.ts by ops-header.ts: do not edit. Change OPS, then run
+ * `./tooling/pnpm exec vitest run packages/native/test/unit/ops-header.test.ts -u`.
+ *
+ * CI_OPS(X) calls X(NAME, name, code) for every op; CI_FIELDS_<name>(F) calls F(kind, field)
+ * for each of its fields in wire order, kind being u32, u64, str, strs or u32s.
+ */
+#ifndef CORRAL_INIT_OPS_H
+#define CORRAL_INIT_OPS_H
+
+/* 1 joinNamespace: setns into the namespace at path; nstype (CLONE_NEW*) makes setns refuse
+ * another type */
+#define CI_FIELDS_join_namespace(F) F(u32, nstype) F(str, path)
+/* 2 clone: clone3 with these CLONE_NEW* flags: everything after runs in the container process */
+#define CI_FIELDS_clone(F) F(u64, flags)
+/* 3 timeOffsets: offsets (secs as two's complement) of the time namespace unshared for children */
+#define CI_FIELDS_time_offsets(F) F(u64, monotonic_secs) F(u32, monotonic_nanosecs) F(u64, boottime_secs) F(u32, boottime_nanosecs)
+/* 4 openMountSource: clone a bind source (CI_BIND_* flags) now, for the later mountBind of the
+ * same source and flags, before becoming a user namespace root that may not reach it */
+#define CI_FIELDS_open_mount_source(F) F(str, source) F(u32, flags)
+/* 10 waitGo: wait for the GO message */
+#define CI_FIELDS_wait_go(F)
+/* 11 unshare: unshare(flags) */
+#define CI_FIELDS_unshare(F) F(u64, flags)
+/* 12 setsid: start a new session */
+#define CI_FIELDS_setsid(F)
+/* 20 rootPropagation: mount flags for "/" (MS_REC | MS_PRIVATE, MS_SLAVE, ...) */
+#define CI_FIELDS_root_propagation(F) F(u64, flags)
+/* 21 openRootfs: bind the rootfs (host path) onto itself and keep a descriptor of it */
+#define CI_FIELDS_open_rootfs(F) F(str, path)
+/* 22 mkdir: mkdir -p inside the root */
+#define CI_FIELDS_mkdir(F) F(str, path) F(u32, mode)
+/* 23 mkfile: an empty file inside the root to mount over, unless something is there */
+#define CI_FIELDS_mkfile(F) F(str, path) F(u32, mode)
+/* 24 mountFs: a new filesystem on target (in the root): fsopen, fsconfig each option (key=value
+ * or key), fsmount with the MOUNT_ATTR_* set, then the propagation (MS_*) */
+#define CI_FIELDS_mount_fs(F) F(str, fstype) F(str, source) F(str, target) F(u64, attr_set) F(u32, propagation) F(strs, options)
+/* 25 mountBind: bind source (host path) on target (in the root) with CI_BIND_* flags,
+ * MOUNT_ATTR_* set and cleared, propagation (MS_*), id-mapped by the userns-th idmapUserns (0:
+ * none) */
+#define CI_FIELDS_mount_bind(F) F(str, source) F(str, target) F(u32, flags) F(u64, attr_set) F(u64, attr_clear) F(u32, propagation) F(u32, userns)
+/* 26 mknod: a device node inside the root: mode is S_IF* | permissions */
+#define CI_FIELDS_mknod(F) F(str, path) F(u32, mode) F(u32, major) F(u32, minor) F(u32, uid) F(u32, gid)
+/* 27 symlink: a symlink at path (in the root) pointing to target */
+#define CI_FIELDS_symlink(F) F(str, target) F(str, path)
+/* 28 pivotRoot: pivot_root into the rootfs and detach the old root */
+#define CI_FIELDS_pivot_root(F)
+/* 29 chroot: move the rootfs onto / and chroot (--no-pivot) */
+#define CI_FIELDS_chroot(F)
+/* 30 maskPath: /dev/null over a file, a read-only tmpfs over a directory */
+#define CI_FIELDS_mask_path(F) F(str, path)
+/* 31 readonlyPath: bind path onto itself read-only */
+#define CI_FIELDS_readonly_path(F) F(str, path)
+/* 32 remountRootReadonly: make / read-only */
+#define CI_FIELDS_remount_root_readonly(F)
+/* 40 sethostname: sethostname */
+#define CI_FIELDS_sethostname(F) F(str, name)
+/* 41 setdomainname: setdomainname */
+#define CI_FIELDS_setdomainname(F) F(str, name)
+/* 42 rlimit: prlimit on itself */
+#define CI_FIELDS_rlimit(F) F(u32, resource) F(u64, soft) F(u64, hard)
+/* 43 setgroups: setgroups */
+#define CI_FIELDS_setgroups(F) F(u32s, gids)
+/* 44 setgid: setresgid */
+#define CI_FIELDS_setgid(F) F(u32, gid)
+/* 45 setuid: setresuid, keeping the permitted capabilities for the capabilities op */
+#define CI_FIELDS_setuid(F) F(u32, uid)
+/* 46 capabilities: the final capability sets: bounding drops, capset, ambient raises */
+#define CI_FIELDS_capabilities(F) F(u64, bounding) F(u64, effective) F(u64, permitted) F(u64, inheritable) F(u64, ambient)
+/* 47 noNewPrivileges: PR_SET_NO_NEW_PRIVS */
+#define CI_FIELDS_no_new_privileges(F)
+/* 48 umask: umask */
+#define CI_FIELDS_umask(F) F(u32, mask)
+/* 49 chdir: chdir, checked to land inside the new root */
+#define CI_FIELDS_chdir(F) F(str, path)
+/* 50 openExecFifo: keep an O_PATH descriptor of the exec FIFO (host path) */
+#define CI_FIELDS_open_exec_fifo(F) F(str, path)
+/* 51 waitExecFifo: open the exec FIFO for writing, which blocks until `start` reads it */
+#define CI_FIELDS_wait_exec_fifo(F)
+/* 52 runHook: run a hook with the stateIndex-th state document of GO on its stdin, killed after
+ * timeoutMs (0: never) */
+#define CI_FIELDS_run_hook(F) F(str, path) F(strs, args) F(strs, env) F(u32, state_index) F(u64, timeout_ms)
+/* 53 console: after pivot_root, a pty of the container's devpts sized rows x columns (0 0:
+ * unset): its peer becomes /dev/console, the controlling terminal and stdio; the master goes to
+ * the runtime in CONSOLE */
+#define CI_FIELDS_console(F) F(u32, rows) F(u32, columns)
+/* 54 preserveFds: descriptors 3 .. 3+count-1 stay open across exec */
+#define CI_FIELDS_preserve_fds(F) F(u32, count)
+/* 55 joinSessionKeyring: a new session keyring by this name, searchable by its user */
+#define CI_FIELDS_join_session_keyring(F) F(str, name)
+/* 56 sysctl: write value to /proc/sys/name ("/"-separated) of the new root */
+#define CI_FIELDS_sysctl(F) F(str, name) F(str, value)
+/* 57 ioPriority: ioprio_set on itself */
+#define CI_FIELDS_io_priority(F) F(u32, io_class) F(u32, level)
+/* 58 scheduler: sched_setattr on itself (nice as two's complement) */
+#define CI_FIELDS_scheduler(F) F(u32, policy) F(u64, flags) F(u32, nice) F(u32, priority) F(u64, runtime) F(u64, deadline) F(u64, period)
+/* 59 personality: personality(2) */
+#define CI_FIELDS_personality(F) F(u32, domain)
+/* 60 signalReady: send READY */
+#define CI_FIELDS_signal_ready(F)
+/* 61 exec: execve file (found on the env's PATH) with args and env */
+#define CI_FIELDS_exec(F) F(str, file) F(strs, args) F(strs, env)
+/* 62 cpuAffinity: sched_setaffinity on itself */
+#define CI_FIELDS_cpu_affinity(F) F(u32s, cpus)
+/* 63 idmapUserns: before the clone, a user namespace holding an id-mapped mount's maps:
+ * uidLines uid triples then gid triples */
+#define CI_FIELDS_idmap_userns(F) F(u32, uid_lines) F(u32s, maps)
+/* 70 seccomp: install the BPF program (sock_filter as little-endian u32 pairs) with seccomp(2)
+ * flags; with SECCOMP_FILTER_FLAG_NEW_LISTENER the listener goes to the runtime in
+ * SECCOMP_LISTENER */
+#define CI_FIELDS_seccomp(F) F(u32, flags) F(u32s, program)
+
+#define CI_OPS(X) \
+  X(JOIN_NAMESPACE, join_namespace, 1) \
+  X(CLONE, clone, 2) \
+  X(TIME_OFFSETS, time_offsets, 3) \
+  X(OPEN_MOUNT_SOURCE, open_mount_source, 4) \
+  X(WAIT_GO, wait_go, 10) \
+  X(UNSHARE, unshare, 11) \
+  X(SETSID, setsid, 12) \
+  X(ROOT_PROPAGATION, root_propagation, 20) \
+  X(OPEN_ROOTFS, open_rootfs, 21) \
+  X(MKDIR, mkdir, 22) \
+  X(MKFILE, mkfile, 23) \
+  X(MOUNT_FS, mount_fs, 24) \
+  X(MOUNT_BIND, mount_bind, 25) \
+  X(MKNOD, mknod, 26) \
+  X(SYMLINK, symlink, 27) \
+  X(PIVOT_ROOT, pivot_root, 28) \
+  X(CHROOT, chroot, 29) \
+  X(MASK_PATH, mask_path, 30) \
+  X(READONLY_PATH, readonly_path, 31) \
+  X(REMOUNT_ROOT_READONLY, remount_root_readonly, 32) \
+  X(SETHOSTNAME, sethostname, 40) \
+  X(SETDOMAINNAME, setdomainname, 41) \
+  X(RLIMIT, rlimit, 42) \
+  X(SETGROUPS, setgroups, 43) \
+  X(SETGID, setgid, 44) \
+  X(SETUID, setuid, 45) \
+  X(CAPABILITIES, capabilities, 46) \
+  X(NO_NEW_PRIVILEGES, no_new_privileges, 47) \
+  X(UMASK, umask, 48) \
+  X(CHDIR, chdir, 49) \
+  X(OPEN_EXEC_FIFO, open_exec_fifo, 50) \
+  X(WAIT_EXEC_FIFO, wait_exec_fifo, 51) \
+  X(RUN_HOOK, run_hook, 52) \
+  X(CONSOLE, console, 53) \
+  X(PRESERVE_FDS, preserve_fds, 54) \
+  X(JOIN_SESSION_KEYRING, join_session_keyring, 55) \
+  X(SYSCTL, sysctl, 56) \
+  X(IO_PRIORITY, io_priority, 57) \
+  X(SCHEDULER, scheduler, 58) \
+  X(PERSONALITY, personality, 59) \
+  X(SIGNAL_READY, signal_ready, 60) \
+  X(EXEC, exec, 61) \
+  X(CPU_AFFINITY, cpu_affinity, 62) \
+  X(IDMAP_USERNS, idmap_userns, 63) \
+  X(SECCOMP, seccomp, 70)
+
+#endif
