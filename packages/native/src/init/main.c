@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "channel.h"
+#include "fds.h"
 #include "init.h"
 
 int ci_fail(struct ci_ctx *ctx, const char *syscall, const char *path) {
@@ -85,6 +87,14 @@ static int run_op(struct ci_ctx *ctx, const struct ci_op *op) {
 int main(int argc, char **argv) {
   struct ci_ctx ctx = {.channel = CI_CHANNEL_FD, .rootfd = -1, .devnull = -1, .exec_fifo = -1};
   if (argc > 1) ctx.channel = atoi(argv[1]);
+  if (ctx.channel < CI_CHANNEL_FD) return 1;
+  /* The very first step: we were given stdio, the preserved descriptors and the channel after
+     them; whatever else the caller left open is closed before anything else runs. The channel
+     itself stays until exec, which closes it (that is how the runtime sees the exec). */
+  if (ci_close_fds_from((unsigned)ctx.channel + 1) || fcntl(ctx.channel, F_SETFD, FD_CLOEXEC)) {
+    ci_report_error(ctx.channel, -1, errno, "close_range", NULL, "inherited descriptors");
+    return 1;
+  }
 
   /* We run from /proc/self/fd/N; name ourselves for ps rather than show "N". */
   prctl(PR_SET_NAME, "corral-init", 0, 0, 0);

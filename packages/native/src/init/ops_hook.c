@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fds.h"
 #include "init.h"
 
 static int write_all(int fd, const char *data, size_t len) {
@@ -44,7 +45,7 @@ int ci_op_run_hook(struct ci_ctx *ctx, const struct ci_op_run_hook *op) {
   if (pid == 0) {
     /* The hook gets the container state on stdin and nothing of ours beyond stdio. */
     if (dup2(in[0], STDIN_FILENO) < 0) _exit(127);
-    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    ci_cloexec_fds_from(3);
     execve(path, (char *const *)op->args.items, (char *const *)op->env.items);
     _exit(127);
   }

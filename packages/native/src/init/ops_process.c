@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fds.h"
 #include "init.h"
 
 int ci_op_setsid(struct ci_ctx *ctx, const struct ci_op_setsid *op) {
@@ -248,7 +249,7 @@ int ci_op_exec(struct ci_ctx *ctx, const struct ci_op_exec *op) {
     return ci_fail(ctx, "exec", file);
   }
   /* Nothing of ours may reach the container: mark every descriptor past stdio close-on-exec. */
-  if (close_range(3 + ctx->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC)) return ci_fail(ctx, "close_range", NULL);
+  if (ci_cloexec_fds_from(3 + ctx->preserve_fds)) return ci_fail(ctx, "close_range", NULL);
   /* The preserved ones must survive exec even if they were opened close-on-exec. */
   for (unsigned fd = 3; fd < 3 + ctx->preserve_fds; fd++) {
     int flags = fcntl((int)fd, F_GETFD);
