@@ -34,7 +34,8 @@
         "src/init/ops_sched.c",
         "src/init/ops_idmap.c",
         "src/init/channel.c",
-        "src/init/fds.c"
+        "src/init/fds.c",
+        "src/init/ops_exec.c"
       ],
       "include_dirs": ["src/protocol", "src/init"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-O2", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2"],

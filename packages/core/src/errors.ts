@@ -45,11 +45,19 @@ export class SystemError extends CorralError {
 
   constructor(
     what: string,
-    details: { syscall: string; errno: number; errnoCode: string; path?: string; detail?: string },
+    details: {
+      syscall: string;
+      errno: number;
+      errnoCode: string;
+      path?: string;
+      detail?: string;
+      /** The whole message, for a failure whose wording tools match on (runc's texts). */
+      message?: string;
+    },
     options?: ErrorOptions,
   ) {
     const detail = details.detail ? `: ${details.detail}` : '';
-    super('SYSTEM', `${what}: ${details.syscall}: ${details.errnoCode}${detail}`, options);
+    super('SYSTEM', details.message ?? `${what}: ${details.syscall}: ${details.errnoCode}${detail}`, options);
     this.name = 'SystemError';
     this.syscall = details.syscall;
     this.errno = details.errno;

@@ -20,6 +20,21 @@ export function hookState(spec: Spec, fields: Omit<HookState, 'ociVersion' | 'an
 }
 
 /**
+ * The state document for the hooks that run inside the container, cut around its status value
+ * (`before + status + after`): corral-init fills in each hook's own, so GO carries it once.
+ */
+export function hookStateAround(
+  spec: Spec,
+  fields: Omit<HookState, 'ociVersion' | 'annotations' | 'status'>,
+): { before: string; after: string } {
+  const mark = '\u0000status\u0000';
+  const quoted = JSON.stringify(mark);
+  const state = hookState(spec, { ...fields, status: mark as HookState['status'] });
+  const at = state.indexOf(quoted);
+  return { before: state.slice(0, at + 1), after: state.slice(at + quoted.length - 1) };
+}
+
+/**
  * The runtime spec's seccomp state: what the agent at linux.seccomp.listenerPath receives with
  * the listener descriptor. `state` is the container state, `pid` the filtered process.
  */

@@ -6,6 +6,7 @@ import {
   type InitErrorReport,
   Pidfd,
   protocol,
+  type SeqpacketMessage,
   SeqpacketSocket,
   sealedInitPath,
   sendDescriptor,
@@ -35,24 +36,31 @@ export function initFailure(plan: InitPlan, report: InitErrorReport): InitError 
     errnoCode: errnoName(report.errno),
     path: report.path || undefined,
     detail,
+    message: plan.explain?.(report),
   });
 }
 
 export type InitStdio = Array<'inherit' | 'ignore' | 'pipe' | number>;
 
+/** Where corral-init's LOG lines go: its level (protocol.LogLevel) and text. */
+export type InitLog = (level: number, message: string) => void;
+
 /**
- * The runtime's side of the corral-init protocol, one method per step:
- * start (send the plan) -> childStarted -> go -> execDone. Each step rejects an unexpected
- * message or an error report from corral-init.
+ * The runtime's side of the corral-init protocol, one method per step of protocol.HandshakeStep
+ * (sync 1 start, 2 childStarted, 3 go, 4 console, 5 seccompListenerTo, 6 ready, 7 execDone).
+ * Each step rejects an unexpected message or an error report from corral-init; LOG lines that
+ * come meanwhile go to the log.
  */
 export class InitProcess {
   readonly #plan: InitPlan;
   readonly #socket: SeqpacketSocket;
   readonly #helper: ChildProcess;
+  readonly #log: InitLog;
   #helperExit: Promise<number | null>;
 
-  private constructor(plan: InitPlan, socket: SeqpacketSocket, helper: ChildProcess) {
+  private constructor(plan: InitPlan, socket: SeqpacketSocket, helper: ChildProcess, log: InitLog) {
     this.#plan = plan;
+    this.#log = log;
     this.#socket = socket;
     this.#helper = helper;
     this.#helperExit = new Promise((resolve) => {
@@ -66,9 +74,16 @@ export class InitProcess {
    * `preserveFds` descriptors of ours from 3 up become the same numbers in the container;
    * corral-init's channel comes after them.
    */
-  static async start(plan: InitPlan, stdio: InitStdio, preserveFds = 0): Promise<InitProcess> {
+  static async start(
+    plan: InitPlan,
+    stdio: InitStdio,
+    preserveFds = 0,
+    log: InitLog = (level, message) => {
+      if (level >= protocol.LogLevel.warning) process.emitWarning(message);
+    },
+  ): Promise<InitProcess> {
     // Encoded first: a plan that cannot be encoded starts nothing.
-    const frame = protocol.encodeFrame(protocol.MessageType.plan, protocol.encodePlan(plan.ops));
+    const datagrams = protocol.encodeMessage(protocol.MessageType.plan, protocol.encodePlan(plan.ops));
     const [ours, theirs] = seqpacketPair();
     let helper: ChildProcess;
     try {
@@ -84,10 +99,10 @@ export class InitProcess {
     } finally {
       closeSync(theirs);
     }
-    const init = new InitProcess(plan, new SeqpacketSocket(ours), helper);
+    const init = new InitProcess(plan, new SeqpacketSocket(ours), helper, log);
     const spawnError = new Promise<never>((_, reject) => helper.once('error', reject));
     try {
-      await Promise.race([init.#socket.send(frame), spawnError]);
+      await Promise.race([init.#send(datagrams), spawnError]);
     } catch (error) {
       // A helper that never got its plan would wait for it forever.
       init.close();
@@ -112,8 +127,12 @@ export class InitProcess {
    * Lets the container process go on with its plan (host-side setup is done), handing it the
    * state documents its in-container hooks read.
    */
-  async go(hookStates: readonly string[] = []): Promise<void> {
-    await this.#socket.send(protocol.encodeFrame(protocol.MessageType.go, protocol.encodeGo(hookStates)));
+  async go(hookState?: { before: string; after: string }): Promise<void> {
+    await this.#send(protocol.encodeMessage(protocol.MessageType.go, protocol.encodeGo(hookState)));
+  }
+
+  async #send(datagrams: Buffer[]): Promise<void> {
+    for (const datagram of datagrams) await this.#socket.send(datagram);
   }
 
   /** Receives the pty master of the container's console (process.terminal). */
@@ -174,9 +193,21 @@ export class InitProcess {
 
   /** Resolves once the container process has exec'd: its end of the socket closes on exec. */
   async execDone(): Promise<void> {
-    const message = await this.#socket.receive();
+    const message = await this.#receive();
     if (message === null) return;
     throw this.#unexpected(message.data, message.fds);
+  }
+
+  /** The next message that is not a LOG line (those go to the log). */
+  async #receive(): Promise<SeqpacketMessage | null> {
+    for (;;) {
+      const message = await this.#socket.receive();
+      if (message === null) return null;
+      const frame = protocol.decodeFrame(message.data);
+      if (frame.type !== protocol.MessageType.log) return message;
+      const { level, message: text } = protocol.decodeLog(frame.payload);
+      this.#log(level, `corral-init: ${text}`);
+    }
   }
 
   close(): void {
@@ -184,7 +215,7 @@ export class InitProcess {
   }
 
   async #expect(name: protocol.MessageTypeName): Promise<{ payload: Buffer; fds: number[] }> {
-    const message = await this.#socket.receive();
+    const message = await this.#receive();
     if (message === null) {
       const code = await this.#helperExit;
       throw new CorralError('SYSTEM', `corral-init exited (status ${code}) before it reported ${name}`);

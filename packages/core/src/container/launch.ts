@@ -2,10 +2,10 @@ import { chmodSync, chownSync, closeSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import type { CgroupManager } from '@corral/cgroups';
-import { mkfifo, type Pidfd, sendDescriptor } from '@corral/native';
+import { mkfifo, type Pidfd, protocol, sendDescriptor } from '@corral/native';
 
 import { CorralError, CreateContainerError, InvalidConfigError } from '../errors.js';
-import { hookState, runHooks, seccompListenerState } from '../hooks.js';
+import { hookState, hookStateAround, runHooks, seccompListenerState } from '../hooks.js';
 import { compileInitPlan } from '../plan/compile.js';
 import { checkNamespacePaths } from '../plan/namespaces.js';
 import { loadBundle } from '../spec/load.js';
@@ -61,6 +61,13 @@ export interface Launched {
 }
 
 const SIGKILL = 9;
+
+/** corral-init's warnings reach the caller's warn, like the runtime's own. */
+function initLog(warn: ((message: string) => void) | undefined) {
+  return (level: number, message: string) => {
+    if (level >= protocol.LogLevel.warning) (warn ?? ((m: string) => process.emitWarning(m)))(message);
+  };
+}
 
 /** --pidfd-socket: hands a pidfd of the process to whoever listens there. */
 export function sendPidfd(socketPath: string, pidfd: Pidfd): void {
@@ -179,6 +186,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       plan,
       options.stdio ?? ['inherit', 'inherit', 'inherit'],
       options.preserveFds,
+      initLog(options.warn),
     );
     pidfd = await init.childStarted();
     setOomScoreAdj(pidfd.pid, bundle.spec.process?.oomScoreAdj);
@@ -213,8 +221,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       hookState(bundle.spec, { id: options.id, status, pid: pidfd!.pid, bundle: bundle.path });
     await runHooks(bundle.spec, 'prestart', state('creating'));
     await runHooks(bundle.spec, 'createRuntime', state('creating'));
-    // In the order of HookStateIndex: createContainer, startContainer.
-    await init.go([state('creating'), state('created')]);
+    await init.go(hookStateAround(bundle.spec, { id: options.id, pid: pidfd.pid, bundle: bundle.path }));
     if (options.consoleSocket) await init.consoleTo(options.consoleSocket);
     else if (bundle.spec.process?.terminal) console = await init.console();
     if (plan.seccompListener) {

@@ -1,11 +1,12 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, posix, resolve } from 'node:path';
 
-import { type InitOp, protocol } from '@corral/native';
+import { type InitErrorReport, type InitOp, protocol } from '@corral/native';
 
 import { InvalidConfigError } from '../errors.js';
 import type { NamespaceType, Spec, SpecMount, SpecProcess } from '../spec/types.js';
 import { capabilityMask } from './capabilities.js';
+import { execLookupText, searchPath } from './exec-lookup.js';
 import { idmapUsernsOps } from './idmap.js';
 import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
 import { byJoinOrder, checkNamespaceConfig, findNamespace, NAMESPACE_FLAGS, NS_FILES } from './namespaces.js';
@@ -26,6 +27,8 @@ export interface InitPlan {
   cloneIndex: number;
   /** Where the seccomp notification listener goes, once corral-init sends it. */
   seccompListener?: { path: string; metadata: string };
+  /** The text of a failure whose wording tools match on (runc's), if this report is one. */
+  explain?: (report: InitErrorReport) => string | undefined;
 }
 
 export interface CompileOptions {
@@ -218,8 +221,8 @@ function addMount(plan: PlanBuilder, mount: SpecMount, index: number, bundle: st
   );
 }
 
-/** Which of the states that GO carries a hook reads: see HOOK_STATES in launch. */
-export const HookStateIndex = { createContainer: 0, startContainer: 1 } as const;
+/** The status in the state document each kind of in-container hook reads (runc's). */
+const HOOK_STATUS = { createContainer: 'creating', startContainer: 'created' } as const;
 
 /** Hooks that run inside the container, by corral-init. */
 function addContainerHooks(plan: PlanBuilder, spec: Spec, kind: 'createContainer' | 'startContainer'): void {
@@ -230,7 +233,7 @@ function addContainerHooks(plan: PlanBuilder, spec: Spec, kind: 'createContainer
         path: hook.path,
         args: hook.args?.length ? hook.args : [hook.path],
         env: hook.env ?? [],
-        stateIndex: HookStateIndex[kind],
+        status: HOOK_STATUS[kind],
         timeoutMs: BigInt((hook.timeout ?? 0) * 1000),
       },
       `${kind} hook ${hook.path} (hooks.${kind}[${i}])`,
@@ -401,7 +404,24 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     addContainerHooks(plan, spec, 'startContainer'),
   );
   if (has(spec, 'user')) openBindSourcesEarly(plan, becomeRoot);
-  return { ops: plan.ops, describe: plan.describe, cloneIndex, seccompListener: seccomp?.listener };
+  return finish(plan, cloneIndex, process, seccomp);
+}
+
+function finish(
+  plan: PlanBuilder,
+  cloneIndex: number,
+  process: SpecProcess,
+  seccomp?: SeccompStep,
+): InitPlan {
+  const lookup = plan.ops.findIndex((op) => op.op === 'resolveExec');
+  const file = process.args![0]!;
+  return {
+    ops: plan.ops,
+    describe: plan.describe,
+    cloneIndex,
+    seccompListener: seccomp?.listener,
+    explain: (report) => (report.opIndex === lookup ? execLookupText(file, report) : undefined),
+  };
 }
 
 /** The container's filter; exec'd processes get the same one. */
@@ -498,6 +518,7 @@ function addProcess(
   if (process.noNewPrivileges)
     plan.add({ op: 'noNewPrivileges' }, 'set no_new_privs (process.noNewPrivileges)');
   plan.add({ op: 'chdir', path: process.cwd }, `change directory to ${process.cwd} (process.cwd)`);
+  addResolveExec(plan, process);
   // A listener must reach the runtime before `create` returns: before the exec FIFO wait.
   const listenerSeccomp = seccomp && !earlySeccomp && seccomp.listener;
   if (listenerSeccomp) plan.add(seccomp.op, seccomp.description);
@@ -510,9 +531,19 @@ function addProcess(
     plan.add({ op: 'preserveFds', count: preserveFds }, `keep ${preserveFds} descriptors (--preserve-fds)`);
   if (seccomp && !earlySeccomp && !listenerSeccomp) plan.add(seccomp.op, seccomp.description);
   const args = process.args!;
+  const env = process.env ?? [];
+  plan.add({ op: 'exec', args, env }, `exec ${JSON.stringify(args[0])} (process.args[0])`);
+}
+
+/**
+ * Finds args[0] in the container while `create` can still fail (runc does it there too), so a
+ * missing or non-executable program is a create error, worded as runc's (see finish).
+ */
+function addResolveExec(plan: PlanBuilder, process: SpecProcess): void {
+  const file = process.args![0]!;
   plan.add(
-    { op: 'exec', file: args[0]!, args, env: process.env ?? [] },
-    `exec ${JSON.stringify(args[0])} (process.args[0])`,
+    { op: 'resolveExec', file, searchPath: searchPath(process.env) },
+    `find ${JSON.stringify(file)} (process.args[0])`,
   );
 }
 
@@ -544,5 +575,5 @@ export function compileExecPlan(
   addConsole(plan, process);
   const seccomp = seccompStep(spec);
   addProcess(plan, spec, process, seccomp, undefined, preserveFds);
-  return { ops: plan.ops, describe: plan.describe, cloneIndex, seccompListener: seccomp?.listener };
+  return finish(plan, cloneIndex, process, seccomp);
 }

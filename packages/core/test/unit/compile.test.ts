@@ -285,3 +285,38 @@ describe('initFailure', () => {
     expect(early.message).toBe('start the container process: clone3: EINVAL');
   });
 });
+
+describe('args[0] lookup', () => {
+  it('looks args[0] up on the process PATH after the identity is set, before the process is ready', () => {
+    const plan = compileInitPlan(
+      spec((s) => {
+        s.process!.args = ['nope'];
+        s.process!.env = ['PATH=/a', 'TERM=xterm', 'PATH=/b:/c'];
+      }),
+      { bundle, execFifo: '/run/x/exec.fifo' },
+    );
+    const names = plan.ops.map((op) => op.op);
+    const lookup = names.indexOf('resolveExec');
+    expect(plan.ops[lookup]).toEqual({ op: 'resolveExec', file: 'nope', searchPath: '/b:/c' });
+    expect(lookup).toBeGreaterThan(names.indexOf('setuid'));
+    expect(lookup).toBeLessThan(names.indexOf('signalReady'));
+    expect(plan.ops.at(-1)).toMatchObject({ op: 'exec', args: ['nope'] });
+  });
+
+  it("words a failed lookup as Go's exec.LookPath, which tools match on", () => {
+    const text = (args: string[], report: { errno: number; syscall: string; message: string }) => {
+      const plan = compileInitPlan(spec((s) => (s.process!.args = args)), { bundle });
+      const opIndex = plan.ops.findIndex((op) => op.op === 'resolveExec');
+      return initFailure(plan, { opIndex, path: args[0]!, ...report }).message;
+    };
+    expect(text(['/nope'], { errno: 2, syscall: 'stat', message: 'No such file or directory' })).toBe(
+      'exec: "/nope": stat /nope: no such file or directory',
+    );
+    expect(text(['nope'], { errno: 2, syscall: 'lookpath', message: '' })).toBe(
+      'exec: "nope": executable file not found in $PATH',
+    );
+    expect(text(['/etc/passwd'], { errno: 13, syscall: '', message: 'Permission denied' })).toBe(
+      'exec: "/etc/passwd": permission denied',
+    );
+  });
+});

@@ -22,11 +22,12 @@ struct ci_ctx {
   int pivoted;       /* paths resolve against "/" once the root has moved           */
   int exec_fifo;     /* O_PATH descriptor of the exec FIFO (after CI_OP_OPEN_EXEC_FIFO) */
   unsigned preserve_fds; /* descriptors from 3 up that the process keeps (--preserve-fds) */
-  const char **hook_states; /* the state documents the GO message carried          */
+  const char *exec_path; /* the program resolveExec found                          */
+  const char *state_before; /* the state document GO carried, cut around its status   */
+  const char *state_after;
   struct ci_mount_source *mount_sources; /* bind sources cloned early (CI_OP_OPEN_MOUNT_SOURCE) */
   int idmap_userns[CI_MAX_IDMAPS]; /* user namespaces of id-mapped mounts (CI_OP_IDMAP_USERNS) */
   unsigned idmap_count;
-  size_t hook_state_count;
   /* What failed, for the error report; set by ci_fail(). */
   const char *fail_syscall;
   const char *fail_path;

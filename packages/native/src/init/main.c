@@ -25,7 +25,8 @@ int ci_fail(struct ci_ctx *ctx, const char *syscall, const char *path) {
   return -1;
 }
 
-/* The parent learns the child's pid and gets a pidfd for it, so it never signals a reused pid. */
+/* sync 2: the parent learns the child's pid and gets a pidfd for it, so it never signals a
+   reused pid. */
 int ci_op_clone(struct ci_ctx *ctx, const struct ci_op_clone *op) {
   int pidfd = -1;
   struct clone_args args;
@@ -45,6 +46,7 @@ int ci_op_clone(struct ci_ctx *ctx, const struct ci_op_clone *op) {
   _exit(rc == 0 ? 0 : 1);
 }
 
+/* sync 3: the runtime has set up the host's side; GO carries the state for in-container hooks. */
 int ci_op_wait_go(struct ci_ctx *ctx, const struct ci_op_wait_go *op) {
   (void)op;
   uint32_t type;
@@ -56,16 +58,24 @@ int ci_op_wait_go(struct ci_ctx *ctx, const struct ci_op_wait_go *op) {
     errno = EPROTO;
     return ci_fail(ctx, "recv", NULL);
   }
-  /* The payload stays allocated: the hook states point into it until exec. */
-  ssize_t count = ci_decode_str_list(payload, (size_t)len, &ctx->hook_states);
-  if (count < 0) {
+  /* The payload stays allocated: the state points into it until exec. */
+  const char **state;
+  ssize_t count = ci_decode_str_list(payload, (size_t)len, &state);
+  if (count != 0 && count != 2) {
+    if (count > 0) free(state);
     free(payload);
+    errno = EINVAL;
     return ci_fail(ctx, "decode", "go");
   }
-  ctx->hook_state_count = (size_t)count;
+  if (count == 2) {
+    ctx->state_before = state[0];
+    ctx->state_after = state[1];
+  }
+  free(state);
   return 0;
 }
 
+/* sync 6: stopped at the exec FIFO, everything that can fail before `start` has run. */
 int ci_op_signal_ready(struct ci_ctx *ctx, const struct ci_op_signal_ready *op) {
   (void)op;
   if (ci_send_frame(ctx->channel, CI_MSG_READY, NULL, 0, -1)) return ci_fail(ctx, "send", NULL);
@@ -104,6 +114,7 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  /* sync 1 */
   uint32_t type;
   uint8_t *payload;
   ssize_t len = ci_recv_frame(ctx.channel, &type, &payload);

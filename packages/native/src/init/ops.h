@@ -77,9 +77,9 @@
 #define CI_FIELDS_open_exec_fifo(F) F(str, path)
 /* 51 waitExecFifo: open the exec FIFO for writing, which blocks until `start` reads it */
 #define CI_FIELDS_wait_exec_fifo(F)
-/* 52 runHook: run a hook with the stateIndex-th state document of GO on its stdin, killed after
- * timeoutMs (0: never) */
-#define CI_FIELDS_run_hook(F) F(str, path) F(strs, args) F(strs, env) F(u32, state_index) F(u64, timeout_ms)
+/* 52 runHook: run a hook with the state document of GO, with this status, on its stdin; killed
+ * after timeoutMs (0: never) */
+#define CI_FIELDS_run_hook(F) F(str, path) F(strs, args) F(strs, env) F(str, status) F(u64, timeout_ms)
 /* 53 console: after pivot_root, a pty of the container's devpts sized rows x columns (0 0:
  * unset): its peer becomes /dev/console, the controlling terminal and stdio; the master goes to
  * the runtime in CONSOLE */
@@ -98,13 +98,19 @@
 #define CI_FIELDS_personality(F) F(u32, domain)
 /* 60 signalReady: send READY */
 #define CI_FIELDS_signal_ready(F)
-/* 61 exec: execve file (found on the env's PATH) with args and env */
-#define CI_FIELDS_exec(F) F(str, file) F(strs, args) F(strs, env)
+/* 61 exec: execve the program resolveExec found, with args and env */
+#define CI_FIELDS_exec(F) F(strs, args) F(strs, env)
 /* 62 cpuAffinity: sched_setaffinity on itself */
 #define CI_FIELDS_cpu_affinity(F) F(u32s, cpus)
 /* 63 idmapUserns: before the clone, a user namespace holding an id-mapped mount's maps:
  * uidLines uid triples then gid triples */
 #define CI_FIELDS_idmap_userns(F) F(u32, uid_lines) F(u32s, maps)
+/* 64 resolveExec: find file as Go's exec.LookPath does: a name with a slash as it is, else in
+ * each directory of searchPath (an empty entry is the working directory); it must exist, not be
+ * a directory and be executable (faccessat AT_EACCESS, or its mode bits where that is refused).
+ * Fails with the call at fault (stat, or none) and the description of its errno; lookpath
+ * ENOENT when no directory has it, lookpath EACCES when only a relative entry does */
+#define CI_FIELDS_resolve_exec(F) F(str, file) F(str, search_path)
 /* 70 seccomp: install the BPF program (sock_filter as little-endian u32 pairs) with seccomp(2)
  * flags; with SECCOMP_FILTER_FLAG_NEW_LISTENER the listener goes to the runtime in
  * SECCOMP_LISTENER */
@@ -155,6 +161,7 @@
   X(EXEC, exec, 61) \
   X(CPU_AFFINITY, cpu_affinity, 62) \
   X(IDMAP_USERNS, idmap_userns, 63) \
+  X(RESOLVE_EXEC, resolve_exec, 64) \
   X(SECCOMP, seccomp, 70)
 
 #endif

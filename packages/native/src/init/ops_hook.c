@@ -26,14 +26,12 @@ static int write_all(int fd, const char *data, size_t len) {
 
 int ci_op_run_hook(struct ci_ctx *ctx, const struct ci_op_run_hook *op) {
   const char *path = op->path;
-  uint64_t which = op->state_index, timeout_ms = op->timeout_ms;
-  if (which >= ctx->hook_state_count) {
+  uint64_t timeout_ms = op->timeout_ms;
+  if (!ctx->state_before) {
     errno = EINVAL;
-    snprintf(ctx->fail_message, sizeof(ctx->fail_message), "no container state %llu for the hook",
-             (unsigned long long)which);
+    snprintf(ctx->fail_message, sizeof(ctx->fail_message), "GO carried no container state for the hook");
     return ci_fail(ctx, "hook", path);
   }
-  const char *state = ctx->hook_states[which];
   int in[2];
   if (pipe2(in, O_CLOEXEC)) return ci_fail(ctx, "pipe2", path);
   pid_t pid = fork();
@@ -52,7 +50,10 @@ int ci_op_run_hook(struct ci_ctx *ctx, const struct ci_op_run_hook *op) {
   close(in[0]);
   /* A hook that does not read its stdin must not kill us with SIGPIPE. */
   signal(SIGPIPE, SIG_IGN);
-  int write_failed = write_all(in[1], state, strlen(state)) && errno != EPIPE;
+  const char *parts[] = {ctx->state_before, op->status, ctx->state_after};
+  int write_failed = 0;
+  for (size_t i = 0; i < 3 && !write_failed; i++)
+    write_failed = write_all(in[1], parts[i], strlen(parts[i])) && errno != EPIPE;
   close(in[1]);
   signal(SIGPIPE, SIG_DFL);
 

@@ -16,7 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "fds.h"
+#include "channel.h"
 #include "init.h"
 
 int ci_op_setsid(struct ci_ctx *ctx, const struct ci_op_setsid *op) {
@@ -45,7 +45,11 @@ int ci_op_setdomainname(struct ci_ctx *ctx, const struct ci_op_setdomainname *op
  */
 int ci_op_join_session_keyring(struct ci_ctx *ctx, const struct ci_op_join_session_keyring *op) {
   long id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, op->name);
-  if (id < 0) return errno == ENOSYS ? 0 : ci_fail(ctx, "keyctl", "KEYCTL_JOIN_SESSION_KEYRING");
+  if (id < 0 && errno == ENOSYS) {
+    ci_log(ctx->channel, CI_LOG_WARNING, "the kernel has no keyrings: the container shares the runtime's session keyring");
+    return 0;
+  }
+  if (id < 0) return ci_fail(ctx, "keyctl", "KEYCTL_JOIN_SESSION_KEYRING");
   /* "type;uid;gid;perm;description": the permissions are the fourth field, in hex. */
   char description[512];
   long n = syscall(SYS_keyctl, KEYCTL_DESCRIBE, id, description, sizeof(description));
@@ -205,56 +209,4 @@ int ci_op_preserve_fds(struct ci_ctx *ctx, const struct ci_op_preserve_fds *op) 
   }
   ctx->preserve_fds = (unsigned)op->count;
   return 0;
-}
-
-static const char *env_path(const char *const *env) {
-  for (; *env; env++) {
-    if (strncmp(*env, "PATH=", 5) == 0) return *env + 5;
-  }
-  return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-}
-
-/* Finds file on the container's PATH, as execvpe would but with the container's env. */
-static int lookup_executable(const char *file, const char *const *env, char *out, size_t size) {
-  if (strchr(file, '/')) {
-    if (snprintf(out, size, "%s", file) >= (int)size) return ENAMETOOLONG;
-    return 0;
-  }
-  int last_err = ENOENT;
-  const char *p = env_path(env);
-  while (*p) {
-    const char *end = strchrnul(p, ':');
-    int dir_len = (int)(end - p);
-    if (snprintf(out, size, "%.*s%s%s", dir_len, p, dir_len ? "/" : "", file) < (int)size) {
-      struct stat st;
-      if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
-        if (access(out, X_OK) == 0) return 0;
-        last_err = EACCES;
-      }
-    }
-    p = *end ? end + 1 : end;
-  }
-  return last_err;
-}
-
-int ci_op_exec(struct ci_ctx *ctx, const struct ci_op_exec *op) {
-  const char *file = op->file;
-  char *const *argv = (char *const *)op->args.items;
-  char *const *env = (char *const *)op->env.items;
-  static char path[PATH_MAX];
-  int err = lookup_executable(file, (const char *const *)env, path, sizeof(path));
-  if (err) {
-    errno = err;
-    snprintf(ctx->fail_message, sizeof(ctx->fail_message), "executable file not found in $PATH");
-    return ci_fail(ctx, "exec", file);
-  }
-  /* Nothing of ours may reach the container: mark every descriptor past stdio close-on-exec. */
-  if (ci_cloexec_fds_from(3 + ctx->preserve_fds)) return ci_fail(ctx, "close_range", NULL);
-  /* The preserved ones must survive exec even if they were opened close-on-exec. */
-  for (unsigned fd = 3; fd < 3 + ctx->preserve_fds; fd++) {
-    int flags = fcntl((int)fd, F_GETFD);
-    if (flags >= 0 && fcntl((int)fd, F_SETFD, flags & ~FD_CLOEXEC)) return ci_fail(ctx, "fcntl", "preserved fd");
-  }
-  execve(path, argv, env);
-  return ci_fail(ctx, "execve", file);
 }

@@ -3,11 +3,42 @@
  * documents the wire format; the golden vectors in test/golden are checked by both sides.
  */
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const FRAME_HEADER_SIZE = 8;
 export const OP_HEADER_SIZE = 8;
-export const MAX_MESSAGE = 256 * 1024;
+/**
+ * A message's payload may be this large: Linux's argument limit (args and env of the process,
+ * up to 6 MiB) and Kubernetes' 256 KiB of annotations fit with room to spare.
+ */
+export const MAX_MESSAGE = 16 * 1024 * 1024;
+/** A message goes as datagrams of at most this many bytes, below any socket buffer's limit. */
+export const MAX_DATAGRAM = 64 * 1024;
 export const MAX_OPS = 4096;
+
+/**
+ * The handshake, step by step. corral-init marks the same points `sync N`, and the runtime's
+ * InitProcess has one method per step; ERROR may come instead of any step from the runtime's
+ * side, and LOG lines at any time.
+ */
+export const HandshakeStep = {
+  /** runtime -> corral-init: PLAN. */
+  plan: 1,
+  /** corral-init -> runtime: CHILD_STARTED, the container process's pid and a pidfd. */
+  childStarted: 2,
+  /** runtime -> container process: GO, host-side setup is done (waitGo). */
+  go: 3,
+  /** container process -> runtime: CONSOLE, the pty master (console). */
+  console: 4,
+  /** container process -> runtime: SECCOMP_LISTENER (seccomp with a listener). */
+  seccompListener: 5,
+  /** container process -> runtime: READY, stopped at the exec FIFO (signalReady, `create`). */
+  ready: 6,
+  /** The channel closes: the process has exec'd (exec). */
+  exec: 7,
+} as const;
+
+/** LOG levels, as the runtime's logger takes them. */
+export const LogLevel = { debug: 0, info: 1, warning: 2 } as const;
 
 export const MessageType = {
   plan: 1,
@@ -196,12 +227,12 @@ export const OPS = {
   },
   runHook: {
     code: 52,
-    doc: 'run a hook with the stateIndex-th state document of GO on its stdin, killed after timeoutMs (0: never)',
+    doc: 'run a hook with the state document of GO, with this status, on its stdin; killed after timeoutMs (0: never)',
     fields: [
       ['path', 'str'],
       ['args', 'strs'],
       ['env', 'strs'],
-      ['stateIndex', 'u32'],
+      ['status', 'str'],
       ['timeoutMs', 'u64'],
     ],
   },
@@ -256,11 +287,18 @@ export const OPS = {
   signalReady: { code: 60, doc: 'send READY', fields: [] },
   exec: {
     code: 61,
-    doc: "execve file (found on the env's PATH) with args and env",
+    doc: 'execve the program resolveExec found, with args and env',
     fields: [
-      ['file', 'str'],
       ['args', 'strs'],
       ['env', 'strs'],
+    ],
+  },
+  resolveExec: {
+    code: 64,
+    doc: "find file as Go's exec.LookPath does: a name with a slash as it is, else in each directory of searchPath (an empty entry is the working directory); it must exist, not be a directory and be executable (faccessat AT_EACCESS, or its mode bits where that is refused). Fails with the call at fault (stat, or none) and the description of its errno; lookpath ENOENT when no directory has it, lookpath EACCES when only a relative entry does",
+    fields: [
+      ['file', 'str'],
+      ['searchPath', 'str'],
     ],
   },
   cpuAffinity: { code: 62, doc: 'sched_setaffinity on itself', fields: [['cpus', 'u32s']] },
@@ -489,14 +527,29 @@ export function decodePlan(payload: Buffer): InitOp[] {
   return ops;
 }
 
-export function encodeFrame(type: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+/**
+ * A message as the datagrams that carry it: the first holds the header (type, whole payload
+ * length) and the payload's start, each next one MAX_DATAGRAM bytes more (the last the rest).
+ */
+export function encodeMessage(type: number, payload: Buffer = Buffer.alloc(0)): Buffer[] {
+  if (payload.length > MAX_MESSAGE)
+    throw new RangeError(`protocol: a message of ${payload.length} bytes exceeds ${MAX_MESSAGE}`);
   const header = Buffer.alloc(FRAME_HEADER_SIZE);
   header.writeUInt32LE(type, 0);
   header.writeUInt32LE(payload.length, 4);
-  const frame = Buffer.concat([header, payload]);
-  if (frame.length > MAX_MESSAGE)
-    throw new RangeError(`protocol: message of ${frame.length} bytes exceeds ${MAX_MESSAGE}`);
-  return frame;
+  const first = MAX_DATAGRAM - FRAME_HEADER_SIZE;
+  const datagrams: Buffer[] = [Buffer.concat([header, payload.subarray(0, first)])];
+  for (let at = first; at < payload.length; at += MAX_DATAGRAM)
+    datagrams.push(payload.subarray(at, at + MAX_DATAGRAM));
+  return datagrams;
+}
+
+/** A message that fits in one datagram (what corral-init sends). */
+export function encodeFrame(type: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+  const datagrams = encodeMessage(type, payload);
+  if (datagrams.length > 1)
+    throw new RangeError(`protocol: a frame of ${payload.length} bytes needs more than one datagram`);
+  return datagrams[0]!;
 }
 
 export function decodeFrame(frame: Buffer): { type: number; payload: Buffer } {
@@ -532,11 +585,18 @@ export function encodeErrorReport(report: InitErrorReport): Buffer {
   return w.done();
 }
 
-/** The GO payload: the container state documents that in-container hooks read on stdin. */
-export function encodeGo(hookStates: readonly string[] = []): Buffer {
+/**
+ * The GO payload: the container's state document, once, cut around its status value
+ * (`state.before + status + state.after`), for the hooks that run in the container to read with
+ * their own status; nothing when none runs there.
+ */
+export function encodeGo(state?: { before: string; after: string }): Buffer {
   const w = new Writer();
-  w.u32(hookStates.length);
-  for (const state of hookStates) w.str(state);
+  w.u32(state ? 2 : 0);
+  if (state) {
+    w.str(state.before);
+    w.str(state.after);
+  }
   return w.done();
 }
 

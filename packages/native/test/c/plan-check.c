@@ -2,11 +2,17 @@
  * Test harness for corral-init's plan decoder, built by the unit tests with sanitizers.
  *   plan-check dump   < plan   prints each decoded op on a line: code, then its fields
  *   plan-check fuzz N < plan   decodes N mutated copies; must never crash or read out of bounds
+ *   plan-check recv            stdin is a SOCK_SEQPACKET socket: receives one message as
+ *                              corral-init does (datagrams reassembled), prints its type and
+ *                              the decoded plan, or "refused" and errno
  */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "channel.h"
 #include "plan.h"
 
 static size_t read_all(uint8_t **out) {
@@ -53,10 +59,26 @@ static void dump(const struct ci_plan *plan) {
 }
 
 int main(int argc, char **argv) {
-  uint8_t *buf;
-  size_t len = read_all(&buf);
   struct ci_plan plan;
   int32_t bad_op;
+  if (argc == 2 && strcmp(argv[1], "recv") == 0) {
+    uint32_t type;
+    uint8_t *payload;
+    ssize_t n = ci_recv_frame(0, &type, &payload);
+    if (n < 0) {
+      printf("refused %s\n", strerrorname_np(errno));
+      return 2;
+    }
+    printf("type %u, %zd bytes\n", type, n);
+    if (type == CI_MSG_PLAN && ci_decode_plan(payload, (size_t)n, &plan, &bad_op) == 0) {
+      dump(&plan);
+      ci_free_plan(&plan);
+    }
+    free(payload);
+    return 0;
+  }
+  uint8_t *buf;
+  size_t len = read_all(&buf);
   if (argc == 2 && strcmp(argv[1], "dump") == 0) {
     if (ci_decode_plan(buf, len, &plan, &bad_op)) {
       printf("invalid at op %d\n", bad_op);
