@@ -6,11 +6,12 @@ import { type InitErrorReport, type InitOp, protocol } from '@corral/native';
 import { InvalidConfigError } from '../errors.js';
 import type { NamespaceType, Spec, SpecMount, SpecProcess } from '../spec/types.js';
 import { capabilityMask } from './capabilities.js';
+import { processEnv } from './env.js';
 import { execLookupText, searchPath } from './exec-lookup.js';
 import { idmapUsernsOps } from './idmap.js';
 import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
 import { byJoinOrder, checkNamespaceConfig, findNamespace, NAMESPACE_FLAGS, NS_FILES } from './namespaces.js';
-import { initialAffinityOp, processAttributeOps } from './process-attributes.js';
+import { initialAffinityOp, memoryPolicyOp, processAttributeOps } from './process-attributes.js';
 import { RLIMITS } from './rlimits.js';
 import { compileSeccomp, type SeccompStep } from './seccomp.js';
 import { compileSysctls } from './sysctl.js';
@@ -353,7 +354,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   for (const { op, why } of idmaps) plan.add(op, why);
   addNamespaces(plan, spec);
   const cloneIndex = plan.ops.length - 1;
-  plan.add({ op: 'waitGo' }, 'wait for the runtime');
+  addWaitGo(plan, process);
   const rootfs = rootfsPath(spec, options.bundle);
   plan.add({ op: 'rootPropagation', flags: rootPropagation(spec) }, 'set the propagation of /');
   plan.add({ op: 'openRootfs', path: rootfs }, `open the rootfs ${rootfs}`);
@@ -376,6 +377,8 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     addMount(plan, mount, i, options.bundle, idmaps.findIndex((idmap) => idmap.mountIndex === i) + 1);
   });
   addDevices(plan, spec);
+  // A missing working directory is made, as runc makes it, after the mounts that may hold it.
+  plan.add({ op: 'mkdir', path: process.cwd, mode: 0o755 }, `create ${process.cwd} (process.cwd)`);
   addContainerHooks(plan, spec, 'createContainer');
   plan.add(
     options.noPivot ? { op: 'chroot' } : { op: 'pivotRoot' },
@@ -427,6 +430,18 @@ function finish(
 /** The container's filter; exec'd processes get the same one. */
 function seccompStep(spec: Spec): SeccompStep | undefined {
   return spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp) : undefined;
+}
+
+/**
+ * The wait for the runtime, which puts the process in its cgroup meanwhile. Then, unless the
+ * config sets an affinity, the one corral itself had is dropped for every CPU the cgroup allows,
+ * as runc does.
+ */
+function addWaitGo(plan: PlanBuilder, process: SpecProcess): void {
+  plan.add({ op: 'waitGo' }, 'wait for the runtime');
+  const affinity = (process as { execCPUAffinity?: { initial?: unknown; final?: unknown } }).execCPUAffinity;
+  if (affinity?.initial === undefined && affinity?.final === undefined)
+    plan.add({ op: 'resetCpuAffinity' }, 'reset the CPU affinity to the cgroup');
 }
 
 /** corral-init's own CPUs, inherited by the process until it is in the container's cgroup. */
@@ -484,13 +499,16 @@ function addProcess(
   }
   // Before the identity changes: real-time policies and I/O classes need the privilege.
   for (const { op, why } of processAttributeOps(process, spec)) plan.add(op, why);
+  const memoryPolicy = memoryPolicyOp(spec);
+  if (memoryPolicy) plan.add(memoryPolicy, 'set the memory policy (linux.memoryPolicy)');
   if (process.user.umask !== undefined)
     plan.add({ op: 'umask', mask: process.user.umask }, 'set the umask (process.user.umask)');
-  // Installing a filter takes no_new_privs or CAP_SYS_ADMIN. Without no_new_privs it must go in
-  // while the capabilities are still whole, so the rest of the plan runs under it; with it, it
-  // goes in last and the profile need not allow the runtime's own setup calls.
-  const earlySeccomp = seccomp && !process.noNewPrivileges;
-  if (earlySeccomp) plan.add(seccomp.op, seccomp.description);
+  const cwd = `change directory to ${process.cwd} (process.cwd)`;
+  // Entered while still root (a directory only root may enter), and again as the process's
+  // user if root was refused (one only that user may enter), as runc does.
+  plan.add({ op: 'chdir', path: process.cwd, mode: protocol.ChdirMode.try }, cwd);
+  const env = processEnv(process.env);
+  if (env.home) plan.add({ op: 'homeFromPasswd', uid: process.user.uid }, 'set HOME from /etc/passwd');
   // Always set the groups, so the container never inherits the runtime's own.
   plan.add(
     { op: 'setgroups', gids: process.user.additionalGids ?? [] },
@@ -498,6 +516,24 @@ function addProcess(
   );
   plan.add({ op: 'setgid', gid: process.user.gid }, `set gid ${process.user.gid} (process.user.gid)`);
   plan.add({ op: 'setuid', uid: process.user.uid }, `set uid ${process.user.uid} (process.user.uid)`);
+  plan.add({ op: 'chdir', path: process.cwd, mode: protocol.ChdirMode.retry }, cwd);
+  // As the process's user: runc looks it up after the switch too.
+  addResolveExec(plan, process, env.list);
+  // Nothing after the filter may need a call the profile could deny: descriptors and the
+  // working directory are done before it, and only the container's execve follows it where
+  // that can be. A filter takes no_new_privs or CAP_SYS_ADMIN: without no_new_privs it goes in
+  // before the capabilities drop it, so the capability calls (and, for `create`, the exec FIFO)
+  // run under it as runc's do; with no_new_privs it is the last step, unless its listener must
+  // reach the runtime before `create` returns.
+  plan.add(
+    { op: 'closeDescriptors', preserve: preserveFds },
+    `keep ${preserveFds} descriptors (--preserve-fds)`,
+  );
+  const early = seccomp && !process.noNewPrivileges;
+  if (early) {
+    plan.add({ op: 'raiseCapabilities' }, `raise the capabilities to install ${seccomp.description}`);
+    plan.add(seccomp.op, seccomp.description);
+  }
   const caps = process.capabilities;
   if (caps) {
     const inheritable = capabilityMask(caps.inheritable);
@@ -517,32 +553,26 @@ function addProcess(
   }
   if (process.noNewPrivileges)
     plan.add({ op: 'noNewPrivileges' }, 'set no_new_privs (process.noNewPrivileges)');
-  plan.add({ op: 'chdir', path: process.cwd }, `change directory to ${process.cwd} (process.cwd)`);
-  addResolveExec(plan, process);
-  // A listener must reach the runtime before `create` returns: before the exec FIFO wait.
-  const listenerSeccomp = seccomp && !earlySeccomp && seccomp.listener;
-  if (listenerSeccomp) plan.add(seccomp.op, seccomp.description);
+  const withListener = seccomp && !early && seccomp.listener;
+  if (withListener) plan.add(seccomp.op, seccomp.description);
   if (execFifo) {
     plan.add({ op: 'signalReady' }, 'report the container created');
     plan.add({ op: 'waitExecFifo' }, 'wait for start');
   }
   beforeExec?.();
-  if (preserveFds > 0)
-    plan.add({ op: 'preserveFds', count: preserveFds }, `keep ${preserveFds} descriptors (--preserve-fds)`);
-  if (seccomp && !earlySeccomp && !listenerSeccomp) plan.add(seccomp.op, seccomp.description);
+  if (seccomp && !early && !withListener) plan.add(seccomp.op, seccomp.description);
   const args = process.args!;
-  const env = process.env ?? [];
-  plan.add({ op: 'exec', args, env }, `exec ${JSON.stringify(args[0])} (process.args[0])`);
+  plan.add({ op: 'exec', args, env: env.list }, `exec ${JSON.stringify(args[0])} (process.args[0])`);
 }
 
 /**
  * Finds args[0] in the container while `create` can still fail (runc does it there too), so a
  * missing or non-executable program is a create error, worded as runc's (see finish).
  */
-function addResolveExec(plan: PlanBuilder, process: SpecProcess): void {
+function addResolveExec(plan: PlanBuilder, process: SpecProcess, env: readonly string[]): void {
   const file = process.args![0]!;
   plan.add(
-    { op: 'resolveExec', file, searchPath: searchPath(process.env) },
+    { op: 'resolveExec', file, searchPath: searchPath(env) },
     `find ${JSON.stringify(file)} (process.args[0])`,
   );
 }
@@ -571,7 +601,7 @@ export function compileExecPlan(
   }
   const cloneIndex = plan.ops.length;
   plan.add({ op: 'clone', flags: 0n }, 'start the process');
-  plan.add({ op: 'waitGo' }, 'wait for the runtime');
+  addWaitGo(plan, process);
   addConsole(plan, process);
   const seccomp = seccompStep(spec);
   addProcess(plan, spec, process, seccomp, undefined, preserveFds);

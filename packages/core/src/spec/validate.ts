@@ -132,7 +132,7 @@ export function validateSpec(raw: unknown): Spec {
   }
   if (process.env !== undefined) stringList(process.env, 'process.env');
   process.env?.forEach((entry, i) => {
-    if (!entry.includes('='))
+    if (entry.indexOf('=') < 1)
       throw new InvalidConfigError(`process.env[${i}]`, `must be KEY=value, got ${JSON.stringify(entry)}`);
   });
   absolutePath(process.cwd, 'process.cwd');

@@ -54,9 +54,11 @@ describe('compileInitPlan', () => {
     ]);
   });
 
-  it('orders the steps: rootfs, mounts, devices, pivot, masks, identity, exec', () => {
+  it('orders the steps: rootfs, mounts, devices, pivot, masks, cwd, identity, lookup, exec', () => {
     const names = opNames(spec());
     const order = [
+      'waitGo',
+      'resetCpuAffinity',
       'openRootfs',
       'mountFs',
       'mknod',
@@ -67,12 +69,15 @@ describe('compileInitPlan', () => {
       'remountRootReadonly',
       'sethostname',
       'rlimit',
+      'chdir',
+      'homeFromPasswd',
       'setgroups',
       'setgid',
       'setuid',
+      'resolveExec',
+      'closeDescriptors',
       'capabilities',
       'noNewPrivileges',
-      'chdir',
       'exec',
     ];
     const positions = order.map((name) => names.indexOf(name));
@@ -305,7 +310,10 @@ describe('args[0] lookup', () => {
 
   it("words a failed lookup as Go's exec.LookPath, which tools match on", () => {
     const text = (args: string[], report: { errno: number; syscall: string; message: string }) => {
-      const plan = compileInitPlan(spec((s) => (s.process!.args = args)), { bundle });
+      const plan = compileInitPlan(
+        spec((s) => (s.process!.args = args)),
+        { bundle },
+      );
       const opIndex = plan.ops.findIndex((op) => op.op === 'resolveExec');
       return initFailure(plan, { opIndex, path: args[0]!, ...report }).message;
     };
@@ -318,5 +326,29 @@ describe('args[0] lookup', () => {
     expect(text(['/etc/passwd'], { errno: 13, syscall: '', message: 'Permission denied' })).toBe(
       'exec: "/etc/passwd": permission denied',
     );
+  });
+});
+
+describe('the process environment', () => {
+  const envOf = (env: string[] | undefined) => {
+    const plan = compileInitPlan(
+      spec((s) => {
+        s.process!.env = env;
+      }),
+      { bundle },
+    );
+    return {
+      env: plan.ops.find((op) => op.op === 'exec')!.env,
+      home: plan.ops.some((op) => op.op === 'homeFromPasswd'),
+    };
+  };
+
+  it('keeps the last value of each name where it last appears, and asks for HOME when unset or empty', () => {
+    expect(envOf(['A=1', 'B=2', 'A=3'])).toEqual({ env: ['B=2', 'A=3'], home: true });
+    expect(envOf(['HOME=', 'A=1'])).toEqual({ env: ['A=1'], home: true });
+    expect(envOf(['HOME=/h', 'HOME='])).toEqual({ env: [], home: true });
+    expect(envOf(['HOME=/h'])).toEqual({ env: ['HOME=/h'], home: false });
+    // No environment at all gets none, as with current runc.
+    expect(envOf(undefined)).toEqual({ env: [], home: false });
   });
 });

@@ -21,7 +21,8 @@ struct ci_ctx {
   int devnull;       /* the container's checked /dev/null, opened on first mask     */
   int pivoted;       /* paths resolve against "/" once the root has moved           */
   int exec_fifo;     /* O_PATH descriptor of the exec FIFO (after CI_OP_OPEN_EXEC_FIFO) */
-  unsigned preserve_fds; /* descriptors from 3 up that the process keeps (--preserve-fds) */
+  int cwd_pending;        /* chdir's try was refused: a retry after the uid switch is due */
+  const char *home_env;  /* "HOME=..." for exec, when homeFromPasswd ran                 */
   const char *exec_path; /* the program resolveExec found                          */
   const char *state_before; /* the state document GO carried, cut around its status   */
   const char *state_after;

@@ -71,8 +71,9 @@
 #define CI_FIELDS_no_new_privileges(F)
 /* 48 umask: umask */
 #define CI_FIELDS_umask(F) F(u32, mask)
-/* 49 chdir: chdir, checked to land inside the new root */
-#define CI_FIELDS_chdir(F) F(str, path)
+/* 49 chdir: chdir (ChdirMode: must; try, leaving EACCES and EPERM to a later retry; retry, only
+ * if a try left it), checked to land inside the new root */
+#define CI_FIELDS_chdir(F) F(str, path) F(u32, mode)
 /* 50 openExecFifo: keep an O_PATH descriptor of the exec FIFO (host path) */
 #define CI_FIELDS_open_exec_fifo(F) F(str, path)
 /* 51 waitExecFifo: open the exec FIFO for writing, which blocks until `start` reads it */
@@ -84,8 +85,9 @@
  * unset): its peer becomes /dev/console, the controlling terminal and stdio; the master goes to
  * the runtime in CONSOLE */
 #define CI_FIELDS_console(F) F(u32, rows) F(u32, columns)
-/* 54 preserveFds: descriptors 3 .. 3+count-1 stay open across exec */
-#define CI_FIELDS_preserve_fds(F) F(u32, count)
+/* 54 closeDescriptors: every descriptor from 3+preserve up is marked close-on-exec (the channel
+ * stays until exec closes it), and 3 .. 3+preserve-1 stay open across exec */
+#define CI_FIELDS_close_descriptors(F) F(u32, preserve)
 /* 55 joinSessionKeyring: a new session keyring by this name, searchable by its user */
 #define CI_FIELDS_join_session_keyring(F) F(str, name)
 /* 56 sysctl: write value to /proc/sys/name ("/"-separated) of the new root */
@@ -98,7 +100,8 @@
 #define CI_FIELDS_personality(F) F(u32, domain)
 /* 60 signalReady: send READY */
 #define CI_FIELDS_signal_ready(F)
-/* 61 exec: execve the program resolveExec found, with args and env */
+/* 61 exec: execve the program resolveExec found, with args, and env (and HOME when
+ * homeFromPasswd ran) */
 #define CI_FIELDS_exec(F) F(strs, args) F(strs, env)
 /* 62 cpuAffinity: sched_setaffinity on itself */
 #define CI_FIELDS_cpu_affinity(F) F(u32s, cpus)
@@ -111,6 +114,17 @@
  * Fails with the call at fault (stat, or none) and the description of its errno; lookpath
  * ENOENT when no directory has it, lookpath EACCES when only a relative entry does */
 #define CI_FIELDS_resolve_exec(F) F(str, file) F(str, search_path)
+/* 65 resetCpuAffinity: sched_setaffinity on itself to every CPU, which the kernel narrows to
+ * those its cpuset allows */
+#define CI_FIELDS_reset_cpu_affinity(F)
+/* 66 memoryPolicy: set_mempolicy(mode | flags) with these NUMA nodes */
+#define CI_FIELDS_memory_policy(F) F(u32, mode) F(u32, flags) F(u32s, nodes)
+/* 67 homeFromPasswd: HOME for exec: the home of uid in the root's /etc/passwd, "/" when it has
+ * none */
+#define CI_FIELDS_home_from_passwd(F) F(u32, uid)
+/* 68 raiseCapabilities: make every permitted capability effective again, for a privileged step
+ * after the uid switch (a filter without no_new_privs) */
+#define CI_FIELDS_raise_capabilities(F)
 /* 70 seccomp: install the BPF program (sock_filter as little-endian u32 pairs) with seccomp(2)
  * flags; with SECCOMP_FILTER_FLAG_NEW_LISTENER the listener goes to the runtime in
  * SECCOMP_LISTENER */
@@ -151,7 +165,7 @@
   X(WAIT_EXEC_FIFO, wait_exec_fifo, 51) \
   X(RUN_HOOK, run_hook, 52) \
   X(CONSOLE, console, 53) \
-  X(PRESERVE_FDS, preserve_fds, 54) \
+  X(CLOSE_DESCRIPTORS, close_descriptors, 54) \
   X(JOIN_SESSION_KEYRING, join_session_keyring, 55) \
   X(SYSCTL, sysctl, 56) \
   X(IO_PRIORITY, io_priority, 57) \
@@ -162,6 +176,10 @@
   X(CPU_AFFINITY, cpu_affinity, 62) \
   X(IDMAP_USERNS, idmap_userns, 63) \
   X(RESOLVE_EXEC, resolve_exec, 64) \
+  X(RESET_CPU_AFFINITY, reset_cpu_affinity, 65) \
+  X(MEMORY_POLICY, memory_policy, 66) \
+  X(HOME_FROM_PASSWD, home_from_passwd, 67) \
+  X(RAISE_CAPABILITIES, raise_capabilities, 68) \
   X(SECCOMP, seccomp, 70)
 
 #endif

@@ -8,11 +8,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fds.h"
 #include "init.h"
 
 /* Go's findExecutable: 0, or an errno with *call naming the step that gave it ("" for none). */
@@ -71,14 +71,16 @@ int ci_op_exec(struct ci_ctx *ctx, const struct ci_op_exec *op) {
     errno = EPROTO;
     return ci_fail(ctx, "exec", "no resolveExec before exec");
   }
-  /* Nothing of ours may reach the container: mark every descriptor past stdio close-on-exec. */
-  if (ci_cloexec_fds_from(3 + ctx->preserve_fds)) return ci_fail(ctx, "close_range", NULL);
-  /* The preserved ones must survive exec even if they were opened close-on-exec. */
-  for (unsigned fd = 3; fd < 3 + ctx->preserve_fds; fd++) {
-    int flags = fcntl((int)fd, F_GETFD);
-    if (flags >= 0 && fcntl((int)fd, F_SETFD, flags & ~FD_CLOEXEC)) return ci_fail(ctx, "fcntl", "preserved fd");
+  char *const *env = (char *const *)op->env.items;
+  if (ctx->home_env) {
+    /* HOME goes last, as runc adds it. */
+    char **with_home = calloc(op->env.count + 2, sizeof(*with_home));
+    if (!with_home) return ci_fail(ctx, "calloc", "env");
+    memcpy(with_home, op->env.items, op->env.count * sizeof(*with_home));
+    with_home[op->env.count] = (char *)ctx->home_env;
+    env = with_home;
   }
-  /* sync 7: on success the channel closes with exec. */
-  execve(ctx->exec_path, (char *const *)op->args.items, (char *const *)op->env.items);
+  /* sync 7: on success the channel, close-on-exec, closes with exec. */
+  execve(ctx->exec_path, (char *const *)op->args.items, env);
   return ci_fail(ctx, "execve", ctx->exec_path);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "channel.h"
+#include "fds.h"
 #include "init.h"
 
 int ci_op_setsid(struct ci_ctx *ctx, const struct ci_op_setsid *op) {
@@ -153,9 +154,21 @@ int ci_op_umask(struct ci_ctx *ctx, const struct ci_op_umask *op) {
   return 0;
 }
 
+/*
+ * process.cwd, entered before the identity switch (a directory only root may enter still works)
+ * and again after it if that first try was refused (one only the process's user may enter).
+ */
 int ci_op_chdir(struct ci_ctx *ctx, const struct ci_op_chdir *op) {
   const char *path = op->path;
-  if (chdir(path)) return ci_fail(ctx, "chdir", path);
+  if (op->mode == CI_CHDIR_RETRY && !ctx->cwd_pending) return 0;
+  if (chdir(path)) {
+    if (op->mode == CI_CHDIR_TRY && (errno == EACCES || errno == EPERM)) {
+      ctx->cwd_pending = 1;
+      return 0;
+    }
+    return ci_fail(ctx, "chdir", path);
+  }
+  ctx->cwd_pending = 0;
   /* A working directory reached through a descriptor of the host would not be under "/"
      (getcwd says "(unreachable)"): refuse it rather than exec there. */
   char cwd[PATH_MAX];
@@ -201,12 +214,81 @@ int ci_op_wait_exec_fifo(struct ci_ctx *ctx, const struct ci_op_wait_exec_fifo *
   return 0;
 }
 
-int ci_op_preserve_fds(struct ci_ctx *ctx, const struct ci_op_preserve_fds *op) {
-  /* Our own descriptors (the channel among them) sit above the preserved ones. */
-  if (op->count > 4096 || (int)(3 + op->count) > ctx->channel) {
+int ci_op_close_descriptors(struct ci_ctx *ctx, const struct ci_op_close_descriptors *op) {
+  /* The channel sits above the preserved descriptors. */
+  if (op->preserve > 4096 || (int)(3 + op->preserve) > ctx->channel) {
     errno = EINVAL;
-    return ci_fail(ctx, "preserve_fds", NULL);
+    return ci_fail(ctx, "close_range", "more descriptors to preserve than were given");
   }
-  ctx->preserve_fds = (unsigned)op->count;
+  /* Nothing of ours may reach the container; the channel must stay until exec closes it. */
+  if (ci_cloexec_fds_from(3 + op->preserve)) return ci_fail(ctx, "close_range", NULL);
+  /* The preserved ones survive exec even if they were opened close-on-exec. */
+  for (unsigned fd = 3; fd < 3 + op->preserve; fd++) {
+    int flags = fcntl((int)fd, F_GETFD);
+    if (flags >= 0 && fcntl((int)fd, F_SETFD, flags & ~FD_CLOEXEC)) return ci_fail(ctx, "fcntl", "preserved fd");
+  }
+  return 0;
+}
+
+int ci_op_raise_capabilities(struct ci_ctx *ctx, const struct ci_op_raise_capabilities *op) {
+  (void)op;
+  uint64_t permitted;
+  if (capget_permitted(&permitted) || capset_sets(permitted, permitted, 0)) return ci_fail(ctx, "capset", NULL);
+  return 0;
+}
+
+/* The home of uid in the root's /etc/passwd ("name:password:uid:gid:gecos:home:shell"): 0, 1
+   when no entry has that uid, -1 when the file cannot be read. */
+static int passwd_home(struct ci_ctx *ctx, uint32_t uid, char *home, size_t size) {
+  int fd = ci_open_in_root(ctx, "/etc/passwd", O_RDONLY);
+  if (fd < 0) return -1;
+  static char text[1 << 20];
+  size_t len = 0;
+  ssize_t n;
+  while (len < sizeof(text) - 1 && (n = read(fd, text + len, sizeof(text) - 1 - len)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      errno = err;
+      return -1;
+    }
+    len += (size_t)n;
+  }
+  close(fd);
+  text[len] = '\0';
+  for (char *line = text, *next; line && *line; line = next) {
+    next = strchr(line, '\n');
+    if (next) *next++ = '\0';
+    char *field[7] = {line};
+    int count = 1;
+    for (char *c = line; *c && count < 7; c++) {
+      if (*c == ':') {
+        *c = '\0';
+        field[count++] = c + 1;
+      }
+    }
+    if (count < 7) continue;
+    char *end;
+    unsigned long entry = strtoul(field[2], &end, 10);
+    if (end == field[2] || *end || entry != uid) continue;
+    snprintf(home, size, "%s", field[5]);
+    return 0;
+  }
+  return 1;
+}
+
+int ci_op_home_from_passwd(struct ci_ctx *ctx, const struct ci_op_home_from_passwd *op) {
+  static char env[PATH_MAX + 8];
+  char home[PATH_MAX];
+  int found = passwd_home(ctx, op->uid, home, sizeof(home));
+  /* Any uid may be asked for, with or without an entry: like runc, fall back to "/", and say
+     why only when the file itself could not be read. */
+  if (found < 0)
+    ci_log(ctx->channel, CI_LOG_DEBUG, "HOME not set in process.env, and /etc/passwd could not be read: %s",
+           strerrordesc_np(errno));
+  if (found != 0) snprintf(home, sizeof(home), "/");
+  snprintf(env, sizeof(env), "HOME=%s", home);
+  ctx->home_env = env;
   return 0;
 }

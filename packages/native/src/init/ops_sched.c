@@ -9,8 +9,10 @@
 #include <stdint.h>
 #include <sys/personality.h>
 #include <sys/syscall.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "init.h"
 
 /* struct sched_attr of sched_setattr(2), which glibc does not declare. */
@@ -69,4 +71,38 @@ int ci_op_cpu_affinity(struct ci_ctx *ctx, const struct ci_op_cpu_affinity *op) 
   int rc = sched_setaffinity(0, size, set) ? ci_fail(ctx, "sched_setaffinity", NULL) : 0;
   CPU_FREE(set);
   return rc;
+}
+
+int ci_op_reset_cpu_affinity(struct ci_ctx *ctx, const struct ci_op_reset_cpu_affinity *op) {
+  (void)op;
+  cpu_set_t *set = CPU_ALLOC(CI_MAX_CPUS);
+  if (!set) return ci_fail(ctx, "malloc", "cpu set");
+  size_t size = CPU_ALLOC_SIZE(CI_MAX_CPUS);
+  memset(set, 0xff, size);
+  /* As runc: a failure leaves the inherited affinity and is only worth a warning. */
+  if (sched_setaffinity(0, size, set))
+    ci_log(ctx->channel, CI_LOG_WARNING, "could not reset the CPU affinity: %s", strerrordesc_np(errno));
+  CPU_FREE(set);
+  return 0;
+}
+
+/* Node numbers the kernel can have (MAX_NUMNODES is at most 1 << 10). */
+#define CI_MAX_NODES 1024
+
+int ci_op_memory_policy(struct ci_ctx *ctx, const struct ci_op_memory_policy *op) {
+  unsigned long mask[CI_MAX_NODES / (8 * sizeof(unsigned long))] = {0};
+  const size_t bits = 8 * sizeof(unsigned long);
+  for (size_t i = 0; i < op->nodes.count; i++) {
+    uint32_t node = ci_u32s_at(op->nodes, i);
+    if (node >= CI_MAX_NODES) {
+      errno = EINVAL;
+      return ci_fail(ctx, "set_mempolicy", "node out of range");
+    }
+    mask[node / bits] |= 1UL << (node % bits);
+  }
+  /* The kernel reads maxnode - 1 bits. */
+  if (syscall(SYS_set_mempolicy, (int)(op->mode | op->flags), op->nodes.count ? mask : NULL,
+              op->nodes.count ? (unsigned long)CI_MAX_NODES + 1 : 0UL))
+    return ci_fail(ctx, "set_mempolicy", NULL);
+  return 0;
 }

@@ -58,6 +58,11 @@ enum ci_message_type {
 #define CI_LOG_INFO 1
 #define CI_LOG_WARNING 2
 
+/* chdir modes (ChdirMode in protocol.ts). */
+#define CI_CHDIR_MUST 0u
+#define CI_CHDIR_TRY 1u
+#define CI_CHDIR_RETRY 2u
+
 /* CI_OP_MOUNT_BIND flags. */
 #define CI_BIND_RECURSIVE 1u      /* clone the whole tree under the source (rbind)             */
 #define CI_BIND_ATTR_RECURSIVE 2u /* apply the attributes to every mount in it (rro and such)  */

@@ -214,7 +214,14 @@ export const OPS = {
   },
   noNewPrivileges: { code: 47, doc: 'PR_SET_NO_NEW_PRIVS', fields: [] },
   umask: { code: 48, doc: 'umask', fields: [['mask', 'u32']] },
-  chdir: { code: 49, doc: 'chdir, checked to land inside the new root', fields: [['path', 'str']] },
+  chdir: {
+    code: 49,
+    doc: 'chdir (ChdirMode: must; try, leaving EACCES and EPERM to a later retry; retry, only if a try left it), checked to land inside the new root',
+    fields: [
+      ['path', 'str'],
+      ['mode', 'u32'],
+    ],
+  },
   openExecFifo: {
     code: 50,
     doc: 'keep an O_PATH descriptor of the exec FIFO (host path)',
@@ -244,10 +251,10 @@ export const OPS = {
       ['columns', 'u32'],
     ],
   },
-  preserveFds: {
+  closeDescriptors: {
     code: 54,
-    doc: 'descriptors 3 .. 3+count-1 stay open across exec',
-    fields: [['count', 'u32']],
+    doc: 'every descriptor from 3+preserve up is marked close-on-exec (the channel stays until exec closes it), and 3 .. 3+preserve-1 stay open across exec',
+    fields: [['preserve', 'u32']],
   },
   joinSessionKeyring: {
     code: 55,
@@ -287,7 +294,7 @@ export const OPS = {
   signalReady: { code: 60, doc: 'send READY', fields: [] },
   exec: {
     code: 61,
-    doc: 'execve the program resolveExec found, with args and env',
+    doc: 'execve the program resolveExec found, with args, and env (and HOME when homeFromPasswd ran)',
     fields: [
       ['args', 'strs'],
       ['env', 'strs'],
@@ -302,6 +309,30 @@ export const OPS = {
     ],
   },
   cpuAffinity: { code: 62, doc: 'sched_setaffinity on itself', fields: [['cpus', 'u32s']] },
+  resetCpuAffinity: {
+    code: 65,
+    doc: 'sched_setaffinity on itself to every CPU, which the kernel narrows to those its cpuset allows',
+    fields: [],
+  },
+  memoryPolicy: {
+    code: 66,
+    doc: 'set_mempolicy(mode | flags) with these NUMA nodes',
+    fields: [
+      ['mode', 'u32'],
+      ['flags', 'u32'],
+      ['nodes', 'u32s'],
+    ],
+  },
+  homeFromPasswd: {
+    code: 67,
+    doc: "HOME for exec: the home of uid in the root's /etc/passwd, \"/\" when it has none",
+    fields: [['uid', 'u32']],
+  },
+  raiseCapabilities: {
+    code: 68,
+    doc: 'make every permitted capability effective again, for a privileged step after the uid switch (a filter without no_new_privs)',
+    fields: [],
+  },
   idmapUserns: {
     code: 63,
     doc: "before the clone, a user namespace holding an id-mapped mount's maps: uidLines uid triples then gid triples",
@@ -329,6 +360,9 @@ type FieldsOf<K extends OpName> = (typeof OPS)[K]['fields'][number];
 export type InitOp = {
   [K in OpName]: { op: K } & { -readonly [F in FieldsOf<K> as F[0]]: FieldValue[F[1]] };
 }[OpName];
+
+/** chdir modes. */
+export const ChdirMode = { must: 0, try: 1, retry: 2 } as const;
 
 /** CI_OP_MOUNT_BIND flags. */
 export const BindFlags = { recursive: 1, attrRecursive: 2 } as const;

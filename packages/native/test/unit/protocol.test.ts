@@ -44,7 +44,7 @@ describe('protocol.ts against the golden vectors', () => {
     const ops = vectors.flatMap((v) => v.ops);
     // A chdir of every length from 1 to 64 shifts every later field across each growth point.
     for (let shift = 1; shift <= 64; shift++) {
-      const plan: InitOp[] = [{ op: 'chdir', path: 'x'.repeat(shift) }];
+      const plan: InitOp[] = [{ op: 'chdir', path: 'x'.repeat(shift), mode: 0 }];
       while (plan.length < 400) plan.push(...ops);
       const opByOp = Buffer.concat(plan.map((op) => encodePlan([op]).subarray(8)));
       const bytes = encodePlan(plan);
@@ -61,7 +61,7 @@ describe('protocol.ts against the golden vectors', () => {
 
 describe('protocol.ts refuses what C would misread', () => {
   it('refuses strings with NUL bytes', () => {
-    expect(() => encodePlan([{ op: 'chdir', path: '/a\0b' }])).toThrow(/NUL/);
+    expect(() => encodePlan([{ op: 'chdir', path: '/a\0b', mode: 0 }])).toThrow(/NUL/);
   });
   it('refuses numbers out of range, naming the field', () => {
     expect(() => encodePlan([{ op: 'setuid', uid: -1 }])).toThrow(/setuid\.uid/);
