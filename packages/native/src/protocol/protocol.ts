@@ -325,7 +325,7 @@ export const OPS = {
   },
   homeFromPasswd: {
     code: 67,
-    doc: "HOME for exec: the home of uid in the root's /etc/passwd, \"/\" when it has none",
+    doc: 'HOME for exec: the home of uid in the root\'s /etc/passwd, "/" when it has none',
     fields: [['uid', 'u32']],
   },
   raiseCapabilities: {
