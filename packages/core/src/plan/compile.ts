@@ -10,6 +10,7 @@ import { processEnv } from './env.js';
 import { execLookupText, searchPath } from './exec-lookup.js';
 import { idmapUsernsOps } from './idmap.js';
 import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
+import { bindSource, cleanContainerPath, isBindMount, mountOps } from './mounts.js';
 import { byJoinOrder, checkNamespaceConfig, findNamespace, NAMESPACE_FLAGS, NS_FILES } from './namespaces.js';
 import { initialAffinityOp, memoryPolicyOp, processAttributeOps } from './process-attributes.js';
 import { RLIMITS } from './rlimits.js';
@@ -80,10 +81,6 @@ class PlanBuilder {
   }
 }
 
-function cleanContainerPath(path: string): string {
-  return posix.normalize(`/${path}`);
-}
-
 /** The rootfs as an absolute host path. */
 export function rootfsPath(spec: Spec, bundle: string): string {
   const root = spec.root!.path;
@@ -133,92 +130,46 @@ function has(spec: Spec, type: NamespaceType): boolean {
   return (spec.linux?.namespaces ?? []).some((ns) => ns.type === type);
 }
 
-function rootPropagation(spec: Spec): bigint {
-  const name = spec.linux?.rootfsPropagation || 'rslave';
-  const base = name.replace(/^r/, '') as keyof typeof Propagation;
-  // The rootfs needs at least a private or slave root, or mounts would leak to the host.
-  return BigInt(Propagation[base] | MS_REC);
+/**
+ * The propagation of "/" while the rootfs is set up: the configured one when it is private or
+ * slave, else slave: a shared root would leak the container's mounts to the host and fail
+ * pivot_root, an unbindable one could not be bound onto itself.
+ */
+function setupPropagation(spec: Spec): bigint {
+  const base = (spec.linux?.rootfsPropagation || 'rslave').replace(/^r/, '');
+  return BigInt((base === 'private' ? Propagation.private : Propagation.slave) | MS_REC);
 }
 
-/** `userns`: the id map of an id-mapped bind mount (the n-th idmapUserns op), or 0. */
-function addMount(plan: PlanBuilder, mount: SpecMount, index: number, bundle: string, userns = 0): void {
+/** The configured propagation, for the new root once pivot_root made it "/"; r- forms recurse. */
+function configuredPropagation(spec: Spec): bigint | undefined {
+  const name = spec.linux?.rootfsPropagation;
+  if (!name) return undefined;
+  const base = name.replace(/^r/, '') as keyof typeof Propagation;
+  return BigInt(Propagation[base] | (name.startsWith('r') ? MS_REC : 0));
+}
+
+/** The container's cgroup mount. */
+function addCgroupMount(plan: PlanBuilder, mount: SpecMount, index: number): void {
   const path = `mounts[${index}]`;
   const target = cleanContainerPath(mount.destination);
-  const type = mount.type ?? '';
   const options = parseMountOptions(mount.options ?? [], path);
-
-  if (options.bind || type === 'bind') {
-    if (!mount.source) throw new InvalidConfigError(`${path}.source`, 'a bind mount needs a source');
-    const source = isAbsolute(mount.source) ? mount.source : resolve(bundle, mount.source);
-    let isDirectory: boolean;
-    try {
-      isDirectory = statSync(source).isDirectory();
-    } catch (error) {
-      throw new InvalidConfigError(
-        `${path}.source`,
-        `cannot bind ${source}: ${(error as NodeJS.ErrnoException).code}`,
-        {
-          cause: error,
-        },
-      );
-    }
-    if (isDirectory) {
-      plan.add({ op: 'mkdir', path: target, mode: 0o755 }, `create ${target} (${path})`);
-    } else {
-      const parent = posix.dirname(target);
-      if (parent !== '/') plan.add({ op: 'mkdir', path: parent, mode: 0o755 }, `create ${parent} (${path})`);
-      plan.add({ op: 'mkfile', path: target, mode: 0o644 }, `create ${target} (${path})`);
-    }
-    plan.add(
-      {
-        op: 'mountBind',
-        source,
-        target,
-        flags:
-          (options.recursiveBind ? protocol.BindFlags.recursive : 0) |
-          (options.recursiveAttrs ? protocol.BindFlags.attrRecursive : 0),
-        attrSet: options.attrSet,
-        attrClear: options.attrClear,
-        propagation: options.propagation,
-        userns,
-      },
-      `bind ${source} on ${target} (${path})`,
-    );
-    return;
-  }
-
-  if (type === 'cgroup') {
-    // Until the cgroup manager is in place the container sees the host's hierarchy, read-only.
-    plan.add({ op: 'mkdir', path: target, mode: 0o755 }, `create ${target} (${path})`);
-    plan.add(
-      {
-        op: 'mountBind',
-        source: '/sys/fs/cgroup',
-        target,
-        flags: protocol.BindFlags.recursive | protocol.BindFlags.attrRecursive,
-        attrSet: options.attrSet | MountAttr.readonly,
-        attrClear: options.attrClear & ~MountAttr.readonly,
-        propagation: options.propagation,
-        userns: 0,
-      },
-      `mount cgroup on ${target} (${path})`,
-    );
-    return;
-  }
-
-  if (!type) throw new InvalidConfigError(`${path}.type`, 'is required for a mount that is not a bind mount');
+  // Until the cgroup manager is in place the container sees the host's hierarchy, read-only.
   plan.add({ op: 'mkdir', path: target, mode: 0o755 }, `create ${target} (${path})`);
   plan.add(
     {
-      op: 'mountFs',
-      fstype: type,
-      source: mount.source ?? '',
+      op: 'mountBind',
+      source: '/sys/fs/cgroup',
       target,
-      attrSet: options.attrSet,
+      flags: protocol.BindFlags.recursive,
+      attrSet: 0n,
+      attrClear: 0n,
+      attrReset: 0n,
+      recursiveSet: options.attrSet | MountAttr.readonly,
+      recursiveClear: options.attrClear & ~MountAttr.readonly,
       propagation: options.propagation,
-      options: options.fsOptions,
+      userns: 0,
     },
-    `mount ${type} on ${target} (${path})`,
+    `mount cgroup on ${target} (${path})`,
   );
 }
 
@@ -263,6 +214,9 @@ function addDevice(
         flags: 0,
         attrSet: 0n,
         attrClear: 0n,
+        attrReset: 0n,
+        recursiveSet: 0n,
+        recursiveClear: 0n,
         propagation: 0,
         userns: 0,
       },
@@ -275,11 +229,7 @@ function addDevice(
 
 /** /dev is set up by corral unless the config binds one in from outside. */
 function bindsDev(spec: Spec): boolean {
-  return (spec.mounts ?? []).some(
-    (m) =>
-      cleanContainerPath(m.destination) === '/dev' &&
-      (m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind')),
-  );
+  return (spec.mounts ?? []).some((m) => cleanContainerPath(m.destination) === '/dev' && isBindMount(m));
 }
 
 /**
@@ -350,13 +300,18 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   }
 
   // Made before the clone, while corral-init is still the host's root.
-  const idmaps = idmapUsernsOps(spec);
-  for (const { op, why } of idmaps) plan.add(op, why);
+  const idmaps = idmapUsernsOps(spec, (mount) =>
+    bindSource(mount, spec.mounts!.indexOf(mount), options.bundle),
+  );
+  for (const { ops } of idmaps) for (const { op, why } of ops) plan.add(op, why);
   addNamespaces(plan, spec);
   const cloneIndex = plan.ops.length - 1;
   addWaitGo(plan, process);
   const rootfs = rootfsPath(spec, options.bundle);
-  plan.add({ op: 'rootPropagation', flags: rootPropagation(spec) }, 'set the propagation of /');
+  plan.add(
+    { op: 'rootPropagation', flags: setupPropagation(spec) },
+    'set the propagation of / for the setup',
+  );
   plan.add({ op: 'openRootfs', path: rootfs }, `open the rootfs ${rootfs}`);
   if (options.execFifo) plan.add({ op: 'openExecFifo', path: options.execFifo }, 'open the exec FIFO');
   const becomeRoot = plan.ops.length;
@@ -373,8 +328,16 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   if (options.sessionKeyring) {
     plan.add({ op: 'joinSessionKeyring', name: options.sessionKeyring }, 'join a session keyring of its own');
   }
+  const readonlyLater: string[] = [];
   (spec.mounts ?? []).forEach((mount, i) => {
-    addMount(plan, mount, i, options.bundle, idmaps.findIndex((idmap) => idmap.mountIndex === i) + 1);
+    if (mount.type === 'cgroup') {
+      addCgroupMount(plan, mount, i);
+      return;
+    }
+    const userns = idmaps.findIndex((idmap) => idmap.mountIndex === i) + 1;
+    const mounted = mountOps(mount, i, { bundle: options.bundle, rootfs, userns });
+    for (const [op, why] of mounted.ops) plan.add(op, why);
+    if (mounted.readonlyLater) readonlyLater.push(mounted.readonlyLater);
   });
   addDevices(plan, spec);
   // A missing working directory is made, as runc makes it, after the mounts that may hold it.
@@ -388,16 +351,26 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   // of its own, as runc's does: CRIU refuses a tree whose session leader is outside it.
   if (process.terminal) addConsole(plan, process);
   else plan.add({ op: 'setsid' }, 'start a new session');
+  for (const path of readonlyLater) plan.add({ op: 'remountReadonly', path }, `make ${path} read-only`);
   // Before the readonly paths: /proc/sys is one of them.
   for (const { name, value } of sysctls) plan.add({ op: 'sysctl', name, value }, `set the sysctl ${name}`);
 
+  const masked = new Set<string>();
   for (const [i, path] of (spec.linux?.maskedPaths ?? []).entries()) {
+    // Listed twice, masked once.
+    if (masked.has(cleanContainerPath(path))) continue;
+    masked.add(cleanContainerPath(path));
     plan.add({ op: 'maskPath', path }, `mask ${path} (linux.maskedPaths[${i}])`);
   }
   for (const [i, path] of (spec.linux?.readonlyPaths ?? []).entries()) {
     plan.add({ op: 'readonlyPath', path }, `make ${path} read-only (linux.readonlyPaths[${i}])`);
   }
-  if (spec.root?.readonly) plan.add({ op: 'remountRootReadonly' }, 'make the root read-only (root.readonly)');
+  if (spec.root?.readonly)
+    plan.add({ op: 'remountReadonly', path: '/' }, 'make the root read-only (root.readonly)');
+  // Last of the mounts: an unbindable root takes no binds of what is under it any more.
+  const propagation = configuredPropagation(spec);
+  if (propagation !== undefined)
+    plan.add({ op: 'rootPropagation', flags: propagation }, 'set the propagation of / (linux.rootfsPropagation)');
   if (spec.hostname) plan.add({ op: 'sethostname', name: spec.hostname }, `set hostname ${spec.hostname}`);
   if (spec.domainname)
     plan.add({ op: 'setdomainname', name: spec.domainname }, `set domainname ${spec.domainname}`);
@@ -467,9 +440,11 @@ function addConsole(plan: PlanBuilder, process: SpecProcess): void {
 function openBindSourcesEarly(plan: PlanBuilder, at: number): void {
   const early: Array<[InitOp, string]> = [];
   plan.ops.forEach((op, i) => {
-    if (i < at || op.op !== 'mountBind') return;
+    // Not those in the root, which the container's root reaches, nor the id-mapped ones,
+    // opened before the clone already.
+    if (i < at || op.op !== 'mountBind' || op.userns || op.flags & protocol.BindFlags.sourceInRoot) return;
     early.push([
-      { op: 'openMountSource', source: op.source, flags: op.flags },
+      { op: 'openMountSource', source: op.source, flags: op.flags & protocol.BindFlags.recursive, userns: 0 },
       `open ${op.source} early, to ${plan.describe[i]}`,
     ]);
   });

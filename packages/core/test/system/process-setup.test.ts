@@ -17,11 +17,15 @@ const made: TestBundle[] = [];
 afterEach(() => disposeBundles(made));
 const bundleFor = bundleMaker(made);
 
+/** The same bundle twice (what one runtime makes in a rootfs must not meet the other), run by each. */
 function runBoth(script: string, edit?: (spec: Spec) => void, prepare?: (bundle: TestBundle) => void) {
-  const bundle = bundleFor(['sh', '-c', script], edit);
-  prepare?.(bundle);
-  const ofCorral = corralSync(bundle, 'run', '--bundle', bundle.path, bundle.id);
-  return { bundle, corral: ofCorral, runc: runcRun(bundle) };
+  const [ofCorral, ofRunc] = [0, 1].map(() => {
+    const bundle = bundleFor(['sh', '-c', script], edit);
+    prepare?.(bundle);
+    return bundle;
+  }) as [TestBundle, TestBundle];
+  const corral = corralSync(ofCorral, 'run', '--bundle', ofCorral.path, ofCorral.id);
+  return { bundle: ofCorral, corral, runc: runcRun(ofRunc) };
 }
 
 describe('seccomp and the last steps', () => {

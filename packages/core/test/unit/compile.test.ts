@@ -66,7 +66,7 @@ describe('compileInitPlan', () => {
       'pivotRoot',
       'maskPath',
       'readonlyPath',
-      'remountRootReadonly',
+      'remountReadonly',
       'sethostname',
       'rlimit',
       'chdir',
@@ -103,12 +103,28 @@ describe('compileInitPlan', () => {
       op: 'mountBind',
       source: '/',
       target: '/data',
-      flags: 1,
+      flags: 1 | 8, // recursive, make the target
       attrSet: 0x1n | 0x2n,
       attrClear: 0n,
+      // What a remount with "ro,nosuid" clears: nodev, noexec, nodiratime, nosymfollow.
+      attrReset: 0x4n | 0x8n | 0x80n | 0x200000n,
+      recursiveSet: 0n,
+      recursiveClear: 0n,
       propagation: 1 << 18,
       userns: 0,
     });
+  });
+
+  it('binds a source inside the rootfs by its place in the root, and keeps what a bare bind names nothing of', () => {
+    const plan = compileInitPlan(
+      spec((s) => {
+        s.mounts!.push({ destination: '/b', type: 'bind', source: 'rootfs/a/sub', options: ['rbind'] });
+      }),
+      { bundle },
+    );
+    expect(plan.ops).toContainEqual(
+      expect.objectContaining({ op: 'mountBind', source: '/a/sub', flags: 1 | 4 | 8, attrReset: 0n }),
+    );
   });
 
   it('passes filesystem options through and attributes as flags', () => {
@@ -120,7 +136,9 @@ describe('compileInitPlan', () => {
       target: '/dev',
       attrSet: 0x2n | 0x20n,
       propagation: 0,
+      flags: 1 | 2, // make the directory, keep its mode
       options: ['mode=755', 'size=65536k'],
+      tryOptions: [],
     });
     const index = plan.ops.findIndex((op) => op.op === 'mountFs' && op.target === '/dev');
     expect(plan.describe[index]).toBe('mount tmpfs on /dev (mounts[1])');

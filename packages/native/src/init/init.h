@@ -4,10 +4,12 @@
 
 #include "plan.h"
 
-/* A bind source cloned before the process became a user namespace's root. */
+/* A bind source cloned early (openMountSource): before the clone when id-mapped, else before
+   the process became a user namespace's root. */
 struct ci_mount_source {
   const char *source;
-  uint32_t flags;
+  uint32_t recursive; /* CI_BIND_RECURSIVE or 0 */
+  uint32_t userns;    /* the id map it carries (0: none) */
   int fd;
   struct ci_mount_source *next;
 };
@@ -19,6 +21,8 @@ struct ci_ctx {
   int channel;       /* our end of the socketpair                                  */
   int rootfd;        /* O_PATH descriptor of the rootfs (after CI_OP_OPEN_ROOTFS)   */
   int devnull;       /* the container's checked /dev/null, opened on first mask     */
+  int mask_tmpfs;    /* the read-only tmpfs masking the first directory: the others
+                        get binds of it                                            */
   int pivoted;       /* paths resolve against "/" once the root has moved           */
   int exec_fifo;     /* O_PATH descriptor of the exec FIFO (after CI_OP_OPEN_EXEC_FIFO) */
   int cwd_pending;        /* chdir's try was refused: a retry after the uid switch is due */
@@ -38,8 +42,17 @@ struct ci_ctx {
 /* Records the failing call and returns -1; errno is left as the call set it. */
 int ci_fail(struct ci_ctx *ctx, const char *syscall, const char *path);
 
-/* Resolves a path inside the container root (never escaping it, no magic links). */
+/* paths.c: paths inside the container root (never escaping it, no magic links). */
 int ci_open_in_root(struct ci_ctx *ctx, const char *path, int flags);
+/* Splits "/a/b/c" into a descriptor of "/a/b" (resolved in root) and the name "c". */
+int ci_open_parent(struct ci_ctx *ctx, const char *path, char *name, size_t name_size);
+/* The path, inside the root, at which something made for `path` must go: every symlink met in
+   what exists is followed within the root, so a dangling one leads to where it points. */
+int ci_path_for_create(struct ci_ctx *ctx, const char *path, char *out, size_t size);
+/* mkdir -p inside the root, component by component with mkdirat on its parent. */
+int ci_mkdir_all(struct ci_ctx *ctx, const char *path, mode_t mode);
+/* An empty file at path (and its parents), unless something is there already. */
+int ci_make_file(struct ci_ctx *ctx, const char *path, mode_t mode);
 
 /* Every op is a function ci_op_<name>(ctx, fields), in the ops_*.c file of its kind. */
 #define CI_DECLARE_OP_FN(NAME, name, code) int ci_op_##name(struct ci_ctx *ctx, const struct ci_op_##name *op);

@@ -95,7 +95,7 @@ static int run_op(struct ci_ctx *ctx, const struct ci_op *op) {
 }
 
 int main(int argc, char **argv) {
-  struct ci_ctx ctx = {.channel = CI_CHANNEL_FD, .rootfd = -1, .devnull = -1, .exec_fifo = -1};
+  struct ci_ctx ctx = {.channel = CI_CHANNEL_FD, .rootfd = -1, .devnull = -1, .mask_tmpfs = -1, .exec_fifo = -1};
   if (argc > 1) ctx.channel = atoi(argv[1]);
   if (ctx.channel < CI_CHANNEL_FD) return 1;
   /* The very first step: we were given stdio, the preserved descriptors and the channel after

@@ -15,9 +15,11 @@
 #define CI_FIELDS_clone(F) F(u64, flags)
 /* 3 timeOffsets: offsets (secs as two's complement) of the time namespace unshared for children */
 #define CI_FIELDS_time_offsets(F) F(u64, monotonic_secs) F(u32, monotonic_nanosecs) F(u64, boottime_secs) F(u32, boottime_nanosecs)
-/* 4 openMountSource: clone a bind source (CI_BIND_* flags) now, for the later mountBind of the
- * same source and flags, before becoming a user namespace root that may not reach it */
-#define CI_FIELDS_open_mount_source(F) F(str, source) F(u32, flags)
+/* 4 openMountSource: clone a bind source (BindFlags) now, for the later mountBind of the same
+ * source, recursion and userns: before becoming a user namespace root that may not reach it, or
+ * (userns n, before the clone) id-mapped by the n-th idmapUserns while corral-init is still the
+ * host root */
+#define CI_FIELDS_open_mount_source(F) F(str, source) F(u32, flags) F(u32, userns)
 /* 10 waitGo: wait for the GO message */
 #define CI_FIELDS_wait_go(F)
 /* 11 unshare: unshare(flags) */
@@ -33,12 +35,14 @@
 /* 23 mkfile: an empty file inside the root to mount over, unless something is there */
 #define CI_FIELDS_mkfile(F) F(str, path) F(u32, mode)
 /* 24 mountFs: a new filesystem on target (in the root): fsopen, fsconfig each option (key=value
- * or key), fsmount with the MOUNT_ATTR_* set, then the propagation (MS_*) */
-#define CI_FIELDS_mount_fs(F) F(str, fstype) F(str, source) F(str, target) F(u64, attr_set) F(u32, propagation) F(strs, options)
-/* 25 mountBind: bind source (host path) on target (in the root) with CI_BIND_* flags,
- * MOUNT_ATTR_* set and cleared, propagation (MS_*), id-mapped by the userns-th idmapUserns (0:
- * none) */
-#define CI_FIELDS_mount_bind(F) F(str, source) F(str, target) F(u32, flags) F(u64, attr_set) F(u64, attr_clear) F(u32, propagation) F(u32, userns)
+ * or key) and each of tryOptions where the filesystem takes it, fsmount with the MOUNT_ATTR_*
+ * set, then the propagation (MS_*); MountFlags say what else is done with the target */
+#define CI_FIELDS_mount_fs(F) F(str, fstype) F(str, source) F(str, target) F(u64, attr_set) F(u32, propagation) F(u32, flags) F(strs, options) F(strs, try_options)
+/* 25 mountBind: bind source (a host path, or one in the root) on target (in the root) with
+ * BindFlags; then MOUNT_ATTR_* set and cleared on it, attrReset cleared too except what the
+ * kernel keeps locked, recursiveSet and recursiveClear on every mount of it, and the
+ * propagation (MS_*); userns n takes the source openMountSource id-mapped (0: none) */
+#define CI_FIELDS_mount_bind(F) F(str, source) F(str, target) F(u32, flags) F(u64, attr_set) F(u64, attr_clear) F(u64, attr_reset) F(u64, recursive_set) F(u64, recursive_clear) F(u32, propagation) F(u32, userns)
 /* 26 mknod: a device node inside the root: mode is S_IF* | permissions */
 #define CI_FIELDS_mknod(F) F(str, path) F(u32, mode) F(u32, major) F(u32, minor) F(u32, uid) F(u32, gid)
 /* 27 symlink: a symlink at path (in the root) pointing to target */
@@ -47,12 +51,13 @@
 #define CI_FIELDS_pivot_root(F)
 /* 29 chroot: move the rootfs onto / and chroot (--no-pivot) */
 #define CI_FIELDS_chroot(F)
-/* 30 maskPath: /dev/null over a file, a read-only tmpfs over a directory */
+/* 30 maskPath: /dev/null over a file, a read-only tmpfs over a directory (one tmpfs for them
+ * all) */
 #define CI_FIELDS_mask_path(F) F(str, path)
 /* 31 readonlyPath: bind path onto itself read-only */
 #define CI_FIELDS_readonly_path(F) F(str, path)
-/* 32 remountRootReadonly: make / read-only */
-#define CI_FIELDS_remount_root_readonly(F)
+/* 32 remountReadonly: make the mount at path read-only (not its submounts) */
+#define CI_FIELDS_remount_readonly(F) F(str, path)
 /* 40 sethostname: sethostname */
 #define CI_FIELDS_sethostname(F) F(str, name)
 /* 41 setdomainname: setdomainname */
@@ -150,7 +155,7 @@
   X(CHROOT, chroot, 29) \
   X(MASK_PATH, mask_path, 30) \
   X(READONLY_PATH, readonly_path, 31) \
-  X(REMOUNT_ROOT_READONLY, remount_root_readonly, 32) \
+  X(REMOUNT_READONLY, remount_readonly, 32) \
   X(SETHOSTNAME, sethostname, 40) \
   X(SETDOMAINNAME, setdomainname, 41) \
   X(RLIMIT, rlimit, 42) \

@@ -63,8 +63,16 @@ enum ci_message_type {
 #define CI_CHDIR_TRY 1u
 #define CI_CHDIR_RETRY 2u
 
-/* CI_OP_MOUNT_BIND flags. */
-#define CI_BIND_RECURSIVE 1u      /* clone the whole tree under the source (rbind)             */
-#define CI_BIND_ATTR_RECURSIVE 2u /* apply the attributes to every mount in it (rro and such)  */
+/* mountBind and openMountSource flags (BindFlags in protocol.ts). */
+#define CI_BIND_RECURSIVE 1u
+#define CI_BIND_SOURCE_IN_ROOT 4u
+#define CI_BIND_MAKE_TARGET 8u
+#define CI_BIND_IDMAP_RECURSIVE 16u
+
+/* mountFs flags (MountFlags in protocol.ts). */
+#define CI_MOUNT_MAKE_DIR 1u
+#define CI_MOUNT_KEEP_MODE 2u
+#define CI_MOUNT_COPY_UP 4u
+#define CI_MOUNT_REAL_DIR 8u
 
 #endif

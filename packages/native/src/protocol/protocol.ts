@@ -94,10 +94,11 @@ export const OPS = {
   },
   openMountSource: {
     code: 4,
-    doc: 'clone a bind source (CI_BIND_* flags) now, for the later mountBind of the same source and flags, before becoming a user namespace root that may not reach it',
+    doc: 'clone a bind source (BindFlags) now, for the later mountBind of the same source, recursion and userns: before becoming a user namespace root that may not reach it, or (userns n, before the clone) id-mapped by the n-th idmapUserns while corral-init is still the host root',
     fields: [
       ['source', 'str'],
       ['flags', 'u32'],
+      ['userns', 'u32'],
     ],
   },
   waitGo: { code: 10, doc: 'wait for the GO message', fields: [] },
@@ -131,25 +132,30 @@ export const OPS = {
   },
   mountFs: {
     code: 24,
-    doc: 'a new filesystem on target (in the root): fsopen, fsconfig each option (key=value or key), fsmount with the MOUNT_ATTR_* set, then the propagation (MS_*)',
+    doc: 'a new filesystem on target (in the root): fsopen, fsconfig each option (key=value or key) and each of tryOptions where the filesystem takes it, fsmount with the MOUNT_ATTR_* set, then the propagation (MS_*); MountFlags say what else is done with the target',
     fields: [
       ['fstype', 'str'],
       ['source', 'str'],
       ['target', 'str'],
       ['attrSet', 'u64'],
       ['propagation', 'u32'],
+      ['flags', 'u32'],
       ['options', 'strs'],
+      ['tryOptions', 'strs'],
     ],
   },
   mountBind: {
     code: 25,
-    doc: 'bind source (host path) on target (in the root) with CI_BIND_* flags, MOUNT_ATTR_* set and cleared, propagation (MS_*), id-mapped by the userns-th idmapUserns (0: none)',
+    doc: 'bind source (a host path, or one in the root) on target (in the root) with BindFlags; then MOUNT_ATTR_* set and cleared on it, attrReset cleared too except what the kernel keeps locked, recursiveSet and recursiveClear on every mount of it, and the propagation (MS_*); userns n takes the source openMountSource id-mapped (0: none)',
     fields: [
       ['source', 'str'],
       ['target', 'str'],
       ['flags', 'u32'],
       ['attrSet', 'u64'],
       ['attrClear', 'u64'],
+      ['attrReset', 'u64'],
+      ['recursiveSet', 'u64'],
+      ['recursiveClear', 'u64'],
       ['propagation', 'u32'],
       ['userns', 'u32'],
     ],
@@ -178,11 +184,15 @@ export const OPS = {
   chroot: { code: 29, doc: 'move the rootfs onto / and chroot (--no-pivot)', fields: [] },
   maskPath: {
     code: 30,
-    doc: '/dev/null over a file, a read-only tmpfs over a directory',
+    doc: '/dev/null over a file, a read-only tmpfs over a directory (one tmpfs for them all)',
     fields: [['path', 'str']],
   },
   readonlyPath: { code: 31, doc: 'bind path onto itself read-only', fields: [['path', 'str']] },
-  remountRootReadonly: { code: 32, doc: 'make / read-only', fields: [] },
+  remountReadonly: {
+    code: 32,
+    doc: 'make the mount at path read-only (not its submounts)',
+    fields: [['path', 'str']],
+  },
   sethostname: { code: 40, doc: 'sethostname', fields: [['name', 'str']] },
   setdomainname: { code: 41, doc: 'setdomainname', fields: [['name', 'str']] },
   rlimit: {
@@ -364,8 +374,29 @@ export type InitOp = {
 /** chdir modes. */
 export const ChdirMode = { must: 0, try: 1, retry: 2 } as const;
 
-/** CI_OP_MOUNT_BIND flags. */
-export const BindFlags = { recursive: 1, attrRecursive: 2 } as const;
+/** mountBind and openMountSource flags. */
+export const BindFlags = {
+  /** Clone the whole tree under the source (rbind). */
+  recursive: 1,
+  /** The source is a path in the root (made by an earlier mount, maybe), resolved there. */
+  sourceInRoot: 4,
+  /** Make the target as the source is, a directory or a file, where it is missing. */
+  makeTarget: 8,
+  /** The id map goes on every mount of the tree (ridmap). */
+  idmapRecursive: 16,
+} as const;
+
+/** mountFs flags. */
+export const MountFlags = {
+  /** Make the target directory where it is missing. */
+  makeDir: 1,
+  /** Where the target exists, the new filesystem's root takes its mode (before the options). */
+  keepMode: 2,
+  /** Copy what the target holds into the new filesystem before mounting it there (tmpcopyup). */
+  copyUp: 4,
+  /** Refuse a target that exists and is not a directory: a symlink there could lead elsewhere. */
+  realDir: 8,
+} as const;
 
 const opByCode = new Map<number, OpName>(
   Object.entries(OPS).map(([name, spec]) => [spec.code, name as OpName]),
