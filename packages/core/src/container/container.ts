@@ -225,7 +225,7 @@ export class Container {
         : state.cgroupPaths;
     const { spec } = loadBundle(state.bundle);
     const execSpec = validateSpec({ ...spec, process });
-    const plan = compileExecPlan(execSpec, process, state.pid, options.preserveFds);
+    const plan = compileExecPlan(execSpec, process, state.pid, options.preserveFds, !options.consoleSocket);
     const init = await InitProcess.start(
       plan,
       options.stdio ?? ['inherit', 'inherit', 'inherit'],

@@ -170,6 +170,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       execFifo,
       preserveFds: options.preserveFds,
       sessionKeyring: options.noNewKeyring ? undefined : `_ses.${options.id}`,
+      relayConsole: !options.consoleSocket,
     });
     cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
     netDevices = planNetDevices(bundle.spec);

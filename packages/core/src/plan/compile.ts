@@ -44,6 +44,8 @@ export interface CompileOptions {
   preserveFds?: number;
   /** The name of a new session keyring for the container (none: keep the runtime's). */
   sessionKeyring?: string;
+  /** The runtime relays the process's terminal itself (no --console-socket), as runc's run -t. */
+  relayConsole?: boolean;
 }
 
 const S_IFCHR = 0o020000;
@@ -349,7 +351,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   );
   // addConsole starts the session itself. Without a terminal the init still leads a session
   // of its own, as runc's does: CRIU refuses a tree whose session leader is outside it.
-  if (process.terminal) addConsole(plan, process);
+  if (process.terminal) addConsole(plan, process, options.relayConsole);
   else plan.add({ op: 'setsid' }, 'start a new session');
   for (const path of readonlyLater) plan.add({ op: 'remountReadonly', path }, `make ${path} read-only`);
   // Before the readonly paths: /proc/sys is one of them.
@@ -370,7 +372,10 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   // Last of the mounts: an unbindable root takes no binds of what is under it any more.
   const propagation = configuredPropagation(spec);
   if (propagation !== undefined)
-    plan.add({ op: 'rootPropagation', flags: propagation }, 'set the propagation of / (linux.rootfsPropagation)');
+    plan.add(
+      { op: 'rootPropagation', flags: propagation },
+      'set the propagation of / (linux.rootfsPropagation)',
+    );
   if (spec.hostname) plan.add({ op: 'sethostname', name: spec.hostname }, `set hostname ${spec.hostname}`);
   if (spec.domainname)
     plan.add({ op: 'setdomainname', name: spec.domainname }, `set domainname ${spec.domainname}`);
@@ -423,11 +428,13 @@ function addInitialAffinity(plan: PlanBuilder, process: SpecProcess): void {
   if (initial) plan.add(initial.op, initial.why);
 }
 
-function addConsole(plan: PlanBuilder, process: SpecProcess): void {
+/** A relayed terminal leaves newlines alone (runc clears ONLCR where it relays, not for a socket). */
+function addConsole(plan: PlanBuilder, process: SpecProcess, relayed = false): void {
   if (!process.terminal) return;
   const size = process.consoleSize ?? { height: 0, width: 0 };
+  const flags = relayed ? protocol.ConsoleFlags.clearOnlcr : 0;
   plan.add(
-    { op: 'console', rows: size.height, columns: size.width },
+    { op: 'console', rows: size.height, columns: size.width, flags },
     'set up the console (process.terminal)',
   );
 }
@@ -484,6 +491,8 @@ function addProcess(
   plan.add({ op: 'chdir', path: process.cwd, mode: protocol.ChdirMode.try }, cwd);
   const env = processEnv(process.env);
   if (env.home) plan.add({ op: 'homeFromPasswd', uid: process.user.uid }, 'set HOME from /etc/passwd');
+  // The process's terminal (or pipes) become its user's, as runc makes them.
+  plan.add({ op: 'chownStdio', uid: process.user.uid }, `give stdio to uid ${process.user.uid}`);
   // Always set the groups, so the container never inherits the runtime's own.
   plan.add(
     { op: 'setgroups', gids: process.user.additionalGids ?? [] },
@@ -561,6 +570,7 @@ export function compileExecPlan(
   process: SpecProcess,
   initPid: number,
   preserveFds = 0,
+  relayConsole = false,
 ): InitPlan {
   const plan = new PlanBuilder();
   refuseUnsupportedProcess(process);
@@ -577,7 +587,7 @@ export function compileExecPlan(
   const cloneIndex = plan.ops.length;
   plan.add({ op: 'clone', flags: 0n }, 'start the process');
   addWaitGo(plan, process);
-  addConsole(plan, process);
+  addConsole(plan, process, relayConsole);
   const seccomp = seccompStep(spec);
   addProcess(plan, spec, process, seccomp, undefined, preserveFds);
   return finish(plan, cloneIndex, process, seccomp);

@@ -88,8 +88,9 @@
 #define CI_FIELDS_run_hook(F) F(str, path) F(strs, args) F(strs, env) F(str, status) F(u64, timeout_ms)
 /* 53 console: after pivot_root, a pty of the container's devpts sized rows x columns (0 0:
  * unset): its peer becomes /dev/console, the controlling terminal and stdio; the master goes to
- * the runtime in CONSOLE */
-#define CI_FIELDS_console(F) F(u32, rows) F(u32, columns)
+ * the runtime in CONSOLE. ConsoleFlags.clearOnlcr: the runtime relays it, and output newlines
+ * stay as they are */
+#define CI_FIELDS_console(F) F(u32, rows) F(u32, columns) F(u32, flags)
 /* 54 closeDescriptors: every descriptor from 3+preserve up is marked close-on-exec (the channel
  * stays until exec closes it), and 3 .. 3+preserve-1 stay open across exec */
 #define CI_FIELDS_close_descriptors(F) F(u32, preserve)
@@ -130,6 +131,10 @@
 /* 68 raiseCapabilities: make every permitted capability effective again, for a privileged step
  * after the uid switch (a filter without no_new_privs) */
 #define CI_FIELDS_raise_capabilities(F)
+/* 69 chownStdio: stdin, stdout and stderr (a pty, pipes) become uid's, before the switch to it,
+ * unless they are /dev/null; where the kernel refuses (an unmapped owner, a read-only /dev)
+ * they are left as they are */
+#define CI_FIELDS_chown_stdio(F) F(u32, uid)
 /* 70 seccomp: install the BPF program (sock_filter as little-endian u32 pairs) with seccomp(2)
  * flags; with SECCOMP_FILTER_FLAG_NEW_LISTENER the listener goes to the runtime in
  * SECCOMP_LISTENER */
@@ -185,6 +190,7 @@
   X(MEMORY_POLICY, memory_policy, 66) \
   X(HOME_FROM_PASSWD, home_from_passwd, 67) \
   X(RAISE_CAPABILITIES, raise_capabilities, 68) \
+  X(CHOWN_STDIO, chown_stdio, 69) \
   X(SECCOMP, seccomp, 70)
 
 #endif

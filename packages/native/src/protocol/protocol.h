@@ -69,6 +69,9 @@ enum ci_message_type {
 #define CI_BIND_MAKE_TARGET 8u
 #define CI_BIND_IDMAP_RECURSIVE 16u
 
+/* console flags (ConsoleFlags in protocol.ts). */
+#define CI_CONSOLE_CLEAR_ONLCR 1u
+
 /* mountFs flags (MountFlags in protocol.ts). */
 #define CI_MOUNT_MAKE_DIR 1u
 #define CI_MOUNT_KEEP_MODE 2u

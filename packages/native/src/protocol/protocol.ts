@@ -255,10 +255,11 @@ export const OPS = {
   },
   console: {
     code: 53,
-    doc: "after pivot_root, a pty of the container's devpts sized rows x columns (0 0: unset): its peer becomes /dev/console, the controlling terminal and stdio; the master goes to the runtime in CONSOLE",
+    doc: "after pivot_root, a pty of the container's devpts sized rows x columns (0 0: unset): its peer becomes /dev/console, the controlling terminal and stdio; the master goes to the runtime in CONSOLE. ConsoleFlags.clearOnlcr: the runtime relays it, and output newlines stay as they are",
     fields: [
       ['rows', 'u32'],
       ['columns', 'u32'],
+      ['flags', 'u32'],
     ],
   },
   closeDescriptors: {
@@ -338,6 +339,11 @@ export const OPS = {
     doc: 'HOME for exec: the home of uid in the root\'s /etc/passwd, "/" when it has none',
     fields: [['uid', 'u32']],
   },
+  chownStdio: {
+    code: 69,
+    doc: "stdin, stdout and stderr (a pty, pipes) become uid's, before the switch to it, unless they are /dev/null; where the kernel refuses (an unmapped owner, a read-only /dev) they are left as they are",
+    fields: [['uid', 'u32']],
+  },
   raiseCapabilities: {
     code: 68,
     doc: 'make every permitted capability effective again, for a privileged step after the uid switch (a filter without no_new_privs)',
@@ -385,6 +391,9 @@ export const BindFlags = {
   /** The id map goes on every mount of the tree (ridmap). */
   idmapRecursive: 16,
 } as const;
+
+/** console flags. */
+export const ConsoleFlags = { clearOnlcr: 1 } as const;
 
 /** mountFs flags. */
 export const MountFlags = {
