@@ -4,6 +4,7 @@ import { isAbsolute, posix, resolve } from 'node:path';
 import { type InitErrorReport, type InitOp, protocol } from '@corral/native';
 
 import { InvalidConfigError } from '../errors.js';
+import { hookFailure } from '../hooks.js';
 import type { NamespaceType, Spec, SpecMount, SpecProcess } from '../spec/types.js';
 import { capabilityMask } from './capabilities.js';
 import { processEnv } from './env.js';
@@ -70,16 +71,22 @@ const DEV_SYMLINKS: Array<[target: string, path: string]> = [
   ['pts/ptmx', '/dev/ptmx'],
 ];
 
+type Explainer = (report: InitErrorReport) => string;
+
 class PlanBuilder {
   readonly ops: InitOp[] = [];
   readonly describe: string[] = [];
-  add(op: InitOp, description: string): void {
+  /** For the ops whose failure tools read, how to word it (runc's texts). */
+  readonly explainers: Array<Explainer | undefined> = [];
+  add(op: InitOp, description: string, explain?: Explainer): void {
     this.ops.push(op);
     this.describe.push(description);
+    this.explainers.push(explain);
   }
   insert(at: number, ops: Array<[InitOp, string]>): void {
     this.ops.splice(at, 0, ...ops.map(([op]) => op));
     this.describe.splice(at, 0, ...ops.map(([, description]) => description));
+    this.explainers.splice(at, 0, ...ops.map(() => undefined));
   }
 }
 
@@ -179,18 +186,33 @@ function addCgroupMount(plan: PlanBuilder, mount: SpecMount, index: number): voi
 const HOOK_STATUS = { createContainer: 'creating', startContainer: 'created' } as const;
 
 /** Hooks that run inside the container, by corral-init. */
-function addContainerHooks(plan: PlanBuilder, spec: Spec, kind: 'createContainer' | 'startContainer'): void {
+/**
+ * Hooks that run inside the container, by corral-init, as runc runs them: a createContainer
+ * hook in the rootfs (runc's working directory then), a startContainer hook in process.cwd, and
+ * a hook without an environment of its own with the process's.
+ */
+function addContainerHooks(
+  plan: PlanBuilder,
+  spec: Spec,
+  kind: 'createContainer' | 'startContainer',
+  rootfs: string,
+): void {
+  const env = processEnv(spec.process!.env).list;
   for (const [i, hook] of (spec.hooks?.[kind] ?? []).entries()) {
+    const inherits = hook.env === undefined;
     plan.add(
       {
         op: 'runHook',
         path: hook.path,
         args: hook.args?.length ? hook.args : [hook.path],
-        env: hook.env ?? [],
+        env: hook.env ?? env,
+        cwd: kind === 'createContainer' ? rootfs : '',
         status: HOOK_STATUS[kind],
         timeoutMs: BigInt((hook.timeout ?? 0) * 1000),
+        flags: inherits && kind === 'startContainer' ? protocol.HookFlags.withHome : 0,
       },
       `${kind} hook ${hook.path} (hooks.${kind}[${i}])`,
+      (report) => hookFailure(kind, i, hook, report),
     );
   }
 }
@@ -344,7 +366,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   addDevices(plan, spec);
   // A missing working directory is made, as runc makes it, after the mounts that may hold it.
   plan.add({ op: 'mkdir', path: process.cwd, mode: 0o755 }, `create ${process.cwd} (process.cwd)`);
-  addContainerHooks(plan, spec, 'createContainer');
+  addContainerHooks(plan, spec, 'createContainer', rootfs);
   plan.add(
     options.noPivot ? { op: 'chroot' } : { op: 'pivotRoot' },
     options.noPivot ? 'chroot into the rootfs' : 'pivot_root into the rootfs',
@@ -382,7 +404,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
 
   const seccomp = seccompStep(spec);
   addProcess(plan, spec, process, seccomp, options.execFifo, options.preserveFds, () =>
-    addContainerHooks(plan, spec, 'startContainer'),
+    addContainerHooks(plan, spec, 'startContainer', rootfs),
   );
   if (has(spec, 'user')) openBindSourcesEarly(plan, becomeRoot);
   return finish(plan, cloneIndex, process, seccomp);
@@ -394,14 +416,12 @@ function finish(
   process: SpecProcess,
   seccomp?: SeccompStep,
 ): InitPlan {
-  const lookup = plan.ops.findIndex((op) => op.op === 'resolveExec');
-  const file = process.args![0]!;
   return {
     ops: plan.ops,
     describe: plan.describe,
     cloneIndex,
     seccompListener: seccomp?.listener,
-    explain: (report) => (report.opIndex === lookup ? execLookupText(file, report) : undefined),
+    explain: (report) => plan.explainers[report.opIndex]?.(report),
   };
 }
 
@@ -558,6 +578,7 @@ function addResolveExec(plan: PlanBuilder, process: SpecProcess, env: readonly s
   plan.add(
     { op: 'resolveExec', file, searchPath: searchPath(env) },
     `find ${JSON.stringify(file)} (process.args[0])`,
+    (report) => execLookupText(file, report),
   );
 }
 

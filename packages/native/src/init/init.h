@@ -36,7 +36,7 @@ struct ci_ctx {
   /* What failed, for the error report; set by ci_fail(). */
   const char *fail_syscall;
   const char *fail_path;
-  char fail_message[512];
+  char fail_message[3072];
 };
 
 /* Records the failing call and returns -1; errno is left as the call set it. */

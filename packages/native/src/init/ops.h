@@ -83,9 +83,11 @@
 #define CI_FIELDS_open_exec_fifo(F) F(str, path)
 /* 51 waitExecFifo: open the exec FIFO for writing, which blocks until `start` reads it */
 #define CI_FIELDS_wait_exec_fifo(F)
-/* 52 runHook: run a hook with the state document of GO, with this status, on its stdin; killed
- * after timeoutMs (0: never) */
-#define CI_FIELDS_run_hook(F) F(str, path) F(strs, args) F(strs, env) F(str, status) F(u64, timeout_ms)
+/* 52 runHook: run a hook in cwd ("": where corral-init is) with the state document of GO, with
+ * this status, on its stdin, killed after timeoutMs (0: never); HookFlags.withHome adds the
+ * process's HOME to env. Its stdout and stderr are kept for the error report: exit status N or
+ * signal: NAME, stdout: ..., stderr: ... */
+#define CI_FIELDS_run_hook(F) F(str, path) F(strs, args) F(strs, env) F(str, cwd) F(str, status) F(u64, timeout_ms) F(u32, flags)
 /* 53 console: after pivot_root, a pty of the container's devpts sized rows x columns (0 0:
  * unset): its peer becomes /dev/console, the controlling terminal and stdio; the master goes to
  * the runtime in CONSOLE. ConsoleFlags.clearOnlcr: the runtime relays it, and output newlines

@@ -69,6 +69,9 @@ enum ci_message_type {
 #define CI_BIND_MAKE_TARGET 8u
 #define CI_BIND_IDMAP_RECURSIVE 16u
 
+/* runHook flags (HookFlags in protocol.ts). */
+#define CI_HOOK_WITH_HOME 1u
+
 /* console flags (ConsoleFlags in protocol.ts). */
 #define CI_CONSOLE_CLEAR_ONLCR 1u
 

@@ -244,13 +244,15 @@ export const OPS = {
   },
   runHook: {
     code: 52,
-    doc: 'run a hook with the state document of GO, with this status, on its stdin; killed after timeoutMs (0: never)',
+    doc: "run a hook in cwd (\"\": where corral-init is) with the state document of GO, with this status, on its stdin, killed after timeoutMs (0: never); HookFlags.withHome adds the process's HOME to env. Its stdout and stderr are kept for the error report: exit status N or signal: NAME, stdout: ..., stderr: ...",
     fields: [
       ['path', 'str'],
       ['args', 'strs'],
       ['env', 'strs'],
+      ['cwd', 'str'],
       ['status', 'str'],
       ['timeoutMs', 'u64'],
+      ['flags', 'u32'],
     ],
   },
   console: {
@@ -391,6 +393,9 @@ export const BindFlags = {
   /** The id map goes on every mount of the tree (ridmap). */
   idmapRecursive: 16,
 } as const;
+
+/** runHook flags. */
+export const HookFlags = { withHome: 1 } as const;
 
 /** console flags. */
 export const ConsoleFlags = { clearOnlcr: 1 } as const;
