@@ -140,6 +140,7 @@ export async function discardContainer(
 export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Promise<Launched> {
   validateContainerId(options.id);
   const bundle = loadBundle(options.bundle);
+  for (const warning of bundle.warnings) (options.warn ?? ((m: string) => process.emitWarning(m)))(warning);
   if (options.extraEnv?.length) {
     bundle.spec.process!.env = [...(bundle.spec.process!.env ?? []), ...options.extraEnv];
   }

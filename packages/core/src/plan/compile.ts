@@ -316,11 +316,14 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     );
   }
   checkNamespaceConfig(spec);
-  // A joined uts namespace belongs to someone else: naming it would rename them.
-  const ownUts = (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'uts' && !ns.path);
+  // In a uts namespace of the container's, or one it joins (the spec allows it, as runc and crun
+  // do): never the host's.
   for (const field of ['hostname', 'domainname'] as const) {
-    if (spec[field] && !ownUts)
-      throw new InvalidConfigError(field, `setting a ${field} needs a uts namespace of the container's own`);
+    if (spec[field] && !has(spec, 'uts'))
+      throw new InvalidConfigError(
+        field,
+        `setting a ${field} needs a uts namespace, of the container's own or joined`,
+      );
   }
 
   // Made before the clone, while corral-init is still the host's root.

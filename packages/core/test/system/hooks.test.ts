@@ -118,7 +118,9 @@ describe('hooks', () => {
       };
     });
     const result = await runBundle(slow);
-    expect(result.stderr).toMatch(/error running createContainer hook #0: hook ran past specified timeout of 1\.0s/);
+    expect(result.stderr).toMatch(
+      /error running createContainer hook #0: hook ran past specified timeout of 1\.0s/,
+    );
     expect(readdirSync(slow.stateRoot)).toEqual([]);
     expect(processesRootedIn(slow.rootfs)).toEqual([]);
   });

@@ -11,7 +11,8 @@ const made: TestBundle[] = [];
 afterEach(() => disposeBundles(made));
 const bundleFor = bundleMaker(made);
 
-const SCRIPT = 'stty -a 2>/dev/null | grep -o -- "-*onlcr" | head -1; stat -L -c %u /proc/self/fd/0 /dev/console';
+const SCRIPT =
+  'stty -a 2>/dev/null | grep -o -- "-*onlcr" | head -1; stat -L -c %u /proc/self/fd/0 /dev/console';
 
 /** `run` of a terminal bundle by each runtime, under script(1): runc wants a terminal of its own. */
 function runOnTerminal(file: string, args: string[]) {

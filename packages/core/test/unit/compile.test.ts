@@ -244,17 +244,17 @@ describe('compileInitPlan', () => {
         { bundle },
       ),
     ).toThrow(/hostname: setting a hostname needs a uts namespace/);
-    // A joined one is someone else's.
-    expect(() =>
-      compileInitPlan(
-        spec((s) => {
-          s.linux!.namespaces = s.linux!.namespaces!.map((ns) =>
-            ns.type === 'uts' ? { type: 'uts', path: '/proc/1/ns/uts' } : ns,
-          );
-        }),
-        { bundle },
-      ),
-    ).toThrow(/hostname: setting a hostname needs a uts namespace of the container's own/);
+    // A joined one may be named, as the spec allows and runc does.
+    const joined = compileInitPlan(
+      spec((s) => {
+        s.linux!.namespaces = s.linux!.namespaces!.map((ns) =>
+          ns.type === 'uts' ? { type: 'uts', path: '/proc/1/ns/uts' } : ns,
+        );
+        s.hostname = 'named';
+      }),
+      { bundle },
+    );
+    expect(joined.ops).toContainEqual({ op: 'sethostname', name: 'named' });
     expect(() =>
       compileInitPlan(
         spec((s) => {
