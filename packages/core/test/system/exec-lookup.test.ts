@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -85,5 +86,43 @@ describe('a process.args[0] that cannot be run fails create as runc does', () =>
     expect(corral.output).toBe('');
     expect(corral.status).toBe(0);
     expect(corralSync(bundle, 'start', bundle.id).status).toBe(0);
+  });
+});
+
+describe('podman with corral as its runtime', () => {
+  it.each([
+    ['/nope', 127],
+    ['nope', 127],
+    ['/not-executable', 126],
+  ])('turns %s into exit %i, as with runc', (program, status) => {
+    const bundle = bundleFor(['true']);
+    writeFileSync(join(bundle.rootfs, 'not-executable'), '#!/bin/sh\n');
+    chmodSync(join(bundle.rootfs, 'not-executable'), 0o644);
+    // The machine's hard RLIMIT_NOFILE is below podman's default request.
+    const conf = join(bundle.path, 'containers.conf');
+    writeFileSync(conf, '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=1000:1000"]\n');
+    const env = { ...process.env, CONTAINERS_CONF: conf };
+    for (const runtime of [corralBin, 'runc']) {
+      const name = `corral-lookup-${bundle.id}`;
+      try {
+        const args = [
+          '--runtime',
+          runtime,
+          'run',
+          '--rm',
+          '--name',
+          name,
+          '--rootfs',
+          bundle.rootfs,
+          program,
+        ];
+        expect(spawnSync('podman', args, { encoding: 'utf8', env, timeout: 60_000 }).status).toBe(status);
+      } finally {
+        spawnSync('podman', ['--runtime', runtime, 'rm', '--force', '--time', '0', name], {
+          env,
+          timeout: 60_000,
+        });
+      }
+    }
   });
 });
