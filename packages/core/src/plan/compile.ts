@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import { isAbsolute, posix, resolve } from 'node:path';
 
 import { type InitErrorReport, type InitOp, protocol } from '@corral/native';
@@ -410,15 +409,10 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     addContainerHooks(plan, spec, 'startContainer', rootfs),
   );
   if (has(spec, 'user')) openBindSourcesEarly(plan, becomeRoot);
-  return finish(plan, cloneIndex, process, seccomp);
+  return finish(plan, cloneIndex, seccomp);
 }
 
-function finish(
-  plan: PlanBuilder,
-  cloneIndex: number,
-  process: SpecProcess,
-  seccomp?: SeccompStep,
-): InitPlan {
+function finish(plan: PlanBuilder, cloneIndex: number, seccomp?: SeccompStep): InitPlan {
   return {
     ops: plan.ops,
     describe: plan.describe,
@@ -614,5 +608,5 @@ export function compileExecPlan(
   addConsole(plan, process, relayConsole);
   const seccomp = seccompStep(spec);
   addProcess(plan, spec, process, seccomp, undefined, preserveFds);
-  return finish(plan, cloneIndex, process, seccomp);
+  return finish(plan, cloneIndex, seccomp);
 }

@@ -45,7 +45,7 @@ describe('a large config', () => {
     const args = [
       'sh',
       '-c',
-      'echo "$#" "${#1}"; env | grep -c ^BIG',
+      'echo "$#" "$(expr length "$1")"; env | grep -c ^BIG',
       'sh',
       ...Array.from({ length: 4 }, () => 'a'.repeat(100 * 1024)),
     ];

@@ -14,17 +14,10 @@
 #include <unistd.h>
 
 #include "copy_tree.h"
+#include "fds.h"
 
 /* Deep enough for any real image; a loop of bind mounts cannot make it recurse forever. */
 #define CI_COPY_MAX_DEPTH 128
-
-struct ci_dirent64 {
-  uint64_t ino;
-  int64_t off;
-  unsigned short reclen;
-  unsigned char type;
-  char name[];
-};
 
 static int copy_contents(int in, int out, off_t size) {
   while (size > 0) {

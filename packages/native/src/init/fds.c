@@ -14,14 +14,6 @@
 
 #include "fds.h"
 
-struct ci_dirent64 {
-  uint64_t ino;
-  int64_t off;
-  unsigned short reclen;
-  unsigned char type;
-  char name[];
-};
-
 /* Calls `each` for every open descriptor >= first, listed from /proc/self/fd; -1 without /proc. */
 static int for_each_fd_from(unsigned first, int (*each)(int fd)) {
   int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

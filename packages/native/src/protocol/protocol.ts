@@ -244,7 +244,7 @@ export const OPS = {
   },
   runHook: {
     code: 52,
-    doc: "run a hook in cwd (\"\": where corral-init is) with the state document of GO, with this status, on its stdin, killed after timeoutMs (0: never); HookFlags.withHome adds the process's HOME to env. Its stdout and stderr are kept for the error report: exit status N or signal: NAME, stdout: ..., stderr: ...",
+    doc: 'run a hook in cwd ("": where corral-init is) with the state document of GO, with this status, on its stdin, killed after timeoutMs (0: never); HookFlags.withHome adds the process\'s HOME to env. Its stdout and stderr are kept for the error report: exit status N or signal: NAME, stdout: ..., stderr: ...',
     fields: [
       ['path', 'str'],
       ['args', 'strs'],
