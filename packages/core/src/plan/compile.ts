@@ -11,7 +11,7 @@ import { execLookupText, searchPath } from './exec-lookup.js';
 import { idmapUsernsOps } from './idmap.js';
 import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
 import { bindSource, cleanContainerPath, isBindMount, mountOps } from './mounts.js';
-import { byJoinOrder, checkNamespaceConfig, findNamespace, NAMESPACE_FLAGS, NS_FILES } from './namespaces.js';
+import { byJoinOrder, checkNamespaceConfig, findNamespace, NAMESPACE_FLAGS } from './namespaces.js';
 import { initialAffinityOp, memoryPolicyOp, processAttributeOps } from './process-attributes.js';
 import { RLIMITS } from './rlimits.js';
 import { compileSeccomp, type SeccompStep } from './seccomp.js';
@@ -580,13 +580,16 @@ function addResolveExec(plan: PlanBuilder, process: SpecProcess, env: readonly s
 }
 
 /**
- * The plan of a process exec'd into a running container: join each namespace of its init
- * (in JOIN_ORDER), clone so that the pid namespace applies, then the process part.
+ * The plan of a process exec'd into a running container: join the namespaces of its init,
+ * clone so that the pid namespace applies, then the process part. `initPidfd` is a path to a
+ * pidfd of the init (`/proc/self/fd/N` of one corral-init was given): one setns through it
+ * enters them all at once, in the kernel's order, and only that process's, never those of a
+ * later process on a reused pid.
  */
 export function compileExecPlan(
   spec: Spec,
   process: SpecProcess,
-  initPid: number,
+  initPidfd: string,
   preserveFds = 0,
   relayConsole = false,
 ): InitPlan {
@@ -594,12 +597,11 @@ export function compileExecPlan(
   refuseUnsupportedProcess(process);
   addInitialAffinity(plan, process);
   const types = (spec.linux?.namespaces ?? []).map((ns) => ns.type);
-  types.sort(byJoinOrder);
-  for (const type of types) {
-    const path = `/proc/${initPid}/ns/${NS_FILES[type]}`;
+  const flags = types.reduce((all, type) => all | NAMESPACE_FLAGS[type], 0n);
+  if (flags) {
     plan.add(
-      { op: 'joinNamespace', nstype: Number(NAMESPACE_FLAGS[type]), path },
-      `join the container's ${type} namespace`,
+      { op: 'joinNamespace', nstype: Number(flags), path: initPidfd },
+      `join the container's namespaces (${types.join(', ')})`,
     );
   }
   const cloneIndex = plan.ops.length;

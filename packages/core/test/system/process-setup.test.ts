@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { protocol } from '@corral/native';
+import { type Pidfd, protocol } from '@corral/native';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { InitProcess } from '../../src/container/init-process.js';
+import { InitProcess } from '../../src/container/process/init-process.js';
 import { compileInitPlan, type Spec } from '../../src/index.js';
 import { bundleMaker, corralBin, corralSync, disposeBundles, type TestBundle } from './bundle.js';
 import { runcRun } from './runc.js';
@@ -113,23 +113,26 @@ describe('HOME', () => {
       bundle: bundle.path,
     });
     const lines: Array<[number, string]> = [];
-    const init = await InitProcess.start(plan, ['ignore', 'ignore', 'ignore'], 0, (level, line) =>
-      lines.push([level, line]),
-    );
-    const child = await init.childStarted();
+    const init = await InitProcess.start(plan, ['ignore', 'ignore', 'ignore'], {
+      log: (level, line) => lines.push([level, line]),
+    });
+    let child: Pidfd | undefined;
     try {
-      await init.go();
-      await init.execDone();
+      ({ child } = await init.handshake({
+        childStarted: async () => {},
+        beforeGo: async () => undefined,
+        until: 'exec',
+      }));
       await child.exited();
     } finally {
       init.close();
-      child.close();
+      child?.close();
     }
     expect(readFileSync(join(bundle.rootfs, 'home-was'), 'utf8')).toBe('/\n');
     expect(lines).toEqual([
       [
         protocol.LogLevel.debug,
-        'corral-init: HOME not set in process.env, and /etc/passwd could not be read: No such file or directory',
+        'HOME not set in process.env, and /etc/passwd could not be read: No such file or directory',
       ],
     ]);
   });
