@@ -30,6 +30,19 @@ export default defineConfig({
           globalSetup: ['tooling/test-global-setup.ts'],
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 'compat',
+          // The differential layer: the same bundles under runc and corral (tooling/compat/README.md).
+          include: ['tooling/compat/test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/test/unit/**'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          pool: 'forks',
+          globalSetup: ['tooling/test-global-setup.ts'],
+        },
+      },
     ],
   },
 });
