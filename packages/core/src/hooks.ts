@@ -4,10 +4,8 @@ import { constants } from 'node:os';
 import type { InitErrorReport } from '@corral/native';
 
 import { CorralError } from './errors.js';
+import { OCI_VERSION } from './features.js';
 import type { HookKind, Spec, SpecHook } from './spec/types.js';
-
-/** The runtime spec version whose state document corral writes (what `features` says it runs). */
-export const STATE_SPEC_VERSION = '1.2.0';
 
 /** The state document hooks read on stdin (the OCI runtime spec's state). */
 export interface HookState {
@@ -20,12 +18,13 @@ export interface HookState {
 }
 
 /**
- * The state document, in the spec's order of fields: the version of the spec it follows,
+ * The state document, in the spec's order of fields: the version of the spec corral implements
+ * (as `state` reports it, and runc writes its own),
  * and a pid only while there is a process (not once stopped).
  */
 export function hookState(spec: Spec, fields: Omit<HookState, 'ociVersion' | 'annotations'>): string {
   const state: HookState = {
-    ociVersion: STATE_SPEC_VERSION,
+    ociVersion: OCI_VERSION,
     id: fields.id,
     status: fields.status,
     ...(fields.pid !== undefined && fields.status !== 'stopped' ? { pid: fields.pid } : {}),

@@ -98,7 +98,14 @@ const SUPERBLOCK_FLAGS = ['sync', 'dirsync', 'lazytime', 'mand'];
 // Flags of mount(2) that only some filesystems have a parameter for.
 const TRY_OPTIONS = new Set(['acl', 'noacl', 'iversion', 'noiversion']);
 
-/** Every option name the parser gives a meaning to (filesystem options pass through as well). */
+// Filesystem options to current runc (runc issue 3738: MS_POSIXACL is no mount flag), which
+// `features` no longer lists; corral still gives them only where the filesystem takes them.
+const FILESYSTEM_ACL = new Set(['acl', 'noacl']);
+
+/**
+ * Every option name the parser gives a meaning to, as `features` lists them (filesystem options
+ * pass through as well).
+ */
 export const KNOWN_MOUNT_OPTIONS: ReadonlySet<string> = new Set([
   'bind',
   'rbind',
@@ -110,7 +117,7 @@ export const KNOWN_MOUNT_OPTIONS: ReadonlySet<string> = new Set([
   ...Object.keys(PROPAGATION_OPTIONS),
   ...IGNORED,
   ...SUPERBLOCK_FLAGS,
-  ...TRY_OPTIONS,
+  ...[...TRY_OPTIONS].filter((name) => !FILESYSTEM_ACL.has(name)),
 ]);
 
 export function parseMountOptions(options: readonly string[], path: string): ParsedMountOptions {

@@ -192,8 +192,14 @@ export function memoryPolicyOp(spec: Spec): InitOp | undefined {
   const path = 'linux.memoryPolicy';
   if (typeof policy !== 'object' || policy === null || Array.isArray(policy))
     throw new InvalidConfigError(path, 'must be an object');
+  // runc's words for a name it does not know (libcontainer/specconv).
+  const known = (table: Record<string, number>, name: unknown, at: string, what: string): number => {
+    if (typeof name !== 'string' || !Object.hasOwn(table, name))
+      throw new InvalidConfigError(at, `invalid memory policy ${what} ${JSON.stringify(name)}`);
+    return table[name]!;
+  };
   const modeName = policy.mode as string;
-  const mode = oneOf(MEMORY_POLICY_MODES, modeName, `${path}.mode`);
+  const mode = known(MEMORY_POLICY_MODES, modeName, `${path}.mode`, 'mode');
   const nodes =
     policy.nodes === undefined || policy.nodes === ''
       ? []
@@ -202,7 +208,7 @@ export function memoryPolicyOp(spec: Spec): InitOp | undefined {
   if (policy.flags !== undefined) {
     if (!Array.isArray(policy.flags)) throw new InvalidConfigError(`${path}.flags`, 'must be an array');
     policy.flags.forEach((flag, i) => {
-      flags |= oneOf(MEMORY_POLICY_FLAGS, flag, `${path}.flags[${i}]`);
+      flags |= known(MEMORY_POLICY_FLAGS, flag, `${path}.flags[${i}]`, 'flag');
     });
   }
   const exclusive = MEMORY_POLICY_FLAGS.MPOL_F_STATIC_NODES! | MEMORY_POLICY_FLAGS.MPOL_F_RELATIVE_NODES!;

@@ -201,7 +201,7 @@ describe('linux.memoryPolicy', () => {
   it.each([
     [{ mode: 'MPOL_BIND' }, /linux\.memoryPolicy\.nodes: MPOL_BIND needs at least one node/],
     [{ mode: 'MPOL_LOCAL', nodes: '0' }, /linux\.memoryPolicy\.nodes: MPOL_LOCAL takes no nodes/],
-    [{ mode: 'MPOL_FASTEST' }, /linux\.memoryPolicy\.mode: must be one of MPOL_DEFAULT/],
+    [{ mode: 'MPOL_FASTEST' }, /linux\.memoryPolicy\.mode: invalid memory policy mode "MPOL_FASTEST"/],
     [
       { mode: 'MPOL_BIND', nodes: '0', flags: ['MPOL_F_STATIC_NODES', 'MPOL_F_RELATIVE_NODES'] },
       /exclude each other/,
