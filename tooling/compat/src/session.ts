@@ -154,7 +154,9 @@ export class Session {
     }
     for (const phrase of options.errors ?? []) {
       // Tools match these phrases whatever their case ("Kernel memory" and "kernel memory").
-      const said = this.normalize(result.stderr).toLowerCase().includes(phrase.toLowerCase());
+      // runc's logrus lines quote the message and escape the quotes in it (msg="exec: \"/x\": ...").
+      const stderr = this.normalize(result.stderr).replace(/\\"/g, '"');
+      const said = stderr.toLowerCase().includes(phrase.toLowerCase());
       this.observe(`${label}: error says "${phrase}"`, said);
     }
     if (options.oneLine) {
