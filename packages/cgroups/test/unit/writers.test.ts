@@ -7,7 +7,7 @@ import { blkioV1 } from '../../src/v1/blkio.js';
 import { cpuV1 } from '../../src/v1/cpu.js';
 import { memoryV1 } from '../../src/v1/memory.js';
 import { pidsV1, rdmaLine } from '../../src/v1/misc.js';
-import { cpuV2, ioV2, memoryV2, unifiedWriter } from '../../src/v2/writers.js';
+import { cpuV2, hugetlbV2, ioV2, memoryV2, unifiedWriter } from '../../src/v2/writers.js';
 
 /** A directory of cgroup files in memory that records writes: enough to test the writers' logic. */
 class RecordingFiles implements CgroupFiles {
@@ -29,6 +29,7 @@ class RecordingFiles implements CgroupFiles {
 }
 
 function run(writer: ControllerWriter, files: RecordingFiles, resources: LinuxResources): string[] {
+  writer.refuse?.(resources);
   writer.check?.(files, resources);
   writer.set(files, resources);
   return files.writes;
@@ -189,6 +190,26 @@ describe('v2 writers', () => {
     expect(run(memoryV2, unlimited, { memory: { limit: -1 } })).toEqual([
       'memory.swap.max=max',
       'memory.max=max',
+    ]);
+  });
+
+  it('turns memory+swap equal to the limit into no swap at all, as runc does', () => {
+    const files = new RecordingFiles({ 'memory.max': 'max', 'memory.swap.max': 'max' });
+    expect(run(memoryV2, files, { memory: { limit: 100, swap: 100 } })).toEqual([
+      'memory.swap.max=0',
+      'memory.max=100',
+    ]);
+    const noSwapAccounting = new RecordingFiles({ 'memory.max': 'max' });
+    expect(run(memoryV2, noSwapAccounting, { memory: { limit: 100, swap: 100 } })).toEqual([
+      'memory.max=100',
+    ]);
+  });
+
+  it('limits huge page reservations too where the kernel counts them', () => {
+    const files = new RecordingFiles({ 'hugetlb.2MB.max': 'max', 'hugetlb.2MB.rsvd.max': 'max' });
+    expect(run(hugetlbV2, files, { hugepageLimits: [{ pageSize: '2MB', limit: 4194304 }] })).toEqual([
+      'hugetlb.2MB.max=4194304',
+      'hugetlb.2MB.rsvd.max=4194304',
     ]);
   });
 
