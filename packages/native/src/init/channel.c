@@ -129,6 +129,9 @@ void ci_report_error(int fd, int32_t op_index, int err, const char *syscall, con
     q = put_str(q, end, "");
   }
   if (ci_send_frame(fd, CI_MSG_ERROR, buf, (size_t)(q - buf), -1) == 0) return;
+  /* The runtime hung up on us (it gave up on the create, as for a failed prestart hook): the
+     failure is its own doing and nobody is left who needs to hear of it. */
+  if (err == EPIPE && syscall && strcmp(syscall, "recv") == 0) return;
   /* Nobody listens any more (a `create` that returned, then `start`): the process's stderr is
      the one place left where the failure can be seen. */
   char line[4096 + 512];
