@@ -131,7 +131,9 @@ export class Session {
     });
     if (options.tty) {
       // The terminal script gives the runtime turns every newline into CRLF on its own.
-      result.stdout = result.stdout.replace(/\r\n/g, '\n');
+      // When its stdin (here none) ends, script writes an end-of-file character into the
+      // terminal, which the container's pty may echo as ^@ under either runtime: not theirs.
+      result.stdout = result.stdout.replace(/\r\n/g, '\n').replace(/\^@/g, '');
     }
     this.observe(
       `${label}: exit`,
