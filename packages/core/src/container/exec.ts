@@ -63,7 +63,7 @@ export async function execInContainer(
               timingMark('host set up');
               unlock();
             },
-            beforeGo: async () => [],
+            beforeGo: async () => undefined,
             console: tenant.console,
             ...(seccompListener
               ? {
