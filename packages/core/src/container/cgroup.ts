@@ -5,6 +5,7 @@ import {
   CgroupError,
   type CgroupManager,
   cgroupManagerFromPaths,
+  checkCgroupResources,
   createCgroupManager,
   DEFAULT_ALLOWED_DEVICES,
   DENY_ALL_DEVICES,
@@ -73,6 +74,7 @@ export function planCgroup(
       containerId: id,
       systemdCgroup,
     });
+    checkCgroupResources(manager, resources);
     return { manager, resources };
   } catch (error) {
     throw asCorralError(error);

@@ -1,7 +1,7 @@
 import { chmodSync, chownSync, closeSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import type { CgroupManager } from '@corral/cgroups';
+import { type CgroupManager, cgroupMounts } from '@corral/cgroups';
 import { mkfifo, type Pidfd, sendDescriptor } from '@corral/native';
 
 import { CorralError, CreateContainerError, InvalidConfigError } from '../errors.js';
@@ -140,11 +140,11 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
   if (options.notifySocket) addNotifySocket(bundle.spec, join(root, options.id));
   requireConsoleSocket(bundle.spec.process?.terminal, options.consoleSocket, mode === 'run');
-  // Namespace files are checked before the state directory exists.
+  // Namespace files and the cgroup are checked before the state directory exists.
   checkNamespacePaths(bundle.spec);
+  const cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
   const dir = ContainerDir.create(root, options.id);
 
-  let cgroup: ReturnType<typeof planCgroup> | undefined;
   let init: InitProcess | undefined;
   let pidfd: Pidfd | undefined;
   let console: number | undefined;
@@ -163,8 +163,8 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
       execFifo,
       preserveFds: options.preserveFds,
       sessionKeyring: options.noNewKeyring ? undefined : `_ses.${options.id}`,
+      cgroups: { paths: cgroup.manager.getPaths(), mounts: cgroupMounts() },
     });
-    cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
     netDevices = planNetDevices(bundle.spec);
     if (execFifo) {
       mkfifo(execFifo, 0o600);
@@ -241,7 +241,7 @@ export async function launch(options: LaunchOptions, mode: 'run' | 'create'): Pr
     init?.close();
     if (console !== undefined) closeSync(console);
     notify?.close();
-    throw await discardContainer(error, cgroup?.manager, dir, cleanupErrors);
+    throw await discardContainer(error, cgroup.manager, dir, cleanupErrors);
   }
   init.close();
   return { dir, pidfd, spec: bundle.spec, bundle: bundle.path, cgroup: cgroup.manager, console, notify };

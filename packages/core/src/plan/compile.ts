@@ -6,8 +6,9 @@ import { type InitOp, protocol } from '@corral/native';
 import { InvalidConfigError } from '../errors.js';
 import type { NamespaceType, Spec, SpecMount, SpecProcess } from '../spec/types.js';
 import { capabilityMask } from './capabilities.js';
+import { type ContainerCgroups, cgroupMountOps } from './cgroup-mount.js';
 import { idmapUsernsOps } from './idmap.js';
-import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
+import { MS_REC, Propagation, parseMountOptions } from './mount-options.js';
 import { byJoinOrder, checkNamespaceConfig, findNamespace, NAMESPACE_FLAGS, NS_FILES } from './namespaces.js';
 import { initialAffinityOp, processAttributeOps } from './process-attributes.js';
 import { RLIMITS } from './rlimits.js';
@@ -39,6 +40,8 @@ export interface CompileOptions {
   preserveFds?: number;
   /** The name of a new session keyring for the container (none: keep the runtime's). */
   sessionKeyring?: string;
+  /** The container's cgroup, for a `cgroup` mount: what it shows inside. */
+  cgroups?: ContainerCgroups;
 }
 
 const S_IFCHR = 0o020000;
@@ -90,13 +93,14 @@ export function rootfsPath(spec: Spec, bundle: string): string {
  * The namespaces corral-init joins and those the clone creates. A new time namespace is not in
  * the clone: its offsets can be written only before a process enters it, so corral-init
  * unshares it (which moves only its future children), writes them, and the clone enters it.
+ * A new cgroup namespace is not in the clone either: see addCgroupNamespace.
  */
 function addNamespaces(plan: PlanBuilder, spec: Spec): void {
   let clone = 0n;
   const join: Array<{ type: NamespaceType; path: string }> = [];
   for (const ns of spec.linux?.namespaces ?? []) {
     if (ns.path) join.push({ type: ns.type, path: ns.path });
-    else if (ns.type !== 'time') clone |= NAMESPACE_FLAGS[ns.type];
+    else if (ns.type !== 'time' && ns.type !== 'cgroup') clone |= NAMESPACE_FLAGS[ns.type];
   }
   join.sort((a, b) => byJoinOrder(a.type, b.type));
   for (const ns of join) {
@@ -125,6 +129,20 @@ function addNamespaces(plan: PlanBuilder, spec: Spec): void {
   plan.add({ op: 'clone', flags: clone }, 'start the container process');
 }
 
+/**
+ * A new cgroup namespace is made by the container's process itself once the runtime has put it
+ * in its cgroup (after "go"), as runc does: its root is then the container's cgroup, so
+ * /proc/self/cgroup reads "0::/" and a cgroup mount shows only the container's own.
+ */
+function addCgroupNamespace(plan: PlanBuilder, spec: Spec): void {
+  const cgroup = findNamespace(spec, 'cgroup');
+  if (!cgroup || cgroup.path) return;
+  plan.add(
+    { op: 'unshare', flags: NAMESPACE_FLAGS.cgroup },
+    "create the cgroup namespace, rooted at the container's cgroup",
+  );
+}
+
 function has(spec: Spec, type: NamespaceType): boolean {
   return (spec.linux?.namespaces ?? []).some((ns) => ns.type === type);
 }
@@ -137,7 +155,14 @@ function rootPropagation(spec: Spec): bigint {
 }
 
 /** `userns`: the id map of an id-mapped bind mount (the n-th idmapUserns op), or 0. */
-function addMount(plan: PlanBuilder, mount: SpecMount, index: number, bundle: string, userns = 0): void {
+function addMount(
+  plan: PlanBuilder,
+  spec: Spec,
+  mount: SpecMount,
+  index: number,
+  { bundle, cgroups }: CompileOptions,
+  userns = 0,
+): void {
   const path = `mounts[${index}]`;
   const target = cleanContainerPath(mount.destination);
   const type = mount.type ?? '';
@@ -184,21 +209,15 @@ function addMount(plan: PlanBuilder, mount: SpecMount, index: number, bundle: st
   }
 
   if (type === 'cgroup') {
-    // Until the cgroup manager is in place the container sees the host's hierarchy, read-only.
-    plan.add({ op: 'mkdir', path: target, mode: 0o755 }, `create ${target} (${path})`);
-    plan.add(
-      {
-        op: 'mountBind',
-        source: '/sys/fs/cgroup',
-        target,
-        flags: protocol.BindFlags.recursive | protocol.BindFlags.attrRecursive,
-        attrSet: options.attrSet | MountAttr.readonly,
-        attrClear: options.attrClear & ~MountAttr.readonly,
-        propagation: options.propagation,
-        userns: 0,
-      },
-      `mount cgroup on ${target} (${path})`,
-    );
+    for (const entry of cgroupMountOps(
+      target,
+      path,
+      options,
+      mount.source ?? '',
+      cgroups,
+      has(spec, 'cgroup'),
+    ))
+      plan.add(...entry);
     return;
   }
 
@@ -351,6 +370,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   addNamespaces(plan, spec);
   const cloneIndex = plan.ops.length - 1;
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
+  addCgroupNamespace(plan, spec);
   const rootfs = rootfsPath(spec, options.bundle);
   plan.add({ op: 'rootPropagation', flags: rootPropagation(spec) }, 'set the propagation of /');
   plan.add({ op: 'openRootfs', path: rootfs }, `open the rootfs ${rootfs}`);
@@ -370,7 +390,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     plan.add({ op: 'joinSessionKeyring', name: options.sessionKeyring }, 'join a session keyring of its own');
   }
   (spec.mounts ?? []).forEach((mount, i) => {
-    addMount(plan, mount, i, options.bundle, idmaps.findIndex((idmap) => idmap.mountIndex === i) + 1);
+    addMount(plan, spec, mount, i, options, idmaps.findIndex((idmap) => idmap.mountIndex === i) + 1);
   });
   addDevices(plan, spec);
   addContainerHooks(plan, spec, 'createContainer');
