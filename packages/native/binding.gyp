@@ -1,4 +1,7 @@
 {
+  "variables": {
+    "seccomp_library%": "-l:libseccomp.a"
+  },
   "targets": [
     {
       "target_name": "corral_native",
@@ -16,7 +19,8 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++20", "-Wall", "-Wextra", "-Werror", "-fexceptions"],
-      "libraries": ["-lseccomp"]
+      "libraries": ["<(seccomp_library)"],
+      "ldflags": ["-static-libstdc++", "-static-libgcc", "-Wl,--exclude-libs,ALL"]
     },
     {
       "target_name": "corral-init",

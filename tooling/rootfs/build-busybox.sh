@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds a busybox root filesystem: the static busybox and a link for every applet.
+# Builds a busybox root filesystem: the static busybox and a link for every applet, and
+# /bin/probe (probe.c beside this script), which tests run to see what a process sees.
 # Usage: build-busybox.sh DIR   (DIR is replaced)
 set -euo pipefail
 out="$1"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 busybox="$(command -v busybox || true)"
 if [ -z "$busybox" ] || ! file -L "$busybox" 2>/dev/null | grep -q 'statically linked'; then
   busybox=/bin/busybox
@@ -15,6 +17,7 @@ for applet in $("$busybox" --list); do
   [ "$applet" = busybox ] || ln -sf busybox "$out.tmp/bin/$applet"
 done
 ln -s bin "$out.tmp/sbin"
+cc -static -O2 -Wall -o "$out.tmp/bin/probe" "$here/probe.c"
 mkdir -p "$out.tmp/usr"
 ln -s ../bin "$out.tmp/usr/bin"
 ln -s ../bin "$out.tmp/usr/sbin"

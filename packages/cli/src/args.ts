@@ -1,5 +1,8 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 
+import { COMMAND_FLAGS, type CommandName } from './flags.js';
+import { commandHelp } from './help.js';
+
 /** A usage error: printed with a hint, exit status 1 (as runc). */
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -15,19 +18,14 @@ export class HelpRequest extends Error {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** One command's usage and flags, from the flags it parses. */
-export function commandHelp(command: string, options: Options): string {
-  const flags = Object.entries(options).map(
-    ([name, option]) =>
-      `  ${option.short ? `-${option.short}, ` : ''}--${name}${option.type === 'string' ? ' VALUE' : ''}\n`,
-  );
-  return `usage: corral ${command} [command options] [arguments...]\n${flags.length ? `\noptions:\n${flags.join('')}` : ''}`;
-}
-
-/** Parses one command's flags (runc's spellings: -b DIR, --bundle DIR, --bundle=DIR). */
-export function parseCommandArgs<O extends Options>(command: string, args: string[], options: O) {
+/**
+ * Parses one command's flags, as flags.ts defines them (runc's spellings: -b DIR, --bundle DIR,
+ * --bundle=DIR). `--help` or `-h` among them asks for the command's help instead.
+ */
+export function parseCommandArgs<N extends CommandName>(command: N, args: string[]) {
+  const options = COMMAND_FLAGS[command];
   const { flags } = scanFlags(args, options);
-  if (flags.includes('--help') || flags.includes('-h')) throw new HelpRequest(commandHelp(command, options));
+  if (flags.includes('--help') || flags.includes('-h')) throw new HelpRequest(commandHelp(command));
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {

@@ -1,4 +1,5 @@
 import { UsageError } from './args.js';
+import { type Flag, GLOBAL_FLAGS } from './flags.js';
 import type { LogFormat } from './output.js';
 
 /** Flags that come before the command, as runc's. */
@@ -14,8 +15,17 @@ export interface GlobalOptions {
   warn: (message: string) => void;
 }
 
-const VALUE_FLAGS = new Set(['--root', '--log', '--log-format', '--criu', '--rootless']);
-const BOOLEAN_FLAGS = new Set(['--debug', '--systemd-cgroup', '--help', '-h', '--version', '-v']);
+/** Every spelling of the global flags of one type, from flags.ts. */
+function spellings(type: 'string' | 'boolean'): Set<string> {
+  return new Set(
+    Object.entries(GLOBAL_FLAGS as Record<string, Flag>)
+      .filter(([, flag]) => flag.type === type)
+      .flatMap(([name, flag]) => [`--${name}`, ...(flag.short ? [`-${flag.short}`] : [])]),
+  );
+}
+
+const VALUE_FLAGS = spellings('string');
+const BOOLEAN_FLAGS = spellings('boolean');
 
 /** Splits `[global flags] command [command args]`. */
 export function parseGlobal(argv: string[]): {

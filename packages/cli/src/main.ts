@@ -1,41 +1,51 @@
+import { createRequire } from 'node:module';
+
 import { HelpRequest, UsageError } from './args.js';
+import { isCommandName } from './flags.js';
 import { parseGlobal } from './global.js';
+import { appHelp, commandHelp } from './help.js';
 import { Reporter } from './output.js';
 
-const VERSION = '0.1.0';
+/** The runtime-spec version corral implements. */
 const SPEC_VERSION = '1.2.0';
 
-const USAGE = `corral: an OCI container runtime
+/** The commit the command was built from: tsup defines it; absent when run from source. */
+declare const __CORRAL_COMMIT__: string | undefined;
 
-usage: corral [global options] command [command options] [arguments...]
+/** runc's version lines (name and version, commit, spec), then Node's and libseccomp's. */
+async function versionText(): Promise<string> {
+  const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+  const commit = typeof __CORRAL_COMMIT__ === 'string' && __CORRAL_COMMIT__ ? __CORRAL_COMMIT__ : undefined;
+  // A broken install must not take --version and --help with it: say what failed instead.
+  let libseccomp: string;
+  try {
+    libseccomp = (await import('@corral/native')).seccompLibraryVersion();
+  } catch (error) {
+    libseccomp = `unavailable (${(error as Error).message})`;
+  }
+  return [
+    `corral version ${version}`,
+    ...(commit ? [`commit: ${commit}`] : []),
+    `spec: ${SPEC_VERSION}`,
+    `node: ${process.version}`,
+    `libseccomp: ${libseccomp}`,
+    '',
+  ].join('\n');
+}
 
-commands:
-  create      create a container that waits for start (--bundle DIR, default .)
-  start       start a created container
-  run         create and run a container (--bundle DIR, default .; --detach)
-  exec        run another process in a running container
-  state       print a container's state as JSON
-  kill        send a signal to a container's init (default SIGTERM)
-  delete      delete a container (--force kills it first)
-  list        list containers (-q, --format table|json)
-  pause       freeze every process of a container
-  resume      thaw a paused container
-  update      change a container's resources (runc's flags, or -r FILE|-)
-  events      stats and OOM events as JSON lines (--stats once, --interval 5s)
-  ps          show a container's processes (--format table|json, then ps arguments)
-  checkpoint  dump a running container with CRIU (--image-path DIR, --leave-running, ...)
-  restore     restore a container from a checkpoint (--image-path DIR, --bundle DIR, --detach)
-  features    print what this runtime supports (runtime-spec features JSON)
-  spec        write a new config.json (runc's defaults)
-
-global options:
-  --root DIR          state directory (default /run/corral)
-  --log FILE          also write errors to FILE
-  --criu PATH         the criu binary (default: CORRAL_CRIU, else criu on PATH)
-  --log-format FMT    text or json
-  --version, -v       print the version
-  --help, -h          show this help
-`;
+/** `corral help [COMMAND]` and `corral h`: runc's answers, status 3 for a command it lacks. */
+async function help(topic: string | undefined, reporter: Reporter): Promise<number> {
+  if (topic === undefined) {
+    process.stdout.write(appHelp(await versionText()));
+    return 0;
+  }
+  if (!isCommandName(topic)) {
+    reporter.error(`No help topic for '${topic}'`);
+    return 3;
+  }
+  process.stdout.write(commandHelp(topic));
+  return 0;
+}
 
 type Command = (args: string[], global: ReturnType<typeof parseGlobal>['global']) => Promise<number>;
 
@@ -61,19 +71,25 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 };
 
 /**
- * Errors that explain themselves (corral's own, with a code, and usage errors) print as their
- * message; anything else is a bug and prints its stack. Checked by shape so that the command
- * does not load core just to print its version.
+ * What an error prints. A usage error, or one of corral's family (its class says it explains
+ * itself; a failed system call joins the family as a SystemError), prints its message and, in
+ * JSON logs, its code and the field, file or errno at fault; anything else is a bug and prints
+ * its stack. core is loaded only for an error that is not a usage error, and by then the
+ * command has loaded it.
  */
-function isExpectedError(error: unknown): error is Error {
-  if (error instanceof UsageError) return true;
-  return (
-    error instanceof Error &&
-    // The packages' own errors say what went wrong; a stack is only for the unexpected.
-    /^(CorralError|InvalidConfigError|SystemError|InitError|CreateContainerError|CgroupError|CriuError|NetworkError)$/.test(
-      error.name,
-    )
-  );
+async function describeError(
+  error: unknown,
+): Promise<{ message: string; details?: Record<string, unknown> }> {
+  if (error instanceof UsageError) return { message: error.message };
+  const { CorralError, toCorralError } = await import('@corral/core');
+  const known = toCorralError(error);
+  if (!(known instanceof CorralError)) return { message: String((error as Error)?.stack ?? error) };
+  const details: Record<string, unknown> = { code: known.code };
+  for (const key of ['field', 'path', 'syscall', 'errnoCode', 'status'] as const) {
+    const value = (known as unknown as Record<string, unknown>)[key];
+    if (value !== undefined && value !== '') details[key] = value;
+  }
+  return { message: known.message, details };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -83,13 +99,11 @@ export async function main(argv: string[]): Promise<number> {
     reporter = new Reporter(parsed.global.logFormat, parsed.global.log);
     parsed.global.warn = (message) => reporter.warn(message);
     if (parsed.version) {
-      process.stdout.write(`corral version ${VERSION}\nspec: ${SPEC_VERSION}\n`);
+      process.stdout.write(await versionText());
       return 0;
     }
-    if (parsed.help || !parsed.command || parsed.command === 'help') {
-      process.stdout.write(USAGE);
-      return parsed.command || parsed.help ? 0 : 1;
-    }
+    if (parsed.help || !parsed.command) return await help(undefined, reporter);
+    if (parsed.command === 'help' || parsed.command === 'h') return await help(parsed.rest[0], reporter);
     const load = COMMANDS[parsed.command];
     if (!load) throw new UsageError(`unknown command ${JSON.stringify(parsed.command)} (see corral --help)`);
     if (parsed.global.systemdCgroup) throw new UsageError('--systemd-cgroup is not supported yet');
@@ -99,7 +113,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(error.message);
       return 0;
     }
-    reporter.error(isExpectedError(error) ? error.message : String((error as Error)?.stack ?? error));
+    const { message, details } = await describeError(error);
+    reporter.error(message, details);
     return 1;
   }
 }

@@ -9,18 +9,19 @@ export class Reporter {
     private readonly logFile?: string,
   ) {}
 
-  error(message: string): void {
-    this.#write('error', message);
+  /** `details` (the error's code, the field or file at fault) go into JSON lines only. */
+  error(message: string, details?: Record<string, unknown>): void {
+    this.#write('error', message, details);
   }
 
   warn(message: string): void {
     this.#write('warning', message);
   }
 
-  #write(level: string, message: string): void {
+  #write(level: string, message: string, details?: Record<string, unknown>): void {
     const line =
       this.format === 'json'
-        ? `${JSON.stringify({ level, msg: message, time: new Date().toISOString() })}\n`
+        ? `${JSON.stringify({ level, msg: message, ...details, time: new Date().toISOString() })}\n`
         : `corral: ${level === 'error' ? '' : `${level}: `}${message}\n`;
     if (this.logFile) {
       try {

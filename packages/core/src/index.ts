@@ -1,26 +1,31 @@
+export type { CheckpointOptions } from './container/checkpoint.js';
+export { Container, type OciState } from './container/container.js';
 export {
-  type CheckpointOptions,
   CRIU_CONFIG_ANNOTATION,
   type CriuCommonOptions,
   DEFAULT_CRIU_CONFIG,
   MANAGE_CGROUPS_MODES,
   type ManageCgroupsMode,
   type NetworkLock,
-} from './container/checkpoint.js';
-export { Container, type ExecOptions, type OciState, type RunningProcess } from './container/container.js';
+} from './container/criu.js';
+export type { DeleteOptions } from './container/delete.js';
+export type { RunningProcess } from './container/exec.js';
 export { validateContainerId } from './container/id.js';
-export { type InitStdio, initFailure } from './container/init-process.js';
-export type { LaunchOptions } from './container/launch.js';
+export type { CreateOptions, ExecOptions } from './container/process/builders.js';
+export { type InitStdio, initFailure } from './container/process/init-process.js';
 export { type RestoredContainer, type RestoreOptions, restoreContainer } from './container/restore.js';
 export { type RunningContainer, type RunOptions, runContainer } from './container/run.js';
-export { type ContainerStatus, can } from './container/status.js';
+export type { StartOptions } from './container/start.js';
+export { type ContainerStatus, can, type Operation } from './container/status.js';
 export {
   CorralError,
   type CorralErrorCode,
   CreateContainerError,
   InitError,
   InvalidConfigError,
+  InvalidStateError,
   SystemError,
+  toCorralError,
 } from './errors.js';
 export { runtimeFeatures } from './features.js';
 export { type CompileOptions, compileExecPlan, compileInitPlan, type InitPlan } from './plan/compile.js';

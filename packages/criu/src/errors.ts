@@ -1,4 +1,6 @@
-import { constants } from 'node:os';
+import { errnoName } from '@corral/native';
+
+export { errnoName };
 
 /** What went wrong, as a stable code a caller can branch on. */
 export type CriuErrorCode =
@@ -41,15 +43,6 @@ export interface CriuErrorDetails {
   logFile?: string;
   /** The last lines of that log file (or of criu's stderr when it has no log). */
   logTail?: string[];
-}
-
-const errnoNames = new Map<number, string>(
-  Object.entries(constants.errno).map(([name, value]) => [value, name]),
-);
-
-/** The symbolic name of an errno value (`ENOENT`), or its number when it has none. */
-export function errnoName(errno: number): string {
-  return errnoNames.get(errno) ?? `errno ${errno}`;
 }
 
 /** A failure of CRIU or of talking to it, with what CRIU said and the end of its log. */

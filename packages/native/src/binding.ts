@@ -50,13 +50,47 @@ export interface NativeFdWatcher {
 /** The package root: src/ and dist/ both sit one level below it. */
 export const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 
+const require = createRequire(import.meta.url);
+let path: string | undefined;
 let loaded: NativeBinding | undefined;
+
+/** What to do when no prebuild fits: the package's install script builds one from source. */
+const BUILD_HINT =
+  "build one from source with `node node_modules/@corral/native/scripts/install.mjs` (needs a C and C++ compiler, make, python3 and libseccomp's headers)";
+
+/**
+ * The addon node-gyp-build picks: a build from source in build/Release when there is one, else
+ * the prebuild for this platform and architecture (prebuilds/linux-ARCH/node.napi.glibc.node).
+ */
+export function addonPath(): string {
+  if (path === undefined) {
+    const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+    try {
+      path = nodeGypBuild.resolve(packageRoot);
+    } catch (error) {
+      throw new Error(`@corral/native: ${firstLine(error)}; ${BUILD_HINT}`, { cause: error });
+    }
+  }
+  return path;
+}
 
 export function binding(): NativeBinding {
   if (!loaded) {
-    const require = createRequire(import.meta.url);
-    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
-    loaded = load(packageRoot);
+    const addon = addonPath();
+    try {
+      loaded = require(addon) as NativeBinding;
+    } catch (error) {
+      // The dynamic loader names what is missing: a library, or the glibc version the addon needs.
+      throw new Error(`@corral/native: cannot load ${addon}: ${firstLine(error)}; ${BUILD_HINT}`, {
+        cause: error,
+      });
+    }
   }
   return loaded;
+}
+
+function firstLine(error: unknown): string {
+  return String((error as Error)?.message ?? error)
+    .split('\n')[0]!
+    .trim();
 }

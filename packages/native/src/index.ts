@@ -10,7 +10,7 @@ export {
   bpfProgLoad,
   bpfProgQuery,
 } from './bpf.js';
-export { isSystemCallError, type SystemCallError } from './errors.js';
+export { errnoName, isSystemCallError, type SystemCallError } from './errors.js';
 export { Eventfd } from './eventfd.js';
 export {
   bindDatagramSocket,

@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
-import { binding, packageRoot } from './binding.js';
+import { addonPath, binding } from './binding.js';
 
-/** Where node-gyp put corral-init, beside the addon. */
+/**
+ * corral-init, beside the addon: both come from the same build or the same prebuild. It is only
+ * read (into the sealed copy below), never executed from disk, so it needs no executable bit.
+ */
 export function initBinaryPath(): string {
-  const path = join(packageRoot, 'build', 'Release', 'corral-init');
+  const path = join(dirname(addonPath()), 'corral-init');
   if (!existsSync(path)) {
-    throw new Error(`corral-init is not built (looked for ${path}); build @corral/native first`);
+    throw new Error(`@corral/native: corral-init is missing (looked for ${path}); reinstall @corral/native`);
   }
   return path;
 }

@@ -1,13 +1,6 @@
-import { constants } from 'node:os';
+import { errnoName } from '@corral/native';
 
-const errnoNames = new Map<number, string>(
-  Object.entries(constants.errno).map(([name, value]) => [value as number, name]),
-);
-
-/** The symbolic name of an errno (17 -> EEXIST). */
-export function errnoName(errno: number): string {
-  return errnoNames.get(errno) ?? `E${errno}`;
-}
+export { errnoName };
 
 /** Every error this package throws; `code` is stable and meant for programs. */
 export class NetworkError extends Error {

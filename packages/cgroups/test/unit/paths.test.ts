@@ -75,7 +75,7 @@ describe('cgroupsPath', () => {
     expect(attempt).toThrow(/linux.cgroupsPath: .*outside the cgroup hierarchy/);
   });
 
-  it('joins systemd\'s named hierarchy as well', () => {
+  it("joins systemd's named hierarchy as well", () => {
     const mounts = parseCgroupMounts(HYBRID);
     expect(mounts.v1.get('name=systemd')?.mountpoint).toBe('/sys/fs/cgroup/systemd');
     const own = parseProcCgroup('9:name=systemd:/user.slice\n0::/');

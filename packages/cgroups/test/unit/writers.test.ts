@@ -171,7 +171,9 @@ describe('v2 writers', () => {
       'memory.max=100',
     ]);
     const noSwapAccounting = new RecordingFiles({ 'memory.max': 'max' });
-    expect(run(memoryV2, noSwapAccounting, { memory: { limit: 100, swap: 100 } })).toEqual(['memory.max=100']);
+    expect(run(memoryV2, noSwapAccounting, { memory: { limit: 100, swap: 100 } })).toEqual([
+      'memory.max=100',
+    ]);
   });
 
   it('limits huge page reservations too where the kernel counts them', () => {

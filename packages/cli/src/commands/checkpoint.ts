@@ -9,20 +9,6 @@ import type { GlobalOptions } from '../global.js';
 import { forwardSignals } from '../signals.js';
 import { writePidFile } from './lifecycle.js';
 
-/** The flags checkpoint and restore share (runc's spellings). */
-const CRIU_FLAGS = {
-  'image-path': { type: 'string' },
-  'work-path': { type: 'string' },
-  'tcp-established': { type: 'boolean' },
-  'ext-unix-sk': { type: 'boolean' },
-  'shell-job': { type: 'boolean' },
-  'file-locks': { type: 'boolean' },
-  'manage-cgroups-mode': { type: 'string' },
-  'empty-ns': { type: 'string' },
-  'auto-dedup': { type: 'boolean' },
-  'lazy-pages': { type: 'boolean' },
-} as const;
-
 /** Flags whose CRIU side corral cannot drive yet: refused rather than silently ignored. */
 function refuseUnsupported(
   command: string,
@@ -62,16 +48,7 @@ function imagePath(value: string | undefined): string {
 
 /** `checkpoint [flags] ID`: dumps a running container with CRIU. */
 export async function checkpoint(args: string[], global: GlobalOptions): Promise<number> {
-  const { values, positionals } = parseCommandArgs('checkpoint', args, {
-    ...CRIU_FLAGS,
-    'parent-path': { type: 'string' },
-    'leave-running': { type: 'boolean' },
-    'pre-dump': { type: 'boolean' },
-    'page-server': { type: 'string' },
-    'status-fd': { type: 'string' },
-    'tcp-skip-in-flight': { type: 'boolean' },
-    'link-remap': { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs('checkpoint', args);
   const id = containerIdArgument('checkpoint', positionals);
   const mode = manageCgroupsMode('checkpoint', values['manage-cgroups-mode']);
   const lazyPages = values['lazy-pages'] ?? false;
@@ -147,17 +124,7 @@ function pageServerAddress(value: string | undefined): { address: string; port: 
 
 /** `restore [flags] ID`: a new container from a checkpoint and a bundle. */
 export async function restore(args: string[], global: GlobalOptions): Promise<number> {
-  const { values, positionals } = parseCommandArgs('restore', args, {
-    ...CRIU_FLAGS,
-    bundle: { type: 'string', short: 'b', default: '.' },
-    detach: { type: 'boolean', short: 'd' },
-    'pid-file': { type: 'string' },
-    'no-pivot': { type: 'boolean' },
-    'no-subreaper': { type: 'boolean' },
-    'console-socket': { type: 'string' },
-    'lsm-profile': { type: 'string' },
-    'lsm-mount-context': { type: 'string' },
-  });
+  const { values, positionals } = parseCommandArgs('restore', args);
   const id = containerIdArgument('restore', positionals);
   refuseUnsupported('restore', values, {
     'lsm-profile': 'no LSM profiles are applied',
@@ -187,6 +154,7 @@ export async function restore(args: string[], global: GlobalOptions): Promise<nu
   };
   if (values.detach) {
     const restored = await restoreContainer(options);
+    restored.release();
     if (values['pid-file']) writePidFile(values['pid-file'], restored.pid);
     return 0;
   }

@@ -1,33 +1,16 @@
 import { readFileSync } from 'node:fs';
 
-import { Container, CorralError, type SpecProcess } from '@corral/core';
+import { Container, InvalidConfigError, type SpecProcess } from '@corral/core';
 import { exitStatusCode } from '@corral/native';
 
 import { parseCommandArgs, passedDescriptors, splitAtPositional, UsageError } from '../args.js';
+import { COMMAND_FLAGS } from '../flags.js';
 import type { GlobalOptions } from '../global.js';
 import { forwardSignals } from '../signals.js';
 import { ourTerminalSize, waitRelaying } from '../terminal.js';
 import { writePidFile } from './lifecycle.js';
 
-const OPTIONS = {
-  process: { type: 'string', short: 'p' },
-  env: { type: 'string', short: 'e', multiple: true },
-  cwd: { type: 'string' },
-  user: { type: 'string', short: 'u' },
-  'additional-gids': { type: 'string', short: 'g', multiple: true },
-  cap: { type: 'string', short: 'c', multiple: true },
-  tty: { type: 'boolean', short: 't' },
-  detach: { type: 'boolean', short: 'd' },
-  'pid-file': { type: 'string' },
-  'console-socket': { type: 'string' },
-  'pidfd-socket': { type: 'string' },
-  'process-label': { type: 'string' },
-  apparmor: { type: 'string' },
-  'no-new-privs': { type: 'boolean' },
-  'preserve-fds': { type: 'string' },
-  cgroup: { type: 'string', multiple: true },
-  'ignore-paused': { type: 'boolean' },
-} as const;
+const OPTIONS = COMMAND_FLAGS.exec;
 
 function parseIds(text: string, what: string): number {
   if (!/^\d+$/.test(text) || Number(text) > 0xffffffff)
@@ -43,9 +26,12 @@ function buildProcess(container: Container, values: Record<string, unknown>, com
     try {
       return JSON.parse(text) as SpecProcess;
     } catch (error) {
-      throw new CorralError(
-        'INVALID_CONFIG',
-        `exec: ${values.process} is not valid JSON: ${(error as Error).message}`,
+      throw new InvalidConfigError(
+        '--process',
+        `${values.process} is not valid JSON: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
       );
     }
   }
@@ -84,7 +70,7 @@ function buildProcess(container: Container, values: Record<string, unknown>, com
 
 export async function exec(args: string[], global: GlobalOptions): Promise<number> {
   const [flagArgs, rest] = splitAtPositional(args, OPTIONS);
-  const { values } = parseCommandArgs('exec', flagArgs, OPTIONS);
+  const { values } = parseCommandArgs('exec', flagArgs);
   const [id, ...command] = rest;
   if (!id) throw new UsageError('exec: needs a container id');
   for (const flag of ['process-label', 'apparmor'] as const) {

@@ -3,10 +3,11 @@ import { spawnSync } from 'node:child_process';
 import { Container, runtimeFeatures } from '@corral/core';
 
 import { containerIdArgument, parseCommandArgs, splitAtPositional, UsageError } from '../args.js';
+import { COMMAND_FLAGS } from '../flags.js';
 import type { GlobalOptions } from '../global.js';
 
 export async function features(args: string[]): Promise<number> {
-  const { positionals } = parseCommandArgs('features', args, {});
+  const { positionals } = parseCommandArgs('features', args);
   if (positionals.length) throw new UsageError('features: takes no arguments');
   process.stdout.write(`${JSON.stringify(runtimeFeatures(), null, 2)}\n`);
   return 0;
@@ -14,9 +15,8 @@ export async function features(args: string[]): Promise<number> {
 
 /** `ps ID [ps args]`: the host's ps, narrowed to the container's processes (runc's format). */
 export async function ps(args: string[], global: GlobalOptions): Promise<number> {
-  const options = { format: { type: 'string', short: 'f', default: 'table' } } as const;
-  const [flags, rest] = splitAtPositional(args, options);
-  const { values } = parseCommandArgs('ps', flags, options);
+  const [flags, rest] = splitAtPositional(args, COMMAND_FLAGS.ps);
+  const { values } = parseCommandArgs('ps', flags);
   if (rest.length === 0) throw new UsageError('ps: needs a container id');
   const id = containerIdArgument('ps', rest.slice(0, 1));
   const pids = new Set(await Container.load(global.root, id).processes());

@@ -2,28 +2,21 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 
-import { Container, type LaunchOptions } from '@corral/core';
+import { Container, type CreateOptions } from '@corral/core';
 
 import { containerIdArgument, parseCommandArgs, passedDescriptors, UsageError } from '../args.js';
+import { COMMAND_FLAGS } from '../flags.js';
 import type { GlobalOptions } from '../global.js';
 
 /** The flags `create` and `run` share. */
-export const CREATE_FLAGS = {
-  bundle: { type: 'string', short: 'b', default: '.' },
-  'no-pivot': { type: 'boolean' },
-  'no-new-keyring': { type: 'boolean' },
-  'pid-file': { type: 'string' },
-  'console-socket': { type: 'string' },
-  'pidfd-socket': { type: 'string' },
-  'preserve-fds': { type: 'string' },
-} as const;
+export const CREATE_FLAGS = COMMAND_FLAGS.create;
 
 /** What those flags, the environment and the global flags ask of a new container. */
 export function createOptions(
   id: string,
   values: { [flag in keyof typeof CREATE_FLAGS]?: string | boolean },
   global: GlobalOptions,
-): LaunchOptions {
+): CreateOptions {
   const passed = passedDescriptors(values['preserve-fds'] as string | undefined);
   return {
     id,
@@ -42,7 +35,7 @@ export function createOptions(
 
 /** `create [--bundle DIR] ID`: the container waits at its exec FIFO until `start`. */
 export async function create(args: string[], global: GlobalOptions): Promise<number> {
-  const { values, positionals } = parseCommandArgs('create', args, CREATE_FLAGS);
+  const { values, positionals } = parseCommandArgs('create', args);
   const id = containerIdArgument('create', positionals);
   const container = await Container.create(createOptions(id, values, global));
   if (values['pid-file']) writePidFile(values['pid-file'], (await container.state()).pid);
@@ -50,7 +43,7 @@ export async function create(args: string[], global: GlobalOptions): Promise<num
 }
 
 export async function start(args: string[], global: GlobalOptions): Promise<number> {
-  const { positionals } = parseCommandArgs('start', args, {});
+  const { positionals } = parseCommandArgs('start', args);
   await Container.load(global.root, containerIdArgument('start', positionals)).start({
     warn: global.warn,
     notifySocket: process.env.NOTIFY_SOCKET || undefined,
@@ -59,7 +52,7 @@ export async function start(args: string[], global: GlobalOptions): Promise<numb
 }
 
 export async function state(args: string[], global: GlobalOptions): Promise<number> {
-  const { positionals } = parseCommandArgs('state', args, {});
+  const { positionals } = parseCommandArgs('state', args);
   const container = Container.load(global.root, containerIdArgument('state', positionals));
   process.stdout.write(`${JSON.stringify(await container.state(), null, 2)}\n`);
   return 0;
@@ -79,7 +72,7 @@ export function parseSignal(text: string): number {
 }
 
 export async function kill(args: string[], global: GlobalOptions): Promise<number> {
-  const { values, positionals } = parseCommandArgs('kill', args, { all: { type: 'boolean', short: 'a' } });
+  const { values, positionals } = parseCommandArgs('kill', args);
   if (positionals.length < 1 || positionals.length > 2) {
     throw new UsageError(
       `kill: expects a container id and an optional signal, got ${positionals.length} arguments`,
@@ -92,30 +85,26 @@ export async function kill(args: string[], global: GlobalOptions): Promise<numbe
 }
 
 export async function remove(args: string[], global: GlobalOptions): Promise<number> {
-  const { values, positionals } = parseCommandArgs('delete', args, {
-    force: { type: 'boolean', short: 'f' },
-  });
+  const { values, positionals } = parseCommandArgs('delete', args);
   const id = containerIdArgument('delete', positionals);
-  let container: Container;
+  const options = { force: values.force, warn: global.warn };
   try {
-    container = Container.load(global.root, id);
+    await Container.load(global.root, id).delete(options);
   } catch (error) {
-    // runc: deleting what is not there is an error, except with --force.
+    // runc: deleting what is not there is an error, except with --force. That is also what a
+    // delete --force that waited for another one's lock finds; and a create killed before it
+    // recorded its state leaves a directory that holds no container.
     if (values.force && (error as { code?: string }).code === 'CONTAINER_NOT_FOUND') {
-      Container.removeLeftover(global.root, id);
+      await Container.removeLeftover(global.root, id, options);
       return 0;
     }
     throw error;
   }
-  await container.delete({ force: values.force, warn: global.warn });
   return 0;
 }
 
 export async function list(args: string[], global: GlobalOptions): Promise<number> {
-  const { values, positionals } = parseCommandArgs('list', args, {
-    quiet: { type: 'boolean', short: 'q' },
-    format: { type: 'string', short: 'f', default: 'table' },
-  });
+  const { values, positionals } = parseCommandArgs('list', args);
   if (positionals.length) throw new UsageError('list: takes no arguments');
   if (values.format !== 'table' && values.format !== 'json') {
     throw new UsageError(`list: --format must be table or json, got ${JSON.stringify(values.format)}`);
@@ -150,13 +139,13 @@ export function writePidFile(path: string, pid: number): void {
 }
 
 export async function pause(args: string[], global: GlobalOptions): Promise<number> {
-  const { positionals } = parseCommandArgs('pause', args, {});
+  const { positionals } = parseCommandArgs('pause', args);
   await Container.load(global.root, containerIdArgument('pause', positionals)).pause();
   return 0;
 }
 
 export async function resume(args: string[], global: GlobalOptions): Promise<number> {
-  const { positionals } = parseCommandArgs('resume', args, {});
+  const { positionals } = parseCommandArgs('resume', args);
   await Container.load(global.root, containerIdArgument('resume', positionals)).resume();
   return 0;
 }

@@ -6,28 +6,6 @@ import { Container } from '@corral/core';
 import { containerIdArgument, parseCommandArgs, UsageError } from '../args.js';
 import type { GlobalOptions } from '../global.js';
 
-const UPDATE_OPTIONS = {
-  resources: { type: 'string', short: 'r' },
-  'blkio-weight': { type: 'string' },
-  'cpu-period': { type: 'string' },
-  'cpu-quota': { type: 'string' },
-  'cpu-burst': { type: 'string' },
-  'cpu-share': { type: 'string' },
-  'cpu-rt-period': { type: 'string' },
-  'cpu-rt-runtime': { type: 'string' },
-  'cpu-idle': { type: 'string' },
-  'cpuset-cpus': { type: 'string' },
-  'cpuset-mems': { type: 'string' },
-  memory: { type: 'string' },
-  'memory-reservation': { type: 'string' },
-  'memory-swap': { type: 'string' },
-  'pids-limit': { type: 'string' },
-  'kernel-memory': { type: 'string' },
-  'kernel-memory-tcp': { type: 'string' },
-  'l3-cache-schema': { type: 'string' },
-  'mem-bw-schema': { type: 'string' },
-} as const;
-
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
 /** A byte count as runc takes it: 1048576, 512k, 64m, 1g; -1 means unlimited. */
@@ -87,7 +65,7 @@ export function updateResources(values: Record<string, string | undefined>): Lin
 }
 
 export async function update(args: string[], global: GlobalOptions): Promise<number> {
-  const { values, positionals } = parseCommandArgs('update', args, UPDATE_OPTIONS);
+  const { values, positionals } = parseCommandArgs('update', args);
   const container = Container.load(global.root, containerIdArgument('update', positionals));
   await container.update(updateResources(values as Record<string, string | undefined>));
   return 0;
@@ -174,10 +152,7 @@ export function jsonLine(value: unknown): string {
 
 /** `events [--stats] [--interval 5s] ID`: JSON lines, as runc prints them. */
 export async function events(args: string[], global: GlobalOptions): Promise<number> {
-  const { values, positionals } = parseCommandArgs('events', args, {
-    stats: { type: 'boolean' },
-    interval: { type: 'string', default: '5s' },
-  });
+  const { values, positionals } = parseCommandArgs('events', args);
   const id = containerIdArgument('events', positionals);
   const container = Container.load(global.root, id);
   const line = (type: string, data?: unknown) =>

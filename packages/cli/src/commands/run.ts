@@ -5,15 +5,10 @@ import { containerIdArgument, parseCommandArgs } from '../args.js';
 import type { GlobalOptions } from '../global.js';
 import { forwardSignals } from '../signals.js';
 import { ourTerminalSize, waitRelaying } from '../terminal.js';
-import { CREATE_FLAGS, createOptions, writePidFile } from './lifecycle.js';
+import { createOptions, writePidFile } from './lifecycle.js';
 
 export async function run(args: string[], global: GlobalOptions): Promise<number> {
-  const { values, positionals } = parseCommandArgs('run', args, {
-    ...CREATE_FLAGS,
-    detach: { type: 'boolean', short: 'd' },
-    keep: { type: 'boolean' },
-    'no-subreaper': { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs('run', args);
   const id = containerIdArgument('run', positionals);
   const options = {
     ...createOptions(id, values, global),

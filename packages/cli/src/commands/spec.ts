@@ -6,10 +6,7 @@ import { CorralError, defaultSpec, rootlessSpec } from '@corral/core';
 import { parseCommandArgs, UsageError } from '../args.js';
 
 export async function spec(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('spec', args, {
-    bundle: { type: 'string', short: 'b', default: '.' },
-    rootless: { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs('spec', args);
   if (positionals.length) throw new UsageError(`spec: takes no arguments, got ${positionals.join(' ')}`);
   const config = values.rootless ? rootlessSpec(process.geteuid!(), process.getegid!()) : defaultSpec();
   const path = join(values.bundle, 'config.json');

@@ -87,9 +87,9 @@ describe('corral features', () => {
 });
 
 describe('corral command line', () => {
-  it('prints its version', () => {
+  it("prints its version in runc's lines, with the commit it was built from", () => {
     expect(execFileSync(corral, ['--version'], { encoding: 'utf8' })).toMatch(
-      /^corral version \d+\.\d+\.\d+\nspec: /,
+      /^corral version \d+\.\d+\.\d+\ncommit: [0-9a-f]{7,}(-dirty)?\nspec: 1\.2\.0\nnode: v\d+\.\d+\.\d+\nlibseccomp: \d+\.\d+\.\d+\n$/,
     );
   });
 

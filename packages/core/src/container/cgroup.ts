@@ -2,7 +2,6 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
-  CgroupError,
   type CgroupManager,
   cgroupManagerFromPaths,
   checkCgroupResources,
@@ -15,20 +14,12 @@ import {
   validateResources,
 } from '@corral/cgroups';
 
-import { CorralError, InvalidConfigError } from '../errors.js';
+import { CorralError, InvalidConfigError, toCorralError } from '../errors.js';
 import type { Spec } from '../spec/types.js';
 
-/** A cgroup failure in corral's error family, keeping the field at fault. */
+/** A cgroup failure in corral's error family, keeping the field or file at fault. */
 export function asCorralError(error: unknown): unknown {
-  if (!(error instanceof CgroupError)) return error;
-  if (error.code === 'INVALID_CONFIG') {
-    return new InvalidConfigError(
-      error.field ?? 'linux.resources',
-      error.message.replace(`${error.field}: `, ''),
-      { cause: error },
-    );
-  }
-  return new CorralError(error.code, error.message, { cause: error });
+  return toCorralError(error, 'cgroup');
 }
 
 /** An OCI device rule from the library's normalised one (-1 is the wildcard). */
@@ -98,28 +89,25 @@ export function subCgroupPaths(
     const controllers = colon < 0 ? Object.keys(paths) : entry.slice(0, colon).split(',');
     const parts = sub.split('/').filter((part) => part !== '' && part !== '.');
     if (sub.startsWith('/') || parts.length === 0 || parts.includes('..')) {
-      throw new CorralError(
-        'INVALID_CONFIG',
-        `--cgroup ${JSON.stringify(entry)}: the sub-cgroup must be a path inside the container's cgroup`,
+      throw new InvalidConfigError(
+        `--cgroup ${JSON.stringify(entry)}`,
+        "the sub-cgroup must be a path inside the container's cgroup",
       );
     }
     for (const controller of controllers) {
       if (!(controller in paths) || (colon >= 0 && controller === '')) {
-        throw new CorralError(
-          'INVALID_CONFIG',
-          `--cgroup ${JSON.stringify(entry)}: the container has no ${JSON.stringify(controller)} cgroup`,
+        throw new InvalidConfigError(
+          `--cgroup ${JSON.stringify(entry)}`,
+          `the container has no ${JSON.stringify(controller)} cgroup`,
         );
       }
       if (seen.has(controller)) {
-        throw new CorralError(
-          'INVALID_CONFIG',
-          `--cgroup: ${controller || 'the unified hierarchy'} is given twice`,
-        );
+        throw new InvalidConfigError('--cgroup', `${controller || 'the unified hierarchy'} is given twice`);
       }
       seen.add(controller);
       const dir = join(paths[controller]!, ...parts);
       if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
-        throw new CorralError('INVALID_CONFIG', `--cgroup ${JSON.stringify(entry)}: ${dir} does not exist`);
+        throw new InvalidConfigError(`--cgroup ${JSON.stringify(entry)}`, `${dir} does not exist`);
       }
       chosen[controller] = dir;
     }
@@ -130,4 +118,11 @@ export function subCgroupPaths(
 /** The cgroup of a container recorded in its state, if it has one. */
 export function recordedCgroup(paths: Record<string, string> | undefined): CgroupManager | undefined {
   return paths && Object.keys(paths).length > 0 ? cgroupManagerFromPaths(paths) : undefined;
+}
+
+/** The cgroup of a container, for the operations that need one. */
+export function cgroupOf(state: { id: string; cgroupPaths?: Record<string, string> }): CgroupManager {
+  const cgroup = recordedCgroup(state.cgroupPaths);
+  if (!cgroup) throw new CorralError('NOT_SUPPORTED', `container ${state.id} has no cgroup`);
+  return cgroup;
 }

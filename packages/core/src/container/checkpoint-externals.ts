@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { cgroupMounts } from '@corral/cgroups';
 import type { InheritedFd } from '@corral/criu';
 
-import { CorralError } from '../errors.js';
+import { InvalidConfigError } from '../errors.js';
 import { cgroupMountPoints } from '../plan/cgroup-mount.js';
 import { hostDeviceBinds } from '../plan/compile.js';
 import type { Spec } from '../spec/types.js';
@@ -32,8 +32,9 @@ const EXTERNAL_NAMESPACES = [
 
 function joinedNamespaces(spec: Spec) {
   return EXTERNAL_NAMESPACES.flatMap((external) => {
-    const path = spec.linux?.namespaces?.find((ns) => ns.type === external.type)?.path;
-    return path ? [{ ...external, path }] : [];
+    const index = spec.linux?.namespaces?.findIndex((ns) => ns.type === external.type) ?? -1;
+    const path = index < 0 ? undefined : spec.linux!.namespaces![index]!.path;
+    return path ? [{ ...external, path, field: `linux.namespaces[${index}].path` }] : [];
   });
 }
 
@@ -51,13 +52,13 @@ export function externalNamespaces(pid: number, spec: Spec): string[] {
 export function openJoinedNamespaces(spec: Spec): InheritedFd[] {
   const opened: InheritedFd[] = [];
   try {
-    for (const { type, path, key } of joinedNamespaces(spec)) {
+    for (const { type, path, key, field } of joinedNamespaces(spec)) {
       try {
         opened.push({ key, fd: openSync(path, 'r') });
       } catch (error) {
-        throw new CorralError(
-          'INVALID_CONFIG',
-          `the ${type} namespace to restore into (linux.namespaces path ${path}): ${(error as Error).message}`,
+        throw new InvalidConfigError(
+          field,
+          `the ${type} namespace to restore into, ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
           { cause: error },
         );
       }

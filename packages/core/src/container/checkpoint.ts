@@ -1,89 +1,24 @@
-import {
-  chownSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readlinkSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import { cgroupMounts } from '@corral/cgroups';
-import {
-  type CgroupMode,
-  type CgroupRootMapping,
-  CriuClient,
-  type CriuDumpOptions,
-  CriuError,
-  type CriuOperationOptions,
-  CriuOptionError,
-  type VethPair,
-} from '@corral/criu';
+import type { CriuDumpOptions, CriuOperationOptions } from '@corral/criu';
 
-import { CorralError } from '../errors.js';
 import { createsUserNamespace, mapToHost } from '../plan/namespaces.js';
 import type { Spec } from '../spec/types.js';
-import type { ContainerStateFile } from '../state/state-dir.js';
+import type { ContainerDir, ContainerStateFile } from '../state/state-dir.js';
 import { externalMountsAtDump, externalNamespaces } from './checkpoint-externals.js';
+import {
+  type CriuCommonOptions,
+  checkCgroupsMode,
+  criuClient,
+  criuConfig,
+  criuFailure,
+  DESCRIPTORS_FILE,
+  VETH_PAIRS_FILE,
+} from './criu.js';
 import { lentVethPairs } from './net-devices.js';
-
-/** What fds 0-2 of the init were, as restore needs them back; the file runc also writes. */
-export const DESCRIPTORS_FILE = 'descriptors.json';
-
-/** The annotation that names a CRIU configuration file for one container, as runc reads it. */
-export const CRIU_CONFIG_ANNOTATION = 'org.criu.config';
-
-/** The CRIU configuration file of containers without the annotation; CRIU skips it if absent. */
-export const DEFAULT_CRIU_CONFIG = '/etc/criu/corral.conf';
-
-/** The veth pairs of the lent devices (inside and host names), which CRIU remakes on restore. */
-export const VETH_PAIRS_FILE = 'veth-pairs.json';
-
-/** Every checkpoint has CRIU's inventory; a directory without one is not a checkpoint. */
-const INVENTORY_FILE = 'inventory.img';
-
-/** CRIU's cgroup handling (runc's --manage-cgroups-mode). */
-export type ManageCgroupsMode = Extract<CgroupMode, 'soft' | 'full' | 'strict' | 'ignore'>;
-
-export const MANAGE_CGROUPS_MODES: readonly ManageCgroupsMode[] = ['soft', 'full', 'strict', 'ignore'];
-
-/** Options both checkpoint and restore take. */
-export interface CriuCommonOptions {
-  /** The directory of the images. */
-  imagePath: string;
-  /** Where CRIU writes its log and work files; the image directory by default. */
-  workPath?: string;
-  /** The criu binary; else CORRAL_CRIU, else `criu` on PATH. */
-  criuPath?: string;
-  tcpEstablished?: boolean;
-  /** Allow connections to unix sockets outside the container. */
-  extUnixSk?: boolean;
-  /** Allow a process tree that is a shell job. */
-  shellJob?: boolean;
-  fileLocks?: boolean;
-  /**
-   * Punch pages out of the images: at a checkpoint those its parent images hold, at a restore
-   * each one restored (the images are used up).
-   */
-  autoDedup?: boolean;
-  /** How CRIU treats the container's cgroups; `soft` when omitted, as runc. */
-  manageCgroupsMode?: ManageCgroupsMode;
-  /**
-   * The container's network as the caller set it up, cut while CRIU works on the container
-   * (for @corral/network's strategies: lock is `detach`, unlock is `attach`).
-   */
-  network?: NetworkLock;
-}
-
-/**
- * CRIU locks the network before it dumps and unlocks it when the container runs on (a dump
- * that leaves it running, or failed) or has been restored; a dumped container stays locked.
- */
-export interface NetworkLock {
-  lock(): unknown;
-  unlock(): unknown;
-}
+import { defaultWarn, underLock } from './operation.js';
+import { teardown } from './teardown.js';
 
 export interface CheckpointOptions extends CriuCommonOptions {
   /** Keep the container running after the checkpoint. */
@@ -154,69 +89,14 @@ function stdioDescriptors(pid: number): StdioDescriptor[] {
 }
 
 /**
- * The configuration file CRIU reads on top of corral's options (its settings win): the
- * annotation's path, none when the annotation is empty, else corral's default one.
- */
-function criuConfig(spec: Spec): { configFile?: string } {
-  const configured = spec.annotations?.[CRIU_CONFIG_ANNOTATION];
-  if (configured === undefined) return { configFile: DEFAULT_CRIU_CONFIG };
-  return configured === '' ? {} : { configFile: configured };
-}
-
-/** CRIU's failures in corral's error family; a CRIU that cannot run says how to point to one. */
-export function criuFailure(operation: string, error: unknown): unknown {
-  if (error instanceof CriuOptionError) {
-    return new CorralError('INVALID_CONFIG', `${operation}: ${error.message}`, { cause: error });
-  }
-  if (!(error instanceof CriuError)) return error;
-  if (
-    error.code === 'CRIU_NOT_FOUND' ||
-    error.code === 'CRIU_TOO_OLD' ||
-    error.code === 'CRIU_CHECK_FAILED'
-  ) {
-    return new CorralError(
-      'NOT_SUPPORTED',
-      `${operation} needs CRIU: ${error.message} (point to it with --criu PATH or CORRAL_CRIU)`,
-      { cause: error },
-    );
-  }
-  if (error.code === 'CRIU_UNSUPPORTED') {
-    return new CorralError('NOT_SUPPORTED', `${operation}: ${error.message}`, { cause: error });
-  }
-  return new CorralError('SYSTEM', `${operation} failed: ${error.message}`, { cause: error });
-}
-
-function criuClient(options: CriuCommonOptions): CriuClient {
-  try {
-    // Level 4 as runc: a failed checkpoint is only explained by CRIU's debug log.
-    return new CriuClient({ criuPath: options.criuPath, logLevel: 4 });
-  } catch (error) {
-    throw criuFailure('checkpoint', error);
-  }
-}
-
-function checkCgroupsMode(mode: string | undefined): void {
-  if (mode !== undefined && !MANAGE_CGROUPS_MODES.includes(mode as ManageCgroupsMode)) {
-    throw new CorralError(
-      'INVALID_CONFIG',
-      `invalid manage-cgroups mode ${JSON.stringify(mode)}: expected ${MANAGE_CGROUPS_MODES.join(', ')}`,
-    );
-  }
-}
-
-/**
  * Dumps a live container's init tree into options.imagePath, with its stdio recorded beside the
  * images in descriptors.json. The caller holds the container's lock.
  */
-export async function dumpContainer(
-  state: ContainerStateFile,
-  spec: Spec,
-  options: CheckpointOptions,
-): Promise<void> {
-  checkCgroupsMode(options.manageCgroupsMode);
+async function dumpContainer(state: ContainerStateFile, options: CheckpointOptions): Promise<void> {
+  const spec = state.config;
   const imagesDir = resolve(options.imagePath);
   const workDir = options.workPath === undefined ? undefined : resolve(options.workPath);
-  const client = criuClient(options);
+  const client = criuClient(options, 'checkpoint');
   mkdirSync(imagesDir, { recursive: true, mode: 0o700 });
   openImagesToContainerRoot(imagesDir, spec);
   if (workDir) mkdirSync(workDir, { recursive: true, mode: 0o700 });
@@ -268,78 +148,20 @@ export async function dumpContainer(
   }
 }
 
-/** Refuses a directory that holds no checkpoint before anything is made for the restore. */
-export function readCheckpoint(imagePath: string): {
-  imagesDir: string;
-  descriptors: string[];
-  vethPairs: VethPair[];
-} {
-  const imagesDir = resolve(imagePath);
-  if (!existsSync(join(imagesDir, INVENTORY_FILE))) {
-    throw new CorralError(
-      'INVALID_CONFIG',
-      `${imagesDir} is not a checkpoint: it has no ${INVENTORY_FILE} (see corral checkpoint --image-path)`,
-    );
-  }
-  const descriptors = readRecord<string>(
-    imagesDir,
-    DESCRIPTORS_FILE,
-    (d) => typeof d === 'string',
-    'strings',
-  );
-  const vethPairs = readRecord<VethPair>(
-    imagesDir,
-    VETH_PAIRS_FILE,
-    (p) => typeof p?.inside === 'string' && typeof p?.outside === 'string',
-    '{ inside, outside } names',
-  );
-  return { imagesDir, descriptors, vethPairs };
-}
-
-/** One of corral's own files beside the images: an array, empty when the file is absent. */
-function readRecord<T>(
-  imagesDir: string,
-  file: string,
-  valid: (item: Partial<T> | null) => boolean,
-  what: string,
-): T[] {
-  let items: unknown;
-  try {
-    items = JSON.parse(readFileSync(join(imagesDir, file), 'utf8'));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new CorralError('INVALID_CONFIG', `${imagesDir}/${file}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  if (!Array.isArray(items) || !items.every(valid)) {
-    throw new CorralError('INVALID_CONFIG', `${imagesDir}/${file}: expected an array of ${what}`);
-  }
-  return items as T[];
-}
-
 /**
- * Where CRIU puts the restored tree in each hierarchy: the new container's cgroup, as a path
- * from the hierarchy's root (what /proc/PID/cgroup shows), not from where it is mounted.
+ * `checkpoint`: dumps the container's processes with CRIU into options.imagePath. Unless it
+ * leaves the container running (leaveRunning, preDump), CRIU ends the processes and the
+ * container is torn down under the same lock, as runc deletes it: the images and the bundle are
+ * all that a restore needs.
  */
-export function cgroupRootsFor(paths: Record<string, string>): CgroupRootMapping[] {
-  const mounts = cgroupMounts();
-  const relative = (mount: { mountpoint: string; root: string }, dir: string) =>
-    join(mount.root, dir.slice(mount.mountpoint.length)) || '/';
-  const roots: CgroupRootMapping[] = [];
-  for (const [controller, dir] of Object.entries(paths)) {
-    if (controller === '') {
-      // CRIU names the v2 hierarchy by the empty string; alone, it is every controller.
-      if (mounts.v2) {
-        const path = relative(mounts.v2, dir);
-        roots.push(mounts.v1.size === 0 ? { path } : { controller: '', path });
-      }
-      continue;
-    }
-    const mount = mounts.v1.get(controller as never);
-    if (mount) roots.push({ controller, path: relative(mount, dir) });
-  }
-  return roots;
+export async function checkpointContainer(
+  dir: ContainerDir,
+  options: CheckpointOptions & { warn?: (message: string) => void },
+): Promise<void> {
+  checkCgroupsMode(options.manageCgroupsMode);
+  await underLock(dir, 'checkpoint', async ({ state }) => {
+    await dumpContainer(state, options);
+    if (!options.leaveRunning && !options.preDump)
+      await teardown({ dir, state, warn: options.warn ?? defaultWarn });
+  });
 }
-
-export { checkCgroupsMode, criuClient, criuConfig };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { bindDatagramSocket, type Pidfd, SeqpacketSocket, sendDatagram, waitReadable } from '@corral/native';
 
-import { CorralError } from '../errors.js';
+import { SystemError } from '../errors.js';
 import type { Spec } from '../spec/types.js';
 
 /**
@@ -57,9 +57,7 @@ export class NotifySocket {
     try {
       return new NotifySocket(new SeqpacketSocket(bindDatagramSocket(path)), host);
     } catch (error) {
-      throw new CorralError('SYSTEM', `cannot bind the notify socket ${path}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw SystemError.from(`bind the notify socket ${path}`, error, path);
     }
   }
 
@@ -82,9 +80,7 @@ export class NotifySocket {
         if (ready && mainPid !== undefined) sendDatagram(this.#host, Buffer.from(`MAINPID=${mainPid}\n`));
         sendDatagram(this.#host, message.data);
       } catch (error) {
-        throw new CorralError('SYSTEM', `cannot notify ${this.#host}: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw SystemError.from(`notify ${this.#host}`, error, this.#host);
       }
       if (ready) return;
     }

@@ -1,28 +1,32 @@
-import { closeSync, lstatSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 
-import type { InheritedFd } from '@corral/criu';
+import { cgroupMounts } from '@corral/cgroups';
+import type { CgroupRootMapping, InheritedFd, VethPair } from '@corral/criu';
 import { type ExitStatus, Pidfd, sendDescriptor } from '@corral/native';
 
+import { InvalidConfigError, withCleanupErrors } from '../errors.js';
 import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
 import { processStartTime } from '../state/proc.js';
-import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
+import { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
 import { asCorralError, planCgroup } from './cgroup.js';
+import { bindMounts, externalMountsAtRestore, openJoinedNamespaces } from './checkpoint-externals.js';
 import {
   type CriuCommonOptions,
-  cgroupRootsFor,
   checkCgroupsMode,
   criuClient,
   criuConfig,
   criuFailure,
-  readCheckpoint,
-} from './checkpoint.js';
-import { bindMounts, externalMountsAtRestore, openJoinedNamespaces } from './checkpoint-externals.js';
+  DESCRIPTORS_FILE,
+  INVENTORY_FILE,
+  VETH_PAIRS_FILE,
+} from './criu.js';
 import { validateContainerId } from './id.js';
-import { discardContainer } from './launch.js';
 import { planNetDevices } from './net-devices.js';
+import { defaultWarn } from './operation.js';
 import type { RunningContainer } from './run.js';
+import { teardown, teardownExited } from './teardown.js';
 
 export interface RestoreOptions extends CriuCommonOptions {
   /** The new container's id: the checkpointed one's or another. */
@@ -60,12 +64,13 @@ export interface RestoreOptions extends CriuCommonOptions {
 export interface RestoredContainer {
   id: string;
   pid: number;
+  /** A signal to the restored init, by pidfd. */
   signal(signal: number): void;
+  /** Lets go of the init's pidfd (a detached restore, once the caller is done with it). */
+  release(): void;
   /** Only without `detach`: resolves when the restored init ends and the container is deleted. */
   exited?: Promise<ExitStatus>;
 }
-
-const SIGKILL = 9;
 
 /**
  * Makes the mount points of the config that the rootfs lacks, as create does: CRIU mounts onto
@@ -114,19 +119,96 @@ function makeMountPoints(spec: Spec, rootfs: string, bundlePath: string): void {
   }
 }
 
+/** Refuses a directory that holds no checkpoint before anything is made for the restore. */
+function readCheckpoint(imagePath: string): {
+  imagesDir: string;
+  descriptors: string[];
+  vethPairs: VethPair[];
+} {
+  const imagesDir = resolve(imagePath);
+  if (!existsSync(join(imagesDir, INVENTORY_FILE))) {
+    throw new InvalidConfigError(
+      'imagePath',
+      `${imagesDir} is not a checkpoint: it has no ${INVENTORY_FILE} (see corral checkpoint --image-path)`,
+    );
+  }
+  const descriptors = readRecord<string>(
+    imagesDir,
+    DESCRIPTORS_FILE,
+    (d) => typeof d === 'string',
+    'strings',
+  );
+  const vethPairs = readRecord<VethPair>(
+    imagesDir,
+    VETH_PAIRS_FILE,
+    (p) => typeof p?.inside === 'string' && typeof p?.outside === 'string',
+    '{ inside, outside } names',
+  );
+  return { imagesDir, descriptors, vethPairs };
+}
+
+/** One of corral's own files beside the images: an array, empty when the file is absent. */
+function readRecord<T>(
+  imagesDir: string,
+  file: string,
+  valid: (item: Partial<T> | null) => boolean,
+  what: string,
+): T[] {
+  let items: unknown;
+  try {
+    items = JSON.parse(readFileSync(join(imagesDir, file), 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new InvalidConfigError('imagePath', `${imagesDir}/${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (!Array.isArray(items) || !items.every(valid)) {
+    throw new InvalidConfigError('imagePath', `${imagesDir}/${file}: expected an array of ${what}`);
+  }
+  return items as T[];
+}
+
 /**
- * Restores a checkpoint into a new container: its state directory and cgroup are made first,
- * CRIU restores the tree into the bundle's rootfs and that cgroup, and state.json records the
- * restored init so that state, kill and delete work on it. A failure removes all of it.
+ * Where CRIU puts the restored tree in each hierarchy: the new container's cgroup, as a path
+ * from the hierarchy's root (what /proc/PID/cgroup shows), not from where it is mounted.
+ */
+function cgroupRootsFor(paths: Record<string, string>): CgroupRootMapping[] {
+  const mounts = cgroupMounts();
+  const relative = (mount: { mountpoint: string; root: string }, dir: string) =>
+    join(mount.root, dir.slice(mount.mountpoint.length)) || '/';
+  const roots: CgroupRootMapping[] = [];
+  for (const [controller, dir] of Object.entries(paths)) {
+    if (controller === '') {
+      // CRIU names the v2 hierarchy by the empty string; alone, it is every controller.
+      if (mounts.v2) {
+        const path = relative(mounts.v2, dir);
+        roots.push(mounts.v1.size === 0 ? { path } : { controller: '', path });
+      }
+      continue;
+    }
+    const mount = mounts.v1.get(controller as never);
+    if (mount) roots.push({ controller, path: relative(mount, dir) });
+  }
+  return roots;
+}
+
+/**
+ * `restore`: a checkpoint into a new container. The state is recorded first, with the
+ * cgroup it will have and no process yet, then the cgroup is made and CRIU restores the tree
+ * into the bundle's rootfs and that cgroup; the restored init is held by pidfd at once and
+ * recorded. A crash at any point leaves what `delete --force` cleans; a failure tears it all
+ * down.
  */
 export async function restoreContainer(options: RestoreOptions): Promise<RestoredContainer> {
   validateContainerId(options.id);
   checkCgroupsMode(options.manageCgroupsMode);
   const bundle = loadBundle(options.bundle);
   const { imagesDir, descriptors, vethPairs } = readCheckpoint(options.imagePath);
-  const client = criuClient(options);
+  const client = criuClient(options, 'restore');
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
   const cgroup = planCgroup(bundle.spec, options.id);
+  const warn = options.warn ?? defaultWarn;
   const stdio = options.stdio ?? [0, 1, 2];
   const { consoleSocket } = options;
   // Pipes and host files come back as the given descriptors; what lived inside the container
@@ -141,10 +223,29 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   });
   makeMountPoints(bundle.spec, bundle.rootfs, bundle.path);
   const dir = ContainerDir.create(root, options.id);
+  const release = await dir.lock({ create: true });
 
-  let pid: number | undefined;
+  let state: ContainerStateFile = {
+    ociVersion: bundle.spec.ociVersion,
+    id: options.id,
+    pid: 0,
+    pidStartTime: '',
+    bundle: bundle.path,
+    rootfs: bundle.rootfs,
+    created: new Date().toISOString(),
+    ...(bundle.spec.annotations ? { annotations: bundle.spec.annotations } : {}),
+    cgroupPaths: cgroup.manager.getPaths(),
+    // Lent again: CRIU made the pairs anew, and delete gives the inside ends back.
+    ...(vethPairs.length
+      ? { netDevices: planNetDevices(bundle.spec).filter((d) => vethPairs.some((p) => p.inside === d.name)) }
+      : {}),
+    config: bundle.spec,
+    creating: true,
+  };
+  let restored: Pidfd | undefined;
   let joined: InheritedFd[] = [];
   try {
+    dir.writeState(state);
     joined = openJoinedNamespaces(bundle.spec);
     try {
       await cgroup.manager.apply(-1);
@@ -152,6 +253,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
     } catch (error) {
       throw asCorralError(error);
     }
+    let pid: number;
     try {
       ({ pid } = await client.restore({
         imagesDir,
@@ -195,54 +297,42 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
     } catch (error) {
       throw criuFailure('restore', error);
     }
-    dir.writeState({
-      ociVersion: bundle.spec.ociVersion,
-      id: options.id,
-      pid,
-      pidStartTime: processStartTime(pid) ?? '',
-      bundle: bundle.path,
-      rootfs: bundle.rootfs,
-      created: new Date().toISOString(),
-      annotations: bundle.spec.annotations,
-      cgroupPaths: cgroup.manager.getPaths(),
-      // Lent again: CRIU made the pairs anew, and delete gives the inside ends back.
-      ...(vethPairs.length
-        ? {
-            netDevices: planNetDevices(bundle.spec).filter((d) => vethPairs.some((p) => p.inside === d.name)),
-          }
-        : {}),
-    });
+    // Held from the moment CRIU names it. Restored as our child (not detached) its pid cannot
+    // be reused before we reap it; detached, its start time is what tells it apart.
+    restored = Pidfd.open(pid);
+    const { creating: _, ...whole } = state;
+    state = { ...whole, pid, pidStartTime: processStartTime(pid) ?? '' };
+    dir.writeState(state);
   } catch (error) {
     const cleanupErrors: unknown[] = [];
-    if (pid !== undefined) {
-      try {
-        process.kill(pid, SIGKILL);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') cleanupErrors.push(e);
-      }
-    }
     // The cgroup takes whatever CRIU had restored into it with it.
-    throw await discardContainer(error, cgroup.manager, dir, cleanupErrors);
+    await teardown({ dir, state, init: restored, warn }).catch((e: unknown) => cleanupErrors.push(e));
+    restored?.close();
+    throw withCleanupErrors(error, cleanupErrors);
   } finally {
     for (const { fd } of joined) closeSync(fd);
+    release();
   }
 
-  const restoredPid = pid;
+  const init = restored!;
   if (options.detach) {
-    return { id: options.id, pid: restoredPid, signal: (signal) => process.kill(restoredPid, signal) };
+    return {
+      id: options.id,
+      pid: init.pid,
+      signal: (signal) => init.signal(signal),
+      release: () => init.close(),
+    };
   }
-  // Restored as our child: wait for it, then delete the container as a foreground run does.
-  const init = Pidfd.open(restoredPid);
-  const warn = options.warn ?? ((message: string) => process.emitWarning(message));
+  // Restored as our child: wait for it, then tear the container down as a foreground run does.
   const exited = init.exited().finally(async () => {
     init.close();
-    await cgroup.manager.destroy().catch((error: Error) => warn(`removing the cgroup: ${error.message}`));
-    dir.remove();
+    await teardownExited(dir, warn);
   });
   return {
     id: options.id,
-    pid: restoredPid,
+    pid: init.pid,
     signal: (signal) => init.signal(signal),
+    release: () => init.close(),
     exited,
   } satisfies RestoredContainer & Partial<RunningContainer>;
 }

@@ -1,9 +1,12 @@
 import type { ExitStatus } from '@corral/native';
 
-import { hookState, runHooksWarning } from '../hooks.js';
-import { type LaunchOptions, launch } from './launch.js';
+import { createContainer } from './create.js';
+import { defaultWarn } from './operation.js';
+import type { CreateOptions } from './process/builders.js';
+import { runPoststart } from './start.js';
+import { teardownExited } from './teardown.js';
 
-export interface RunOptions extends LaunchOptions {
+export interface RunOptions extends CreateOptions {
   /** Leave the stopped container for `delete` instead of removing it (runc's run --keep). */
   keep?: boolean;
 }
@@ -20,28 +23,22 @@ export interface RunningContainer {
 
 /**
  * `run` in the foreground: create and start a container in one step; when its process ends,
- * the container is deleted (or, with `keep`, left stopped for `delete`).
+ * the container is torn down (or, with `keep`, left stopped for `delete`).
  */
 export async function runContainer(options: RunOptions): Promise<RunningContainer> {
-  const { dir, pidfd, spec, bundle, cgroup, console, notify } = await launch(options, 'run');
-  const warn = options.warn ?? ((message: string) => process.emitWarning(message));
+  const { dir, state, init, console, notify } = await createContainer(options, 'run');
+  const warn = options.warn ?? defaultWarn;
   // corral stays as the manager's main process in the foreground: no MAINPID, as with runc.
   const processExited = new AbortController();
   notify
     ?.forwardUntilReady(undefined, processExited.signal)
     .catch((error: Error) => warn(error.message))
     .finally(() => notify.close());
-  const state = (status: 'running' | 'stopped') =>
-    hookState(spec, { id: options.id, status, pid: pidfd.pid, bundle });
-  await runHooksWarning(spec, 'poststart', state('running'), warn);
-  const exited = pidfd.exited().finally(async () => {
+  await runPoststart(state, warn);
+  const exited = init.exited().finally(async () => {
     processExited.abort();
-    pidfd.close();
-    if (options.keep) return;
-    // Whatever the process left in its cgroup goes with it, as the container is deleted.
-    await cgroup.destroy().catch((error: Error) => warn(`removing the cgroup: ${error.message}`));
-    dir.remove();
-    await runHooksWarning(spec, 'poststop', state('stopped'), warn);
+    init.close();
+    if (!options.keep) await teardownExited(dir, warn);
   });
-  return { id: options.id, pid: pidfd.pid, signal: (signal) => pidfd.signal(signal), exited, console };
+  return { id: state.id, pid: init.pid, signal: (signal) => init.signal(signal), exited, console };
 }

@@ -9,7 +9,7 @@ import { capabilityMask } from './capabilities.js';
 import { type ContainerCgroups, cgroupMountOps } from './cgroup-mount.js';
 import { idmapUsernsOps } from './idmap.js';
 import { MS_REC, Propagation, parseMountOptions } from './mount-options.js';
-import { byJoinOrder, checkNamespaceConfig, findNamespace, NAMESPACE_FLAGS, NS_FILES } from './namespaces.js';
+import { byJoinOrder, checkNamespaceConfig, findNamespace, NAMESPACE_FLAGS } from './namespaces.js';
 import { initialAffinityOp, processAttributeOps } from './process-attributes.js';
 import { RLIMITS } from './rlimits.js';
 import { compileSeccomp, type SeccompStep } from './seccomp.js';
@@ -537,25 +537,27 @@ function addProcess(
 }
 
 /**
- * The plan of a process exec'd into a running container: join each namespace of its init
- * (in JOIN_ORDER), clone so that the pid namespace applies, then the process part.
+ * The plan of a process exec'd into a running container: join the namespaces of its init,
+ * clone so that the pid namespace applies, then the process part. `initPidfd` is a path to a
+ * pidfd of the init (`/proc/self/fd/N` of one corral-init was given): one setns through it
+ * enters them all at once, in the kernel's order, and only that process's, never those of a
+ * later process on a reused pid.
  */
 export function compileExecPlan(
   spec: Spec,
   process: SpecProcess,
-  initPid: number,
+  initPidfd: string,
   preserveFds = 0,
 ): InitPlan {
   const plan = new PlanBuilder();
   refuseUnsupportedProcess(process);
   addInitialAffinity(plan, process);
   const types = (spec.linux?.namespaces ?? []).map((ns) => ns.type);
-  types.sort(byJoinOrder);
-  for (const type of types) {
-    const path = `/proc/${initPid}/ns/${NS_FILES[type]}`;
+  const flags = types.reduce((all, type) => all | NAMESPACE_FLAGS[type], 0n);
+  if (flags) {
     plan.add(
-      { op: 'joinNamespace', nstype: Number(NAMESPACE_FLAGS[type]), path },
-      `join the container's ${type} namespace`,
+      { op: 'joinNamespace', nstype: Number(flags), path: initPidfd },
+      `join the container's namespaces (${types.join(', ')})`,
     );
   }
   const cloneIndex = plan.ops.length;

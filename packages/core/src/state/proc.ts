@@ -1,6 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-
-import { CorralError } from '../errors.js';
+import { readFileSync } from 'node:fs';
 
 /**
  * The start time of a process (field 22 of /proc/PID/stat, in clock ticks since boot), or
@@ -19,23 +17,4 @@ export function processStartTime(pid: number): string | undefined {
   // fields[0] is field 3 (state); a zombie has exited and only waits to be reaped.
   if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
   return fields[19];
-}
-
-/**
- * process.oomScoreAdj, set by the runtime while the process waits for it, before it runs
- * anything of its own (and inherited by what it execs).
- */
-export function setOomScoreAdj(pid: number, value: number | undefined): void {
-  if (value === undefined) return;
-  try {
-    writeFileSync(`/proc/${pid}/oom_score_adj`, String(value));
-  } catch (error) {
-    throw new CorralError(
-      'SYSTEM',
-      `cannot set process.oomScoreAdj to ${value}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  }
 }

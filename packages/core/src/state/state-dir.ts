@@ -1,11 +1,13 @@
 import {
   closeSync,
+  fstatSync,
   fsyncSync,
   mkdirSync,
   openSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import { join } from 'node:path';
 import { flock } from '@corral/native';
 
 import { CorralError } from '../errors.js';
+import type { Spec } from '../spec/types.js';
 
 export const DEFAULT_STATE_ROOT = '/run/corral';
 
@@ -31,11 +34,34 @@ export interface ContainerStateFile {
   cgroupPaths?: Record<string, string>;
   /** Host interfaces lent to the container (linux.netDevices), given back on delete. */
   netDevices?: Array<{ host: string; name: string }>;
+  /**
+   * The config that create accepted, with the notify socket's mount when the runtime added one
+   * (its process as the bundle gave it). Every later command reads it here: the bundle's
+   * config.json may change or go once the container exists.
+   */
+  config: Spec;
+  /** Set until create or restore has finished: the container is not yet whole. */
+  creating?: true;
+}
+
+/** CONTAINER_NOT_FOUND for `id`. */
+export function containerNotFound(id: string, cause?: unknown): CorralError {
+  return new CorralError(
+    'CONTAINER_NOT_FOUND',
+    `container ${JSON.stringify(id)} does not exist`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function isGone(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 /**
  * One container's directory under the state root: state.json, the exec FIFO while the
- * container is created but not started, and the lock file every changing command takes.
+ * container is created but not started, and the lock file every command that acts on the
+ * container takes.
  */
 export class ContainerDir {
   readonly id: string;
@@ -63,32 +89,53 @@ export class ContainerDir {
     return dir;
   }
 
-  /** The directory of an existing container. */
+  /** The directory of an existing container (one with a state.json). */
   static open(root: string, id: string): ContainerDir {
     const dir = new ContainerDir(root, id);
-    try {
-      readFileSync(join(dir.path, 'state.json'));
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
-        throw new CorralError('CONTAINER_NOT_FOUND', `container ${JSON.stringify(id)} does not exist`, {
-          cause: error,
-        });
-      }
-      throw error;
-    }
+    if (!dir.hasState()) throw containerNotFound(id);
     return dir;
+  }
+
+  /** The directory by that id, whether or not it holds a container yet. */
+  static at(root: string, id: string): ContainerDir {
+    return new ContainerDir(root, id);
   }
 
   get execFifoPath(): string {
     return join(this.path, 'exec.fifo');
   }
 
-  /** Takes the container's lock; the returned function releases it. */
-  async lock(): Promise<() => void> {
-    const fd = openSync(join(this.path, 'lock'), 'a', 0o600);
+  get #lockPath(): string {
+    return join(this.path, 'lock');
+  }
+
+  hasState(): boolean {
+    return statSync(join(this.path, 'state.json'), { throwIfNoEntry: false }) !== undefined;
+  }
+
+  /**
+   * Takes the container's lock; the returned function releases it. CONTAINER_NOT_FOUND when
+   * the directory went (or was made anew) while waiting: whoever held the lock removed it.
+   * Only the container's maker (`create`, `restore`, or the remover of what a killed one left)
+   * makes the lock file: a waiter that made it again would put it back into a directory being
+   * removed.
+   */
+  async lock(options: { create?: boolean } = {}): Promise<() => void> {
+    let fd: number;
+    try {
+      fd = openSync(this.#lockPath, options.create ? 'a' : 'r+', 0o600);
+    } catch (error) {
+      if (!isGone(error)) throw error;
+      // A directory from before lock files were made at create has its state and no lock yet.
+      if (options.create || !this.hasState()) throw containerNotFound(this.id, error);
+      return this.lock({ create: true });
+    }
     try {
       await flock(fd, { exclusive: true });
+      // A lock on a file that is no longer the directory's own guards nothing.
+      const held = fstatSync(fd);
+      const current = statSync(this.#lockPath, { throwIfNoEntry: false });
+      if (!current || current.ino !== held.ino || current.dev !== held.dev) throw containerNotFound(this.id);
     } catch (error) {
       closeSync(fd);
       throw error;
@@ -97,7 +144,12 @@ export class ContainerDir {
   }
 
   readState(): ContainerStateFile {
-    return JSON.parse(readFileSync(join(this.path, 'state.json'), 'utf8')) as ContainerStateFile;
+    try {
+      return JSON.parse(readFileSync(join(this.path, 'state.json'), 'utf8')) as ContainerStateFile;
+    } catch (error) {
+      if (isGone(error)) throw containerNotFound(this.id, error);
+      throw error;
+    }
   }
 
   /** Writes state.json so that a crash at any moment leaves the old or the new file whole. */
@@ -115,6 +167,6 @@ export class ContainerDir {
   }
 
   remove(): void {
-    rmSync(this.path, { recursive: true, force: true });
+    rmSync(this.path, { recursive: true, force: true, maxRetries: 3 });
   }
 }

@@ -1,10 +1,22 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
-
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ExitStatus } from '@corral/native';
 import { busyboxRootfs, repoRoot, tempDir, uniqueName } from '@corral/tooling/test-env';
 
-import { defaultSpec, type Spec } from '../../src/index.js';
+import { defaultSpec, type RunOptions, runContainer, type Spec } from '../../src/index.js';
 
 export const corralBin = join(repoRoot, 'bin/corral');
 
@@ -32,6 +44,9 @@ export interface TestBundle {
 
 /** A bundle with its own copy of the busybox rootfs. */
 export function makeBundle(spec?: Spec): TestBundle {
+  if (!existsSync(join(busyboxRootfs, 'bin/probe'))) {
+    throw new Error(`the test rootfs ${busyboxRootfs} has no /bin/probe: run ./tooling/setup again`);
+  }
   const dir = tempDir('bundle');
   const rootfs = join(dir.path, 'rootfs');
   cpSync(busyboxRootfs, rootfs, { recursive: true, verbatimSymlinks: true });
@@ -122,6 +137,32 @@ export function bundleMaker(made: TestBundle[]) {
   };
 }
 
+/** `run --detach` of the bundle's container, its output thrown away. */
+export function runDetached(bundle: TestBundle): void {
+  execFileSync(
+    'sh',
+    [
+      '-c',
+      'exec "$@" >/dev/null 2>&1',
+      'sh',
+      corralBin,
+      '--root',
+      bundle.stateRoot,
+      'run',
+      '--detach',
+      '--bundle',
+      bundle.path,
+      bundle.id,
+    ],
+    { timeout: 60_000 },
+  );
+}
+
+/** The container's cgroup directories, as recorded in its state. */
+export function cgroupPaths(bundle: TestBundle): Record<string, string> {
+  return JSON.parse(readFileSync(join(bundle.stateRoot, bundle.id, 'state.json'), 'utf8')).cgroupPaths;
+}
+
 /** `corral --root STATE run --bundle BUNDLE ID` for a test bundle. */
 export function runBundle(
   bundle: TestBundle,
@@ -152,4 +193,106 @@ export function processesRootedIn(dir: string): number[] {
     }
   }
   return pids;
+}
+
+/** What tooling/rootfs/probe.c reports of the process it runs as. */
+export interface ProbeReport {
+  args: string[];
+  pid: number;
+  ppid: number;
+  sid: number;
+  /** Real, effective and saved ids. */
+  uid: [number, number, number];
+  gid: [number, number, number];
+  groups: number[];
+  /** Each set as /proc/self/status shows it, in hex. */
+  capabilities: Record<'inheritable' | 'permitted' | 'effective' | 'bounding' | 'ambient', string>;
+  noNewPrivs: boolean;
+  /** 0 none, 1 strict, 2 filter. */
+  seccomp: number;
+  /** Descriptor number -> what it points to. */
+  fds: Record<string, string>;
+  cwd: string;
+  hostname: string;
+  domainname: string;
+  /** The lines of /proc/self/cgroup. */
+  cgroup: string[];
+  /** The lines of /proc/self/mountinfo. */
+  mountinfo: string[];
+  env: string[];
+  affinity: number[];
+  umask: number;
+  /** [soft, hard], -1 for unlimited. */
+  rlimits: Record<string, [number, number]>;
+  oomScoreAdj: string;
+  personality: number;
+  /** The policy: SCHED_OTHER 0, SCHED_BATCH 3, SCHED_IDLE 5... */
+  scheduler: number;
+  nice: number;
+  /** class << 13 | level, as ioprio_get gives it. */
+  ioPriority: number;
+  /** Whether fds 0, 1 and 2 are terminals. */
+  tty: [boolean, boolean, boolean];
+  /** Namespace name (as in /proc/self/ns) -> `type:[inode]`. */
+  namespaces: Record<string, string>;
+}
+
+/** The mount points of a mountinfo, in order. */
+export function mountPoints(report: ProbeReport): string[] {
+  return report.mountinfo.map((line) => line.split(' ')[4]!);
+}
+
+/** A file of the bundle that a container's stdout and stderr go to, for library tests. */
+export interface Output {
+  /** A descriptor for the container's stdio; this process's copy is closed by `close`. */
+  fd: number;
+  text(): string;
+  /** Waits until the output holds a whole line (the probe's report) and parses it. */
+  report(): Promise<ProbeReport>;
+  close(): void;
+}
+
+export function outputFile(bundle: TestBundle, name = 'out'): Output {
+  const path = join(bundle.path, name);
+  const fd = openSync(path, 'w');
+  let open = true;
+  const text = () => readFileSync(path, 'utf8');
+  return {
+    fd,
+    text,
+    report: async () => {
+      for (let i = 0; i < 1000 && !text().includes('\n'); i++) await sleep(10);
+      return JSON.parse(text().split('\n')[0]!) as ProbeReport;
+    },
+    close: () => {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
+
+/**
+ * Runs the bundle's container in this process with runContainer, its stdout and stderr into
+ * files of the bundle; resolves once it has ended and been torn down.
+ */
+export async function runInProcess(
+  bundle: TestBundle,
+  options: Partial<RunOptions> = {},
+): Promise<{ status: ExitStatus; stdout: string; stderr: string }> {
+  const stdout = outputFile(bundle, 'stdout');
+  const stderr = outputFile(bundle, 'stderr');
+  try {
+    const running = await runContainer({
+      id: bundle.id,
+      bundle: bundle.path,
+      root: bundle.stateRoot,
+      stdio: ['ignore', stdout.fd, stderr.fd],
+      ...options,
+    });
+    const status = await running.exited;
+    return { status, stdout: stdout.text(), stderr: stderr.text() };
+  } finally {
+    stdout.close();
+    stderr.close();
+  }
 }

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,11 +7,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import {
   bundleMaker,
+  cgroupPaths,
   corralBin,
   corralSync,
   disposeBundles,
   processesRootedIn,
   runBundle,
+  runDetached,
   type TestBundle,
 } from './bundle.js';
 
@@ -23,31 +25,6 @@ afterEach(() => {
 const bundleFor = bundleMaker(made);
 
 const corral = corralSync;
-
-function runDetached(bundle: TestBundle): void {
-  execFileSync(
-    'sh',
-    [
-      '-c',
-      'exec "$@" >/dev/null 2>&1',
-      'sh',
-      corralBin,
-      '--root',
-      bundle.stateRoot,
-      'run',
-      '--detach',
-      '--bundle',
-      bundle.path,
-      bundle.id,
-    ],
-    { timeout: 60_000 },
-  );
-}
-
-/** The container's cgroup directories, as recorded in its state. */
-function cgroupPaths(bundle: TestBundle): Record<string, string> {
-  return JSON.parse(readFileSync(join(bundle.stateRoot, bundle.id, 'state.json'), 'utf8')).cgroupPaths;
-}
 
 describe('cgroups of a container', () => {
   it('applies linux.resources before the process runs, and removes the cgroup with the container', () => {
@@ -195,40 +172,5 @@ describe('cgroups of a container', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/linux\.resources\.cpu\.cpus/);
     expect(readdirSync(bundle.stateRoot)).toEqual([]);
-  });
-});
-
-describe('update and events', () => {
-  it('update changes the limits of a running container; refused values change nothing', () => {
-    const bundle = bundleFor(['sleep', '60'], (spec) => {
-      spec.linux!.resources = { memory: { limit: 64 * 1024 * 1024 } };
-    });
-    runDetached(bundle);
-    const paths = cgroupPaths(bundle);
-    expect(corral(bundle, 'update', '--memory', '32m', '--pids-limit', '20', bundle.id).status).toBe(0);
-    expect(readFileSync(join(paths.memory!, 'memory.limit_in_bytes'), 'utf8').trim()).toBe(
-      String(32 * 1024 * 1024),
-    );
-    expect(readFileSync(join(paths.pids!, 'pids.max'), 'utf8').trim()).toBe('20');
-    const refused = spawnSync(corralBin, ['--root', bundle.stateRoot, 'update', '-r', '-', bundle.id], {
-      input: '{"pids":{"limit":-5}}',
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(/linux\.resources\.pids\.limit/);
-    expect(readFileSync(join(paths.pids!, 'pids.max'), 'utf8').trim()).toBe('20');
-  });
-
-  it('events --stats prints one stats event in runc form', () => {
-    const bundle = bundleFor(['sleep', '60'], (spec) => {
-      spec.linux!.resources = { memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 10 } };
-    });
-    runDetached(bundle);
-    const event = JSON.parse(corral(bundle, 'events', '--stats', bundle.id).stdout);
-    expect(event).toMatchObject({ type: 'stats', id: bundle.id });
-    expect(event.data.memory.usage.limit).toBe(64 * 1024 * 1024);
-    expect(event.data.pids).toEqual({ current: 1, limit: 10 });
-    expect(event.data.cpu.usage.total).toBeGreaterThan(0);
   });
 });

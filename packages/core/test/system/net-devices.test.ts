@@ -1,11 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { Spec } from '../../src/index.js';
-import { baseConfig, corralBin, corralSync, disposeBundles, makeBundle, type TestBundle } from './bundle.js';
+import { Container, runContainer, type Spec } from '../../src/index.js';
+import { baseConfig, disposeBundles, makeBundle, outputFile, type TestBundle } from './bundle.js';
 
 // linux.netDevices: a host interface (one end of a veth pair the test makes) is lent to the
 // container under another name and given back on delete.
@@ -28,45 +27,64 @@ function bundleWith(netDevices: unknown, edit: (spec: Spec) => void = () => {}):
   return bundle;
 }
 
-const corral = corralSync;
+/** runContainer of the bundle, refused: the error it rejects with; nothing is left. */
+async function refusal(bundle: TestBundle): Promise<unknown> {
+  const error = await runContainer({ id: bundle.id, bundle: bundle.path, root: bundle.stateRoot }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(readdirSync(bundle.stateRoot)).toEqual([]);
+  return error;
+}
 
 describe('linux.netDevices', () => {
-  it('moves a host interface into the container under its new name, and back on delete', () => {
+  it('moves a host interface into the container under its new name, and back on delete', async () => {
     const link = `cv${Math.random().toString(36).slice(2, 8)}`;
     execFileSync('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', `${link}p`], {
       timeout: 60_000,
     });
     links.push(link);
     const bundle = bundleWith({ [link]: { name: 'eth9' } });
-    execFileSync(
-      corralBin,
-      ['--root', bundle.stateRoot, 'run', '--detach', '--bundle', bundle.path, bundle.id],
-      {
-        stdio: 'ignore',
-        timeout: 60_000,
-      },
-    );
-    expect(hostHas(link)).toBe(false);
-    expect(corral(bundle, 'exec', bundle.id, 'ip', 'link', 'show', 'eth9').stdout).toMatch(/eth9@/);
-    expect(corral(bundle, 'delete', '--force', bundle.id).status).toBe(0);
-    expect(hostHas(link)).toBe(true);
+    const out = outputFile(bundle);
+    try {
+      const container = await Container.create({
+        id: bundle.id,
+        bundle: bundle.path,
+        root: bundle.stateRoot,
+        stdio: ['ignore', out.fd, out.fd],
+      });
+      await container.start();
+      expect(hostHas(link)).toBe(false);
+      const exec = await container.exec(
+        { ...container.spec().process!, args: ['ip', 'link', 'show', 'eth9'] },
+        { stdio: ['ignore', out.fd, out.fd] },
+      );
+      expect(await exec.wait()).toEqual({ code: 0, signal: null });
+      expect(out.text()).toMatch(/eth9@/);
+      await container.delete({ force: true });
+      expect(hostHas(link)).toBe(true);
+    } finally {
+      out.close();
+    }
   });
 
-  it('refuses a device the host does not have, or a container without a network namespace of its own', () => {
-    const missing = bundleWith({ nosuchlink0: {} });
-    const result = corral(missing, 'run', '--bundle', missing.path, missing.id);
-    expect(result.stderr).toMatch(/linux\.netDevices\["nosuchlink0"\]: cannot move it into the container/);
-    expect(existsSync(join(missing.stateRoot, missing.id))).toBe(false);
-
+  it('refuses a device the host does not have, or a container without a network namespace of its own', async () => {
+    expect(await refusal(bundleWith({ nosuchlink0: {} }))).toMatchObject({
+      code: 'SYSTEM',
+      message: expect.stringMatching(
+        /^linux\.netDevices\["nosuchlink0"\]: cannot move it into the container/,
+      ),
+    });
     const shared = bundleWith({ lo: { name: 'lo2' } }, (spec) => {
       spec.linux!.namespaces = spec.linux!.namespaces!.filter((ns) => ns.type !== 'network');
     });
-    expect(corral(shared, 'run', '--bundle', shared.path, shared.id).stderr).toMatch(
-      /linux\.netDevices: needs a network namespace of the container's own/,
-    );
-    const badName = bundleWith({ eth0: { name: 'a/b' } });
-    expect(corral(badName, 'run', '--bundle', badName.path, badName.id).stderr).toMatch(
-      /linux\.netDevices\["eth0"\]\.name: is not an interface name/,
-    );
+    expect(await refusal(shared)).toMatchObject({
+      field: 'linux.netDevices',
+      message: expect.stringMatching(/needs a network namespace of the container's own/),
+    });
+    expect(await refusal(bundleWith({ eth0: { name: 'a/b' } }))).toMatchObject({
+      field: 'linux.netDevices["eth0"].name',
+      message: expect.stringMatching(/is not an interface name/),
+    });
   });
 });

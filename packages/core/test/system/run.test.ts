@@ -1,14 +1,16 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { InvalidConfigError, runContainer, type Spec } from '../../src/index.js';
 import {
   baseConfig,
   bundleMaker,
   makeBundle,
+  type ProbeReport,
   processesRootedIn,
-  runBundle,
+  runInProcess,
   type TestBundle,
 } from './bundle.js';
 
@@ -19,43 +21,56 @@ afterEach(() => {
 
 const bundleFor = bundleMaker(made);
 
-describe('corral run: what the container sees', () => {
-  it('runs the process as pid 1 of a new pid namespace', async () => {
-    const result = await runBundle(bundleFor(['sh', '-c', 'echo $$']));
-    expect(result).toMatchObject({ status: 0, stdout: '1\n', stderr: '' });
+/** runContainer of the probe, with the config edited by `edit`: what its process sees. */
+async function probe(edit?: (spec: Spec) => void): Promise<ProbeReport> {
+  const result = await runInProcess(bundleFor(['/bin/probe'], edit));
+  expect({ status: result.status, stderr: result.stderr }).toEqual({
+    status: { code: 0, signal: null },
+    stderr: '',
+  });
+  return JSON.parse(result.stdout) as ProbeReport;
+}
+
+/** runContainer of `args`; its output. */
+async function run(args: string[], edit?: (spec: Spec) => void) {
+  return runInProcess(bundleFor(args, edit));
+}
+
+describe('runContainer: what the container sees', () => {
+  it('runs the process as pid 1 of new namespaces, in a session of its own', async () => {
+    const report = await probe();
+    expect(report).toMatchObject({ pid: 1, ppid: 0, sid: 1 });
+    for (const ns of ['pid', 'mnt', 'uts', 'ipc', 'net'])
+      expect(report.namespaces[ns]).not.toBe(readlinkSync(`/proc/self/ns/${ns}`));
   });
 
   it('shows only the container processes in /proc', async () => {
-    const result = await runBundle(bundleFor(['ls', '/proc']));
-    expect(result.stdout.split('\n').filter((name) => /^\d+$/.test(name))).toEqual(['1']);
+    expect((await run(['sh', '-c', 'set -- /proc/[0-9]*; echo "$@"'])).stdout).toBe('/proc/1\n');
   });
 
   it("sets the config's hostname", async () => {
-    const result = await runBundle(
-      bundleFor(['hostname'], (spec) => {
-        spec.hostname = 'box-42';
-      }),
-    );
-    expect(result.stdout).toBe('box-42\n');
+    const report = await probe((spec) => {
+      spec.hostname = 'box-42';
+    });
+    expect(report.hostname).toBe('box-42');
   });
 
   it('has the rootfs as /', async () => {
     const bundle = bundleFor(['cat', '/marker']);
     writeFileSync(join(bundle.rootfs, 'marker'), `rootfs of ${bundle.id}\n`);
-    const result = await runBundle(bundle);
-    expect(result.stdout).toBe(`rootfs of ${bundle.id}\n`);
+    expect((await runInProcess(bundle)).stdout).toBe(`rootfs of ${bundle.id}\n`);
   });
 
   it('has only lo in its network namespace', async () => {
-    const result = await runBundle(bundleFor(['ls', '/sys/class/net']));
-    expect(result.stdout.trim().split(/\s+/)).toEqual(['lo']);
+    expect((await run(['ls', '/sys/class/net'])).stdout.trim().split(/\s+/)).toEqual(['lo']);
   });
 
   it('refuses writes to a read-only root', async () => {
-    const result = await runBundle(
-      bundleFor(['sh', '-c', 'touch /newfile && echo wrote; touch /tmp/x 2>&1; echo done'], (spec) => {
+    const result = await run(
+      ['sh', '-c', 'touch /newfile && echo wrote; touch /tmp/x 2>&1; echo done'],
+      (spec) => {
         spec.root!.readonly = true;
-      }),
+      },
     );
     expect(result.stdout).toContain('Read-only file system');
     expect(result.stdout).not.toContain('wrote');
@@ -63,48 +78,49 @@ describe('corral run: what the container sees', () => {
   });
 
   it('applies uid, gid and additionalGids', async () => {
-    const result = await runBundle(
-      bundleFor(['sh', '-c', 'grep -E "^(Uid|Gid|Groups):" /proc/self/status'], (spec) => {
-        spec.process!.user = { uid: 1000, gid: 1001, additionalGids: [20, 30] };
-      }),
-    );
-    expect(result.stdout.replace(/[ \t]+/g, ' ')).toBe(
-      'Uid: 1000 1000 1000 1000\nGid: 1001 1001 1001 1001\nGroups: 20 30 \n',
-    );
+    const report = await probe((spec) => {
+      spec.process!.user = { uid: 1000, gid: 1001, additionalGids: [20, 30] };
+    });
+    expect(report).toMatchObject({ uid: [1000, 1000, 1000], gid: [1001, 1001, 1001], groups: [20, 30] });
   });
 
   it('passes env, cwd and args through', async () => {
-    const result = await runBundle(
-      bundleFor(['sh', '-c', 'echo "$GREETING $0 $1"; pwd', 'first', 'second'], (spec) => {
-        spec.process!.env = ['PATH=/bin', 'GREETING=hello'];
-        spec.process!.cwd = '/tmp';
-      }),
-    );
-    expect(result.stdout).toBe('hello first second\n/tmp\n');
+    const report = await probe((spec) => {
+      spec.process!.args = ['/bin/probe', 'first', 'second'];
+      spec.process!.env = ['PATH=/bin', 'GREETING=hello'];
+      spec.process!.cwd = '/tmp';
+    });
+    expect(report).toMatchObject({
+      args: ['/bin/probe', 'first', 'second'],
+      env: ['PATH=/bin', 'GREETING=hello'],
+      cwd: '/tmp',
+    });
+  });
+
+  it('gives the process stdio and nothing else of the runtime', async () => {
+    const report = await probe();
+    expect(Object.keys(report.fds)).toEqual(['0', '1', '2']);
   });
 
   it('sets up /dev with the default devices, pts, shm and mqueue', async () => {
-    const result = await runBundle(
-      bundleFor([
-        'sh',
-        '-c',
-        'ls -l /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty | cut -c1; head -c 4 /dev/zero | wc -c; readlink /dev/ptmx; readlink /dev/fd; grep -E " /dev/(pts|shm|mqueue) " /proc/mounts | cut -d" " -f2,3',
-      ]),
-    );
-    expect(result.stdout).toBe(
-      'c\nc\nc\nc\nc\nc\n4\npts/ptmx\n/proc/self/fd\n/dev/pts devpts\n/dev/shm tmpfs\n/dev/mqueue mqueue\n',
-    );
+    const result = await run([
+      'sh',
+      '-c',
+      'ls -l /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty | cut -c1; head -c 4 /dev/zero | wc -c; readlink /dev/ptmx; readlink /dev/fd',
+    ]);
+    expect(result.stdout).toBe('c\nc\nc\nc\nc\nc\n4\npts/ptmx\n/proc/self/fd\n');
+    const mounts = (await probe()).mountinfo.map((line) => line.split(' '));
+    const typeOf = (point: string) => mounts.find((fields) => fields[4] === point)?.at(-3);
+    expect(['/dev/pts', '/dev/shm', '/dev/mqueue'].map(typeOf)).toEqual(['devpts', 'tmpfs', 'mqueue']);
   });
 
   it('masks and write-protects the configured paths', async () => {
-    const result = await runBundle(
-      // /proc/timer_list (a file) and /sys/firmware (a directory) exist on every kernel here.
-      bundleFor([
-        'sh',
-        '-c',
-        'wc -c < /proc/timer_list; ls -A /sys/firmware | wc -l; touch /sys/firmware/x 2>&1; echo 1 > /proc/sys/vm/drop_caches 2>&1',
-      ]),
-    );
+    // /proc/timer_list (a file) and /sys/firmware (a directory) exist on every kernel here.
+    const result = await run([
+      'sh',
+      '-c',
+      'wc -c < /proc/timer_list; ls -A /sys/firmware | wc -l; touch /sys/firmware/x 2>&1; echo 1 > /proc/sys/vm/drop_caches 2>&1',
+    ]);
     expect(result.stdout).toBe('0\n0\ntouch: /sys/firmware/x: Read-only file system\n');
     expect(result.stderr).toContain("can't create /proc/sys/vm/drop_caches: Read-only file system");
   });
@@ -124,127 +140,81 @@ describe('corral run: what the container sees', () => {
     );
     mkdirSync(join(bundle.path, 'shared'));
     writeFileSync(join(bundle.path, 'shared/hello'), 'from the host\n');
-    const result = await runBundle(bundle);
+    const result = await runInProcess(bundle);
     expect(result.stdout).toBe('from the host\ntouch: /data/new: Read-only file system\nfrom the host\n');
     expect(existsSync(join(bundle.path, 'shared/new'))).toBe(false);
   });
-});
 
-describe('corral run: exit status', () => {
-  it('exits 0 and 3 as the process does', async () => {
-    expect((await runBundle(bundleFor(['true']))).status).toBe(0);
-    expect((await runBundle(bundleFor(['sh', '-c', 'exit 3']))).status).toBe(3);
-  });
-
-  it('exits 128+n when the process is killed by signal n', async () => {
-    // Outside a pid namespace the process is not an init, so it can die of its own signal.
-    const bundle = bundleFor(['sh', '-c', 'kill -USR1 $$; sleep 5'], (spec) => {
-      spec.linux = {
-        ...spec.linux,
-        namespaces: (spec.linux?.namespaces ?? []).filter((ns) => ns.type !== 'pid'),
-        maskedPaths: [],
-        readonlyPaths: [],
-      };
-      spec.mounts = (spec.mounts ?? []).filter((m) => m.type !== 'proc');
-    });
-    expect((await runBundle(bundle)).status).toBe(128 + 10);
-  });
-
-  it('forwards signals to the container process', async () => {
-    const bundle = bundleFor(['sh', '-c', 'trap "exit 7" TERM; echo ready; while :; do sleep 0.05; done']);
-    const result = await runBundle(bundle, (child) => {
-      child.stdout?.once('data', () => child.kill('SIGTERM'));
-    });
-    expect(result.status).toBe(7);
+  it('gives the exit status, and with keep leaves the stopped container', async () => {
+    expect((await run(['sh', '-c', 'exit 3'])).status).toEqual({ code: 3, signal: null });
+    const bundle = bundleFor(['true']);
+    await runInProcess(bundle, { keep: true });
+    expect(readdirSync(bundle.stateRoot)).toEqual([bundle.id]);
   });
 });
 
-describe('corral run: bad input leaves nothing behind', () => {
-  async function expectFailure(bundle: TestBundle, message: RegExp): Promise<void> {
-    const result = await runBundle(bundle);
-    expect(result.status).toBe(1);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(message);
-    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+describe('runContainer: bad input leaves nothing behind', () => {
+  async function expectRefused(bundle: TestBundle, field: string, message: RegExp): Promise<void> {
+    const running = runContainer({
+      id: bundle.id,
+      bundle: bundle.path,
+      root: bundle.stateRoot,
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    await expect(running).rejects.toThrow(InvalidConfigError);
+    await expect(running).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      field,
+      message: expect.stringMatching(message),
+    });
     expect(readdirSync(bundle.stateRoot)).toEqual([]);
     expect(processesRootedIn(bundle.rootfs)).toEqual([]);
   }
 
-  it('no config.json', async () => {
-    const bundle = makeBundle();
-    made.push(bundle);
-    await expectFailure(bundle, /no config\.json in bundle/);
-  });
-
-  it('invalid JSON', async () => {
-    const bundle = makeBundle();
-    made.push(bundle);
-    bundle.writeConfig('{"ociVersion": "1.2.0", "process": ');
-    await expectFailure(bundle, /config\.json is not valid JSON/);
-  });
-
-  it('a field of the wrong type', async () => {
-    const bundle = makeBundle();
-    made.push(bundle);
+  it('a config that is not there, not JSON, or has a field of the wrong type', async () => {
+    const missing = makeBundle();
+    made.push(missing);
+    await expectRefused(missing, '', /no config\.json in bundle/);
+    const garbled = makeBundle();
+    made.push(garbled);
+    garbled.writeConfig('{"ociVersion": "1.2.0", "process": ');
+    await expectRefused(garbled, '', /config\.json is not valid JSON/);
+    const wrong = makeBundle();
+    made.push(wrong);
     const spec = baseConfig(['true']) as unknown as { process: { user: { uid: unknown } } };
     spec.process.user.uid = 'root';
-    bundle.writeConfig(spec);
-    await expectFailure(bundle, /process\.user\.uid: must be an integer/);
+    wrong.writeConfig(spec);
+    await expectRefused(wrong, 'process.user.uid', /must be an integer/);
   });
 
-  it('missing rootfs', async () => {
-    await expectFailure(
+  it('a missing rootfs, or no process to run', async () => {
+    await expectRefused(
       bundleFor(['true'], (spec) => {
         spec.root!.path = 'no-such-rootfs';
       }),
-      /root\.path: rootfs .*no-such-rootfs does not exist/,
+      'root.path',
+      /rootfs .*no-such-rootfs does not exist/,
     );
-  });
-
-  it('empty process.args', async () => {
-    await expectFailure(bundleFor([]), /process\.args: must name the program to run/);
-  });
-
-  it('an invalid id', async () => {
-    const bundle = bundleFor(['true']);
-    bundle.id = '../escape';
-    await expectFailure(bundle, /invalid container id "\.\.\/escape"/);
-  });
-
-  it('an args[0] that does not exist in the rootfs', async () => {
-    await expectFailure(
-      bundleFor(['/no/such/program']),
-      /exec "\/no\/such\/program" \(process\.args\[0\]\).*ENOENT/,
-    );
-    await expectFailure(bundleFor(['no-such-program']), /executable file not found in \$PATH/);
+    await expectRefused(bundleFor([]), 'process.args', /must name the program to run/);
   });
 
   it('a mount the kernel refuses, named by its place in the config', async () => {
-    await expectFailure(
-      bundleFor(['true'], (spec) => {
-        spec.mounts!.push({ destination: '/bad', type: 'tmpfs', source: 'tmpfs', options: ['size=lots'] });
-      }),
-      /mount tmpfs on \/bad \(mounts\[\d+\]\): fsconfig: EINVAL/,
-    );
-  });
-
-  it('an id already in use', async () => {
-    const first = bundleFor(['sh', '-c', 'trap "exit 0" TERM; echo up; while :; do sleep 0.05; done']);
-    const second = bundleFor(['true']);
-    second.id = first.id;
-    // Both use the first bundle's state root, so the id collides.
-    const { stateRoot } = first;
-    let stop: (() => void) | undefined;
-    const running = runBundle(first, (child) => {
-      stop = () => child.kill('SIGTERM');
-      child.stdout?.once('data', async () => {
-        const result = await runBundle({ ...second, stateRoot });
-        expect(result.status).toBe(1);
-        expect(result.stderr).toMatch(/container "t-.*" already exists/);
-        expect(processesRootedIn(second.rootfs)).toEqual([]);
-        stop?.();
-      });
+    const bundle = bundleFor(['true'], (spec) => {
+      spec.mounts!.push({ destination: '/bad', type: 'tmpfs', source: 'tmpfs', options: ['size=lots'] });
     });
-    await running;
+    const running = runContainer({
+      id: bundle.id,
+      bundle: bundle.path,
+      root: bundle.stateRoot,
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    await expect(running).rejects.toMatchObject({
+      code: 'SYSTEM',
+      syscall: 'fsconfig',
+      errnoCode: 'EINVAL',
+      message: expect.stringMatching(/^mount tmpfs on \/bad \(mounts\[\d+\]\): fsconfig: EINVAL/),
+    });
+    expect(readdirSync(bundle.stateRoot)).toEqual([]);
+    expect(processesRootedIn(bundle.rootfs)).toEqual([]);
   });
 });

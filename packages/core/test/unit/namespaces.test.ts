@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { compileExecPlan, compileInitPlan, defaultSpec, type Spec, validateSpec } from '../../src/index.js';
+import { NAMESPACE_FLAGS } from '../../src/plan/namespaces.js';
 
 const bundle = '/bundles/demo';
 const CLONE_NEWUSER = 0x10000000n;
@@ -107,11 +108,16 @@ describe('joining namespaces', () => {
     expect(plan.describe[1]).toBe('join network namespace /run/netns/a (linux.namespaces[2].path)');
   });
 
-  it('an exec joins the user namespace after the others and the mount namespace last', () => {
+  it("an exec joins all of the init's namespaces at once, through its pidfd", () => {
     const s = spec(withUser);
-    const plan = compileExecPlan(s, s.process!, 42);
-    const joins = plan.ops.filter((op) => op.op === 'joinNamespace').map((op) => op.path);
-    expect(joins.slice(-2)).toEqual(['/proc/42/ns/user', '/proc/42/ns/mnt']);
+    const plan = compileExecPlan(s, s.process!, '/proc/self/fd/4');
+    const joins = plan.ops.filter((op) => op.op === 'joinNamespace');
+    const all = (s.linux!.namespaces ?? []).reduce(
+      (flags, ns) => flags | Number(NAMESPACE_FLAGS[ns.type]),
+      0,
+    );
+    expect(joins).toEqual([{ op: 'joinNamespace', nstype: all, path: '/proc/self/fd/4' }]);
+    expect(all & Number(CLONE_NEWUSER)).toBeTruthy();
   });
 });
 

@@ -6,7 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from '@corral/tooling/test-env';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { baseConfig, corralBin, disposeBundles, makeBundle, type TestBundle } from './bundle.js';
+import {
+  baseConfig,
+  corralBin,
+  disposeBundles,
+  makeBundle,
+  type TestBundle,
+} from '../../../core/test/system/bundle.js';
 
 // A service manager's NOTIFY_SOCKET (a Python listener here) hears from the container's
 // process through corral, as it would through runc.

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { baseConfig, corralBin, disposeBundles, makeBundle, type TestBundle } from './bundle.js';
+import {
+  baseConfig,
+  corralBin,
+  disposeBundles,
+  makeBundle,
+  type TestBundle,
+} from '../../../core/test/system/bundle.js';
 
 // process.terminal without --console-socket: corral itself relays the container's pty, as
 // runc does for a foreground `run -t` and `exec -t`.

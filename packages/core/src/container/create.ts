@@ -1,0 +1,136 @@
+import { chmodSync, chownSync, mkdirSync } from 'node:fs';
+
+import { mkfifo, type Pidfd } from '@corral/native';
+
+import { withCleanupErrors } from '../errors.js';
+import { hookState, runHooks, seccompListenerState } from '../hooks.js';
+import { HookStateIndex } from '../plan/compile.js';
+import { processStartTime } from '../state/proc.js';
+import { ContainerDir, type ContainerStateFile } from '../state/state-dir.js';
+import { NotifySocket, notifyDir } from './notify-socket.js';
+import { defaultWarn } from './operation.js';
+import { buildInit, type CreateOptions, type InitLaunch } from './process/builders.js';
+import { setUpHost } from './process/host-setup.js';
+import { InitProcess } from './process/init-process.js';
+import { teardown } from './teardown.js';
+
+/** A container made by `createContainer`: created and waiting (`create`), or running (`run`). */
+export interface Created {
+  dir: ContainerDir;
+  state: ContainerStateFile;
+  /** The container's init, held by the caller from here on. */
+  init: Pidfd;
+  /** The pty master of the process's terminal, when it has one and no console socket took it. */
+  console?: number;
+  /** `run` with a NOTIFY_SOCKET: the container's socket, bound before the process could use it. */
+  notify?: NotifySocket;
+}
+
+/**
+ * `create` and the making half of `run`: the init is built and checked before anything
+ * exists; then, under the new container's lock, corral-init starts, and the state is recorded
+ * as soon as the container's process exists, before its cgroup, ids or devices, so that a crash
+ * from there on leaves what `delete --force` cleans. `create` returns with the process at its
+ * exec FIFO, `run` once it has exec'd. Any failure tears down what was made.
+ */
+export async function createContainer(options: CreateOptions, mode: 'create' | 'run'): Promise<Created> {
+  const launch = buildInit(options, mode);
+  const warn = options.warn ?? defaultWarn;
+  const dir = ContainerDir.create(launch.root, launch.id);
+  const release = await dir.lock({ create: true });
+  let state: ContainerStateFile | undefined;
+  let init: Pidfd | undefined;
+  let notify: NotifySocket | undefined;
+  try {
+    // The notify socket's directory is bind-mounted, so it exists before the process starts;
+    // `start` binds the socket itself for a created container.
+    if (launch.notifySocket && mode === 'create') mkdirSync(notifyDir(dir.path));
+    if (launch.notifySocket && mode === 'run') notify = NotifySocket.bind(dir.path, launch.notifySocket);
+    if (launch.execFifo) makeExecFifo(launch);
+    const plan = launch.compile();
+    const helper = await InitProcess.start(plan, launch.stdio, {
+      preserveFds: launch.preserveFds,
+      log: (_level, message) => warn(`corral-init: ${message}`),
+    });
+    let console: number | undefined;
+    try {
+      const stateOf = (status: 'creating' | 'created') =>
+        hookState(launch.spec, { id: launch.id, status, pid: init!.pid, bundle: launch.bundle.path });
+      ({ console } = await helper.handshake({
+        childStarted: async (child) => {
+          init = child;
+          state = recordedState(launch, child);
+          dir.writeState(state);
+          await setUpHost(child, launch.host);
+        },
+        beforeGo: async () => {
+          await runHooks(launch.spec, 'prestart', stateOf('creating'));
+          await runHooks(launch.spec, 'createRuntime', stateOf('creating'));
+          const states: string[] = [];
+          states[HookStateIndex.createContainer] = stateOf('creating');
+          states[HookStateIndex.startContainer] = stateOf('created');
+          return states;
+        },
+        console: launch.console,
+        ...(plan.seccompListener
+          ? {
+              seccompListener: {
+                path: plan.seccompListener.path,
+                state: (child: Pidfd) =>
+                  seccompListenerState(
+                    launch.spec,
+                    plan.seccompListener!.metadata,
+                    stateOf('creating'),
+                    child.pid,
+                  ),
+              },
+            }
+          : {}),
+        until: launch.until,
+      }));
+    } finally {
+      helper.close();
+    }
+    delete state!.creating;
+    dir.writeState(state!);
+    return { dir, state: state!, init: init!, console, notify };
+  } catch (error) {
+    notify?.close();
+    const cleanupErrors: unknown[] = [];
+    await teardown({ dir, state, init, warn }).catch((e: unknown) => cleanupErrors.push(e));
+    init?.close();
+    throw withCleanupErrors(error, cleanupErrors);
+  } finally {
+    release();
+  }
+}
+
+/** What state.json holds from the moment the container's process exists. */
+function recordedState(launch: InitLaunch, child: Pidfd): ContainerStateFile {
+  return {
+    ociVersion: launch.spec.ociVersion,
+    id: launch.id,
+    pid: child.pid,
+    pidStartTime: processStartTime(child.pid) ?? '',
+    bundle: launch.bundle.path,
+    rootfs: launch.bundle.rootfs,
+    created: new Date().toISOString(),
+    ...(launch.spec.annotations ? { annotations: launch.spec.annotations } : {}),
+    cgroupPaths: launch.cgroup.manager.getPaths(),
+    ...(launch.netDevices.length ? { netDevices: launch.netDevices } : {}),
+    config: launch.recordedConfig,
+    creating: true,
+  };
+}
+
+/**
+ * The process opens the FIFO for writing just before exec, as process.user and, in a user
+ * namespace, as an id of the container's (runc's is 0622 and the container root's too); the
+ * state directory keeps everyone else from reaching it by path.
+ */
+function makeExecFifo(launch: InitLaunch): void {
+  const path = launch.execFifo!;
+  mkfifo(path, 0o600);
+  chmodSync(path, 0o622);
+  if (launch.containerRoot) chownSync(path, launch.containerRoot.uid, launch.containerRoot.gid);
+}
