@@ -36,6 +36,9 @@ struct ci_ctx {
 /* Records the failing call and returns -1; errno is left as the call set it. */
 int ci_fail(struct ci_ctx *ctx, const char *syscall, const char *path);
 
+/* Marks every descriptor from `first` on close-on-exec (close_range, or /proc/self/fd before 5.11). */
+int ci_cloexec_from(unsigned first);
+
 /* Resolves a path inside the container root (never escaping it, no magic links). */
 int ci_open_in_root(struct ci_ctx *ctx, const char *path, int flags);
 

@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -136,6 +137,60 @@ int ci_op_mkfile(struct ci_ctx *ctx, const struct ci_op *op) {
   return 0;
 }
 
+/*
+ * mount_setattr(2) came with Linux 5.12. Without it (ENOSYS), a mount's flags and propagation are
+ * set as runc sets them there: mount(2) on the mount once it is attached, reached through the
+ * /proc/self/fd path of a descriptor opened in the root. Id maps and recursive attributes have
+ * no such form and still fail, naming mount_setattr.
+ */
+static unsigned long ms_flags_of(uint64_t attr) {
+  unsigned long flags = 0;
+  if (attr & MOUNT_ATTR_RDONLY) flags |= MS_RDONLY;
+  if (attr & MOUNT_ATTR_NOSUID) flags |= MS_NOSUID;
+  if (attr & MOUNT_ATTR_NODEV) flags |= MS_NODEV;
+  if (attr & MOUNT_ATTR_NOEXEC) flags |= MS_NOEXEC;
+  if (attr & MOUNT_ATTR_NODIRATIME) flags |= MS_NODIRATIME;
+  if ((attr & MOUNT_ATTR__ATIME) == MOUNT_ATTR_NOATIME) flags |= MS_NOATIME;
+  if ((attr & MOUNT_ATTR__ATIME) == MOUNT_ATTR_STRICTATIME) flags |= MS_STRICTATIME;
+  return flags;
+}
+
+/* A bind remount replaces every per-mount flag: start from what the mount has. */
+static unsigned long current_ms_flags(int fd) {
+  struct statvfs sv;
+  if (fstatvfs(fd, &sv)) return 0;
+  unsigned long flags = 0;
+  if (sv.f_flag & ST_RDONLY) flags |= MS_RDONLY;
+  if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (sv.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+  if (sv.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (sv.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  return flags;
+}
+
+/* mount(2) on the mount now at `path` in the root: a bind remount with the attributes set and
+   cleared (`remount`), or a propagation change. */
+static int mount_at(struct ci_ctx *ctx, const char *path, int remount, uint64_t set, uint64_t clr,
+                    unsigned long propagation) {
+  int fd = ci_open_in_root(ctx, path, O_PATH);
+  if (fd < 0) return ci_fail(ctx, "openat2", path);
+  char proc[64];
+  snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+  unsigned long flags = propagation;
+  if (remount) {
+    unsigned long keep = current_ms_flags(fd);
+    if ((set | clr) & MOUNT_ATTR__ATIME) keep &= ~(MS_NOATIME | MS_RELATIME | MS_STRICTATIME);
+    flags = MS_BIND | MS_REMOUNT | ((keep & ~ms_flags_of(clr)) | ms_flags_of(set));
+  }
+  int rc = mount(NULL, proc, NULL, flags, NULL) ? ci_fail(ctx, "mount", path) : 0;
+  int err = errno;
+  close(fd);
+  errno = err;
+  return rc;
+}
+
 /* Attaches a detached mount on a target inside the root and applies the propagation. */
 static int attach_mount(struct ci_ctx *ctx, int mnt, const char *target, uint32_t propagation) {
   int tfd = ci_open_in_root(ctx, target, O_PATH);
@@ -149,7 +204,10 @@ static int attach_mount(struct ci_ctx *ctx, int mnt, const char *target, uint32_
   }
   if (propagation) {
     struct mount_attr attr = {.propagation = propagation};
-    if (mount_setattr(mnt, "", AT_EMPTY_PATH, &attr, sizeof(attr))) return ci_fail(ctx, "mount_setattr", target);
+    if (mount_setattr(mnt, "", AT_EMPTY_PATH, &attr, sizeof(attr))) {
+      if (errno != ENOSYS) return ci_fail(ctx, "mount_setattr", target);
+      return mount_at(ctx, target, 0, 0, 0, propagation);
+    }
   }
   return 0;
 }
@@ -262,12 +320,15 @@ int ci_op_mount_bind(struct ci_ctx *ctx, const struct ci_op *op) {
     attr.attr_set |= MOUNT_ATTR_IDMAP;
     attr.userns_fd = (uint64_t)ctx->idmap_userns[userns - 1];
   }
+  int after_attach = 0;
   if (rc == 0 && (attr.attr_set || attr.attr_clr) &&
       mount_setattr(mnt, "", AT_EMPTY_PATH | ((flags & CI_BIND_ATTR_RECURSIVE) ? AT_RECURSIVE : 0), &attr,
                     sizeof(attr))) {
-    rc = ci_fail(ctx, "mount_setattr", target);
+    after_attach = errno == ENOSYS && !userns && !(flags & CI_BIND_ATTR_RECURSIVE);
+    if (!after_attach) rc = ci_fail(ctx, "mount_setattr", target);
   }
   if (rc == 0) rc = attach_mount(ctx, mnt, target, (uint32_t)op->num[3]);
+  if (rc == 0 && after_attach) rc = mount_at(ctx, target, 1, attr.attr_set, attr.attr_clr, 0);
   int err = errno;
   close(mnt);
   errno = err;
@@ -402,12 +463,15 @@ int ci_op_readonly_path(struct ci_ctx *ctx, const struct ci_op *op) {
   int rc = 0;
   int mnt = open_tree(tfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
   struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+  /* Without mount_setattr only the top mount becomes read-only, as with runc on such kernels. */
+  int after_move = 0;
   if (mnt < 0)
     rc = ci_fail(ctx, "open_tree", path);
-  else if (mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)))
+  else if (mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) &&
+           !(after_move = errno == ENOSYS))
     rc = ci_fail(ctx, "mount_setattr", path);
-  else if (move_mount(mnt, "", tfd, "", MOVE_BY_FD))
-    rc = ci_fail(ctx, "move_mount", path);
+  if (rc == 0 && move_mount(mnt, "", tfd, "", MOVE_BY_FD)) rc = ci_fail(ctx, "move_mount", path);
+  if (rc == 0 && after_move) rc = mount_at(ctx, path, 1, MOUNT_ATTR_RDONLY, 0, 0);
   int err = errno;
   if (mnt >= 0) close(mnt);
   close(tfd);
@@ -418,6 +482,7 @@ int ci_op_readonly_path(struct ci_ctx *ctx, const struct ci_op *op) {
 int ci_op_remount_root_ro(struct ci_ctx *ctx, const struct ci_op *op) {
   (void)op;
   struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-  if (mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof(attr))) return ci_fail(ctx, "mount_setattr", "/");
-  return 0;
+  if (mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof(attr)) == 0) return 0;
+  if (errno != ENOSYS) return ci_fail(ctx, "mount_setattr", "/");
+  return mount_at(ctx, "/", 1, MOUNT_ATTR_RDONLY, 0, 0);
 }

@@ -44,7 +44,7 @@ int ci_op_run_hook(struct ci_ctx *ctx, const struct ci_op *op) {
   if (pid == 0) {
     /* The hook gets the container state on stdin and nothing of ours beyond stdio. */
     if (dup2(in[0], STDIN_FILENO) < 0) _exit(127);
-    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    ci_cloexec_from(3);
     execve(path, (char *const *)op->list[0], (char *const *)op->list[1]);
     _exit(127);
   }

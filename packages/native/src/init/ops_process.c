@@ -1,5 +1,6 @@
 /* Identity, limit and exec ops. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -236,6 +237,24 @@ static int lookup_executable(const char *file, const char *const *env, char *out
   return last_err;
 }
 
+/* close_range's CLOSE_RANGE_CLOEXEC came with Linux 5.11; before, as runc does, each descriptor
+   /proc/self/fd lists from `first` on is marked on its own. */
+int ci_cloexec_from(unsigned first) {
+  if (close_range(first, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return -1;
+  DIR *dir = opendir("/proc/self/fd");
+  if (!dir) return -1;
+  for (struct dirent *entry; (entry = readdir(dir)) != NULL;) {
+    char *end;
+    long fd = strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || end == entry->d_name || fd < (long)first || fd == dirfd(dir)) continue;
+    int flags = fcntl((int)fd, F_GETFD);
+    if (flags >= 0) fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+  closedir(dir);
+  return 0;
+}
+
 int ci_op_exec(struct ci_ctx *ctx, const struct ci_op *op) {
   const char *file = op->str[0];
   char *const *argv = (char *const *)op->list[0];
@@ -248,7 +267,7 @@ int ci_op_exec(struct ci_ctx *ctx, const struct ci_op *op) {
     return ci_fail(ctx, "exec", file);
   }
   /* Nothing of ours may reach the container: mark every descriptor past stdio close-on-exec. */
-  if (close_range(3 + ctx->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC)) return ci_fail(ctx, "close_range", NULL);
+  if (ci_cloexec_from(3 + ctx->preserve_fds)) return ci_fail(ctx, "close_range", NULL);
   /* The preserved ones must survive exec even if they were opened close-on-exec. */
   for (unsigned fd = 3; fd < 3 + ctx->preserve_fds; fd++) {
     int flags = fcntl((int)fd, F_GETFD);
