@@ -33,6 +33,19 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'compat',
+          // The differential layer: the same bundles under runc and corral (tooling/compat/README.md).
+          include: ['tooling/compat/test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/test/unit/**'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          pool: 'forks',
+          globalSetup: ['tooling/test-global-setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'vm',
           // What needs cgroup v2 or systemd, run inside the test VM (tooling/vm) by `test:vm`.
           include: ['**/test/vm/**/*.test.ts'],

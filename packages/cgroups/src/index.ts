@@ -23,6 +23,7 @@ export {
 } from './devices/rules.js';
 export { CgroupError, type CgroupErrorCode } from './errors.js';
 export { HybridCgroupManager } from './hybrid.js';
+export { refuseCgroupInUse } from './in-use.js';
 export { cgroupManagerFromPaths, createCgroupManager } from './manager.js';
 export {
   type CgroupMount,

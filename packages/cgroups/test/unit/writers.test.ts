@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 
 import type { ControllerWriter } from '../../src/controller.js';
 import type { CgroupFiles } from '../../src/files.js';
-import type { LinuxResources } from '../../src/index.js';
+import { CgroupError, type LinuxResources } from '../../src/index.js';
 import { blkioV1 } from '../../src/v1/blkio.js';
 import { cpuV1 } from '../../src/v1/cpu.js';
 import { memoryV1 } from '../../src/v1/memory.js';
-import { rdmaLine } from '../../src/v1/misc.js';
+import { pidsV1, rdmaLine } from '../../src/v1/misc.js';
 import { cpuV2, hugetlbV2, ioV2, memoryV2, unifiedWriter } from '../../src/v2/writers.js';
 
 /** A directory of cgroup files in memory that records writes: enough to test the writers' logic. */
@@ -104,6 +104,35 @@ describe('v1 cpu and blkio writers', () => {
       'cpu.rt_period_us=500000',
       'cpu.rt_runtime_us=1000',
     ]);
+  });
+
+  it('writes the realtime runtime first when the kernel refuses a period shorter than the runtime in place', () => {
+    // The kernel's rule: a runtime never exceeds its period.
+    class RealtimeFiles extends RecordingFiles {
+      override write(name: string, value: string): void {
+        const period = Number(name === 'cpu.rt_period_us' ? value : this.content['cpu.rt_period_us']);
+        const runtime = Number(name === 'cpu.rt_runtime_us' ? value : this.content['cpu.rt_runtime_us']);
+        if (name.startsWith('cpu.rt_') && runtime > period) {
+          throw new CgroupError('SYSTEM', `write ${name}: EINVAL`, { cause: { code: 'EINVAL' } });
+        }
+        super.write(name, value);
+      }
+    }
+    const files = new RealtimeFiles({ 'cpu.rt_period_us': '1000000', 'cpu.rt_runtime_us': '10000' });
+    expect(run(cpuV1, files, { cpu: { realtimePeriod: 5000, realtimeRuntime: 50 } })).toEqual([
+      'cpu.rt_runtime_us=50',
+      'cpu.rt_period_us=5000',
+    ]);
+    // Without a runtime to write first, the refusal is the answer.
+    expect(() => run(cpuV1, files, { cpu: { realtimePeriod: 10 } })).toThrow(/EINVAL/);
+  });
+
+  it('writes a pids limit of 0 as 1 and a negative one as max, as current runc does', () => {
+    const pids = (limit: number) =>
+      run(pidsV1, new RecordingFiles({ 'pids.max': 'max' }), { pids: { limit } });
+    expect(pids(0)).toEqual(['pids.max=1']);
+    expect(pids(-1)).toEqual(['pids.max=max']);
+    expect(pids(42)).toEqual(['pids.max=42']);
   });
 
   it('refuses burst where the kernel has no cpu.cfs_burst_us', () => {

@@ -11,6 +11,7 @@ import {
   type DeviceRule,
   type LinuxDeviceCgroup,
   type LinuxResources,
+  refuseCgroupInUse,
   validateResources,
 } from '@corral/cgroups';
 
@@ -67,6 +68,19 @@ export function planCgroup(
     });
     checkCgroupResources(manager, resources);
     return { manager, resources };
+  } catch (error) {
+    throw asCorralError(error);
+  }
+}
+
+/**
+ * Refuses a cgroup that already holds processes or is frozen, as runc does. Called before the
+ * cgroup counts as the container's: a failed create destroys its cgroup, and this one is not
+ * its to destroy.
+ */
+export async function refuseUsedCgroup(manager: CgroupManager): Promise<void> {
+  try {
+    await refuseCgroupInUse(manager);
   } catch (error) {
     throw asCorralError(error);
   }

@@ -10,7 +10,7 @@ import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
-import { asCorralError, planCgroup } from './cgroup.js';
+import { asCorralError, planCgroup, refuseUsedCgroup } from './cgroup.js';
 import { bindMounts, externalMountsAtRestore, openJoinedNamespaces } from './checkpoint-externals.js';
 import {
   type CriuCommonOptions,
@@ -20,6 +20,7 @@ import {
   criuFailure,
   DESCRIPTORS_FILE,
   INVENTORY_FILE,
+  shareImagesWithContainerRoot,
   VETH_PAIRS_FILE,
 } from './criu.js';
 import { validateContainerId } from './id.js';
@@ -205,6 +206,9 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   checkCgroupsMode(options.manageCgroupsMode);
   const bundle = loadBundle(options.bundle);
   const { imagesDir, descriptors, vethPairs } = readCheckpoint(options.imagePath);
+  // This bundle's ids, which may not be the checkpointed container's, and images made before
+  // the directory was shared so.
+  shareImagesWithContainerRoot(imagesDir, bundle.spec);
   const client = criuClient(options, 'restore');
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
   const cgroup = planCgroup(bundle.spec, options.id);
@@ -224,6 +228,13 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   makeMountPoints(bundle.spec, bundle.rootfs, bundle.path);
   const dir = ContainerDir.create(root, options.id);
   const release = await dir.lock({ create: true });
+  // Once the id is known to be free, as runc checks them, and before the state names the
+  // cgroup: a failed restore destroys its cgroup, and one that holds processes is not its own.
+  await refuseUsedCgroup(cgroup.manager).catch((error: unknown) => {
+    dir.remove();
+    release();
+    throw error;
+  });
 
   let state: ContainerStateFile = {
     ociVersion: bundle.spec.ociVersion,

@@ -20,6 +20,11 @@ const live: Allowed = (status) => status === 'created' || status === 'running' |
 export const can = {
   start: (status: ContainerStatus) => status === 'created',
   kill: live,
+  /**
+   * kill --all, and a SIGKILL to a container without a pid namespace of its own: a stopped
+   * container's cgroup may still hold what its init left.
+   */
+  killAll: (status: ContainerStatus) => status !== 'creating',
   delete: (status: ContainerStatus) => status === 'stopped' || status === 'created',
   /** delete --force: whatever the status, and whatever is left. */
   forceDelete: (_status: ContainerStatus) => true,

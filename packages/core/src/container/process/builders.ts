@@ -44,6 +44,8 @@ export interface CreateOptions {
   systemdCgroup?: boolean;
   /** Where warnings go (a failed poststart or poststop hook); process.emitWarning by default. */
   warn?: (message: string) => void;
+  /** Where the steps are told, corral-init's among them (the command's --debug). */
+  debug?: (message: string) => void;
 }
 
 /** A process exec'd into a running container. */
@@ -57,6 +59,8 @@ export interface ExecOptions {
   ignorePaused?: boolean;
   /** Sub-cgroups to run the process in (runc's exec --cgroup: `SUB` or `CONTROLLERS:SUB`). */
   subCgroups?: string[];
+  /** Where the steps are told, corral-init's among them (the command's --debug). */
+  debug?: (message: string) => void;
 }
 
 /**
