@@ -9,7 +9,7 @@ export interface CgroupPathOptions {
   cgroupsPath?: string | undefined;
   /** The container's id: the default path when cgroupsPath is empty, as runc does. */
   containerId?: string | undefined;
-  /** runc's `--systemd-cgroup`: the systemd driver is not available yet. */
+  /** runc's `--systemd-cgroup`: the systemd driver, which reads cgroupsPath as `slice:prefix:name`. */
   systemdCgroup?: boolean | undefined;
 }
 
@@ -28,18 +28,13 @@ function cleanPath(path: string): string {
 /**
  * Reads cgroupsPath the way runc's fs driver does: an absolute path is taken from the root of each
  * hierarchy; a relative one is joined to the cgroup this process is in; none means the container id
- * relative to that cgroup. systemd paths (`slice:prefix:name`) are refused: that driver comes later.
+ * relative to that cgroup. A systemd path (`slice:prefix:name`) is refused: it needs the systemd driver.
  */
 export function resolveCgroupPath(options: CgroupPathOptions): CgroupPath {
-  const { cgroupsPath = '', containerId, systemdCgroup } = options;
-  if (systemdCgroup) {
-    throw notSupported(
-      'the systemd cgroup driver (--systemd-cgroup) is not supported yet; use the cgroupfs driver',
-    );
-  }
+  const { cgroupsPath = '', containerId } = options;
   if (/^[^/:]*:[^/:]*:[^/:]*$/.test(cgroupsPath)) {
     throw notSupported(
-      `"${cgroupsPath}" is a systemd path (slice:prefix:name), and the systemd cgroup driver is not supported yet`,
+      `"${cgroupsPath}" is a systemd path (slice:prefix:name): run with --systemd-cgroup, or give a cgroupfs path`,
       'linux.cgroupsPath',
     );
   }

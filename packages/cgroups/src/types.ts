@@ -184,6 +184,8 @@ export interface OomEvent {
 /** The one interface every driver implements. */
 export interface CgroupManager {
   readonly mode: CgroupMode;
+  /** The systemd unit the cgroup belongs to (systemd driver): record it beside getPaths(). */
+  readonly systemdUnit?: string;
   /** Creates the cgroup(s) if needed and moves the process in; pid -1 only creates. */
   apply(pid: number): Promise<void>;
   /** Validates then writes resources; a failure part way restores what was written. */

@@ -180,7 +180,7 @@ export const GLOBAL_FLAGS = {
   'systemd-cgroup': {
     type: 'boolean',
     help: 'place containers with systemd (cgroupsPath as slice:prefix:name)',
-    unlikeRunc: 'refused, as there is no systemd cgroup driver yet',
+    unlikeRunc: 'an empty cgroupsPath makes corral-ID.scope (runc-ID.scope with runc)',
   },
   rootless: {
     type: 'string',

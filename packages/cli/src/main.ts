@@ -113,7 +113,6 @@ export async function main(argv: string[]): Promise<number> {
         3,
       );
     }
-    if (parsed.global.systemdCgroup) throw new UsageError('--systemd-cgroup is not supported yet');
     return await (await load())(parsed.rest, parsed.global);
   } catch (error) {
     if (error instanceof HelpRequest) {

@@ -1,3 +1,4 @@
+import { isRunningSystemd } from '@corral/cgroups';
 import { seccompLibraryVersion } from '@corral/native';
 
 import { CAPABILITIES } from './plan/capabilities.js';
@@ -18,7 +19,7 @@ export function runtimeFeatures() {
     linux: {
       namespaces: Object.keys(NAMESPACE_FLAGS),
       capabilities: [...CAPABILITIES.keys()],
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      cgroup: { v1: true, v2: true, systemd: isRunningSystemd(), systemdUser: false, rdma: false },
       seccomp: {
         enabled: true,
         actions: [...SECCOMP_ACTIONS.keys()],

@@ -6,8 +6,9 @@ import { busyboxRootfs, repoRoot, tempDir, uniqueName } from '@corral/tooling/te
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Inside the test VM: podman on a systemd host with cgroup v2, driving corral and Debian's runc
-// in turn; what podman reports and what the container sees must be the same under both. podman's
-// default cgroup manager there is systemd, which corral has no driver for yet: cgroupfs it is.
+// in turn; what podman reports and what the container sees must be the same under both. This
+// file drives the cgroupfs driver (--cgroup-manager cgroupfs); podman's default there, systemd,
+// has tests of its own.
 const RUNTIMES = { corral: join(repoRoot, 'bin/corral'), runc: '/usr/bin/runc' } as const;
 type Runtime = keyof typeof RUNTIMES;
 let work: ReturnType<typeof tempDir>;

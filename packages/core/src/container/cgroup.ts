@@ -65,6 +65,8 @@ export function planCgroup(
       cgroupsPath: spec.linux?.cgroupsPath as string | undefined,
       containerId: id,
       systemdCgroup,
+      annotations: spec.annotations,
+      resources,
     });
     checkCgroupResources(manager, resources);
     return { manager, resources };
@@ -129,14 +131,35 @@ export function subCgroupPaths(
   return chosen;
 }
 
-/** The cgroup of a container recorded in its state, if it has one. */
-export function recordedCgroup(paths: Record<string, string> | undefined): CgroupManager | undefined {
-  return paths && Object.keys(paths).length > 0 ? cgroupManagerFromPaths(paths) : undefined;
+/**
+ * The cgroup of a container recorded in its state, if it has one: with its systemd unit, the
+ * systemd driver (to update or remove it through systemd), else the files alone.
+ */
+export function recordedCgroup(
+  paths: Record<string, string> | undefined,
+  systemdUnit?: string,
+): CgroupManager | undefined {
+  return paths && Object.keys(paths).length > 0 ? cgroupManagerFromPaths(paths, { systemdUnit }) : undefined;
+}
+
+/** What state.json records of a container's cgroup. */
+export function cgroupRecord(manager: CgroupManager): {
+  cgroupPaths: Record<string, string>;
+  systemdUnit?: string;
+} {
+  return {
+    cgroupPaths: manager.getPaths(),
+    ...(manager.systemdUnit ? { systemdUnit: manager.systemdUnit } : {}),
+  };
 }
 
 /** The cgroup of a container, for the operations that need one. */
-export function cgroupOf(state: { id: string; cgroupPaths?: Record<string, string> }): CgroupManager {
-  const cgroup = recordedCgroup(state.cgroupPaths);
+export function cgroupOf(state: {
+  id: string;
+  cgroupPaths?: Record<string, string>;
+  systemdUnit?: string;
+}): CgroupManager {
+  const cgroup = recordedCgroup(state.cgroupPaths, state.systemdUnit);
   if (!cgroup) throw new CorralError('NOT_SUPPORTED', `container ${state.id} has no cgroup`);
   return cgroup;
 }

@@ -7,7 +7,7 @@ import { hookState, runHooks, seccompListenerState } from '../hooks.js';
 import { HookStateIndex } from '../plan/compile.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile } from '../state/state-dir.js';
-import { refuseUsedCgroup } from './cgroup.js';
+import { cgroupRecord, refuseUsedCgroup } from './cgroup.js';
 import { NotifySocket, notifyDir } from './notify-socket.js';
 import { defaultWarn, initLog, noDebug } from './operation.js';
 import { buildInit, type CreateOptions, type InitLaunch } from './process/builders.js';
@@ -128,7 +128,7 @@ function recordedState(launch: InitLaunch, child: Pidfd): ContainerStateFile {
     rootfs: launch.bundle.rootfs,
     created: new Date().toISOString(),
     ...(launch.spec.annotations ? { annotations: launch.spec.annotations } : {}),
-    cgroupPaths: launch.cgroup.manager.getPaths(),
+    ...cgroupRecord(launch.cgroup.manager),
     ...(launch.netDevices.length ? { netDevices: launch.netDevices } : {}),
     config: launch.recordedConfig,
     creating: true,

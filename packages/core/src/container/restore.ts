@@ -10,7 +10,7 @@ import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
-import { asCorralError, planCgroup, refuseUsedCgroup } from './cgroup.js';
+import { asCorralError, cgroupRecord, planCgroup, refuseUsedCgroup } from './cgroup.js';
 import { bindMounts, externalMountsAtRestore, openJoinedNamespaces } from './checkpoint-externals.js';
 import {
   type CriuCommonOptions,
@@ -36,6 +36,8 @@ export interface RestoreOptions extends CriuCommonOptions {
   bundle: string;
   /** The state root (runc's --root). */
   root?: string;
+  /** runc's --systemd-cgroup: the restored container's cgroup is a transient systemd scope. */
+  systemdCgroup?: boolean;
   /**
    * Descriptors of this process that become the restored init's 0, 1, 2 where they were pipes
    * or host files at the checkpoint; this process's own stdio by default.
@@ -211,7 +213,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   shareImagesWithContainerRoot(imagesDir, bundle.spec);
   const client = criuClient(options, 'restore');
   const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
-  const cgroup = planCgroup(bundle.spec, options.id);
+  const cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
   const warn = options.warn ?? defaultWarn;
   const stdio = options.stdio ?? [0, 1, 2];
   const { consoleSocket } = options;
@@ -245,7 +247,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
     rootfs: bundle.rootfs,
     created: new Date().toISOString(),
     ...(bundle.spec.annotations ? { annotations: bundle.spec.annotations } : {}),
-    cgroupPaths: cgroup.manager.getPaths(),
+    ...cgroupRecord(cgroup.manager),
     // Lent again: CRIU made the pairs anew, and delete gives the inside ends back.
     ...(vethPairs.length
       ? { netDevices: planNetDevices(bundle.spec).filter((d) => vethPairs.some((p) => p.inside === d.name)) }

@@ -36,7 +36,7 @@ export interface TeardownTarget {
 export async function teardown(target: TeardownTarget): Promise<void> {
   const { dir, state, warn } = target;
   const debug = target.debug ?? (() => {});
-  const cgroup = recordedCgroup(state?.cgroupPaths);
+  const cgroup = recordedCgroup(state?.cgroupPaths, state?.systemdUnit);
   const init = target.init ?? (state ? openInitIfAlive(state) : undefined);
   try {
     if (init && state?.netDevices?.length) {

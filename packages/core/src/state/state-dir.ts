@@ -32,6 +32,8 @@ export interface ContainerStateFile {
   annotations?: Record<string, string>;
   /** The container's cgroup directories (controller, or '' for v2 -> path). */
   cgroupPaths?: Record<string, string>;
+  /** The transient unit of a container made with the systemd cgroup driver. */
+  systemdUnit?: string;
   /** Host interfaces lent to the container (linux.netDevices), given back on delete. */
   netDevices?: Array<{ host: string; name: string }>;
   /**

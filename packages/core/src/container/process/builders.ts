@@ -40,7 +40,7 @@ export interface CreateOptions {
   noNewKeyring?: boolean;
   /** The service manager's NOTIFY_SOCKET, proxied into the container as runc does. */
   notifySocket?: string;
-  /** runc's --systemd-cgroup (refused until a systemd driver exists). */
+  /** runc's --systemd-cgroup: the container's cgroup is a transient systemd scope. */
   systemdCgroup?: boolean;
   /** Where warnings go (a failed poststart or poststop hook); process.emitWarning by default. */
   warn?: (message: string) => void;
