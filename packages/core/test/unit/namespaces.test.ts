@@ -149,6 +149,9 @@ describe('user namespace', () => {
       flags: 0,
       attrSet: 0n,
       attrClear: 0n,
+      attrReset: 0n,
+      recursiveSet: 0n,
+      recursiveClear: 0n,
       propagation: 0,
       userns: 0,
     });
@@ -241,7 +244,7 @@ describe('bind sources in a user namespace', () => {
     const binds = plan.ops.filter((op) => op.op === 'mountBind');
     expect(early.length).toBe(binds.length);
     expect(early.every((i) => i > names.indexOf('openRootfs') && i < becomeRoot)).toBe(true);
-    expect(plan.ops).toContainEqual({ op: 'openMountSource', source: '/', flags: 1 });
+    expect(plan.ops).toContainEqual({ op: 'openMountSource', source: '/', flags: 1, userns: 0 });
     const rootBind = early.find((i) => (plan.ops[i] as { source: string }).source === '/')!;
     expect(plan.describe[rootBind]).toBe('open / early, to bind / on /data (mounts[6])');
   });

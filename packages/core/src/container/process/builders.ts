@@ -157,6 +157,7 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
       preserveFds,
       sessionKeyring: options.noNewKeyring ? undefined : `_ses.${options.id}`,
       cgroups: { paths: cgroup.manager.getPaths(), mounts: cgroupMounts() },
+      relayConsole: console === 'caller',
     });
     return plan;
   };
@@ -205,7 +206,7 @@ export function buildTenant(
   const spec = validateSpec({ ...state.config, process });
   const preserveFds = options.preserveFds ?? 0;
   const initPidfd = `/proc/self/fd/${givenDescriptor(preserveFds, 0)}`;
-  const plan = compileExecPlan(spec, spec.process!, initPidfd, preserveFds);
+  const plan = compileExecPlan(spec, spec.process!, initPidfd, preserveFds, console === 'caller');
   const cgroupPaths =
     options.subCgroups?.length && state.cgroupPaths
       ? subCgroupPaths(state.cgroupPaths, options.subCgroups)
