@@ -5,10 +5,8 @@
  */
 const CONFIG_MESSAGES =
   "issue 20: runc's words go where the config is read and checked, packages/core/src/spec";
-const ISSUE_13 = "issue 13: the container's cgroup mount, built in packages/core/src/plan; on no branch yet";
 
 export const PENDING: Readonly<Record<string, string>> = {
   // Issue 20: the command line's answers.
   "invalid configurations give runc's messages": CONFIG_MESSAGES,
-  'the cgroup mount is read-write when the config says rw': ISSUE_13,
 };
