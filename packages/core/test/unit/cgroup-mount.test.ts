@@ -37,7 +37,9 @@ describe('the cgroup mount of a container', () => {
         target: '/sys/fs/cgroup',
         attrSet: ro.attrSet,
         propagation: 0,
+        flags: 0,
         options: [],
+        tryOptions: [],
       },
     ]);
     const bound = cgroupMountOps('/sys/fs/cgroup', 'mounts[5]', ro, 'cgroup', cgroups, false).map(
