@@ -3,7 +3,7 @@ import { dirname, join, relative } from 'node:path';
 
 import { type WriteTarget, writeResources } from '../apply.js';
 import { collectPids, killAll, makeCgroupDir, readProcs, removeCgroupTree, waitUntil } from '../cgroupfs.js';
-import { CgroupError, notSupported } from '../errors.js';
+import { CgroupError, errnoCode, notSupported } from '../errors.js';
 import { parseKeyValues, readCgroupFile, sleep, writeCgroupFile } from '../files.js';
 import { v2FreezerState } from '../freezer-state.js';
 import { oomEventsV2 } from '../oom.js';
@@ -194,10 +194,13 @@ export class CgroupV2Manager implements CgroupManager {
     // cgroup.events says "frozen 1" only once every task has stopped.
     const done = await waitUntil(() => this.#events().frozen === want, FREEZE_TIMEOUT_MS);
     if (!done) {
+      // A half-frozen cgroup is worse than a running one: thaw it again before saying so.
       if (want === 1) writeCgroupFile(this.dir, 'cgroup.freeze', '0');
-      throw new CgroupError('SYSTEM', `${this.dir}: did not become ${state} within ${FREEZE_TIMEOUT_MS} ms`, {
-        path: this.dir,
-      });
+      throw new CgroupError(
+        'SYSTEM',
+        `${this.dir}: cgroup.events did not say "frozen ${want}" within ${FREEZE_TIMEOUT_MS / 1000} s${want === 1 ? ' (a process may be in uninterruptible sleep); the cgroup was thawed again' : ''}`,
+        { path: this.dir },
+      );
     }
   }
 
@@ -225,8 +228,17 @@ export class CgroupV2Manager implements CgroupManager {
   }
 
   async destroy(): Promise<void> {
-    if (!existsSync(this.dir)) return;
-    if (this.#events().populated === 1) await this.killAll();
+    let populated: boolean;
+    try {
+      populated = this.#events().populated === 1;
+    } catch (error) {
+      // Removed meanwhile (systemd removes a stopped scope's cgroup): ENOENT before the open,
+      // ENODEV once the directory is gone under an open file.
+      const code = errnoCode((error as Error).cause);
+      if (code === 'ENOENT' || code === 'ENODEV') return;
+      throw error;
+    }
+    if (populated) await this.killAll();
     // A css can stay busy for a moment after the last task left.
     await sleep(0);
     await removeCgroupTree(this.dir);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   type CgroupManager,
   cgroupManagerFromPaths,
+  checkCgroupResources,
   createCgroupManager,
   DEFAULT_ALLOWED_DEVICES,
   DENY_ALL_DEVICES,
@@ -67,6 +68,7 @@ export function planCgroup(
       annotations: spec.annotations,
       resources,
     });
+    checkCgroupResources(manager, resources);
     return { manager, resources };
   } catch (error) {
     throw asCorralError(error);

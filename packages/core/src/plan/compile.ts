@@ -6,10 +6,11 @@ import { InvalidConfigError } from '../errors.js';
 import { hookFailure } from '../hooks.js';
 import type { NamespaceType, Spec, SpecMount, SpecProcess } from '../spec/types.js';
 import { capabilityMask } from './capabilities.js';
+import { type ContainerCgroups, cgroupMountOps } from './cgroup-mount.js';
 import { processEnv } from './env.js';
 import { execLookupText, searchPath } from './exec-lookup.js';
 import { idmapUsernsOps } from './idmap.js';
-import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
+import { MS_REC, Propagation, parseMountOptions } from './mount-options.js';
 import { bindSource, cleanContainerPath, isBindMount, mountOps } from './mounts.js';
 import { byJoinOrder, checkNamespaceConfig, findNamespace, NAMESPACE_FLAGS } from './namespaces.js';
 import { initialAffinityOp, memoryPolicyOp, processAttributeOps } from './process-attributes.js';
@@ -44,6 +45,8 @@ export interface CompileOptions {
   preserveFds?: number;
   /** The name of a new session keyring for the container (none: keep the runtime's). */
   sessionKeyring?: string;
+  /** The container's cgroup, for a `cgroup` mount: what it shows inside. */
+  cgroups?: ContainerCgroups;
   /** The runtime relays the process's terminal itself (no --console-socket), as runc's run -t. */
   relayConsole?: boolean;
 }
@@ -99,13 +102,14 @@ export function rootfsPath(spec: Spec, bundle: string): string {
  * The namespaces corral-init joins and those the clone creates. A new time namespace is not in
  * the clone: its offsets can be written only before a process enters it, so corral-init
  * unshares it (which moves only its future children), writes them, and the clone enters it.
+ * A new cgroup namespace is not in the clone either: see addCgroupNamespace.
  */
 function addNamespaces(plan: PlanBuilder, spec: Spec): void {
   let clone = 0n;
   const join: Array<{ type: NamespaceType; path: string }> = [];
   for (const ns of spec.linux?.namespaces ?? []) {
     if (ns.path) join.push({ type: ns.type, path: ns.path });
-    else if (ns.type !== 'time') clone |= NAMESPACE_FLAGS[ns.type];
+    else if (ns.type !== 'time' && ns.type !== 'cgroup') clone |= NAMESPACE_FLAGS[ns.type];
   }
   join.sort((a, b) => byJoinOrder(a.type, b.type));
   for (const ns of join) {
@@ -134,6 +138,20 @@ function addNamespaces(plan: PlanBuilder, spec: Spec): void {
   plan.add({ op: 'clone', flags: clone }, 'start the container process');
 }
 
+/**
+ * A new cgroup namespace is made by the container's process itself once the runtime has put it
+ * in its cgroup (after "go"), as runc does: its root is then the container's cgroup, so
+ * /proc/self/cgroup reads "0::/" and a cgroup mount shows only the container's own.
+ */
+function addCgroupNamespace(plan: PlanBuilder, spec: Spec): void {
+  const cgroup = findNamespace(spec, 'cgroup');
+  if (!cgroup || cgroup.path) return;
+  plan.add(
+    { op: 'unshare', flags: NAMESPACE_FLAGS.cgroup },
+    "create the cgroup namespace, rooted at the container's cgroup",
+  );
+}
+
 function has(spec: Spec, type: NamespaceType): boolean {
   return (spec.linux?.namespaces ?? []).some((ns) => ns.type === type);
 }
@@ -156,29 +174,19 @@ function configuredPropagation(spec: Spec): bigint | undefined {
   return BigInt(Propagation[base] | (name.startsWith('r') ? MS_REC : 0));
 }
 
-/** The container's cgroup mount. */
-function addCgroupMount(plan: PlanBuilder, mount: SpecMount, index: number): void {
+/** The container's cgroup mount: its own cgroup, never the host's tree. */
+function addCgroupMount(
+  plan: PlanBuilder,
+  spec: Spec,
+  mount: SpecMount,
+  index: number,
+  cgroups?: ContainerCgroups,
+): void {
   const path = `mounts[${index}]`;
   const target = cleanContainerPath(mount.destination);
   const options = parseMountOptions(mount.options ?? [], path);
-  // Until the cgroup manager is in place the container sees the host's hierarchy, read-only.
-  plan.add({ op: 'mkdir', path: target, mode: 0o755 }, `create ${target} (${path})`);
-  plan.add(
-    {
-      op: 'mountBind',
-      source: '/sys/fs/cgroup',
-      target,
-      flags: protocol.BindFlags.recursive,
-      attrSet: 0n,
-      attrClear: 0n,
-      attrReset: 0n,
-      recursiveSet: options.attrSet | MountAttr.readonly,
-      recursiveClear: options.attrClear & ~MountAttr.readonly,
-      propagation: options.propagation,
-      userns: 0,
-    },
-    `mount cgroup on ${target} (${path})`,
-  );
+  for (const entry of cgroupMountOps(target, path, options, mount.source ?? '', cgroups, has(spec, 'cgroup')))
+    plan.add(...entry);
 }
 
 /** The status in the state document each kind of in-container hook reads (runc's). */
@@ -333,6 +341,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   addNamespaces(plan, spec);
   const cloneIndex = plan.ops.length - 1;
   addWaitGo(plan, process);
+  addCgroupNamespace(plan, spec);
   const rootfs = rootfsPath(spec, options.bundle);
   plan.add(
     { op: 'rootPropagation', flags: setupPropagation(spec) },
@@ -357,7 +366,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   const readonlyLater: string[] = [];
   (spec.mounts ?? []).forEach((mount, i) => {
     if (mount.type === 'cgroup') {
-      addCgroupMount(plan, mount, i);
+      addCgroupMount(plan, spec, mount, i, options.cgroups);
       return;
     }
     const userns = idmaps.findIndex((idmap) => idmap.mountIndex === i) + 1;
@@ -375,7 +384,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   );
   // addConsole starts the session itself. Without a terminal the init still leads a session
   // of its own, as runc's does: CRIU refuses a tree whose session leader is outside it.
-  if (process.terminal) addConsole(plan, process, options.relayConsole);
+  if (process.terminal) addConsole(plan, process, { relayed: options.relayConsole, bindConsole: true });
   else plan.add({ op: 'setsid' }, 'start a new session');
   for (const path of readonlyLater) plan.add({ op: 'remountReadonly', path }, `make ${path} read-only`);
   // Before the readonly paths: /proc/sys is one of them.
@@ -445,11 +454,19 @@ function addInitialAffinity(plan: PlanBuilder, process: SpecProcess): void {
   if (initial) plan.add(initial.op, initial.why);
 }
 
-/** A relayed terminal leaves newlines alone (runc clears ONLCR where it relays, not for a socket). */
-function addConsole(plan: PlanBuilder, process: SpecProcess, relayed = false): void {
+/**
+ * A relayed terminal leaves newlines alone (runc clears ONLCR where it relays, not for a socket).
+ * Only the init's pty becomes /dev/console: runc binds it for no exec'd process.
+ */
+function addConsole(
+  plan: PlanBuilder,
+  process: SpecProcess,
+  { relayed = false, bindConsole = false }: { relayed?: boolean | undefined; bindConsole?: boolean },
+): void {
   if (!process.terminal) return;
   const size = process.consoleSize ?? { height: 0, width: 0 };
-  const flags = relayed ? protocol.ConsoleFlags.clearOnlcr : 0;
+  const flags =
+    (relayed ? protocol.ConsoleFlags.clearOnlcr : 0) | (bindConsole ? protocol.ConsoleFlags.bindConsole : 0);
   plan.add(
     { op: 'console', rows: size.height, columns: size.width, flags },
     'set up the console (process.terminal)',
@@ -607,7 +624,7 @@ export function compileExecPlan(
   const cloneIndex = plan.ops.length;
   plan.add({ op: 'clone', flags: 0n }, 'start the process');
   addWaitGo(plan, process);
-  addConsole(plan, process, relayConsole);
+  addConsole(plan, process, { relayed: relayConsole });
   const seccomp = seccompStep(spec);
   addProcess(plan, spec, process, seccomp, undefined, preserveFds);
   return finish(plan, cloneIndex, seccomp);

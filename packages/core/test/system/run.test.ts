@@ -175,7 +175,7 @@ describe('runContainer: bad input leaves nothing behind', () => {
   it('a config that is not there, not JSON, or has a field of the wrong type', async () => {
     const missing = makeBundle();
     made.push(missing);
-    await expectRefused(missing, '', /no config\.json in bundle/);
+    await expectRefused(missing, '', /JSON specification file config\.json not found in /);
     const garbled = makeBundle();
     made.push(garbled);
     garbled.writeConfig('{"ociVersion": "1.2.0", "process": ');
@@ -196,7 +196,7 @@ describe('runContainer: bad input leaves nothing behind', () => {
       'root.path',
       /rootfs .*no-such-rootfs does not exist/,
     );
-    await expectRefused(bundleFor([]), 'process.args', /must name the program to run/);
+    await expectRefused(bundleFor([]), 'process.args', /args must not be empty/);
   });
 
   it('a mount the kernel refuses, named by its place in the config', async () => {

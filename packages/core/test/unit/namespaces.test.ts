@@ -48,10 +48,13 @@ describe('time namespace', () => {
     expect(clone?.op === 'clone' && clone.flags & CLONE_NEWTIME).toBe(0n);
   });
 
-  it('puts cgroup in the clone flags', () => {
+  it('makes the cgroup namespace after the runtime has put the process in its cgroup', () => {
     const plan = compile(spec((s) => s.linux!.namespaces!.push({ type: 'cgroup' })));
     const clone = plan.ops[plan.cloneIndex];
-    expect(clone?.op === 'clone' && clone.flags & 0x02000000n).toBe(0x02000000n);
+    expect(clone?.op === 'clone' && clone.flags & 0x02000000n).toBe(0n);
+    const go = plan.ops.findIndex((op) => op.op === 'waitGo');
+    const unshare = plan.ops.findIndex((op) => op.op === 'unshare' && op.flags === 0x02000000n);
+    expect(unshare).toBeGreaterThan(go);
   });
 
   it.each([

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 
-import type { CgroupManager, LinuxResources } from '@corral/cgroups';
+import { type CgroupManager, cgroupMounts, type LinuxResources } from '@corral/cgroups';
 
 import { InvalidConfigError } from '../../errors.js';
 import { compileExecPlan, compileInitPlan, type InitPlan } from '../../plan/compile.js';
@@ -146,6 +146,8 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
   checkNamespacePaths(spec);
   const execFifo = mode === 'create' ? join(dirPath, 'exec.fifo') : undefined;
   const preserveFds = options.preserveFds ?? 0;
+  // The cgroup first: a cgroup mount shows the container's own.
+  const cgroup = planCgroup(spec, options.id, options.systemdCgroup);
   let plan: InitPlan | undefined;
   const compile = () => {
     plan ??= compileInitPlan(spec, {
@@ -154,13 +156,13 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
       execFifo,
       preserveFds,
       sessionKeyring: options.noNewKeyring ? undefined : `_ses.${options.id}`,
+      cgroups: { paths: cgroup.manager.getPaths(), mounts: cgroupMounts() },
       relayConsole: console === 'caller',
     });
     return plan;
   };
   // Checked now, before anything exists, unless a mount's source is still to be made.
   if (!options.notifySocket) compile();
-  const cgroup = planCgroup(spec, options.id, options.systemdCgroup);
   const netDevices = planNetDevices(spec);
   const containerRoot = hostRoot(spec);
   return {

@@ -14,12 +14,13 @@ import {
 
 import { CorralError, InitError, SystemError } from '../../errors.js';
 import type { InitPlan } from '../../plan/compile.js';
+import { missingKernelFeature } from '../../plan/kernel-features.js';
 
 /** Turns corral-init's report into an error that says what failed in the config's terms. */
 export function initFailure(plan: InitPlan, report: InitErrorReport): InitError {
   const what = plan.describe[report.opIndex] ?? (report.opIndex < 0 ? 'corral-init' : `op ${report.opIndex}`);
   const stage = report.opIndex >= 0 && report.opIndex <= plan.cloneIndex ? 'runtime' : 'container';
-  let detail = report.message;
+  let detail = missingKernelFeature(report.syscall, report.errno) ?? report.message;
   if (report.path && !what.includes(report.path)) detail = detail ? `${report.path}: ${detail}` : report.path;
   return new InitError(what, {
     stage,
