@@ -63,6 +63,7 @@ const char *ci_op_layout(uint16_t code) {
     case CI_OP_WAIT_GO: return "";
     case CI_OP_UNSHARE: return "U";
     case CI_OP_SETSID: return "";
+    case CI_OP_DUMPABLE: return "u";
     case CI_OP_ROOT_PROPAGATION: return "U";
     case CI_OP_OPEN_ROOTFS: return "s";
     case CI_OP_MKDIR: return "su";

@@ -64,6 +64,7 @@ int ci_op_time_offsets(struct ci_ctx *, const struct ci_op *);
 
 /* ops_process.c */
 int ci_op_setsid(struct ci_ctx *, const struct ci_op *);
+int ci_op_dumpable(struct ci_ctx *, const struct ci_op *);
 int ci_op_sethostname(struct ci_ctx *, const struct ci_op *);
 int ci_op_setdomainname(struct ci_ctx *, const struct ci_op *);
 int ci_op_join_session_keyring(struct ci_ctx *, const struct ci_op *);

@@ -79,6 +79,7 @@ static ci_op_fn op_function(uint16_t code) {
     case CI_OP_WAIT_GO: return op_wait_go;
     case CI_OP_UNSHARE: return ci_op_unshare;
     case CI_OP_SETSID: return ci_op_setsid;
+    case CI_OP_DUMPABLE: return ci_op_dumpable;
     case CI_OP_ROOT_PROPAGATION: return ci_op_root_propagation;
     case CI_OP_OPEN_ROOTFS: return ci_op_open_rootfs;
     case CI_OP_MKDIR: return ci_op_mkdir;
@@ -127,7 +128,8 @@ int main(int argc, char **argv) {
 
   /* We run from /proc/self/fd/N; name ourselves for ps rather than show "N". */
   prctl(PR_SET_NAME, "corral-init", 0, 0, 0);
-  /* Not dumpable: a container process must not ptrace us or open our /proc files. */
+  /* Not dumpable: a container process must not ptrace us or open our /proc files (a plan of a
+     runtime that is not root turns it back on around the clone only: CI_OP_DUMPABLE). */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
     ci_report_error(ctx.channel, -1, errno, "prctl", NULL, "PR_SET_DUMPABLE");
     return 1;

@@ -51,6 +51,8 @@ enum ci_op_code {
   CI_OP_WAIT_GO = 10,        /* (none): wait for CI_MSG_GO                                      */
   CI_OP_UNSHARE = 11,        /* u64 flags (also before the clone: a time namespace for children) */
   CI_OP_SETSID = 12,         /* (none)                                                          */
+  CI_OP_DUMPABLE = 13,       /* u32 0 or 1: PR_SET_DUMPABLE (also before the clone: a user's runtime
+                                writes the new user namespace's maps only to a dumpable child)  */
   CI_OP_ROOT_PROPAGATION = 20, /* u64 mount flags for "/" (MS_REC | MS_PRIVATE|MS_SLAVE|...)   */
   CI_OP_OPEN_ROOTFS = 21,    /* str host path: bind it onto itself and keep a descriptor        */
   CI_OP_MKDIR = 22,          /* str path in rootfs, u32 mode: like mkdir -p, in root            */

@@ -61,6 +61,7 @@ export const OPS = {
   waitGo: { code: 10, fields: [] },
   unshare: { code: 11, fields: [['flags', 'u64']] },
   setsid: { code: 12, fields: [] },
+  dumpable: { code: 13, fields: [['value', 'u32']] },
   rootPropagation: { code: 20, fields: [['flags', 'u64']] },
   openRootfs: { code: 21, fields: [['path', 'str']] },
   mkdir: {
