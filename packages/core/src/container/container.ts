@@ -1,11 +1,10 @@
 import { readdirSync, readlinkSync } from 'node:fs';
-import { resolve } from 'node:path';
 
 import type { CgroupStats, LinuxResources, OomEvent } from '@corral/cgroups';
 
 import { CorralError, toCorralError } from '../errors.js';
 import type { Spec, SpecProcess } from '../spec/types.js';
-import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
+import { ContainerDir, stateRootPath } from '../state/state-dir.js';
 import { cgroupOf, recordedCgroup } from './cgroup.js';
 import { type CheckpointOptions, checkpointContainer } from './checkpoint.js';
 import { createContainer } from './create.js';
@@ -60,7 +59,7 @@ export class Container {
   /** An existing container; CONTAINER_NOT_FOUND when there is none by that id. */
   static load(root: string | undefined, id: string): Container {
     validateContainerId(id);
-    return new Container(ContainerDir.open(resolve(root ?? DEFAULT_STATE_ROOT), id));
+    return new Container(ContainerDir.open(stateRootPath(root), id));
   }
 
   /**
@@ -74,21 +73,14 @@ export class Container {
     options: DeleteOptions = {},
   ): Promise<boolean> {
     validateContainerId(id);
-    return deleteLeftover(ContainerDir.at(resolve(root ?? DEFAULT_STATE_ROOT), id), options);
+    return deleteLeftover(ContainerDir.at(stateRootPath(root), id), options);
   }
 
   /** Every container under the root, in id order; directories that are not containers are skipped. */
   static list(root: string | undefined): Container[] {
-    const path = resolve(root ?? DEFAULT_STATE_ROOT);
-    let ids: string[];
-    try {
-      ids = readdirSync(path).sort();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+    const path = stateRootPath(root);
     const containers: Container[] = [];
-    for (const id of ids) {
+    for (const id of ContainerDir.ids(path)) {
       try {
         containers.push(Container.load(path, id));
       } catch (error) {

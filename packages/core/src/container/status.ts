@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-
 import { processStartTime } from '../state/proc.js';
 import type { ContainerDir, ContainerStateFile } from '../state/state-dir.js';
 import { recordedCgroup } from './cgroup.js';
@@ -47,7 +45,7 @@ export function initIsAlive(state: ContainerStateFile): boolean {
 export async function deriveStatus(dir: ContainerDir, state: ContainerStateFile): Promise<ContainerStatus> {
   if (!initIsAlive(state)) return 'stopped';
   if (state.creating) return 'creating';
-  if (existsSync(dir.execFifoPath)) return 'created';
+  if (dir.hasExecFifo()) return 'created';
   const cgroup = recordedCgroup(state.cgroupPaths);
   if (cgroup) {
     try {
