@@ -39,6 +39,13 @@ export interface CompileOptions {
   preserveFds?: number;
   /** The name of a new session keyring for the container (none: keep the runtime's). */
   sessionKeyring?: string;
+  /**
+   * The runtime is not root (runc's rootless EUID): setgroups is denied to the user namespace it
+   * makes, so the runtime's groups stay, and the process stays dumpable until its maps are written.
+   */
+  rootless?: boolean;
+  /** The runtime is in a user namespace: device nodes are bound from the host even without one of the container's own. */
+  bindDevices?: boolean;
 }
 
 const S_IFCHR = 0o020000;
@@ -91,7 +98,7 @@ export function rootfsPath(spec: Spec, bundle: string): string {
  * the clone: its offsets can be written only before a process enters it, so corral-init
  * unshares it (which moves only its future children), writes them, and the clone enters it.
  */
-function addNamespaces(plan: PlanBuilder, spec: Spec): void {
+function addNamespaces(plan: PlanBuilder, spec: Spec, rootless: boolean): void {
   let clone = 0n;
   const join: Array<{ type: NamespaceType; path: string }> = [];
   for (const ns of spec.linux?.namespaces ?? []) {
@@ -122,6 +129,10 @@ function addNamespaces(plan: PlanBuilder, spec: Spec): void {
       'set the clock offsets (linux.timeOffsets)',
     );
   }
+  // The maps of a user's user namespace are written by the same user: /proc/PID of a process
+  // that is not dumpable belongs to root.
+  if (rootless && clone & NAMESPACE_FLAGS.user)
+    plan.add({ op: 'dumpable', value: 1 }, 'let the runtime write the id maps (linux.uidMappings)');
   plan.add({ op: 'clone', flags: clone }, 'start the container process');
 }
 
@@ -288,9 +299,9 @@ export function hostDeviceBinds(spec: Spec): string[] {
   return [...DEFAULT_DEVICES.map((d) => d.path).filter((p) => !configured.includes(p)), ...configured];
 }
 
-function addDevices(plan: PlanBuilder, spec: Spec): void {
+function addDevices(plan: PlanBuilder, spec: Spec, bindDevices: boolean): void {
   if (bindsDev(spec)) return;
-  const inUserNamespace = has(spec, 'user');
+  const inUserNamespace = bindDevices || has(spec, 'user');
   const configured = spec.linux?.devices ?? [];
   const configuredPaths = new Set(configured.map((d) => cleanContainerPath(d.path)));
   for (const device of DEFAULT_DEVICES) {
@@ -348,9 +359,11 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   // Made before the clone, while corral-init is still the host's root.
   const idmaps = idmapUsernsOps(spec);
   for (const { op, why } of idmaps) plan.add(op, why);
-  addNamespaces(plan, spec);
+  addNamespaces(plan, spec, options.rootless ?? false);
   const cloneIndex = plan.ops.length - 1;
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
+  if (plan.ops[cloneIndex - 1]?.op === 'dumpable')
+    plan.add({ op: 'dumpable', value: 0 }, 'the id maps are written');
   const rootfs = rootfsPath(spec, options.bundle);
   plan.add({ op: 'rootPropagation', flags: rootPropagation(spec) }, 'set the propagation of /');
   plan.add({ op: 'openRootfs', path: rootfs }, `open the rootfs ${rootfs}`);
@@ -361,7 +374,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     // the runtime's own paths above and the bind sources (which the container's root may not
     // reach), and nothing else. Every mount and file after this is the container root's, on its
     // mapped host ids.
-    plan.add({ op: 'setgroups', gids: [] }, "drop the runtime's groups");
+    if (!options.rootless) plan.add({ op: 'setgroups', gids: [] }, "drop the runtime's groups");
     plan.add({ op: 'setgid', gid: 0 }, 'become root of the user namespace (gid 0)');
     plan.add({ op: 'setuid', uid: 0 }, 'become root of the user namespace (uid 0)');
   }
@@ -372,7 +385,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   (spec.mounts ?? []).forEach((mount, i) => {
     addMount(plan, mount, i, options.bundle, idmaps.findIndex((idmap) => idmap.mountIndex === i) + 1);
   });
-  addDevices(plan, spec);
+  addDevices(plan, spec, options.bindDevices ?? false);
   addContainerHooks(plan, spec, 'createContainer');
   plan.add(
     options.noPivot ? { op: 'chroot' } : { op: 'pivotRoot' },
@@ -383,7 +396,9 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   if (process.terminal) addConsole(plan, process);
   else plan.add({ op: 'setsid' }, 'start a new session');
   // Before the readonly paths: /proc/sys is one of them.
-  for (const { name, value } of sysctls) plan.add({ op: 'sysctl', name, value }, `set the sysctl ${name}`);
+  // The kernel decides what the container's root may set (a user's container owns its own namespaces only).
+  for (const { name, value, field } of sysctls)
+    plan.add({ op: 'sysctl', name, value }, `set the sysctl ${name} (${field})`);
 
   for (const [i, path] of (spec.linux?.maskedPaths ?? []).entries()) {
     plan.add({ op: 'maskPath', path }, `mask ${path} (linux.maskedPaths[${i}])`);
@@ -397,9 +412,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     plan.add({ op: 'setdomainname', name: spec.domainname }, `set domainname ${spec.domainname}`);
 
   const seccomp = seccompStep(spec);
-  addProcess(plan, spec, process, seccomp, options.execFifo, options.preserveFds, () =>
-    addContainerHooks(plan, spec, 'startContainer'),
-  );
+  addProcess(plan, spec, process, seccomp, options, () => addContainerHooks(plan, spec, 'startContainer'));
   if (has(spec, 'user')) openBindSourcesEarly(plan, becomeRoot);
   return { ops: plan.ops, describe: plan.describe, cloneIndex, seccompListener: seccomp?.listener };
 }
@@ -447,10 +460,10 @@ function addProcess(
   spec: Spec,
   process: SpecProcess,
   seccomp: SeccompStep | undefined,
-  execFifo?: string,
-  preserveFds = 0,
+  options: { execFifo?: string; preserveFds?: number; rootless?: boolean },
   beforeExec?: () => void,
 ): void {
+  const { execFifo, preserveFds = 0 } = options;
   for (const [i, limit] of (process.rlimits ?? []).entries()) {
     plan.add(
       {
@@ -471,11 +484,14 @@ function addProcess(
   // goes in last and the profile need not allow the runtime's own setup calls.
   const earlySeccomp = seccomp && !process.noNewPrivileges;
   if (earlySeccomp) plan.add(seccomp.op, seccomp.description);
-  // Always set the groups, so the container never inherits the runtime's own.
-  plan.add(
-    { op: 'setgroups', gids: process.user.additionalGids ?? [] },
-    'set groups (process.user.additionalGids)',
-  );
+  // Always set the groups, so the container never inherits the runtime's own; a user's runtime
+  // cannot (setgroups is denied in its user namespace), and a user's groups stay theirs, as with runc.
+  if (!options.rootless) {
+    plan.add(
+      { op: 'setgroups', gids: process.user.additionalGids ?? [] },
+      'set groups (process.user.additionalGids)',
+    );
+  }
   plan.add({ op: 'setgid', gid: process.user.gid }, `set gid ${process.user.gid} (process.user.gid)`);
   plan.add({ op: 'setuid', uid: process.user.uid }, `set uid ${process.user.uid} (process.user.uid)`);
   const caps = process.capabilities;
@@ -528,6 +544,7 @@ export function compileExecPlan(
   process: SpecProcess,
   initPidfd: string,
   preserveFds = 0,
+  rootless = false,
 ): InitPlan {
   const plan = new PlanBuilder();
   refuseUnsupportedProcess(process);
@@ -545,6 +562,6 @@ export function compileExecPlan(
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
   addConsole(plan, process);
   const seccomp = seccompStep(spec);
-  addProcess(plan, spec, process, seccomp, undefined, preserveFds);
+  addProcess(plan, spec, process, seccomp, { preserveFds, rootless });
   return { ops: plan.ops, describe: plan.describe, cloneIndex, seccompListener: seccomp?.listener };
 }
