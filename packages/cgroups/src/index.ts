@@ -42,6 +42,7 @@ export {
   cgroupDirectories,
   resolveCgroupPath,
 } from './paths.js';
+export { planRootlessCgroup, type RootlessCgroup, RootlessCgroupManager } from './rootless.js';
 export type * from './types.js';
 export { CgroupV1Manager } from './v1/manager.js';
 export { CgroupV2Manager } from './v2/manager.js';
