@@ -22,6 +22,7 @@ export function createOptions(
     id,
     bundle: values.bundle as string,
     root: global.root,
+    rootless: global.rootless,
     noPivot: values['no-pivot'] as boolean | undefined,
     noNewKeyring: values['no-new-keyring'] as boolean | undefined,
     consoleSocket: values['console-socket'] as string | undefined,

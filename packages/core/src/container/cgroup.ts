@@ -10,11 +10,14 @@ import {
   type DeviceRule,
   type LinuxDeviceCgroup,
   type LinuxResources,
+  planRootlessCgroup,
+  RootlessCgroupManager,
   validateResources,
 } from '@corral/cgroups';
 
 import { CorralError, InvalidConfigError, toCorralError } from '../errors.js';
 import type { Spec } from '../spec/types.js';
+import type { ContainerStateFile } from '../state/state-dir.js';
 
 /** A cgroup failure in corral's error family, keeping the field or file at fault. */
 export function asCorralError(error: unknown): unknown {
@@ -49,22 +52,47 @@ function deviceRules(spec: Spec, configured: readonly LinuxDeviceCgroup[]): Linu
   return [ociRule(DENY_ALL_DEVICES), ...configured, ...DEFAULT_ALLOWED_DEVICES.map(ociRule), ...created];
 }
 
+/** linux.resources checked, with the device rules every container gets. */
+function containerResources(spec: Spec): LinuxResources {
+  const configured = (spec.linux?.resources ?? {}) as LinuxResources;
+  validateResources(configured);
+  return { ...configured, devices: deviceRules(spec, configured.devices ?? []) };
+}
+
 /** Checks linux.resources and resolves the container's cgroup; nothing is created yet. */
 export function planCgroup(
   spec: Spec,
   id: string,
   systemdCgroup?: boolean,
 ): { manager: CgroupManager; resources: LinuxResources } {
-  const configured = (spec.linux?.resources ?? {}) as LinuxResources;
   try {
-    validateResources(configured);
-    const resources = { ...configured, devices: deviceRules(spec, configured.devices ?? []) };
+    const resources = containerResources(spec);
     const manager = createCgroupManager({
       cgroupsPath: spec.linux?.cgroupsPath as string | undefined,
       containerId: id,
       systemdCgroup,
     });
     return { manager, resources };
+  } catch (error) {
+    throw asCorralError(error);
+  }
+}
+
+/**
+ * The same for a runtime that may not own cgroups (runc's rootless cgroups): a cgroup only
+ * where the user may make one, and `missing` saying why there is none elsewhere.
+ */
+export function planRootlessCgroupOf(
+  spec: Spec,
+  id: string,
+): { cgroup?: { manager: CgroupManager; resources: LinuxResources }; missing?: string } {
+  try {
+    const resources = containerResources(spec);
+    const { manager, missing } = planRootlessCgroup(
+      { cgroupsPath: spec.linux?.cgroupsPath as string | undefined, containerId: id },
+      resources,
+    );
+    return { ...(manager ? { cgroup: { manager, resources } } : {}), ...(missing ? { missing } : {}) };
   } catch (error) {
     throw asCorralError(error);
   }
@@ -113,14 +141,35 @@ export function subCgroupPaths(
   return chosen;
 }
 
-/** The cgroup of a container recorded in its state, if it has one. */
-export function recordedCgroup(paths: Record<string, string> | undefined): CgroupManager | undefined {
-  return paths && Object.keys(paths).length > 0 ? cgroupManagerFromPaths(paths) : undefined;
+/**
+ * The cgroup of a container recorded in its state, if it has one (`rootless`: made without the
+ * host's root, so device rules it may not set are left out, as at create).
+ */
+export function recordedCgroup(
+  paths: Record<string, string> | undefined,
+  rootless = false,
+): CgroupManager | undefined {
+  if (!paths || Object.keys(paths).length === 0) return undefined;
+  const files = cgroupManagerFromPaths(paths);
+  return rootless ? new RootlessCgroupManager(files) : files;
 }
 
-/** The cgroup of a container, for the operations that need one. */
-export function cgroupOf(state: { id: string; cgroupPaths?: Record<string, string> }): CgroupManager {
-  const cgroup = recordedCgroup(state.cgroupPaths);
-  if (!cgroup) throw new CorralError('NOT_SUPPORTED', `container ${state.id} has no cgroup`);
-  return cgroup;
+/** What the state records of a container's cgroup. */
+type CgroupState = Pick<ContainerStateFile, 'id' | 'cgroupPaths' | 'rootless'>;
+
+/**
+ * The cgroup of a container, for an operation that needs one (`what` it does with it: `freeze
+ * its processes`); without one, why there is none: a container made rootless with no cgroup
+ * delegated to its user cannot be paused, listed from its cgroup or measured, as with runc.
+ */
+export function cgroupOf(state: CgroupState, what = 'do that'): CgroupManager {
+  const cgroup = recordedCgroup(state.cgroupPaths, state.rootless !== undefined);
+  if (cgroup) return cgroup;
+  const why = state.rootless?.cgroupMissing
+    ? `it was made rootless and ${state.rootless.cgroupMissing}`
+    : 'it was made without one';
+  throw new CorralError(
+    'NOT_SUPPORTED',
+    `container ${state.id} has no cgroup to ${what} with: ${why} (on cgroup v2 a user's systemd session delegates one)`,
+  );
 }

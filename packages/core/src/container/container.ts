@@ -166,7 +166,7 @@ export class Container {
     const state = this.#dir.readState();
     check('stats', this.id, await deriveStatus(this.#dir, state));
     try {
-      return await cgroupOf(state).getStats();
+      return await cgroupOf(state, 'read statistics').getStats();
     } catch (error) {
       throw toCorralError(error, `read stats of container ${this.id}`);
     }
@@ -174,17 +174,19 @@ export class Container {
 
   /** OOM kills in the container, until it is gone. */
   oomEvents(): AsyncIterableIterator<OomEvent> {
-    return cgroupOf(this.#dir.readState()).oomEvents();
+    return cgroupOf(this.#dir.readState(), 'watch for OOM kills').oomEvents();
   }
 
   /**
    * The pids of the container's processes: every process in its cgroup, or without one, in its
-   * init's pid namespace (or, without one of its own, the init alone).
+   * init's pid namespace (or, without one of its own, the init alone). A container made rootless
+   * without a cgroup has no such list: a user cannot see which pid namespace the processes of its
+   * other ids are in.
    */
   async processes(): Promise<number[]> {
     const state = this.#dir.readState();
     if ((await deriveStatus(this.#dir, state)) === 'stopped') return [];
-    const cgroup = recordedCgroup(state.cgroupPaths);
+    const cgroup = state.rootless ? cgroupOf(state, 'list its processes') : recordedCgroup(state.cgroupPaths);
     if (cgroup?.exists()) return (await cgroup.getPids({ recursive: true })).sort((a, b) => a - b);
     const nsOf = (pid: number | string) => {
       try {

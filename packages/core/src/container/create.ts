@@ -116,7 +116,10 @@ function recordedState(launch: InitLaunch, child: Pidfd): ContainerStateFile {
     rootfs: launch.bundle.rootfs,
     created: new Date().toISOString(),
     ...(launch.spec.annotations ? { annotations: launch.spec.annotations } : {}),
-    cgroupPaths: launch.cgroup.manager.getPaths(),
+    cgroupPaths: launch.cgroup?.manager.getPaths() ?? {},
+    ...(launch.rootless.cgroups
+      ? { rootless: launch.rootless.cgroupMissing ? { cgroupMissing: launch.rootless.cgroupMissing } : {} }
+      : {}),
     ...(launch.netDevices.length ? { netDevices: launch.netDevices } : {}),
     config: launch.recordedConfig,
     creating: true,

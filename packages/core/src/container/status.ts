@@ -46,7 +46,7 @@ export async function deriveStatus(dir: ContainerDir, state: ContainerStateFile)
   if (!initIsAlive(state)) return 'stopped';
   if (state.creating) return 'creating';
   if (dir.hasExecFifo()) return 'created';
-  const cgroup = recordedCgroup(state.cgroupPaths);
+  const cgroup = recordedCgroup(state.cgroupPaths, state.rootless !== undefined);
   if (cgroup) {
     try {
       if ((await cgroup.getFreezerState()) !== 'thawed') return 'paused';

@@ -33,7 +33,7 @@ export interface TeardownTarget {
  */
 export async function teardown(target: TeardownTarget): Promise<void> {
   const { dir, state, warn } = target;
-  const cgroup = recordedCgroup(state?.cgroupPaths);
+  const cgroup = recordedCgroup(state?.cgroupPaths, state?.rootless !== undefined);
   const init = target.init ?? (state ? openInitIfAlive(state) : undefined);
   try {
     if (init && state?.netDevices?.length) {
