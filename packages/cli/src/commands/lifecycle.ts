@@ -110,15 +110,17 @@ export async function list(args: string[], global: GlobalOptions): Promise<numbe
   if (values.format !== 'table' && values.format !== 'json') {
     throw new UsageError(`list: --format must be table or json, got ${JSON.stringify(values.format)}`);
   }
-  const states = await Promise.all(Container.list(global.root).map((c) => c.state()));
+  // runc's list names who made each container; `state` leaves the owner empty, as runc's does.
+  const states = await Promise.all(
+    Container.list(global.root).map(async (c) => ({ ...(await c.state()), owner: c.owner() })),
+  );
   if (values.quiet) {
     process.stdout.write(states.map((s) => `${s.id}\n`).join(''));
   } else if (values.format === 'json') {
     process.stdout.write(`${JSON.stringify(states)}\n`);
   } else {
     const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER']];
-    for (const s of states)
-      rows.push([s.id, String(s.pid), s.status, s.bundle, s.created, s.owner || 'root']);
+    for (const s of states) rows.push([s.id, String(s.pid), s.status, s.bundle, s.created, s.owner]);
     const widths = rows[0]!.map((_, col) => Math.max(12, ...rows.map((row) => row[col]!.length + 3)));
     process.stdout.write(
       rows

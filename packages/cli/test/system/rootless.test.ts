@@ -124,7 +124,10 @@ describe('corral run by a user', () => {
     expect(exec.stderr).toBe('');
     expect(exec.stdout).toBe('0\n1\n');
     const list = corral('list', '--format', 'json');
-    expect(JSON.parse(list.stdout).map((c: { id: string }) => c.id)).toEqual([bundle.id]);
+    // Its owner is the user, as runc's list says it.
+    expect(JSON.parse(list.stdout).map((c: { id: string; owner: string }) => [c.id, c.owner])).toEqual([
+      [bundle.id, user.name],
+    ]);
     expect(corral('kill', bundle.id, 'KILL').status).toBe(0);
     for (let i = 0; i < 200 && state().status !== 'stopped'; i++) await sleep(10);
     expect(state().status).toBe('stopped');

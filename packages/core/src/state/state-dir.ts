@@ -246,6 +246,16 @@ export class ContainerDir {
     return () => closeSync(fd);
   }
 
+  /** The name of the user the directory belongs to (`#UID` when /etc/passwd has none). */
+  ownerName(): string {
+    const uid = lstatSync(this.path).uid;
+    const entry = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .map((line) => line.split(':'))
+      .find((fields) => fields[2] === String(uid));
+    return entry?.[0] || `#${uid}`;
+  }
+
   readState(): ContainerStateFile {
     let fd: number;
     try {
