@@ -30,6 +30,35 @@ export default defineConfig({
           globalSetup: ['tooling/test-global-setup.ts'],
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 'compat',
+          // The differential layer: the same bundles under runc and corral (tooling/compat/README.md).
+          include: ['tooling/compat/test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/test/unit/**'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          pool: 'forks',
+          globalSetup: ['tooling/test-global-setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'vm',
+          // What needs cgroup v2 or systemd, run inside the test VM (tooling/vm) by `test:vm`.
+          include: ['**/test/vm/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
+          // The guest is emulated: Node runs there about 100 times slower than here.
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          pool: 'forks',
+          // Two emulated CPUs: each worker pays Node's and vitest's start-up again.
+          maxWorkers: 2,
+          globalSetup: ['tooling/test-global-setup.ts', 'tooling/vm.d/vitest-setup.ts'],
+        },
+      },
     ],
   },
 });

@@ -27,40 +27,10 @@ if [ "$(dpkg --print-architecture)" != amd64 ]; then
   exit 1
 fi
 
-# The mirror this machine already uses, read from its own apt configuration.
-mirror=""
-if [ -r /etc/apt/sources.list.d/debian.sources ]; then
-  mirror="$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources |
-    grep -v -- '-security' | head -n 1)"
-fi
-if [ -z "$mirror" ] && [ -r /etc/apt/sources.list ]; then
-  mirror="$(awk '$1 == "deb" && $2 !~ /security/ { print $2; exit }' /etc/apt/sources.list)"
-fi
-if [ -z "$mirror" ]; then
-  echo "20-criu.sh: no Debian mirror found in /etc/apt/sources.list.d/debian.sources or sources.list" >&2
-  exit 1
-fi
-
 work="$(mktemp -d /tmp/corral-criu-apt.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/sources" "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
-# apt downloads as its unprivileged _apt user where that user exists.
-chmod 755 "$work"
-if id _apt >/dev/null 2>&1; then chown -R _apt:root "$work/lists" "$work/cache" "$work/debs"; fi
-cat >"$work/sources/$suite.sources" <<SOURCES
-Types: deb
-URIs: $mirror
-Suites: $suite
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SOURCES
-
-apt_private=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$work/sources"
-  -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache"
-  -o "Dir::Etc::Preferences=/dev/null" -o "Dir::Etc::PreferencesParts=/dev/null")
-
-echo "criu: fetching $suite package lists from $mirror"
-apt-get "${apt_private[@]}" -qq update
+source "$repo/tooling/private-apt.sh"
+private_apt "$suite" "$work"
 # criu and the packages it needs to run, resolved from the suite itself so that a renamed
 # library (a new soname) is followed.
 mapfile -t packages < <(apt-cache "${apt_private[@]}" depends --recurse --no-recommends --no-suggests \

@@ -26,6 +26,7 @@ export function writeResources(
     if (!existsSync(dir))
       throw new CgroupError('SYSTEM', `${dir} does not exist: call apply() before set()`, { path: dir });
   }
+  for (const { writer } of targets) writer.refuse?.(resources);
   const journal = new WriteJournal();
   const bound = targets.map(({ dir, writer }) => ({ writer, files: new JournaledCgroupFiles(dir, journal) }));
   // Enabling v2 controllers makes the files the checks read.

@@ -44,9 +44,9 @@ export function collectPids(dir: string, recursive: boolean): number[] {
 
 /**
  * Creates a cgroup directory and any missing parents; returns the directories it made, top
- * first, so a failure later can remove exactly those. `onCreate` runs for each new level.
+ * first, so a failure later can remove exactly those.
  */
-export function makeCgroupDir(dir: string, onCreate?: (created: string) => void, attempts = 3): string[] {
+export function makeCgroupDir(dir: string, attempts = 3): string[] {
   const created: string[] = [];
   const missing: string[] = [];
   let probe = dir;
@@ -68,12 +68,11 @@ export function makeCgroupDir(dir: string, onCreate?: (created: string) => void,
     } catch (error) {
       // A parent removed between our look and our mkdir (another process cleaning up): look again.
       if (errnoCode(error) === 'ENOENT' && attempts > 1)
-        return [...created, ...makeCgroupDir(dir, onCreate, attempts - 1)];
+        return [...created, ...makeCgroupDir(dir, attempts - 1)];
       if (errnoCode(error) !== 'EEXIST') throw systemError('create', path, error);
       continue;
     }
     created.push(path);
-    onCreate?.(path);
   }
   return created;
 }

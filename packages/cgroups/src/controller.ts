@@ -11,6 +11,12 @@ import type { LinuxResources } from './types.js';
 export interface ControllerWriter {
   /** The first `linux.resources` field this controller would act on, or undefined if none. */
   wants(resources: LinuxResources): string | undefined;
+  /**
+   * What this cgroup version cannot express, decided from the config alone: checked before any
+   * cgroup is created.
+   */
+  refuse?(resources: LinuxResources): void;
+  /** What this host lacks, seen in the cgroup's files: checked before anything is written. */
   check?(files: CgroupFiles, resources: LinuxResources): void;
   set(files: CgroupFiles, resources: LinuxResources): void;
 }

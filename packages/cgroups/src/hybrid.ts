@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 
-import { writeResources } from './apply.js';
+import { type WriteTarget, writeResources } from './apply.js';
 import { notSupported } from './errors.js';
 import type { V1Controller } from './mounts.js';
 import type {
@@ -57,7 +57,8 @@ export class HybridCgroupManager implements CgroupManager {
     return V2_WRITERS.some(([name]) => name !== '' && name === controller);
   }
 
-  async set(resources: LinuxResources): Promise<void> {
+  /** Which writes go to v1 and which to v2, refusing what neither can take. */
+  #plan(resources: LinuxResources): { targets: WriteTarget[]; v2Controllers: Map<string, string> } {
     validateResources(resources);
     const v2Needed = new Set<string>();
     const targets = v1Targets(this.v1.dirs, resources, (controller, field) => {
@@ -80,9 +81,19 @@ export class HybridCgroupManager implements CgroupManager {
     const v2 = this.v2.targets(resources, (controller) => v2Needed.has(controller));
     const unified =
       Object.keys(resources.unified ?? {}).length > 0 ? [{ dir: this.v2.dir, writer: unifiedWriter() }] : [];
-    writeResources(resources, [...targets, ...v2.targets, ...unified], () =>
-      this.v2.enableControllers(v2.controllers),
-    );
+    const all = [...targets, ...v2.targets, ...unified];
+    for (const { writer } of all) writer.refuse?.(resources);
+    return { targets: all, v2Controllers: v2.controllers };
+  }
+
+  /** What can be refused before the cgroups exist (see CgroupV2Manager.checkResources). */
+  checkResources(resources: LinuxResources): void {
+    this.v2.checkDelegation(this.#plan(resources).v2Controllers);
+  }
+
+  async set(resources: LinuxResources): Promise<void> {
+    const { targets, v2Controllers } = this.#plan(resources);
+    writeResources(resources, targets, () => this.v2.enableControllers(v2Controllers));
   }
 
   async getStats(): Promise<CgroupStats> {

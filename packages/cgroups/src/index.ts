@@ -1,4 +1,5 @@
 export { type WriteTarget, writeResources } from './apply.js';
+export { checkCgroupResources } from './check.js';
 export {
   blkioWeightToIoWeight,
   CPU_SHARES_MAX,
@@ -22,7 +23,8 @@ export {
 } from './devices/rules.js';
 export { CgroupError, type CgroupErrorCode } from './errors.js';
 export { HybridCgroupManager } from './hybrid.js';
-export { cgroupManagerFromPaths, createCgroupManager } from './manager.js';
+export { refuseCgroupInUse } from './in-use.js';
+export { type CgroupManagerOptions, cgroupManagerFromPaths, createCgroupManager } from './manager.js';
 export {
   type CgroupMount,
   type CgroupMounts,
@@ -43,6 +45,28 @@ export {
   resolveCgroupPath,
 } from './paths.js';
 export { planRootlessCgroup, type RootlessCgroup, RootlessCgroupManager } from './rootless.js';
+export { annotationProperties, PROPERTY_ANNOTATION, parseVariantText } from './systemd/annotations.js';
+export { Variant } from './systemd/dbus/variant.js';
+export { deviceProperties } from './systemd/device-properties.js';
+export {
+  isRunningSystemd,
+  SystemdCgroupManager,
+  type SystemdCgroupManagerOptions,
+} from './systemd/manager.js';
+export {
+  cpuMask,
+  cpuQuotaProperties,
+  resourceProperties,
+  startProperties,
+  type UnitProperty,
+} from './systemd/properties.js';
+export {
+  DEFAULT_SCOPE_PREFIX,
+  DEFAULT_SLICE,
+  expandSlice,
+  type SystemdUnit,
+  systemdUnitFor,
+} from './systemd/unit.js';
 export type * from './types.js';
 export { CgroupV1Manager } from './v1/manager.js';
 export { CgroupV2Manager } from './v2/manager.js';

@@ -18,6 +18,8 @@ export const V1_CONTROLLERS = [
   'net_prio',
   'rdma',
   'perf_event',
+  // systemd's named hierarchy has no controller, but a container joins it too, as with runc.
+  'name=systemd',
 ] as const;
 export type V1Controller = (typeof V1_CONTROLLERS)[number];
 
@@ -61,7 +63,9 @@ export function parseCgroupMounts(mountinfo: string): CgroupMounts {
 
 /** legacy: only v1 controllers; unified: only cgroup2; hybrid: v1 controllers and a cgroup2 mount beside them. */
 export function cgroupModeOf(mounts: CgroupMounts): CgroupMode {
-  if (mounts.v1.size === 0) {
+  // systemd's named hierarchy alone, beside a cgroup2 mount, holds no controller: still unified.
+  const controllers = [...mounts.v1.keys()].filter((name) => name !== 'name=systemd');
+  if (controllers.length === 0) {
     if (!mounts.v2) throw new CgroupError('NOT_SUPPORTED', 'no cgroup filesystem is mounted');
     return 'unified';
   }

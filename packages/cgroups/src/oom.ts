@@ -91,15 +91,19 @@ export function oomEventsV1(memoryDir: string): AsyncIterableIterator<OomEvent> 
   return stream;
 }
 
-/** The OOM kills counted in a v2 memory.events text ("oom_kill N"); group kills count once each. */
+/**
+ * The counters of a v2 memory.events text: `oom` counts the times the cgroup ran out of memory,
+ * `oomKill` the processes the OOM killer killed (each member of a memory.oom.group kill counts).
+ */
 export function parseMemoryEvents(text: string): { oom: number; oomKill: number; max: number } {
   const events = parseKeyValues(text);
   return { oom: events.oom ?? 0, oomKill: events.oom_kill ?? 0, max: events.max ?? 0 };
 }
 
 /**
- * cgroup v2: memory.events changes (the kernel notifies inotify watchers of it) and its "oom"
- * counter grows on each OOM; the stream ends when the cgroup is removed.
+ * cgroup v2: memory.events changes (the kernel notifies inotify watchers of it) and its oom_kill
+ * counter grows with each process the OOM killer kills, which is what runc reports; the stream
+ * ends when the cgroup is removed.
  */
 export function oomEventsV2(dir: string): AsyncIterableIterator<OomEvent> {
   const file = join(dir, 'memory.events');
@@ -110,11 +114,11 @@ export function oomEventsV2(dir: string): AsyncIterableIterator<OomEvent> {
   }
   let watcher: FSWatcher | undefined;
   const stream = new EventStream<OomEvent>(() => watcher?.close());
-  let seen = parseMemoryEvents(readCgroupFile(dir, 'memory.events')).oom;
+  let seen = parseMemoryEvents(readCgroupFile(dir, 'memory.events')).oomKill;
   const check = () => {
     let now: number;
     try {
-      now = parseMemoryEvents(readCgroupFile(dir, 'memory.events')).oom;
+      now = parseMemoryEvents(readCgroupFile(dir, 'memory.events')).oomKill;
     } catch {
       return stream.end();
     }

@@ -9,7 +9,7 @@ export interface CgroupPathOptions {
   cgroupsPath?: string | undefined;
   /** The container's id: the default path when cgroupsPath is empty, as runc does. */
   containerId?: string | undefined;
-  /** runc's `--systemd-cgroup`: the systemd driver is not available yet. */
+  /** runc's `--systemd-cgroup`: the systemd driver, which reads cgroupsPath as `slice:prefix:name`. */
   systemdCgroup?: boolean | undefined;
 }
 
@@ -28,18 +28,13 @@ function cleanPath(path: string): string {
 /**
  * Reads cgroupsPath the way runc's fs driver does: an absolute path is taken from the root of each
  * hierarchy; a relative one is joined to the cgroup this process is in; none means the container id
- * relative to that cgroup. systemd paths (`slice:prefix:name`) are refused: that driver comes later.
+ * relative to that cgroup. A systemd path (`slice:prefix:name`) is refused: it needs the systemd driver.
  */
 export function resolveCgroupPath(options: CgroupPathOptions): CgroupPath {
-  const { cgroupsPath = '', containerId, systemdCgroup } = options;
-  if (systemdCgroup) {
-    throw notSupported(
-      'the systemd cgroup driver (--systemd-cgroup) is not supported yet; use the cgroupfs driver',
-    );
-  }
+  const { cgroupsPath = '', containerId } = options;
   if (/^[^/:]*:[^/:]*:[^/:]*$/.test(cgroupsPath)) {
     throw notSupported(
-      `"${cgroupsPath}" is a systemd path (slice:prefix:name), and the systemd cgroup driver is not supported yet`,
+      `"${cgroupsPath}" is a systemd path (slice:prefix:name): run with --systemd-cgroup, or give a cgroupfs path`,
       'linux.cgroupsPath',
     );
   }
@@ -61,13 +56,32 @@ export function resolveCgroupPath(options: CgroupPathOptions): CgroupPath {
   return { path, relative: !path.startsWith('/') };
 }
 
-/** Where a cgroup path lands in one hierarchy, given this process's own cgroup there. */
-export function directoryIn(mount: CgroupMount, cgroup: CgroupPath, ownCgroup: string | undefined): string {
+/**
+ * Where a cgroup path lands in one hierarchy, given this process's own cgroup there. On cgroup v2
+ * (`v2`) a relative path goes beside our own cgroup, under its parent, as runc does: our own has
+ * processes in it, and a cgroup with processes cannot give controllers to children.
+ */
+export function directoryIn(
+  mount: CgroupMount,
+  cgroup: CgroupPath,
+  ownCgroup: string | undefined,
+  v2 = false,
+): string {
   if (!cgroup.relative) return posix.join(mount.mountpoint, cgroup.path);
   // Our own cgroup is given from the hierarchy's root, which inside a cgroup namespace is not the mount's root.
   const own = ownCgroup ?? '/';
   const inMount = own.startsWith(mount.root) ? own.slice(mount.root === '/' ? 0 : mount.root.length) : own;
-  return posix.join(mount.mountpoint, inMount, cgroup.path);
+  const base = v2 ? posix.dirname(posix.join('/', inMount)) : inMount;
+  const dir = posix.join(mount.mountpoint, base, cgroup.path);
+  const escapes = own === '/..' || own.startsWith('/../');
+  if (escapes || (dir !== mount.mountpoint && !dir.startsWith(`${mount.mountpoint}/`))) {
+    // Our own cgroup lies outside our cgroup namespace ("/../x"): there is nothing to join it to.
+    throw invalidConfig(
+      'linux.cgroupsPath',
+      `"${cgroup.path}" is relative to this process's cgroup ${own}, which is outside the cgroup hierarchy mounted at ${mount.mountpoint}; give an absolute path`,
+    );
+  }
+  return dir;
 }
 
 export interface CgroupDirectories {
@@ -84,6 +98,7 @@ export function cgroupDirectories(
   const v1 = new Map<V1Controller, string>();
   for (const [controller, mount] of mounts.v1)
     v1.set(controller, directoryIn(mount, cgroup, ownCgroups.get(controller)));
-  const v2 = mounts.v2 ? directoryIn(mounts.v2, cgroup, ownCgroups.get('')) : undefined;
+  // On a hybrid host the v1 hierarchies decide where processes go; only a unified one is runc's v2 layout.
+  const v2 = mounts.v2 ? directoryIn(mounts.v2, cgroup, ownCgroups.get(''), mounts.v1.size === 0) : undefined;
   return { v1, v2 };
 }

@@ -112,6 +112,10 @@ export class RootlessCgroupManager implements CgroupManager {
     return this.files.mode;
   }
 
+  get systemdUnit(): string | undefined {
+    return this.files.systemdUnit;
+  }
+
   apply(pid: number): Promise<void> {
     return this.files.apply(pid);
   }

@@ -109,8 +109,24 @@ export interface CpuStats {
     usageInUsermode: number;
   };
   throttlingData: { periods: number; throttledPeriods: number; throttledTime: number };
+  /** Pressure stall information (cgroup v2's cpu.pressure). */
+  psi?: PsiStats;
 }
 
+/** One line of a cgroup v2 *.pressure file: stall percentages over 10, 60 and 300 s, total in µs. */
+export interface PsiData {
+  avg10: number;
+  avg60: number;
+  avg300: number;
+  total: number;
+}
+
+export interface PsiStats {
+  some: PsiData;
+  full: PsiData;
+}
+
+/** On cgroup v2 an unlimited `limit` is Infinity (libcontainer's MaxUint64). */
 export interface MemoryData {
   usage: number;
   maxUsage: number;
@@ -121,10 +137,15 @@ export interface MemoryData {
 export interface MemoryStats {
   cache: number;
   usage: MemoryData;
+  /** Memory and swap together, as cgroup v1 counts them (so on v2 too, as runc reports it). */
   swapUsage: MemoryData;
+  /** Swap alone (cgroup v2 only). */
+  swapOnlyUsage?: MemoryData;
   kernelUsage: MemoryData;
   useHierarchy: boolean;
   stats: Record<string, number>;
+  /** Pressure stall information (cgroup v2's memory.pressure). */
+  psi?: PsiStats;
 }
 
 export interface PidsStats {
@@ -143,6 +164,8 @@ export interface BlkioStatEntry {
 export interface BlkioStats {
   ioServiceBytesRecursive: BlkioStatEntry[];
   ioServicedRecursive: BlkioStatEntry[];
+  /** Pressure stall information (cgroup v2's io.pressure). */
+  psi?: PsiStats;
 }
 
 export interface HugetlbStats {
@@ -159,6 +182,8 @@ export interface OomEvent {
 /** The one interface every driver implements. */
 export interface CgroupManager {
   readonly mode: CgroupMode;
+  /** The systemd unit the cgroup belongs to (systemd driver): record it beside getPaths(). */
+  readonly systemdUnit?: string;
   /** Creates the cgroup(s) if needed and moves the process in; pid -1 only creates. */
   apply(pid: number): Promise<void>;
   /** Validates then writes resources; a failure part way restores what was written. */

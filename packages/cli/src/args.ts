@@ -8,6 +8,33 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** A failure the command explains in one line (a file it cannot write, a directory it cannot read). */
+export class CommandError extends Error {
+  override name = 'CommandError';
+}
+
+/**
+ * A failure that exits with a status of its own, as runc's do: 255 for a failed exec, 3 for an
+ * unknown command. The cause is what is reported.
+ */
+export class ExitStatusError extends Error {
+  override name = 'ExitStatusError';
+  readonly exitCode: number;
+
+  constructor(cause: unknown, exitCode: number) {
+    super((cause as Error)?.message ?? String(cause), { cause });
+    this.exitCode = exitCode;
+  }
+}
+
+/** A Node system error (EACCES, ENOTDIR, ...) as the words runc prints: "permission denied". */
+export function describeSystemError(error: unknown): string | undefined {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code !== 'string' || typeof message !== 'string' || !message.startsWith(`${code}: `))
+    return undefined;
+  return message.slice(code.length + 2).split(',')[0];
+}
+
 /**
  * `COMMAND --help` (or -h) before the arguments: main prints the message and exits 0, as runc.
  * Callers such as podman run `RUNTIME checkpoint --help` to learn that a command exists.

@@ -148,8 +148,7 @@ const CRIU_FLAGS = {
 export const GLOBAL_FLAGS = {
   debug: {
     type: 'boolean',
-    help: 'write debug lines to the log',
-    unlikeRunc: 'accepted, but corral writes no debug lines yet',
+    help: "write what the runtime does, step by step (corral-init's reports among it), to the log",
   },
   log: {
     type: 'string',
@@ -182,7 +181,7 @@ export const GLOBAL_FLAGS = {
   'systemd-cgroup': {
     type: 'boolean',
     help: 'place containers with systemd (cgroupsPath as slice:prefix:name)',
-    unlikeRunc: 'refused, as there is no systemd cgroup driver yet',
+    unlikeRunc: 'an empty cgroupsPath makes corral-ID.scope (runc-ID.scope with runc)',
   },
   rootless: {
     type: 'string',
@@ -342,8 +341,7 @@ export const COMMANDS = {
       all: {
         type: 'boolean',
         short: 'a',
-        help: 'accepted as runc takes it',
-        unlikeRunc: 'signals only the init; in a pid namespace of its own the rest end with it',
+        help: "send the signal to every process in the container's cgroup",
       },
     },
   },

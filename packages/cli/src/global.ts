@@ -16,6 +16,8 @@ export interface GlobalOptions {
   criu?: string;
   /** Where commands report warnings (set by main to the reporter). */
   warn: (message: string) => void;
+  /** Where commands tell their steps under --debug (set by main to the reporter). */
+  logDebug?: (message: string) => void;
 }
 
 /** Every spelling of the global flags of one type, from flags.ts. */

@@ -1,12 +1,12 @@
 import { createRequire } from 'node:module';
 
-import { HelpRequest, UsageError } from './args.js';
+import { CommandError, ExitStatusError, HelpRequest, UsageError } from './args.js';
 import { isCommandName } from './flags.js';
 import { parseGlobal } from './global.js';
 import { appHelp, commandHelp } from './help.js';
 import { Reporter } from './output.js';
 
-/** The runtime-spec version corral implements. */
+/** The runtime-spec version corral implements: core's OCI_VERSION, which --version must not load. */
 const SPEC_VERSION = '1.2.0';
 
 /** The commit the command was built from: tsup defines it; absent when run from source. */
@@ -71,7 +71,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 };
 
 /**
- * What an error prints. A usage error, or one of corral's family (its class says it explains
+ * What an error prints. A usage error, a failure the command words itself, or one of corral's family (its class says it explains
  * itself; a failed system call joins the family as a SystemError), prints its message and, in
  * JSON logs, its code and the field, file or errno at fault; anything else is a bug and prints
  * its stack. core is loaded only for an error that is not a usage error, and by then the
@@ -80,7 +80,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 async function describeError(
   error: unknown,
 ): Promise<{ message: string; details?: Record<string, unknown> }> {
-  if (error instanceof UsageError) return { message: error.message };
+  if (error instanceof UsageError || error instanceof CommandError) return { message: error.message };
   const { CorralError, toCorralError } = await import('@corral/core');
   const known = toCorralError(error);
   if (!(known instanceof CorralError)) return { message: String((error as Error)?.stack ?? error) };
@@ -98,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     const parsed = parseGlobal(argv);
     reporter = new Reporter(parsed.global.logFormat, parsed.global.log);
     parsed.global.warn = (message) => reporter.warn(message);
+    if (parsed.global.debug) parsed.global.logDebug = (message) => reporter.debug(message);
     if (parsed.version) {
       process.stdout.write(await versionText());
       return 0;
@@ -105,16 +106,22 @@ export async function main(argv: string[]): Promise<number> {
     if (parsed.help || !parsed.command) return await help(undefined, reporter);
     if (parsed.command === 'help' || parsed.command === 'h') return await help(parsed.rest[0], reporter);
     const load = COMMANDS[parsed.command];
-    if (!load) throw new UsageError(`unknown command ${JSON.stringify(parsed.command)} (see corral --help)`);
-    if (parsed.global.systemdCgroup) throw new UsageError('--systemd-cgroup is not supported yet');
+    if (!load) {
+      // runc exits 3 here (its command-line library's "No help topic").
+      throw new ExitStatusError(
+        new UsageError(`unknown command ${JSON.stringify(parsed.command)} (see corral --help)`),
+        3,
+      );
+    }
     return await (await load())(parsed.rest, parsed.global);
   } catch (error) {
     if (error instanceof HelpRequest) {
       process.stdout.write(error.message);
       return 0;
     }
-    const { message, details } = await describeError(error);
+    const failure = error instanceof ExitStatusError ? error.cause : error;
+    const { message, details } = await describeError(failure);
     reporter.error(message, details);
-    return 1;
+    return error instanceof ExitStatusError ? error.exitCode : 1;
   }
 }

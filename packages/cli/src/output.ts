@@ -2,7 +2,7 @@ import { appendFileSync } from 'node:fs';
 
 export type LogFormat = 'text' | 'json';
 
-/** Where errors and warnings go: stderr, or the --log file, as text or JSON lines. */
+/** Where errors, warnings and --debug lines go: stderr, or the --log file, as text or JSON lines. */
 export class Reporter {
   constructor(
     private readonly format: LogFormat = 'text',
@@ -18,7 +18,12 @@ export class Reporter {
     this.#write('warning', message);
   }
 
-  #write(level: string, message: string, details?: Record<string, unknown>): void {
+  /** A --debug line goes to the log alone when there is a --log file, as runc's do. */
+  debug(message: string): void {
+    this.#write('debug', message, undefined, !this.logFile);
+  }
+
+  #write(level: string, message: string, details?: Record<string, unknown>, toStderr = true): void {
     const line =
       this.format === 'json'
         ? `${JSON.stringify({ level, msg: message, ...details, time: new Date().toISOString() })}\n`
@@ -30,6 +35,6 @@ export class Reporter {
         // An unwritable log must not hide the error itself.
       }
     }
-    process.stderr.write(line);
+    if (toStderr) process.stderr.write(line);
   }
 }

@@ -1,19 +1,25 @@
+import { isRunningSystemd } from '@corral/cgroups';
+import { seccompLibraryVersion } from '@corral/native';
+
 import { CAPABILITIES } from './plan/capabilities.js';
 import { KNOWN_MOUNT_OPTIONS } from './plan/mount-options.js';
 import { NAMESPACE_FLAGS } from './plan/namespaces.js';
 import { SECCOMP_ACTIONS, SECCOMP_ARCHITECTURES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from './plan/seccomp.js';
 
+/** The runtime-spec version corral implements: what `state` reports, as runc reports its own. */
+export const OCI_VERSION = '1.2.0';
+
 /** The runtime-spec `features` document, built from the tables corral itself runs on. */
 export function runtimeFeatures() {
   return {
     ociVersionMin: '1.0.0',
-    ociVersionMax: '1.2.0',
+    ociVersionMax: OCI_VERSION,
     hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
     mountOptions: [...KNOWN_MOUNT_OPTIONS].sort(),
     linux: {
       namespaces: Object.keys(NAMESPACE_FLAGS),
       capabilities: [...CAPABILITIES.keys()],
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      cgroup: { v1: true, v2: true, systemd: isRunningSystemd(), systemdUser: false, rdma: false },
       seccomp: {
         enabled: true,
         actions: [...SECCOMP_ACTIONS.keys()],
@@ -27,6 +33,11 @@ export function runtimeFeatures() {
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: true } },
     },
-    annotations: { 'org.corral.version': '0.1.0' },
+    // As runc's: the libseccomp that compiles the filters, which tools read to know what a
+    // profile may use.
+    annotations: {
+      'io.github.seccomp.libseccomp.version': seccompLibraryVersion(),
+      'org.corral.version': '0.1.0',
+    },
   };
 }

@@ -11,6 +11,7 @@ export {
 export type { DeleteOptions } from './container/delete.js';
 export type { RunningProcess } from './container/exec.js';
 export { validateContainerId } from './container/id.js';
+export type { KillOptions } from './container/kill.js';
 export type { CreateOptions, ExecOptions } from './container/process/builders.js';
 export { type InitStdio, initFailure } from './container/process/init-process.js';
 export { type RestoredContainer, type RestoreOptions, restoreContainer } from './container/restore.js';
@@ -27,7 +28,7 @@ export {
   SystemError,
   toCorralError,
 } from './errors.js';
-export { runtimeFeatures } from './features.js';
+export { OCI_VERSION, runtimeFeatures } from './features.js';
 export { type CompileOptions, compileExecPlan, compileInitPlan, type InitPlan } from './plan/compile.js';
 export { parseMountOptions } from './plan/mount-options.js';
 export { defaultSpec, rootlessSpec } from './spec/default-spec.js';

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 
 import type { ControllerWriter } from '../controller.js';
-import { invalidConfig, notSupported } from '../errors.js';
+import { errnoCode, invalidConfig, notSupported } from '../errors.js';
 import { type CgroupFiles, readCgroupFile } from '../files.js';
 import { parseCpuList } from '../validate.js';
 
@@ -43,12 +43,30 @@ export const cpuV1: ControllerWriter = {
     if (cpu.period) files.write('cpu.cfs_period_us', String(cpu.period));
     if (cpu.quota) files.write('cpu.cfs_quota_us', String(cpu.quota));
     if (cpu.burst !== undefined) files.write('cpu.cfs_burst_us', String(cpu.burst));
-    // The runtime must fit in the period: set the period first.
-    if (cpu.realtimePeriod) files.write('cpu.rt_period_us', String(cpu.realtimePeriod));
-    if (cpu.realtimeRuntime !== undefined) files.write('cpu.rt_runtime_us', String(cpu.realtimeRuntime));
+    setRealtime(files, cpu.realtimePeriod, cpu.realtimeRuntime);
     if (cpu.idle !== undefined) files.write('cpu.idle', String(cpu.idle));
   },
 };
+
+/**
+ * The kernel takes a real-time period only if the runtime already in place fits in it, and a
+ * runtime only if it fits in the period in place. The period goes first (a new cgroup's runtime
+ * is 0); when the kernel refuses it (EINVAL: a shorter period than the runtime now set), the
+ * runtime goes first and the period after it, as runc does.
+ */
+function setRealtime(files: CgroupFiles, period: number | undefined, runtime: number | undefined): void {
+  let periodAfterRuntime = false;
+  if (period) {
+    try {
+      files.write('cpu.rt_period_us', String(period));
+    } catch (error) {
+      if (runtime === undefined || errnoCode((error as Error).cause) !== 'EINVAL') throw error;
+      periodAfterRuntime = true;
+    }
+  }
+  if (runtime !== undefined) files.write('cpu.rt_runtime_us', String(runtime));
+  if (periodAfterRuntime) files.write('cpu.rt_period_us', String(period));
+}
 
 /** What the parent cgroup offers, from the first of `names` it has (v1 and v2 spell it differently). */
 function parentOffers(files: CgroupFiles, names: string[]): number[] | undefined {

@@ -66,6 +66,28 @@ function inheritCpuset(dir: string): void {
   }
 }
 
+/**
+ * Every level from the nearest one that has CPUs and memory nodes down to `dir` takes them
+ * from its parent, top first, as runc does: an existing parent that someone made with mkdir
+ * has none, and no process could join below it (ENOSPC).
+ */
+function fillCpusetDownTo(dir: string): void {
+  const empty: string[] = [];
+  for (let level = dir; ; level = dirname(level)) {
+    let cpus: string;
+    let mems: string;
+    try {
+      cpus = readCgroupFile(level, 'cpuset.cpus').trim();
+      mems = readCgroupFile(level, 'cpuset.mems').trim();
+    } catch {
+      break; // Above the hierarchy's root.
+    }
+    if (cpus !== '' && mems !== '') break;
+    empty.unshift(level);
+  }
+  for (const level of empty) inheritCpuset(level);
+}
+
 /** Writes a pid into cgroup.procs; EINVAL can mean a task still being created, so retry briefly. */
 export async function movePid(dir: string, pid: number): Promise<void> {
   for (let attempt = 0; ; attempt++) {
@@ -117,7 +139,8 @@ export class CgroupV1Manager implements CgroupManager {
     const created: string[] = [];
     try {
       for (const [controller, dir] of this.dirs) {
-        created.push(...makeCgroupDir(dir, controller === 'cpuset' ? inheritCpuset : undefined));
+        created.push(...makeCgroupDir(dir));
+        if (controller === 'cpuset') fillCpusetDownTo(dir);
       }
       if (pid !== -1) for (const dir of this.uniqueDirs()) await movePid(dir, pid);
     } catch (error) {

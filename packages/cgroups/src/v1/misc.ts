@@ -6,8 +6,9 @@ export const pidsV1: ControllerWriter = {
   wants: ({ pids }) => (pids ? 'linux.resources.pids.limit' : undefined),
   set(files, { pids }) {
     if (!pids) return;
-    // 0 and -1 both mean no limit.
-    files.write('pids.max', pids.limit > 0 ? String(pids.limit) : 'max');
+    // As current runc: systemd has no TasksMax=0, so a zero limit means one task on every
+    // driver; a negative limit means none.
+    files.write('pids.max', pids.limit > 0 ? String(pids.limit) : pids.limit === 0 ? '1' : 'max');
   },
 };
 

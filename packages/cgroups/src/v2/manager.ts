@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 import { type WriteTarget, writeResources } from '../apply.js';
-import { collectPids, killAll, makeCgroupDir, removeCgroupTree, waitUntil } from '../cgroupfs.js';
+import { collectPids, killAll, makeCgroupDir, readProcs, removeCgroupTree, waitUntil } from '../cgroupfs.js';
 import { CgroupError, notSupported } from '../errors.js';
 import { parseKeyValues, readCgroupFile, sleep, writeCgroupFile } from '../files.js';
 import { oomEventsV2 } from '../oom.js';
@@ -53,15 +53,26 @@ export class CgroupV2Manager implements CgroupManager {
     return words(readCgroupFile(dir, 'cgroup.controllers'));
   }
 
+  /** The levels above this cgroup, from the mount point down to its parent. */
+  #ancestors(): string[] {
+    const ancestors: string[] = [];
+    for (let dir = dirname(this.dir); dir.length >= this.mountpoint.length; dir = dirname(dir)) {
+      ancestors.unshift(dir);
+      if (dir === this.mountpoint) break;
+    }
+    return ancestors;
+  }
+
   /**
-   * Refuses (before any write) controllers the hierarchy does not have, then enables the
-   * missing ones in every ancestor's cgroup.subtree_control, top down, as runc does.
+   * Refuses, naming the field that needs it, a controller this cgroup cannot be given: one the
+   * hierarchy lacks, one a level above does not pass down, or one that would have to be enabled
+   * in a cgroup with processes of its own (cgroup v2 passes domain controllers only to children
+   * of cgroups without processes). Reads only; levels that do not exist yet would start empty.
    */
-  enableControllers(needed: ReadonlyMap<string, string>): void {
-    const missing = [...needed].filter(([controller]) => !this.#available(this.dir).includes(controller));
-    if (missing.length === 0) return;
+  checkDelegation(needed: ReadonlyMap<string, string>): void {
+    if (needed.size === 0) return;
     const offered = this.#available(this.mountpoint);
-    for (const [controller, field] of missing) {
+    for (const [controller, field] of needed) {
       if (!offered.includes(controller)) {
         throw notSupported(
           `the ${controller} controller is not available on the cgroup v2 hierarchy at ${this.mountpoint}`,
@@ -69,18 +80,56 @@ export class CgroupV2Manager implements CgroupManager {
         );
       }
     }
-    const ancestors: string[] = [];
-    for (let dir = dirname(this.dir); dir.length >= this.mountpoint.length; dir = dirname(dir)) {
-      ancestors.unshift(dir);
-      if (dir === this.mountpoint) break;
+    let passedDown = new Set<string>();
+    for (const dir of this.#ancestors()) {
+      if (!existsSync(dir)) break;
+      const available = new Set([...this.#available(dir), ...passedDown]);
+      const enabled = words(readCgroupFile(dir, 'cgroup.subtree_control'));
+      for (const [controller, field] of needed) {
+        if (enabled.includes(controller)) continue;
+        if (!available.has(controller)) {
+          throw notSupported(
+            `the ${controller} controller is not delegated to ${dir} (its parent does not list it in cgroup.subtree_control)`,
+            field,
+          );
+        }
+        if (dir !== this.mountpoint && readProcs(dir).length > 0) {
+          throw notSupported(
+            `the ${controller} controller is not enabled in ${dir}/cgroup.subtree_control and cannot be: that cgroup has processes of its own`,
+            field,
+          );
+        }
+      }
+      passedDown = new Set([...enabled, ...needed.keys()]);
     }
-    for (const dir of ancestors) {
+  }
+
+  /**
+   * Enables the controllers `needed` asks for in every ancestor's cgroup.subtree_control, top
+   * down, as runc does, once checkDelegation has found that it can.
+   */
+  enableControllers(needed: ReadonlyMap<string, string>): void {
+    const missing = [...needed].filter(([controller]) => !this.#available(this.dir).includes(controller));
+    if (missing.length === 0) return;
+    this.checkDelegation(new Map(missing));
+    for (const dir of this.#ancestors()) {
       const enabled = words(readCgroupFile(dir, 'cgroup.subtree_control'));
       const add = missing
         .map(([controller]) => controller)
         .filter((controller) => !enabled.includes(controller));
       if (add.length > 0) writeCgroupFile(dir, 'cgroup.subtree_control', add.map((c) => `+${c}`).join(' '));
     }
+  }
+
+  /**
+   * Everything about `resources` that is known before the cgroup exists: the values, what cgroup
+   * v2 cannot express, and whether this cgroup can have the controllers they need.
+   */
+  checkResources(resources: LinuxResources): void {
+    validateResources(resources);
+    const { targets, controllers } = this.targets(resources);
+    for (const { writer } of targets) writer.refuse?.(resources);
+    this.checkDelegation(controllers);
   }
 
   /**
@@ -112,7 +161,7 @@ export class CgroupV2Manager implements CgroupManager {
   }
 
   async set(resources: LinuxResources): Promise<void> {
-    validateResources(resources);
+    this.checkResources(resources);
     const { targets, controllers } = this.targets(resources);
     writeResources(resources, targets, () => this.enableControllers(controllers));
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { parseCgroupNumber, parseKeyValues, readCgroupFile } from '../files.js';
 import { hugePageSizes, limitOrZero, parseIoStat } from '../stats.js';
-import type { CgroupStats } from '../types.js';
+import type { CgroupStats, MemoryData, PsiData, PsiStats } from '../types.js';
 
 const has = (dir: string, name: string) => existsSync(join(dir, name));
 const number = (dir: string, name: string) => parseCgroupNumber(readCgroupFile(dir, name));
@@ -21,6 +21,34 @@ export function readCpuStatsV2(dir: string, stats: CgroupStats): void {
     throttledPeriods: cpu.nr_throttled ?? 0,
     throttledTime: (cpu.throttled_usec ?? 0) * 1000,
   };
+  stats.cpuStats.psi = readPsi(dir, 'cpu.pressure');
+}
+
+/** A *.pressure file ("some avg10=0.00 avg60=0.00 avg300=0.00 total=0" and a "full" line), if any. */
+export function readPsi(dir: string, name: string): PsiStats | undefined {
+  if (!has(dir, name)) return undefined;
+  const empty = (): PsiData => ({ avg10: 0, avg60: 0, avg300: 0, total: 0 });
+  const psi: PsiStats = { some: empty(), full: empty() };
+  for (const line of readCgroupFile(dir, name).split('\n')) {
+    const [kind, ...pairs] = line.trim().split(/\s+/);
+    if (kind !== 'some' && kind !== 'full') continue;
+    for (const pair of pairs) {
+      const [key, value] = pair.split('=');
+      if (key === 'avg10' || key === 'avg60' || key === 'avg300' || key === 'total')
+        psi[kind][key] = Number(value);
+    }
+  }
+  return psi;
+}
+
+/** memory.current, .max and .peak (5.19; memory.swap.peak 6.5) of "memory" or "memory.swap". */
+function memoryData(dir: string, prefix: string, failcnt = 0): MemoryData {
+  return {
+    usage: number(dir, `${prefix}.current`),
+    maxUsage: optional(dir, `${prefix}.peak`),
+    failcnt,
+    limit: number(dir, `${prefix}.max`),
+  };
 }
 
 export function readMemoryStatsV2(dir: string, stats: CgroupStats): void {
@@ -29,21 +57,20 @@ export function readMemoryStatsV2(dir: string, stats: CgroupStats): void {
   memory.stats = parseKeyValues(readCgroupFile(dir, 'memory.stat'));
   memory.cache = memory.stats.file ?? 0;
   const events = parseKeyValues(readCgroupFile(dir, 'memory.events'));
-  memory.usage = {
-    usage: number(dir, 'memory.current'),
-    maxUsage: optional(dir, 'memory.peak'),
-    failcnt: events.max ?? 0,
-    limit: number(dir, 'memory.max'),
-  };
+  memory.usage = memoryData(dir, 'memory', events.max ?? 0);
   if (has(dir, 'memory.swap.current')) {
+    const swap = memoryData(dir, 'memory.swap');
+    memory.swapOnlyUsage = swap;
+    // v1 counts memory and swap together; runc reports v2's the same way, without a peak.
     memory.swapUsage = {
-      usage: number(dir, 'memory.swap.current'),
-      maxUsage: optional(dir, 'memory.swap.peak'),
+      usage: swap.usage + memory.usage.usage,
+      maxUsage: 0,
       failcnt: 0,
-      limit: number(dir, 'memory.swap.max'),
+      limit: swap.limit + memory.usage.limit,
     };
   }
   memory.useHierarchy = true;
+  memory.psi = readPsi(dir, 'memory.pressure');
 }
 
 export function readPidsStatsV2(dir: string, stats: CgroupStats): void {
@@ -54,7 +81,11 @@ export function readPidsStatsV2(dir: string, stats: CgroupStats): void {
 export function readIoStatsV2(dir: string, stats: CgroupStats): void {
   if (!has(dir, 'io.stat')) return;
   const { bytes, ios } = parseIoStat(readCgroupFile(dir, 'io.stat'));
-  stats.blkioStats = { ioServiceBytesRecursive: bytes, ioServicedRecursive: ios };
+  stats.blkioStats = {
+    ioServiceBytesRecursive: bytes,
+    ioServicedRecursive: ios,
+    psi: readPsi(dir, 'io.pressure'),
+  };
 }
 
 export function readHugetlbStatsV2(dir: string, stats: CgroupStats): void {
@@ -63,8 +94,10 @@ export function readHugetlbStatsV2(dir: string, stats: CgroupStats): void {
     const events = has(dir, `hugetlb.${size}.events`)
       ? parseKeyValues(readCgroupFile(dir, `hugetlb.${size}.events`))
       : {};
+    // What is reserved as well as faulted in, where the kernel counts it (5.7), as runc reads it.
+    const rsvd = has(dir, `hugetlb.${size}.rsvd.current`) ? '.rsvd' : '';
     stats.hugetlbStats[size] = {
-      usage: number(dir, `hugetlb.${size}.current`),
+      usage: number(dir, `hugetlb.${size}${rsvd}.current`),
       maxUsage: 0,
       failcnt: events.max ?? 0,
     };

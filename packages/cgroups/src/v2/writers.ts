@@ -28,7 +28,7 @@ export const memoryV2: ControllerWriter = {
     return field ? `${MEMORY}.${field}` : undefined;
   },
 
-  check(files, { memory = {} }) {
+  refuse({ memory = {} }) {
     if (memory.kernel !== undefined && memory.kernel > 0) {
       throw notSupported(
         'cgroup v2 has no kernel memory limit (kernel memory counts toward memory.max)',
@@ -55,6 +55,9 @@ export const memoryV2: ControllerWriter = {
     } catch (error) {
       throw invalidConfig(`${MEMORY}.swap`, (error as Error).message);
     }
+  },
+
+  check(files, { memory = {} }) {
     const swap = memorySwapToV2(memory.swap ?? 0, memory.limit ?? 0);
     if (swap > 0 && !files.has('memory.swap.max')) {
       throw notSupported('swap accounting is off on this kernel (no memory.swap.max)', `${MEMORY}.swap`);
@@ -72,8 +75,11 @@ export const memoryV2: ControllerWriter = {
 
   set(files, { memory = {} }) {
     const swap = memorySwapToV2(memory.swap ?? 0, memory.limit ?? 0);
+    // memory.swap equal to memory.limit means no swap at all: "0", as runc writes it.
+    const swapText = swap !== 0 ? v2Limit(swap) : memory.swap !== undefined && memory.swap > 0 ? '0' : '';
     // Swap first: a lower memory.max with room to swap pushes pages out rather than OOM-killing.
-    if (swap !== 0 && files.has('memory.swap.max')) files.write('memory.swap.max', v2Limit(swap));
+    // Without swap accounting, "max" and "0" are what the kernel has anyway (runc skips them too).
+    if (swapText && files.has('memory.swap.max')) files.write('memory.swap.max', swapText);
     if (memory.limit) files.write('memory.max', v2Limit(memory.limit));
     if (memory.reservation) files.write('memory.low', v2Limit(memory.reservation));
   },
@@ -81,19 +87,23 @@ export const memoryV2: ControllerWriter = {
 
 export const cpuV2: ControllerWriter = {
   wants: cpuV1.wants,
-  check(files, { cpu = {} }) {
+  refuse({ cpu = {} }) {
     if (cpu.realtimeRuntime !== undefined || cpu.realtimePeriod !== undefined) {
-      throw notSupported('cgroup v2 has no realtime CPU bandwidth', `${CPU}.realtimeRuntime`);
+      const field = cpu.realtimeRuntime !== undefined ? 'realtimeRuntime' : 'realtimePeriod';
+      throw notSupported('cgroup v2 has no realtime CPU bandwidth', `${CPU}.${field}`);
     }
+  },
+  check(files, { cpu = {} }) {
     if (cpu.burst !== undefined && !files.has('cpu.max.burst'))
-      throw notSupported('no cpu.max.burst here', `${CPU}.burst`);
+      throw notSupported('this kernel has no cpu.max.burst (Linux 5.14)', `${CPU}.burst`);
     if (cpu.idle !== undefined && !files.has('cpu.idle'))
-      throw notSupported('no cpu.idle here', `${CPU}.idle`);
+      throw notSupported('this kernel has no cpu.idle (Linux 5.15)', `${CPU}.idle`);
   },
   set(files, { cpu = {} }) {
     if (cpu.shares) files.write('cpu.weight', String(cpuSharesToCpuWeight(cpu.shares)));
     const max = cpuMax(cpu.quota, cpu.period);
     if (max) files.write('cpu.max', max);
+    // After cpu.max: the kernel refuses a burst larger than the quota in force.
     if (cpu.burst !== undefined) files.write('cpu.max.burst', String(cpu.burst));
     if (cpu.idle !== undefined) files.write('cpu.idle', String(cpu.idle));
   },
@@ -102,7 +112,21 @@ export const cpuV2: ControllerWriter = {
 /** cpuset.cpus / cpuset.mems and pids.max have the same names and formats on both versions. */
 export const cpusetV2 = cpusetV1;
 export const pidsV2 = pidsV1;
-export const hugetlbV2 = hugetlbWriter((pageSize) => `hugetlb.${pageSize}.max`);
+/**
+ * hugetlb.<size>.max, and hugetlb.<size>.rsvd.max where the kernel has it (5.7), as runc writes
+ * both: without the reservation limit a mapping can reserve pages it will fault on later.
+ */
+const hugetlbMaxV2 = hugetlbWriter((pageSize) => `hugetlb.${pageSize}.max`);
+export const hugetlbV2: ControllerWriter = {
+  ...hugetlbMaxV2,
+  set(files, resources) {
+    hugetlbMaxV2.set(files, resources);
+    for (const entry of resources.hugepageLimits ?? []) {
+      const rsvd = `hugetlb.${entry.pageSize}.rsvd.max`;
+      if (files.has(rsvd)) files.write(rsvd, String(entry.limit));
+    }
+  },
+};
 export const rdmaV2 = rdmaWriter;
 
 const IO_MAX_KEYS = [
@@ -118,10 +142,13 @@ export const ioV2: ControllerWriter = {
     const key = Object.keys(blockIO).find((k) => blockIO[k as keyof LinuxBlockIO] !== undefined);
     return key ? `${IO}.${key}` : undefined;
   },
+  refuse({ blockIO = {} }) {
+    if (blockIO.leafWeight) throw notSupported('cgroup v2 has no leaf weights', `${IO}.leafWeight`);
+    const leaf = blockIO.weightDevice?.findIndex((device) => device.leafWeight) ?? -1;
+    if (leaf >= 0)
+      throw notSupported('cgroup v2 has no leaf weights', `${IO}.weightDevice[${leaf}].leafWeight`);
+  },
   check(files, { blockIO = {} }) {
-    if (blockIO.leafWeight || blockIO.weightDevice?.some((device) => device.leafWeight)) {
-      throw notSupported('cgroup v2 has no leaf weights', `${IO}.leafWeight`);
-    }
     if (blockIO.weight && !files.has('io.weight') && !files.has('io.bfq.weight')) {
       throw notSupported(
         'no io.weight or io.bfq.weight: the device scheduler has no weights',
@@ -162,8 +189,9 @@ export const ioV2: ControllerWriter = {
 export const networkV2: ControllerWriter = {
   wants: ({ network }) =>
     network?.classID !== undefined || network?.priorities?.length ? 'linux.resources.network' : undefined,
-  check() {
-    throw notSupported('cgroup v2 has no net_cls or net_prio controller', 'linux.resources.network');
+  refuse({ network }) {
+    const field = network?.classID !== undefined ? 'classID' : 'priorities';
+    throw notSupported('cgroup v2 has no net_cls or net_prio controller', `linux.resources.network.${field}`);
   },
   set() {},
 };

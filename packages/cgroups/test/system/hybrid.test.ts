@@ -53,8 +53,10 @@ describe.skipIf(detectCgroupMode() !== 'hybrid')('hybrid manager on this hybrid 
     }
   });
 
-  it('refuses the systemd driver instead of falling back', () => {
+  it('refuses the systemd driver on a host without systemd instead of falling back', () => {
     expect(() => createCgroupManager({ cgroupsPath: 'system.slice:corral:x' })).toThrow(CgroupError);
-    expect(() => createCgroupManager({ containerId: 'x', systemdCgroup: true })).toThrow(/not supported yet/);
+    expect(() => createCgroupManager({ containerId: 'x', systemdCgroup: true })).toThrow(
+      /^--systemd-cgroup: systemd is not running on this host/,
+    );
   });
 });

@@ -56,6 +56,33 @@ describe('cgroupsPath', () => {
     expect(dirs.v2).toBe('/sys/fs/cgroup/unified/b/pods/c1');
   });
 
+  it('puts a relative path beside our own cgroup on a unified host, as runc does', () => {
+    const own = parseProcCgroup('0::/system.slice/corral.service');
+    const dirs = cgroupDirectories(resolveCgroupPath({ cgroupsPath: 'c1' }), parseCgroupMounts(UNIFIED), own);
+    expect(dirs.v2).toBe('/sys/fs/cgroup/system.slice/c1');
+    const atRoot = cgroupDirectories(
+      resolveCgroupPath({ cgroupsPath: 'c1' }),
+      parseCgroupMounts(UNIFIED),
+      parseProcCgroup('0::/'),
+    );
+    expect(atRoot.v2).toBe('/sys/fs/cgroup/c1');
+  });
+
+  it('refuses a relative path from a cgroup outside our cgroup namespace, naming the field', () => {
+    const own = parseProcCgroup('0::/../libpod-abc');
+    const attempt = () =>
+      cgroupDirectories(resolveCgroupPath({ cgroupsPath: 'a/c1' }), parseCgroupMounts(UNIFIED), own);
+    expect(attempt).toThrow(/linux.cgroupsPath: .*outside the cgroup hierarchy/);
+  });
+
+  it("joins systemd's named hierarchy as well", () => {
+    const mounts = parseCgroupMounts(HYBRID);
+    expect(mounts.v1.get('name=systemd')?.mountpoint).toBe('/sys/fs/cgroup/systemd');
+    const own = parseProcCgroup('9:name=systemd:/user.slice\n0::/');
+    const dirs = cgroupDirectories(resolveCgroupPath({ cgroupsPath: 'c1' }), mounts, own);
+    expect(dirs.v1.get('name=systemd')).toBe('/sys/fs/cgroup/systemd/user.slice/c1');
+  });
+
   it('strips the mount root seen from inside a cgroup namespace', () => {
     const own = parseProcCgroup('4:memory:/docker/abc/sub');
     const dirs = cgroupDirectories(resolveCgroupPath({ cgroupsPath: 'c1' }), parseCgroupMounts(LEGACY), own);
@@ -71,15 +98,13 @@ describe('cgroupsPath', () => {
     expect(resolveCgroupPath({ cgroupsPath: '/a/../../b' })).toEqual({ path: '/b', relative: false });
   });
 
-  it('refuses the systemd driver and its paths clearly', () => {
+  it('refuses a systemd path without the systemd driver, saying what to do', () => {
     expect(() => resolveCgroupPath({ cgroupsPath: 'system.slice:corral:abc' })).toThrow(
-      /systemd .*not supported yet/,
-    );
-    expect(() => resolveCgroupPath({ containerId: 'x', systemdCgroup: true })).toThrow(
-      /--systemd-cgroup.*not supported yet/,
+      /systemd path .*run with --systemd-cgroup/,
     );
     try {
       resolveCgroupPath({ cgroupsPath: 'a.slice:p:n' });
+      expect.unreachable();
     } catch (error) {
       expect((error as CgroupError).code).toBe('NOT_SUPPORTED');
       expect((error as CgroupError).field).toBe('linux.cgroupsPath');

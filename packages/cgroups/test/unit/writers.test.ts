@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 
 import type { ControllerWriter } from '../../src/controller.js';
 import type { CgroupFiles } from '../../src/files.js';
-import type { LinuxResources } from '../../src/index.js';
+import { CgroupError, type LinuxResources } from '../../src/index.js';
 import { blkioV1 } from '../../src/v1/blkio.js';
 import { cpuV1 } from '../../src/v1/cpu.js';
 import { memoryV1 } from '../../src/v1/memory.js';
-import { rdmaLine } from '../../src/v1/misc.js';
-import { cpuV2, ioV2, memoryV2, unifiedWriter } from '../../src/v2/writers.js';
+import { pidsV1, rdmaLine } from '../../src/v1/misc.js';
+import { cpuV2, hugetlbV2, ioV2, memoryV2, unifiedWriter } from '../../src/v2/writers.js';
 
 /** A directory of cgroup files in memory that records writes: enough to test the writers' logic. */
 class RecordingFiles implements CgroupFiles {
@@ -29,6 +29,7 @@ class RecordingFiles implements CgroupFiles {
 }
 
 function run(writer: ControllerWriter, files: RecordingFiles, resources: LinuxResources): string[] {
+  writer.refuse?.(resources);
   writer.check?.(files, resources);
   writer.set(files, resources);
   return files.writes;
@@ -105,6 +106,35 @@ describe('v1 cpu and blkio writers', () => {
     ]);
   });
 
+  it('writes the realtime runtime first when the kernel refuses a period shorter than the runtime in place', () => {
+    // The kernel's rule: a runtime never exceeds its period.
+    class RealtimeFiles extends RecordingFiles {
+      override write(name: string, value: string): void {
+        const period = Number(name === 'cpu.rt_period_us' ? value : this.content['cpu.rt_period_us']);
+        const runtime = Number(name === 'cpu.rt_runtime_us' ? value : this.content['cpu.rt_runtime_us']);
+        if (name.startsWith('cpu.rt_') && runtime > period) {
+          throw new CgroupError('SYSTEM', `write ${name}: EINVAL`, { cause: { code: 'EINVAL' } });
+        }
+        super.write(name, value);
+      }
+    }
+    const files = new RealtimeFiles({ 'cpu.rt_period_us': '1000000', 'cpu.rt_runtime_us': '10000' });
+    expect(run(cpuV1, files, { cpu: { realtimePeriod: 5000, realtimeRuntime: 50 } })).toEqual([
+      'cpu.rt_runtime_us=50',
+      'cpu.rt_period_us=5000',
+    ]);
+    // Without a runtime to write first, the refusal is the answer.
+    expect(() => run(cpuV1, files, { cpu: { realtimePeriod: 10 } })).toThrow(/EINVAL/);
+  });
+
+  it('writes a pids limit of 0 as 1 and a negative one as max, as current runc does', () => {
+    const pids = (limit: number) =>
+      run(pidsV1, new RecordingFiles({ 'pids.max': 'max' }), { pids: { limit } });
+    expect(pids(0)).toEqual(['pids.max=1']);
+    expect(pids(-1)).toEqual(['pids.max=max']);
+    expect(pids(42)).toEqual(['pids.max=42']);
+  });
+
   it('refuses burst where the kernel has no cpu.cfs_burst_us', () => {
     expect(() => run(cpuV1, cpu(), { cpu: { burst: 1000 } })).toThrow(/linux.resources.cpu.burst/);
   });
@@ -160,6 +190,26 @@ describe('v2 writers', () => {
     expect(run(memoryV2, unlimited, { memory: { limit: -1 } })).toEqual([
       'memory.swap.max=max',
       'memory.max=max',
+    ]);
+  });
+
+  it('turns memory+swap equal to the limit into no swap at all, as runc does', () => {
+    const files = new RecordingFiles({ 'memory.max': 'max', 'memory.swap.max': 'max' });
+    expect(run(memoryV2, files, { memory: { limit: 100, swap: 100 } })).toEqual([
+      'memory.swap.max=0',
+      'memory.max=100',
+    ]);
+    const noSwapAccounting = new RecordingFiles({ 'memory.max': 'max' });
+    expect(run(memoryV2, noSwapAccounting, { memory: { limit: 100, swap: 100 } })).toEqual([
+      'memory.max=100',
+    ]);
+  });
+
+  it('limits huge page reservations too where the kernel counts them', () => {
+    const files = new RecordingFiles({ 'hugetlb.2MB.max': 'max', 'hugetlb.2MB.rsvd.max': 'max' });
+    expect(run(hugetlbV2, files, { hugepageLimits: [{ pageSize: '2MB', limit: 4194304 }] })).toEqual([
+      'hugetlb.2MB.max=4194304',
+      'hugetlb.2MB.rsvd.max=4194304',
     ]);
   });
 

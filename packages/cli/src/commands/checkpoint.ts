@@ -137,6 +137,7 @@ export async function restore(args: string[], global: GlobalOptions): Promise<nu
     id,
     bundle: values.bundle,
     root: global.root,
+    systemdCgroup: global.systemdCgroup,
     imagePath: imagePath(values['image-path']),
     workPath: values['work-path'],
     criuPath: global.criu,

@@ -1,9 +1,16 @@
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 
 import { Container, InvalidConfigError, type SpecProcess } from '@corral/core';
 import { exitStatusCode } from '@corral/native';
 
-import { parseCommandArgs, passedDescriptors, splitAtPositional, UsageError } from '../args.js';
+import {
+  ExitStatusError,
+  parseCommandArgs,
+  passedDescriptors,
+  splitAtPositional,
+  UsageError,
+} from '../args.js';
 import { COMMAND_FLAGS } from '../flags.js';
 import type { GlobalOptions } from '../global.js';
 import { forwardSignals } from '../signals.js';
@@ -68,6 +75,14 @@ function buildProcess(container: Container, values: Record<string, unknown>, com
   return process;
 }
 
+async function failsWith255<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw new ExitStatusError(error, 255);
+  }
+}
+
 export async function exec(args: string[], global: GlobalOptions): Promise<number> {
   const [flagArgs, rest] = splitAtPositional(args, OPTIONS);
   const { values } = parseCommandArgs('exec', flagArgs);
@@ -76,7 +91,9 @@ export async function exec(args: string[], global: GlobalOptions): Promise<numbe
   for (const flag of ['process-label', 'apparmor'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`exec: --${flag} is not supported yet`);
   }
-  const container = Container.load(global.root, id);
+  // runc exits 255 when the exec itself fails (no such container, a paused one, a failed start),
+  // so that a caller tells it from the exit status of the process.
+  const container = await failsWith255(async () => Container.load(global.root, id));
   const process = buildProcess(container, values, command);
   if (process.terminal && values.detach && !values['console-socket'])
     throw new UsageError('exec: a detached process with a terminal needs --console-socket to hand it to');
@@ -85,14 +102,27 @@ export async function exec(args: string[], global: GlobalOptions): Promise<numbe
   try {
     const passed = passedDescriptors(values['preserve-fds']);
     process.env = [...(process.env ?? []), ...passed.env];
-    const running = await container.exec(process, {
-      consoleSocket: values['console-socket'] as string | undefined,
-      pidfdSocket: values['pidfd-socket'] as string | undefined,
-      preserveFds: passed.count,
-      ignorePaused: values['ignore-paused'],
-      subCgroups: values.cgroup as string[] | undefined,
-    });
-    if (values['pid-file']) writePidFile(values['pid-file'], running.pid);
+    const running = await failsWith255(() =>
+      container.exec(process, {
+        consoleSocket: values['console-socket'] as string | undefined,
+        pidfdSocket: values['pidfd-socket'] as string | undefined,
+        preserveFds: passed.count,
+        ignorePaused: values['ignore-paused'],
+        subCgroups: values.cgroup as string[] | undefined,
+        debug: global.logDebug,
+      }),
+    );
+    if (values['pid-file']) {
+      await failsWith255(async () => {
+        try {
+          writePidFile(values['pid-file']!, running.pid);
+        } catch (error) {
+          running.signal(constants.signals.SIGKILL);
+          await running.wait();
+          throw error;
+        }
+      });
+    }
     if (!signals) {
       running.release();
       return 0;

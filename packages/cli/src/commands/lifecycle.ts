@@ -4,7 +4,14 @@ import { dirname, join } from 'node:path';
 
 import { Container, type CreateOptions } from '@corral/core';
 
-import { containerIdArgument, parseCommandArgs, passedDescriptors, UsageError } from '../args.js';
+import {
+  CommandError,
+  containerIdArgument,
+  describeSystemError,
+  parseCommandArgs,
+  passedDescriptors,
+  UsageError,
+} from '../args.js';
 import { COMMAND_FLAGS } from '../flags.js';
 import type { GlobalOptions } from '../global.js';
 
@@ -23,6 +30,7 @@ export function createOptions(
     bundle: values.bundle as string,
     root: global.root,
     rootless: global.rootless,
+    systemdCgroup: global.systemdCgroup,
     noPivot: values['no-pivot'] as boolean | undefined,
     noNewKeyring: values['no-new-keyring'] as boolean | undefined,
     consoleSocket: values['console-socket'] as string | undefined,
@@ -31,6 +39,7 @@ export function createOptions(
     extraEnv: passed.env,
     notifySocket: process.env.NOTIFY_SOCKET || undefined,
     warn: global.warn,
+    debug: global.logDebug,
   };
 }
 
@@ -39,16 +48,40 @@ export async function create(args: string[], global: GlobalOptions): Promise<num
   const { values, positionals } = parseCommandArgs('create', args);
   const id = containerIdArgument('create', positionals);
   const container = await Container.create(createOptions(id, values, global));
-  if (values['pid-file']) writePidFile(values['pid-file'], (await container.state()).pid);
+  if (values['pid-file']) await writePidFileOrDelete(container, values['pid-file'], global);
   return 0;
+}
+
+/**
+ * A status the operation refuses, in runc's words where tools match on them; other failures
+ * pass through.
+ */
+async function inRuncWords<T>(step: () => Promise<T>, words: (status: string) => string): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    const { code, status } = error as { code?: string; status?: string };
+    if (code !== 'INVALID_STATE' || status === undefined) throw error;
+    throw new CommandError(words(status), { cause: error });
+  }
+}
+
+/** runc's answers to a start the status refuses. */
+function startRefused(status: string): string {
+  if (status === 'running') return 'cannot start an already running container';
+  if (status === 'stopped') return 'cannot start a container that has stopped';
+  return `cannot start a container in the ${status} state`;
 }
 
 export async function start(args: string[], global: GlobalOptions): Promise<number> {
   const { positionals } = parseCommandArgs('start', args);
-  await Container.load(global.root, containerIdArgument('start', positionals)).start({
+  const container = Container.load(global.root, containerIdArgument('start', positionals));
+  const options = {
     warn: global.warn,
+    debug: global.logDebug,
     notifySocket: process.env.NOTIFY_SOCKET || undefined,
-  });
+  };
+  await inRuncWords(() => container.start(options), startRefused);
   return 0;
 }
 
@@ -59,11 +92,11 @@ export async function state(args: string[], global: GlobalOptions): Promise<numb
   return 0;
 }
 
-/** A signal by name (KILL, SIGKILL) or number, as runc's kill takes it. */
+/** A signal by name (KILL, SIGKILL) or number, as runc's kill takes it; 0 checks liveness. */
 export function parseSignal(text: string): number {
   if (/^\d+$/.test(text)) {
     const n = Number(text);
-    if (n > 0 && n <= 64) return n;
+    if (n >= 0 && n <= 64) return n;
   } else {
     const name = text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`;
     const n = constants.signals[name as NodeJS.Signals];
@@ -79,18 +112,30 @@ export async function kill(args: string[], global: GlobalOptions): Promise<numbe
       `kill: expects a container id and an optional signal, got ${positionals.length} arguments`,
     );
   }
-  void values.all; // Accepted as runc still does; the init's pid namespace takes the rest with it.
   const signal = parseSignal(positionals[1] ?? 'SIGTERM');
-  await Container.load(global.root, positionals[0]!).signal(signal);
+  const container = Container.load(global.root, positionals[0]!);
+  try {
+    await container.signal(signal, { all: values.all, debug: global.logDebug });
+  } catch (error) {
+    // runc's answers, which containerd's shim and podman act on: a container with nothing
+    // left to signal is "not running" (exit 1), which with --all is no error (exit 0).
+    if ((error as { code?: string }).code !== 'INVALID_STATE') throw error;
+    if (values.all) return 0;
+    throw new CommandError('container not running', { cause: error });
+  }
   return 0;
 }
 
 export async function remove(args: string[], global: GlobalOptions): Promise<number> {
   const { values, positionals } = parseCommandArgs('delete', args);
   const id = containerIdArgument('delete', positionals);
-  const options = { force: values.force, warn: global.warn };
+  const options = { force: values.force, warn: global.warn, debug: global.logDebug };
   try {
-    await Container.load(global.root, id).delete(options);
+    const container = Container.load(global.root, id);
+    await inRuncWords(
+      () => container.delete(options),
+      (status) => `cannot delete container ${id} that is not stopped: ${status}`,
+    );
   } catch (error) {
     // runc: deleting what is not there is an error, except with --force. That is also what a
     // delete --force that waited for another one's lock finds; and a create killed before it
@@ -110,14 +155,21 @@ export async function list(args: string[], global: GlobalOptions): Promise<numbe
   if (values.format !== 'table' && values.format !== 'json') {
     throw new UsageError(`list: --format must be table or json, got ${JSON.stringify(values.format)}`);
   }
+  let containers: Container[];
+  try {
+    containers = Container.list(global.root);
+  } catch (error) {
+    const reason = describeSystemError(error);
+    if (reason === undefined) throw error;
+    throw new CommandError(`${global.root}: ${reason}`, { cause: error });
+  }
   // runc's list names who made each container; `state` leaves the owner empty, as runc's does.
-  const states = await Promise.all(
-    Container.list(global.root).map(async (c) => ({ ...(await c.state()), owner: c.owner() })),
-  );
+  const states = await Promise.all(containers.map(async (c) => ({ ...(await c.state()), owner: c.owner() })));
   if (values.quiet) {
     process.stdout.write(states.map((s) => `${s.id}\n`).join(''));
   } else if (values.format === 'json') {
-    process.stdout.write(`${JSON.stringify(states)}\n`);
+    // The owner as the table shows it, which runc fills in for JSON too.
+    process.stdout.write(`${JSON.stringify(states.map((s) => ({ ...s, owner: s.owner || 'root' })))}\n`);
   } else {
     const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER']];
     for (const s of states) rows.push([s.id, String(s.pid), s.status, s.bundle, s.created, s.owner]);
@@ -137,8 +189,28 @@ export async function list(args: string[], global: GlobalOptions): Promise<numbe
 /** --pid-file: written whole under a temporary name, then renamed, as runc does. */
 export function writePidFile(path: string, pid: number): void {
   const temporary = join(dirname(path), `.${process.pid}.pid-file`);
-  writeFileSync(temporary, String(pid), { mode: 0o644 });
-  renameSync(temporary, path);
+  try {
+    writeFileSync(temporary, String(pid), { mode: 0o644 });
+    renameSync(temporary, path);
+  } catch (error) {
+    const reason = describeSystemError(error);
+    if (reason === undefined) throw error;
+    throw new CommandError(`--pid-file ${path}: ${reason}`, { cause: error });
+  }
+}
+
+/** The pid file of a created container; if it cannot be written, the container goes, as with runc. */
+export async function writePidFileOrDelete(
+  container: Container,
+  path: string,
+  global: GlobalOptions,
+): Promise<void> {
+  try {
+    writePidFile(path, (await container.state()).pid);
+  } catch (error) {
+    await container.delete({ force: true, warn: global.warn });
+    throw error;
+  }
 }
 
 export async function pause(args: string[], global: GlobalOptions): Promise<number> {

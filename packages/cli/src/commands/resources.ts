@@ -4,6 +4,7 @@ import type { CgroupStats, LinuxResources } from '@corral/cgroups';
 import { Container } from '@corral/core';
 
 import { containerIdArgument, parseCommandArgs, UsageError } from '../args.js';
+import { COMMAND_FLAGS } from '../flags.js';
 import type { GlobalOptions } from '../global.js';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
@@ -64,8 +65,23 @@ export function updateResources(values: Record<string, string | undefined>): Lin
   return resources;
 }
 
+/**
+ * `--memory -1` as `--memory=-1`: runc takes -1 (unlimited) as a flag's value, where Node's
+ * parser would read it as a flag of its own.
+ */
+export function joinNegativeValues(args: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i]!.startsWith('--') ? args[i]!.slice(2) : undefined;
+    if (name && name in COMMAND_FLAGS.update && /^-\d/.test(args[i + 1] ?? ''))
+      joined.push(`${args[i]}=${args[++i]}`);
+    else joined.push(args[i]!);
+  }
+  return joined;
+}
+
 export async function update(args: string[], global: GlobalOptions): Promise<number> {
-  const { values, positionals } = parseCommandArgs('update', args);
+  const { values, positionals } = parseCommandArgs('update', joinNegativeValues(args));
   const container = Container.load(global.root, containerIdArgument('update', positionals));
   await container.update(updateResources(values as Record<string, string | undefined>));
   return 0;

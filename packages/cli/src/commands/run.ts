@@ -1,3 +1,5 @@
+import { constants } from 'node:os';
+
 import { Container, runContainer } from '@corral/core';
 import { exitStatusCode } from '@corral/native';
 
@@ -5,7 +7,7 @@ import { containerIdArgument, parseCommandArgs } from '../args.js';
 import type { GlobalOptions } from '../global.js';
 import { forwardSignals } from '../signals.js';
 import { ourTerminalSize, waitRelaying } from '../terminal.js';
-import { createOptions, writePidFile } from './lifecycle.js';
+import { createOptions, writePidFile, writePidFileOrDelete } from './lifecycle.js';
 
 export async function run(args: string[], global: GlobalOptions): Promise<number> {
   const { values, positionals } = parseCommandArgs('run', args);
@@ -17,8 +19,8 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
   };
   if (values.detach) {
     const created = await Container.create(options);
-    if (values['pid-file']) writePidFile(values['pid-file'], (await created.state()).pid);
-    await created.start({ warn: global.warn, notifySocket: options.notifySocket });
+    if (values['pid-file']) await writePidFileOrDelete(created, values['pid-file'], global);
+    await created.start({ warn: global.warn, debug: global.logDebug, notifySocket: options.notifySocket });
     return 0;
   }
 
@@ -26,7 +28,16 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
   const signals = forwardSignals();
   try {
     const container = await runContainer(options);
-    if (values['pid-file']) writePidFile(values['pid-file'], container.pid);
+    if (values['pid-file']) {
+      try {
+        writePidFile(values['pid-file'], container.pid);
+      } catch (error) {
+        // As runc: the container goes (a run that is not kept deletes it once it exits).
+        container.signal(constants.signals.SIGKILL);
+        await container.exited;
+        throw error;
+      }
+    }
     signals.deliverTo(container);
     return exitStatusCode(await waitRelaying(container.console, container.exited));
   } finally {

@@ -93,10 +93,14 @@ describe('corral command line', () => {
     );
   });
 
-  it('refuses an unknown command and an unknown flag with one line and status 1', () => {
-    for (const args of [['launch'], ['run', '--bogus', 'x'], ['run']]) {
+  it('refuses an unknown command (status 3, as runc) and an unknown flag (status 1) with one line', () => {
+    for (const [args, status] of [
+      [['launch'], 3],
+      [['run', '--bogus', 'x'], 1],
+      [['run'], 1],
+    ] as const) {
       const result = spawnSync(corral, args, { encoding: 'utf8', timeout: 60_000 });
-      expect(result.status).toBe(1);
+      expect(result.status).toBe(status);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
     }
   });

@@ -1,10 +1,12 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { busyboxRootfs, repoRoot, tempDir, uniqueName } from '@corral/tooling/test-env';
+import { repoRoot, tempDir, uniqueName } from '@corral/tooling/test-env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { rootfsImageArchive } from './cri-containerd.js';
 
 // A containerd of the test's own (its own root, state and socket) runs corral through its runc
 // shim, with an image made from the busybox rootfs.
@@ -30,35 +32,7 @@ beforeAll(async () => {
   );
   // Ready once it answers, not once its socket exists; a loaded machine may take a while.
   for (let i = 0; i < 600 && !(existsSync(socket) && ctr('version').status === 0); i++) await sleep(100);
-  const conf = join(work.path, 'containers.conf');
-  writeFileSync(conf, '[containers]\n');
-  const env = { ...process.env, CONTAINERS_CONF: conf };
-  // A podman store of the test's own: the host's store is shared, and an image removed there
-  // by anyone else would take the layer this one shares with it.
-  const store = ['--root', join(work.path, 'podman'), '--runroot', join(work.path, 'podman-run')];
-  const archive = join(work.path, 'bb.tar');
-  execFileSync(
-    'sh',
-    [
-      '-c',
-      'dir="$1"; shift; tar -C "$dir" -c . | podman "$@" >/dev/null',
-      'sh',
-      busyboxRootfs,
-      ...store,
-      'import',
-      '-',
-      image,
-    ],
-    {
-      env,
-      timeout: 60_000,
-    },
-  );
-  execFileSync('podman', [...store, 'save', '--format', 'oci-archive', '-o', archive, image], {
-    env,
-    stdio: 'ignore',
-    timeout: 60_000,
-  });
+  const archive = rootfsImageArchive(work.path, image);
   // The archive names its manifest; --index-name would add an index record that ctr then
   // fails to unpack (exit 1), though the manifest's image was imported.
   const imported = ctr('images', 'import', archive);

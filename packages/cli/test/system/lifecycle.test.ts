@@ -81,7 +81,7 @@ describe('create, start, state, kill, delete', () => {
     expect(state(bundle)).toMatchObject({ status: 'running', pid: created.pid });
     // The leak check used after failures does see a live container.
     expect(processesRootedIn(bundle.rootfs)).toContain(created.pid);
-    expect(corral(bundle, 'start', bundle.id).stderr).toMatch(/cannot start container .*: it is running/);
+    expect(corral(bundle, 'start', bundle.id).stderr).toMatch(/cannot start an already running container/);
 
     const list = corral(bundle, 'list', '--format', 'json');
     expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ id: bundle.id, status: 'running' })]);
@@ -92,11 +92,13 @@ describe('create, start, state, kill, delete', () => {
       ),
     );
 
-    expect(corral(bundle, 'delete', bundle.id).stderr).toMatch(/cannot delete container .*: it is running/);
+    expect(corral(bundle, 'delete', bundle.id).stderr).toMatch(
+      new RegExp(`cannot delete container ${bundle.id} that is not stopped: running`),
+    );
     expect(corral(bundle, 'kill', bundle.id, 'TERM').status).toBe(0);
     await until(() => state(bundle).status === 'stopped');
     expect(state(bundle).pid).toBe(0);
-    expect(corral(bundle, 'kill', bundle.id).stderr).toMatch(/cannot kill container .*: it is stopped/);
+    expect(corral(bundle, 'kill', bundle.id).stderr).toMatch(/container not running/);
 
     expect(corral(bundle, 'delete', bundle.id).status).toBe(0);
     expect(existsSync(join(bundle.stateRoot, bundle.id))).toBe(false);
@@ -126,7 +128,7 @@ describe('create, start, state, kill, delete', () => {
     const { pid } = state(bundle);
     process.kill(pid, 'SIGKILL');
     await until(() => state(bundle).status === 'stopped');
-    expect(corral(bundle, 'start', bundle.id).stderr).toMatch(/cannot start container .*: it is stopped/);
+    expect(corral(bundle, 'start', bundle.id).stderr).toMatch(/cannot start a container that has stopped/);
   });
 
   it('run --detach leaves the container running', async () => {
@@ -183,7 +185,7 @@ describe('create, start, state, kill, delete', () => {
       });
     const results = await Promise.all([start(), start()]);
     expect(results.map((r) => r.code).sort()).toEqual([0, 1]);
-    expect(results.find((r) => r.code === 1)?.stderr).toMatch(/cannot start container .*: it is running/);
+    expect(results.find((r) => r.code === 1)?.stderr).toMatch(/cannot start an already running container/);
     expect(state(bundle).status).toBe('running');
   });
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 
+import { OCI_VERSION } from '@corral/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { COMMANDS, type Flag, GLOBAL_FLAGS } from '../../src/flags.js';
@@ -38,7 +39,8 @@ describe('corral --version', () => {
       expect(stdout.split('\n')).toEqual([
         `corral version ${version}`,
         // Run from source there is no build-time commit, and runc leaves the line out too.
-        'spec: 1.2.0',
+        // The spec line is the version `state` reports, core's.
+        `spec: ${OCI_VERSION}`,
         `node: ${process.version}`,
         expect.stringMatching(/^libseccomp: \d+\.\d+\.\d+$/),
         '',

@@ -12,12 +12,16 @@ import {
   type LinuxResources,
   planRootlessCgroup,
   RootlessCgroupManager,
+  refuseCgroupInUse,
   validateResources,
 } from '@corral/cgroups';
 
 import { CorralError, InvalidConfigError, toCorralError } from '../errors.js';
 import type { Spec } from '../spec/types.js';
 import type { ContainerStateFile } from '../state/state-dir.js';
+
+/** What the state records of a container's cgroup. */
+type CgroupState = Pick<ContainerStateFile, 'cgroupPaths' | 'systemdUnit' | 'rootless'>;
 
 /** A cgroup failure in corral's error family, keeping the field or file at fault. */
 export function asCorralError(error: unknown): unknown {
@@ -71,6 +75,8 @@ export function planCgroup(
       cgroupsPath: spec.linux?.cgroupsPath as string | undefined,
       containerId: id,
       systemdCgroup,
+      annotations: spec.annotations,
+      resources,
     });
     return { manager, resources };
   } catch (error) {
@@ -93,6 +99,19 @@ export function planRootlessCgroupOf(
       resources,
     );
     return { ...(manager ? { cgroup: { manager, resources } } : {}), ...(missing ? { missing } : {}) };
+  } catch (error) {
+    throw asCorralError(error);
+  }
+}
+
+/**
+ * Refuses a cgroup that already holds processes or is frozen, as runc does. Called before the
+ * cgroup counts as the container's: a failed create destroys its cgroup, and this one is not
+ * its to destroy.
+ */
+export async function refuseUsedCgroup(manager: CgroupManager): Promise<void> {
+  try {
+    await refuseCgroupInUse(manager);
   } catch (error) {
     throw asCorralError(error);
   }
@@ -142,28 +161,40 @@ export function subCgroupPaths(
 }
 
 /**
- * The cgroup of a container recorded in its state, if it has one (`rootless`: made without the
- * host's root, so device rules it may not set are left out, as at create).
+ * The cgroup of a container recorded in its state, if it has one: with its systemd unit, the
+ * systemd driver (to update or remove it through systemd), else the files alone; made rootless,
+ * without the device rules its user may not set, as at create.
  */
 export function recordedCgroup(
   paths: Record<string, string> | undefined,
-  rootless = false,
+  options: { systemdUnit?: string; rootless?: boolean } = {},
 ): CgroupManager | undefined {
   if (!paths || Object.keys(paths).length === 0) return undefined;
-  const files = cgroupManagerFromPaths(paths);
-  return rootless ? new RootlessCgroupManager(files) : files;
+  const files = cgroupManagerFromPaths(paths, { systemdUnit: options.systemdUnit });
+  return options.rootless ? new RootlessCgroupManager(files) : files;
 }
 
-/** What the state records of a container's cgroup. */
-type CgroupState = Pick<ContainerStateFile, 'id' | 'cgroupPaths' | 'rootless'>;
+/** What state.json records of a container's cgroup. */
+export function cgroupRecord(manager: CgroupManager): {
+  cgroupPaths: Record<string, string>;
+  systemdUnit?: string;
+} {
+  return {
+    cgroupPaths: manager.getPaths(),
+    ...(manager.systemdUnit ? { systemdUnit: manager.systemdUnit } : {}),
+  };
+}
 
 /**
  * The cgroup of a container, for an operation that needs one (`what` it does with it: `freeze
  * its processes`); without one, why there is none: a container made rootless with no cgroup
  * delegated to its user cannot be paused, listed from its cgroup or measured, as with runc.
  */
-export function cgroupOf(state: CgroupState, what = 'do that'): CgroupManager {
-  const cgroup = recordedCgroup(state.cgroupPaths, state.rootless !== undefined);
+export function cgroupOf(state: CgroupState & { id: string }, what = 'do that'): CgroupManager {
+  const cgroup = recordedCgroup(state.cgroupPaths, {
+    systemdUnit: state.systemdUnit,
+    rootless: state.rootless !== undefined,
+  });
   if (cgroup) return cgroup;
   const why = state.rootless?.cgroupMissing
     ? `it was made rootless and ${state.rootless.cgroupMissing}`

@@ -1,10 +1,8 @@
-import { chownSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import type { CriuDumpOptions, CriuOperationOptions } from '@corral/criu';
 
-import { createsUserNamespace, mapToHost } from '../plan/namespaces.js';
-import type { Spec } from '../spec/types.js';
 import type { ContainerDir, ContainerStateFile } from '../state/state-dir.js';
 import { externalMountsAtDump, externalNamespaces } from './checkpoint-externals.js';
 import {
@@ -14,6 +12,7 @@ import {
   criuConfig,
   criuFailure,
   DESCRIPTORS_FILE,
+  shareImagesWithContainerRoot,
   VETH_PAIRS_FILE,
 } from './criu.js';
 import { lentVethPairs } from './net-devices.js';
@@ -54,17 +53,6 @@ interface StdioDescriptor {
   external: boolean;
 }
 
-/**
- * A restore into a user namespace reads some images from inside it, as the container's root:
- * the images directory becomes that host id's, so that it, and no one else, can reach them.
- */
-function openImagesToContainerRoot(imagesDir: string, spec: Spec): void {
-  if (!createsUserNamespace(spec)) return;
-  const uid = mapToHost(spec.linux?.uidMappings ?? [], 0);
-  const gid = mapToHost(spec.linux?.gidMappings ?? [], 0);
-  if (uid !== undefined && gid !== undefined) chownSync(imagesDir, uid, gid);
-}
-
 /** Mount ids of the init's mount namespace. */
 function mountIdsOf(pid: number): Set<string> {
   const lines = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n');
@@ -98,7 +86,7 @@ async function dumpContainer(state: ContainerStateFile, options: CheckpointOptio
   const workDir = options.workPath === undefined ? undefined : resolve(options.workPath);
   const client = criuClient(options, 'checkpoint');
   mkdirSync(imagesDir, { recursive: true, mode: 0o700 });
-  openImagesToContainerRoot(imagesDir, spec);
+  shareImagesWithContainerRoot(imagesDir, spec);
   if (workDir) mkdirSync(workDir, { recursive: true, mode: 0o700 });
 
   const stdio = stdioDescriptors(state.pid);

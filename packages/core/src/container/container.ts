@@ -3,6 +3,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import type { CgroupStats, LinuxResources, OomEvent } from '@corral/cgroups';
 
 import { CorralError, toCorralError } from '../errors.js';
+import { OCI_VERSION } from '../features.js';
 import type { Spec, SpecProcess } from '../spec/types.js';
 import { ContainerDir, stateRootPath } from '../state/state-dir.js';
 import { cgroupOf, recordedCgroup } from './cgroup.js';
@@ -11,7 +12,7 @@ import { createContainer } from './create.js';
 import { type DeleteOptions, deleteContainer, deleteLeftover } from './delete.js';
 import { execInContainer, type RunningProcess } from './exec.js';
 import { validateContainerId } from './id.js';
-import { killContainer } from './kill.js';
+import { type KillOptions, killContainer } from './kill.js';
 import { check, withConfig } from './operation.js';
 import { pauseContainer } from './pause.js';
 import type { CreateOptions, ExecOptions } from './process/builders.js';
@@ -98,7 +99,8 @@ export class Container {
     const file = this.#dir.readState();
     const status = await deriveStatus(this.#dir, file);
     return {
-      ociVersion: file.ociVersion,
+      // The version corral implements, whatever the config was written for, as runc's state.
+      ociVersion: OCI_VERSION,
       id: file.id,
       pid: status === 'stopped' ? 0 : file.pid,
       status,
@@ -134,9 +136,12 @@ export class Container {
     return execInContainer(this.#dir, process, options);
   }
 
-  /** Sends a signal to the container's init process. */
-  async signal(signal: number): Promise<void> {
-    await killContainer(this.#dir, signal);
+  /**
+   * Sends a signal to the container's init process; with `all`, to every process of its cgroup
+   * (see kill.ts for when a SIGKILL goes to all of them anyway).
+   */
+  async signal(signal: number, options: KillOptions = {}): Promise<void> {
+    await killContainer(this.#dir, signal, options);
   }
 
   /** Removes the container; `force` kills a live one first. */

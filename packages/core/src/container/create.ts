@@ -7,8 +7,9 @@ import { hookState, runHooks, seccompListenerState } from '../hooks.js';
 import { HookStateIndex } from '../plan/compile.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile } from '../state/state-dir.js';
+import { cgroupRecord, refuseUsedCgroup } from './cgroup.js';
 import { NotifySocket, notifyDir } from './notify-socket.js';
-import { defaultWarn } from './operation.js';
+import { defaultWarn, initLog, noDebug } from './operation.js';
 import { buildInit, type CreateOptions, type InitLaunch } from './process/builders.js';
 import { setUpHost } from './process/host-setup.js';
 import { InitProcess } from './process/init-process.js';
@@ -36,12 +37,17 @@ export interface Created {
 export async function createContainer(options: CreateOptions, mode: 'create' | 'run'): Promise<Created> {
   const launch = buildInit(options, mode);
   const warn = options.warn ?? defaultWarn;
+  const debug = options.debug ?? noDebug;
+  debug(`${mode} ${launch.id}: bundle ${launch.bundle.path}, config checked`);
   const dir = ContainerDir.create(launch.root, launch.id);
   const release = await dir.lock({ create: true });
   let state: ContainerStateFile | undefined;
   let init: Pidfd | undefined;
   let notify: NotifySocket | undefined;
   try {
+    // Before the state names the cgroup: a failed create destroys its cgroup, and one that
+    // already holds processes (or is frozen) is not its to destroy.
+    if (launch.cgroup) await refuseUsedCgroup(launch.cgroup.manager);
     // The notify socket's directory is bind-mounted, so it exists before the process starts;
     // `start` binds the socket itself for a created container.
     if (launch.notifySocket && mode === 'create') mkdirSync(notifyDir(dir.path));
@@ -50,7 +56,8 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
     const plan = launch.compile();
     const helper = await InitProcess.start(plan, launch.stdio, {
       preserveFds: launch.preserveFds,
-      log: (_level, message) => warn(`corral-init: ${message}`),
+      log: initLog(warn, debug),
+      debug,
     });
     let console: number | undefined;
     try {
@@ -61,9 +68,12 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
           init = child;
           state = recordedState(launch, child);
           dir.writeState(state);
-          await setUpHost(child, launch.host);
+          debug(`state recorded in ${dir.path}`);
+          await setUpHost(child, launch.host, debug);
         },
         beforeGo: async () => {
+          if (launch.spec.hooks?.prestart?.length || launch.spec.hooks?.createRuntime?.length)
+            debug('prestart and createRuntime hooks');
           await runHooks(launch.spec, 'prestart', stateOf('creating'));
           await runHooks(launch.spec, 'createRuntime', stateOf('creating'));
           const states: string[] = [];
@@ -93,11 +103,13 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
     }
     delete state!.creating;
     dir.writeState(state!);
+    debug(`${launch.id} is ${mode === 'create' ? 'created' : 'running'}, its init is pid ${init!.pid}`);
     return { dir, state: state!, init: init!, console, notify };
   } catch (error) {
     notify?.close();
+    debug(`${mode} failed, tearing down: ${(error as Error)?.message ?? error}`);
     const cleanupErrors: unknown[] = [];
-    await teardown({ dir, state, init, warn }).catch((e: unknown) => cleanupErrors.push(e));
+    await teardown({ dir, state, init, warn, debug }).catch((e: unknown) => cleanupErrors.push(e));
     init?.close();
     throw withCleanupErrors(error, cleanupErrors);
   } finally {
@@ -116,7 +128,7 @@ function recordedState(launch: InitLaunch, child: Pidfd): ContainerStateFile {
     rootfs: launch.bundle.rootfs,
     created: new Date().toISOString(),
     ...(launch.spec.annotations ? { annotations: launch.spec.annotations } : {}),
-    cgroupPaths: launch.cgroup?.manager.getPaths() ?? {},
+    ...(launch.cgroup ? cgroupRecord(launch.cgroup.manager) : { cgroupPaths: {} }),
     ...(launch.rootless.cgroups
       ? { rootless: launch.rootless.cgroupMissing ? { cgroupMissing: launch.rootless.cgroupMissing } : {} }
       : {}),

@@ -1,8 +1,11 @@
 // What checkpoint and restore share: the files corral keeps beside CRIU's images, the options
 // both take, and CRIU's client and failures in corral's terms.
+import { chmodSync, chownSync } from 'node:fs';
+
 import { type CgroupMode, CriuClient, CriuError, CriuOptionError } from '@corral/criu';
 
 import { CorralError, InvalidConfigError } from '../errors.js';
+import { createsUserNamespace, mapToHost } from '../plan/namespaces.js';
 import type { Spec } from '../spec/types.js';
 
 /** What fds 0-2 of the init were, as restore needs them back; the file runc also writes. */
@@ -19,6 +22,23 @@ export const VETH_PAIRS_FILE = 'veth-pairs.json';
 
 /** Every checkpoint has CRIU's inventory; a directory without one is not a checkpoint. */
 export const INVENTORY_FILE = 'inventory.img';
+
+/**
+ * Who may reach the images of a container with a user namespace of its own. A restore reads
+ * some of them from inside it: CRIU's restored root opens timens-0.img as soon as it is cloned,
+ * with the runtime's host ids still and before CRIU has written its id maps (so with no
+ * capability over any file), and the rest once it is the container's root. The directory is
+ * the runtime's, its group the container root's, mode 0750: both reach the images (CRIU writes
+ * them 0644), and no one else does. Owned by the container's root alone, the directory shut
+ * out the just-cloned root whenever it got there before the maps, as it does on a loaded host.
+ */
+export function shareImagesWithContainerRoot(imagesDir: string, spec: Spec): void {
+  if (!createsUserNamespace(spec)) return;
+  const gid = mapToHost(spec.linux?.gidMappings ?? [], 0);
+  if (gid === undefined) return;
+  chownSync(imagesDir, process.getuid?.() ?? 0, gid);
+  chmodSync(imagesDir, 0o750);
+}
 
 /** CRIU's cgroup handling (runc's --manage-cgroups-mode). */
 export type ManageCgroupsMode = Extract<CgroupMode, 'soft' | 'full' | 'strict' | 'ignore'>;

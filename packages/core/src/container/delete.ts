@@ -7,12 +7,20 @@ export interface DeleteOptions {
   force?: boolean;
   /** Where a failed poststop hook is reported; process.emitWarning by default. */
   warn?: (message: string) => void;
+  /** Where the steps are told (the command's --debug). */
+  debug?: (message: string) => void;
 }
 
 /** `delete`: the container's teardown, under its lock. */
 export async function deleteContainer(dir: ContainerDir, options: DeleteOptions = {}): Promise<void> {
   await underLock(dir, options.force ? 'forceDelete' : 'delete', ({ state, status }) =>
-    teardown({ dir, state, paused: status === 'paused', warn: options.warn ?? defaultWarn }),
+    teardown({
+      dir,
+      state,
+      paused: status === 'paused',
+      warn: options.warn ?? defaultWarn,
+      debug: options.debug,
+    }),
   );
 }
 

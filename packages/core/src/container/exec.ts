@@ -3,7 +3,7 @@ import type { ExitStatus, Pidfd } from '@corral/native';
 import { hookState, seccompListenerState } from '../hooks.js';
 import type { SpecProcess } from '../spec/types.js';
 import type { ContainerDir } from '../state/state-dir.js';
-import { defaultWarn, openInit, underLock } from './operation.js';
+import { defaultWarn, initLog, noDebug, openInit, underLock } from './operation.js';
 import { buildTenant, type ExecOptions } from './process/builders.js';
 import { setUpHost } from './process/host-setup.js';
 import { InitProcess } from './process/init-process.js';
@@ -40,19 +40,22 @@ export async function execInContainer(
     async ({ state, unlock }) => {
       const tenant = buildTenant(state, process, options);
       const target = openInit(state, 'exec');
+      const debug = options.debug ?? noDebug;
+      debug(`exec into ${state.id}: the process joins the namespaces of the init (pid ${target.pid})`);
       let child: Pidfd | undefined;
       try {
         const helper = await InitProcess.start(tenant.plan, tenant.stdio, {
           preserveFds: tenant.preserveFds,
           given: [target.fd],
-          log: (_level, message) => defaultWarn(`corral-init: ${message}`),
+          log: initLog(defaultWarn, debug),
+          debug,
         });
         try {
           const { seccompListener } = tenant.plan;
           const { console } = await helper.handshake({
             childStarted: async (started) => {
               child = started;
-              await setUpHost(started, tenant.host);
+              await setUpHost(started, tenant.host, debug);
               unlock();
             },
             beforeGo: async () => [],

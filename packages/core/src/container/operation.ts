@@ -19,10 +19,24 @@ export function defaultWarn(message: string): void {
   process.emitWarning(message);
 }
 
+/** Where an operation tells its steps (the command's --debug); nowhere unless asked. */
+export type Debug = (message: string) => void;
+export const noDebug: Debug = () => {};
+
+/** corral-init's log levels from warning up are the caller's warnings; the rest are debug lines. */
+const INIT_LOG_WARNING = 2;
+
+/** Where corral-init's LOG lines go, by their level. */
+export function initLog(warn: (message: string) => void, debug: Debug) {
+  return (level: number, message: string): void =>
+    (level >= INIT_LOG_WARNING ? warn : debug)(`corral-init: ${message}`);
+}
+
 /** How each operation says itself in `cannot X container ID: it is S`. */
 const VERBS: Record<Operation, string> = {
   start: 'start',
   kill: 'kill',
+  killAll: 'kill',
   delete: 'delete',
   forceDelete: 'delete',
   pause: 'pause',

@@ -10,7 +10,7 @@ import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile, stateRootPath } from '../state/state-dir.js';
-import { asCorralError, planCgroup } from './cgroup.js';
+import { asCorralError, cgroupRecord, planCgroup, refuseUsedCgroup } from './cgroup.js';
 import { bindMounts, externalMountsAtRestore, openJoinedNamespaces } from './checkpoint-externals.js';
 import {
   type CriuCommonOptions,
@@ -20,6 +20,7 @@ import {
   criuFailure,
   DESCRIPTORS_FILE,
   INVENTORY_FILE,
+  shareImagesWithContainerRoot,
   VETH_PAIRS_FILE,
 } from './criu.js';
 import { validateContainerId } from './id.js';
@@ -35,6 +36,8 @@ export interface RestoreOptions extends CriuCommonOptions {
   bundle: string;
   /** The state root (runc's --root). */
   root?: string;
+  /** runc's --systemd-cgroup: the restored container's cgroup is a transient systemd scope. */
+  systemdCgroup?: boolean;
   /**
    * Descriptors of this process that become the restored init's 0, 1, 2 where they were pipes
    * or host files at the checkpoint; this process's own stdio by default.
@@ -205,9 +208,12 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   checkCgroupsMode(options.manageCgroupsMode);
   const bundle = loadBundle(options.bundle);
   const { imagesDir, descriptors, vethPairs } = readCheckpoint(options.imagePath);
+  // This bundle's ids, which may not be the checkpointed container's, and images made before
+  // the directory was shared so.
+  shareImagesWithContainerRoot(imagesDir, bundle.spec);
   const client = criuClient(options, 'restore');
   const root = stateRootPath(options.root);
-  const cgroup = planCgroup(bundle.spec, options.id);
+  const cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
   const warn = options.warn ?? defaultWarn;
   const stdio = options.stdio ?? [0, 1, 2];
   const { consoleSocket } = options;
@@ -224,6 +230,13 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   makeMountPoints(bundle.spec, bundle.rootfs, bundle.path);
   const dir = ContainerDir.create(root, options.id);
   const release = await dir.lock({ create: true });
+  // Once the id is known to be free, as runc checks them, and before the state names the
+  // cgroup: a failed restore destroys its cgroup, and one that holds processes is not its own.
+  await refuseUsedCgroup(cgroup.manager).catch((error: unknown) => {
+    dir.remove();
+    release();
+    throw error;
+  });
 
   let state: ContainerStateFile = {
     ociVersion: bundle.spec.ociVersion,
@@ -234,7 +247,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
     rootfs: bundle.rootfs,
     created: new Date().toISOString(),
     ...(bundle.spec.annotations ? { annotations: bundle.spec.annotations } : {}),
-    cgroupPaths: cgroup.manager.getPaths(),
+    ...cgroupRecord(cgroup.manager),
     // Lent again: CRIU made the pairs anew, and delete gives the inside ends back.
     ...(vethPairs.length
       ? { netDevices: planNetDevices(bundle.spec).filter((d) => vethPairs.some((p) => p.inside === d.name)) }

@@ -35,10 +35,16 @@ export async function runContainer(options: RunOptions): Promise<RunningContaine
     .catch((error: Error) => warn(error.message))
     .finally(() => notify.close());
   await runPoststart(state, warn);
-  const exited = init.exited().finally(async () => {
-    processExited.abort();
-    init.close();
-    if (!options.keep) await teardownExited(dir, warn);
-  });
+  const exited = init
+    .exited()
+    .then((status) => {
+      options.debug?.(`the init (pid ${init.pid}) exited: ${JSON.stringify(status)}`);
+      return status;
+    })
+    .finally(async () => {
+      processExited.abort();
+      init.close();
+      if (!options.keep) await teardownExited(dir, warn, options.debug);
+    });
   return { id: state.id, pid: init.pid, signal: (signal) => init.signal(signal), exited, console };
 }

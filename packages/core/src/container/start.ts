@@ -6,10 +6,12 @@ import { CorralError } from '../errors.js';
 import { hookState, runHooksWarning } from '../hooks.js';
 import type { ContainerDir, ContainerStateFile } from '../state/state-dir.js';
 import { forwardUntilExit, NotifySocket, notifyDir } from './notify-socket.js';
-import { defaultWarn, openInit, underLock } from './operation.js';
+import { defaultWarn, noDebug, openInit, underLock } from './operation.js';
 
 export interface StartOptions {
   warn?: (message: string) => void;
+  /** Where the steps are told (the command's --debug). */
+  debug?: (message: string) => void;
   /** The service manager's NOTIFY_SOCKET: start returns once the process says READY=1 or exits. */
   notifySocket?: string;
 }
@@ -21,6 +23,7 @@ export interface StartOptions {
  */
 export async function startContainer(dir: ContainerDir, options: StartOptions = {}): Promise<void> {
   const warn = options.warn ?? defaultWarn;
+  const debug = options.debug ?? noDebug;
   let init: Pidfd | undefined;
   let notify: NotifySocket | undefined;
   try {
@@ -28,7 +31,9 @@ export async function startContainer(dir: ContainerDir, options: StartOptions = 
       init = openInit(state, 'start');
       if (options.notifySocket && existsSync(notifyDir(dir.path)))
         notify = NotifySocket.bind(dir.path, options.notifySocket);
+      debug(`start ${dir.id}: opening the exec FIFO of the init (pid ${init.pid})`);
       await passExecFifo(dir, init);
+      debug("the init has gone through its exec FIFO and exec's the process");
       await runPoststart(state, warn);
     });
     if (notify && init) await forwardUntilExit(notify, init);

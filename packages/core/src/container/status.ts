@@ -18,6 +18,11 @@ const live: Allowed = (status) => status === 'created' || status === 'running' |
 export const can = {
   start: (status: ContainerStatus) => status === 'created',
   kill: live,
+  /**
+   * kill --all, and a SIGKILL to a container without a pid namespace of its own: a stopped
+   * container's cgroup may still hold what its init left.
+   */
+  killAll: (status: ContainerStatus) => status !== 'creating',
   delete: (status: ContainerStatus) => status === 'stopped' || status === 'created',
   /** delete --force: whatever the status, and whatever is left. */
   forceDelete: (_status: ContainerStatus) => true,
@@ -46,7 +51,7 @@ export async function deriveStatus(dir: ContainerDir, state: ContainerStateFile)
   if (!initIsAlive(state)) return 'stopped';
   if (state.creating) return 'creating';
   if (dir.hasExecFifo()) return 'created';
-  const cgroup = recordedCgroup(state.cgroupPaths, state.rootless !== undefined);
+  const cgroup = recordedCgroup(state.cgroupPaths, { rootless: state.rootless !== undefined });
   if (cgroup) {
     try {
       if ((await cgroup.getFreezerState()) !== 'thawed') return 'paused';

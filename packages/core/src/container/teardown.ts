@@ -20,6 +20,8 @@ export interface TeardownTarget {
   /** The container is frozen: its processes take their SIGKILL only once thawed. */
   paused?: boolean;
   warn: (message: string) => void;
+  /** Where the steps are told (the command's --debug). */
+  debug?: (message: string) => void;
 }
 
 /**
@@ -33,13 +35,21 @@ export interface TeardownTarget {
  */
 export async function teardown(target: TeardownTarget): Promise<void> {
   const { dir, state, warn } = target;
-  const cgroup = recordedCgroup(state?.cgroupPaths, state?.rootless !== undefined);
+  const debug = target.debug ?? (() => {});
+  const cgroup = recordedCgroup(state?.cgroupPaths, {
+    systemdUnit: state?.systemdUnit,
+    rootless: state?.rootless !== undefined,
+  });
   const init = target.init ?? (state ? openInitIfAlive(state) : undefined);
   try {
     if (init && state?.netDevices?.length) {
       await returnNetDevices(state.netDevices, init.pid).catch((error: Error) => warn(error.message));
+      debug('network devices given back');
     }
-    if (init) await killAndWait(init, target.paused ? cgroup : undefined);
+    if (init) {
+      debug(`SIGKILL to the init (pid ${init.pid})`);
+      await killAndWait(init, target.paused ? cgroup : undefined);
+    }
   } finally {
     if (init !== target.init) init?.close();
   }
@@ -50,9 +60,12 @@ export async function teardown(target: TeardownTarget): Promise<void> {
     } catch (error) {
       throw asCorralError(error);
     }
+    debug(`cgroup ${Object.values(cgroup.getPaths()).join(' ')} removed, with whatever was left in it`);
   }
   dir.remove();
+  debug(`state ${dir.path} removed`);
   if (state?.config.hooks?.poststop?.length) {
+    debug('poststop hooks');
     const stopped = hookState(state.config, { id: state.id, status: 'stopped', bundle: state.bundle });
     await runHooksWarning(state.config, 'poststop', stopped, warn);
   }
@@ -77,9 +90,13 @@ async function killAndWait(init: Pidfd, frozen: ReturnType<typeof recordedCgroup
  * foreground restore): torn down under its lock, unless a `delete` got there first. A failure
  * is only a warning: the process's exit status is what the caller waits for.
  */
-export async function teardownExited(dir: ContainerDir, warn: (message: string) => void): Promise<void> {
+export async function teardownExited(
+  dir: ContainerDir,
+  warn: (message: string) => void,
+  debug?: (message: string) => void,
+): Promise<void> {
   try {
-    await underLock(dir, 'forceDelete', ({ state }) => teardown({ dir, state, warn }));
+    await underLock(dir, 'forceDelete', ({ state }) => teardown({ dir, state, warn, debug }));
   } catch (error) {
     if ((error as { code?: string }).code !== 'CONTAINER_NOT_FOUND') warn((error as Error).message);
   }

@@ -108,6 +108,8 @@ export interface ContainerStateFile {
   annotations?: Record<string, string>;
   /** The container's cgroup directories (controller, or '' for v2 -> path). */
   cgroupPaths?: Record<string, string>;
+  /** The transient unit of a container made with the systemd cgroup driver. */
+  systemdUnit?: string;
   /**
    * Made by a runtime that was not the host's root (runc's rootless cgroups): device rules were
    * left out where refused, and `cgroupMissing` says why the container has no cgroup (or not in

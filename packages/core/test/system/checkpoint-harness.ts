@@ -32,10 +32,8 @@ export function runCleanups(): void {
 
 /**
  * Has each test of the calling file wait for its turn with CRIU, so that the checkpoint tests of
- * every file take turns as they did when they were one file. On a loaded two-core machine a
- * CRIU restore of a user-namespaced container can lose a race inside CRIU (its restored root
- * opens timens-0.img before its id maps are written: Permission denied), and another CRIU at
- * work beside it makes that likelier.
+ * every file take turns as they did when they were one file: two CRIUs at work at once on a
+ * loaded two-core machine slow each other down.
  */
 export function takeTurnsWithCriu(): void {
   let turn: number | undefined;

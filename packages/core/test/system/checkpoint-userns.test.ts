@@ -45,8 +45,9 @@ describe('checkpoint and restore in a user namespace', () => {
     await startCounter(bundle);
     const images = join(bundle.path, 'images');
     expectSuccess(corral(bundle.stateRoot, 'checkpoint', '--image-path', images, bundle.id));
-    // Readable by the container's root, which reads some of them during the restore, and no one else.
-    expect(statSync(images)).toMatchObject({ uid: 100000, gid: 100000, mode: 0o40700 });
+    // Reachable by the runtime's ids, which CRIU's restored root still has when it opens the
+    // first image, and by the container's root, which reads the rest; by no one else.
+    expect(statSync(images)).toMatchObject({ uid: 0, gid: 100000, mode: 0o40750 });
     const atCheckpoint = counts(bundle.path).length;
 
     restoreDetached(bundle, images);

@@ -16,6 +16,7 @@ const STATUSES: ContainerStatus[] = ['creating', 'created', 'running', 'paused',
 const ALLOWED: Record<Operation, ContainerStatus[]> = {
   start: ['created'],
   kill: ['created', 'running', 'paused'],
+  killAll: ['created', 'running', 'paused', 'stopped'],
   delete: ['created', 'stopped'],
   forceDelete: STATUSES,
   pause: ['running'],

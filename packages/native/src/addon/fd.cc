@@ -71,8 +71,16 @@ static Napi::Value SealedExecutableCopy(const Napi::CallbackInfo &info) {
     left -= n;
   }
   close(src);
-  if (fchmod(mem, 0555) ||
-      fcntl(mem, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_EXEC)) {
+  if (fchmod(mem, 0555)) {
+    int err = errno;
+    close(mem);
+    ThrowErrno(env, err, "fchmod");
+  }
+  // F_SEAL_EXEC (no chmod of the copy) exists from Linux 6.3; older kernels refuse the whole
+  // F_ADD_SEALS call with EINVAL. Asked for on its own and before F_SEAL_SEAL, as runc does, so
+  // its absence costs nothing: the write seals are what keep the copy from being changed.
+  (void)fcntl(mem, F_ADD_SEALS, F_SEAL_EXEC);
+  if (fcntl(mem, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)) {
     int err = errno;
     close(mem);
     ThrowErrno(env, err, "seal");

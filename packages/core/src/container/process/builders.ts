@@ -43,7 +43,7 @@ export interface CreateOptions {
   noNewKeyring?: boolean;
   /** The service manager's NOTIFY_SOCKET, proxied into the container as runc does. */
   notifySocket?: string;
-  /** runc's --systemd-cgroup (refused until a systemd driver exists). */
+  /** runc's --systemd-cgroup: the container's cgroup is a transient systemd scope. */
   systemdCgroup?: boolean;
   /**
    * runc's --rootless: whether cgroups may be the runtime's to make (`auto`, the default:
@@ -52,6 +52,8 @@ export interface CreateOptions {
   rootless?: RootlessSetting;
   /** Where warnings go (a failed poststart or poststop hook); process.emitWarning by default. */
   warn?: (message: string) => void;
+  /** Where the steps are told, corral-init's among them (the command's --debug). */
+  debug?: (message: string) => void;
 }
 
 /** A process exec'd into a running container. */
@@ -65,6 +67,8 @@ export interface ExecOptions {
   ignorePaused?: boolean;
   /** Sub-cgroups to run the process in (runc's exec --cgroup: `SUB` or `CONTROLLERS:SUB`). */
   subCgroups?: string[];
+  /** Where the steps are told, corral-init's among them (the command's --debug). */
+  debug?: (message: string) => void;
 }
 
 /**
@@ -231,7 +235,7 @@ export function buildTenant(
     options.subCgroups?.length && state.cgroupPaths
       ? subCgroupPaths(state.cgroupPaths, options.subCgroups)
       : state.cgroupPaths;
-  const manager = recordedCgroup(cgroupPaths, state.rootless !== undefined);
+  const manager = recordedCgroup(cgroupPaths, { rootless: state.rootless !== undefined });
   return {
     spec,
     plan,

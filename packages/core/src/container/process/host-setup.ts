@@ -32,20 +32,40 @@ export interface HostSetup {
 }
 
 /** Does the host-side setup, in the order the process needs it: ids before limits, limits before devices. */
-export async function setUpHost(child: Pidfd, setup: HostSetup): Promise<void> {
-  if (setup.oomScoreAdj !== undefined) setOomScoreAdj(child.pid, setup.oomScoreAdj);
-  if (setup.pidfdSocket) sendPidfd(setup.pidfdSocket, child);
-  if (setup.idMaps) await writeIdMaps(child.pid, setup.idMaps);
+export async function setUpHost(
+  child: Pidfd,
+  setup: HostSetup,
+  debug: (message: string) => void = () => {},
+): Promise<void> {
+  if (setup.oomScoreAdj !== undefined) {
+    setOomScoreAdj(child.pid, setup.oomScoreAdj);
+    debug(`oom_score_adj ${setup.oomScoreAdj}`);
+  }
+  if (setup.pidfdSocket) {
+    sendPidfd(setup.pidfdSocket, child);
+    debug(`pidfd sent to ${setup.pidfdSocket}`);
+  }
+  if (setup.idMaps) {
+    await writeIdMaps(child.pid, setup.idMaps);
+    debug(`uid_map and gid_map of pid ${child.pid} written`);
+  }
   if (setup.cgroup) {
     try {
       await setup.cgroup.manager.apply(child.pid);
-      if (setup.cgroup.resources) await setup.cgroup.manager.set(setup.cgroup.resources);
+      debug(`pid ${child.pid} joined ${Object.values(setup.cgroup.manager.getPaths()).join(' ')}`);
+      if (setup.cgroup.resources) {
+        await setup.cgroup.manager.set(setup.cgroup.resources);
+        debug('linux.resources written to the cgroup');
+      }
     } catch (error) {
       throw asCorralError(error);
     }
     if (setup.delegateTo) delegateCgroup(setup.cgroup.manager.getPaths(), setup.delegateTo);
   }
-  if (setup.netDevices?.length) await lendNetDevices(setup.netDevices, child.pid);
+  if (setup.netDevices?.length) {
+    await lendNetDevices(setup.netDevices, child.pid);
+    debug(`network devices ${setup.netDevices.map((d) => d.name).join(' ')} moved in`);
+  }
 }
 
 /** The id maps of a config that makes a user namespace of its own. */

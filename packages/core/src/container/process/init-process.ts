@@ -72,6 +72,8 @@ export interface InitProcessOptions {
   given?: readonly number[];
   /** Where corral-init's log lines go. */
   log?: (level: number, message: string) => void;
+  /** Where the steps of the handshake and the plan's ops are told (the command's --debug). */
+  debug?: (message: string) => void;
 }
 
 /** The number a descriptor given to corral-init has there: after stdio and the preserved ones. */
@@ -88,6 +90,7 @@ export class InitProcess {
   readonly #plan: InitPlan;
   readonly #socket: SeqpacketSocket;
   readonly #log: ((level: number, message: string) => void) | undefined;
+  readonly #debug: (message: string) => void;
   #helperExit: Promise<number | null>;
 
   private constructor(
@@ -99,6 +102,7 @@ export class InitProcess {
     this.#plan = plan;
     this.#socket = socket;
     this.#log = options.log;
+    this.#debug = options.debug ?? (() => {});
     this.#helperExit = new Promise((resolve) => {
       helper.once('exit', (code) => resolve(code));
       helper.once('error', () => resolve(null));
@@ -132,6 +136,8 @@ export class InitProcess {
       closeSync(theirs);
     }
     const init = new InitProcess(plan, new SeqpacketSocket(ours), helper, options);
+    init.#debug(`corral-init started as pid ${helper.pid}; its plan:`);
+    for (const [i, what] of plan.describe.entries()) init.#debug(`  op ${i}: ${what}`);
     const spawnError = new Promise<never>((_, reject) => helper.once('error', reject));
     try {
       await Promise.race([init.#socket.send(frame), spawnError]);
@@ -146,18 +152,28 @@ export class InitProcess {
 
   /** Steps 2 to 6; returns the process and, when it goes to the caller, its terminal's master. */
   async handshake(steps: Handshake): Promise<{ child: Pidfd; console?: number }> {
+    const debug = this.#debug;
     const child = await this.#childStarted();
+    debug(`step 2: the process is pid ${child.pid}, waiting for go`);
     let console: number | undefined;
     try {
       await steps.childStarted(child);
       await this.#go(await steps.beforeGo(child));
+      debug('step 3: go sent');
       if (steps.console === 'caller') console = await this.#receiveOne('console', 'the console');
       else if (steps.console) await this.#consoleTo(steps.console.socket);
+      if (steps.console) debug(`step 4: the terminal's master went to ${JSON.stringify(steps.console)}`);
       if (steps.seccompListener) {
         await this.#seccompListenerTo(steps.seccompListener.path, steps.seccompListener.state(child));
+        debug(`step 5: the seccomp listener went to ${steps.seccompListener.path}`);
       }
       if (steps.until === 'ready') await this.#expect('ready');
       else await this.#execDone();
+      debug(
+        steps.until === 'ready'
+          ? 'step 6: the process waits at the exec FIFO'
+          : "step 6: the process has exec'd",
+      );
       return { child, console };
     } catch (error) {
       if (console !== undefined) closeSync(console);
