@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { busyboxRootfs, repoRoot, tempDir } from './test-env.js';
+import { busyboxRootfs, repoRoot, tempDir, uniqueName } from './test-env.js';
 
 /** Users made by tests: `crlt`, the maker's pid in base 36, `x`, four random characters. */
 const PREFIX = 'crlt';
@@ -45,6 +45,12 @@ export interface TestUser {
   run(file: string, args: readonly string[], options?: RunOptions): SpawnSyncReturns<string>;
   /** `corral ARGS...` as the user. */
   corralRun(args: readonly string[], options?: RunOptions): SpawnSyncReturns<string>;
+  /**
+   * A bundle of the user's, from `corral spec --rootless` as the user writes it, with the test's
+   * args, no terminal, the user's rootfs and the test's changes; and a unique id for it.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: a test edits config.json as loose JSON, as its own files may.
+  bundle(args: string[], edit?: (config: Record<string, any>) => void): { dir: string; id: string };
   /** Kills what the user still runs, removes the user (with its subordinate ids) and its files. */
   remove(): Promise<void>;
 }
@@ -245,6 +251,18 @@ export async function createTestUser(options: TestUserOptions = {}): Promise<Tes
         rmSync(`${out}.2`, { force: true });
       }
     };
+    const bundle: TestUser['bundle'] = (args, edit = () => {}) => {
+      const dir = join(work, uniqueName('b'));
+      const spec = run('sh', ['-c', 'mkdir "$1" && "$2" spec --rootless --bundle "$1"', 'sh', dir, corral]);
+      if (spec.status !== 0) throw new Error(`corral spec --rootless as ${name}: ${spec.stderr}`);
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      config.process.terminal = false;
+      config.process.args = args;
+      config.root = { path: rootfs, readonly: false };
+      edit(config);
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+      return { dir, id: uniqueName('rl') };
+    };
     return {
       name,
       uid,
@@ -257,6 +275,7 @@ export async function createTestUser(options: TestUserOptions = {}): Promise<Tes
       env,
       run,
       corralRun: (args, runOptions) => run(corral, args, runOptions),
+      bundle,
       remove: async () => {
         await killAllOf(uid);
         await shadowTool('userdel', ['--remove', name]).catch(() => undefined);

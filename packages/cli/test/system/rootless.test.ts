@@ -1,17 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { uniqueName } from '@corral/tooling/test-env';
 import { createTestUser, type TestUser } from '@corral/tooling/test-user';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corralBin } from '../../../core/test/system/bundle.js';
@@ -45,21 +36,6 @@ interface Probe {
   setgroups: string;
 }
 
-/** A bundle of the user's from `corral spec --rootless`, with the test's args and changes. */
-function bundleOf(who: TestUser, args: string[], edit: (config: Record<string, any>) => void = () => {}) {
-  const dir = join(who.work, uniqueName('b'));
-  who.run('mkdir', [dir]);
-  const spec = who.corralRun(['spec', '--rootless', '--bundle', dir]);
-  expect(spec.stderr).toBe('');
-  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-  config.process.terminal = false;
-  config.process.args = args;
-  config.root = { path: who.rootfs, readonly: false };
-  edit(config);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  return { dir, id: uniqueName('rl') };
-}
-
 /** The probe, then the maps and setgroups of its user namespace, as one object. */
 const PROBE = [
   'sh',
@@ -82,7 +58,7 @@ const stateRoot = (who: TestUser) => join(who.runtimeDir, 'corral');
 
 describe('corral run by a user', () => {
   it('runs the bundle of corral spec --rootless as runc does: root inside is the user, setgroups denied', () => {
-    const bundle = bundleOf(user, PROBE);
+    const bundle = user.bundle(PROBE);
     const corral = user.corralRun(['run', '--bundle', bundle.dir, bundle.id]);
     expect(corral.stderr).toBe('');
     expect(corral.status).toBe(0);
@@ -111,7 +87,7 @@ describe('corral run by a user', () => {
   });
 
   it('creates, starts, execs into, kills and deletes a container', async () => {
-    const bundle = bundleOf(user, ['sleep', '1000']);
+    const bundle = user.bundle(['sleep', '1000']);
     const corral = (...args: string[]) => user.corralRun(args);
     expect(user.corralRun(['create', '--bundle', bundle.dir, bundle.id], { detached: true }).stderr).toBe('');
     const state = () => JSON.parse(corral('state', bundle.id).stdout);
@@ -137,7 +113,7 @@ describe('corral run by a user', () => {
 
   it('maps subordinate ids through newuidmap and newgidmap, as runc does; setgroups stays allowed', () => {
     const sub = SUBORDINATE.start;
-    const bundle = bundleOf(user, PROBE, (config) => {
+    const bundle = user.bundle(PROBE, (config) => {
       config.linux.uidMappings = [
         { containerID: 0, hostID: user.uid, size: 1 },
         { containerID: 1, hostID: sub, size: 65536 },
@@ -168,7 +144,7 @@ describe('corral run by a user', () => {
 
   it("maps the container's root to a subordinate id, which runc cannot (it chowns its FIFO to it)", () => {
     const sub = SUBORDINATE.start;
-    const bundle = bundleOf(user, PROBE, (config) => {
+    const bundle = user.bundle(PROBE, (config) => {
       config.linux.uidMappings = [{ containerID: 0, hostID: sub, size: 65536 }];
       config.linux.gidMappings = [{ containerID: 0, hostID: sub, size: 65536 }];
     });
@@ -178,7 +154,7 @@ describe('corral run by a user', () => {
   });
 
   it('says which tool it needs when newuidmap is not on PATH, and leaves nothing behind', () => {
-    const bundle = bundleOf(user, ['true'], (config) => {
+    const bundle = user.bundle(['true'], (config) => {
       config.linux.uidMappings.push({ containerID: 1, hostID: SUBORDINATE.start, size: 10 });
     });
     const emptyPath = join(user.work, 'empty-bin');
@@ -194,8 +170,7 @@ describe('corral run by a user', () => {
   });
 
   it("binds the host's device nodes into /dev, as it cannot make them", () => {
-    const bundle = bundleOf(
-      user,
+    const bundle = user.bundle(
       ['sh', '-c', 'probe; stat -c "%t:%T %u" /dev/null /dev/fuse; echo x > /dev/null'],
       (config) => {
         config.linux.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o666 }];
@@ -215,7 +190,7 @@ describe('corral run by a user', () => {
 describe('what a user cannot have', () => {
   /** Runs a config that must be refused: one line, status 1, and nothing left of it. */
   function refused(who: TestUser, edit: (config: Record<string, any>) => void, args: string[] = []) {
-    const bundle = bundleOf(who, ['true'], edit);
+    const bundle = who.bundle(['true'], edit);
     const before = containersIn(stateRoot(who));
     const result = who.corralRun([...args, 'run', '--bundle', bundle.dir, bundle.id]);
     expect(result.status).toBe(1);
@@ -266,14 +241,14 @@ describe('what a user cannot have', () => {
     expect(refused(user, (config) => (config.linux.cgroupsPath = '/mine'))).toMatch(
       /^corral: invalid config: linux\.cgroupsPath: uid \d+ may not make \/sys\/fs\/cgroup\/.*\/mine: /,
     );
-    const bundle = bundleOf(user, ['true'], (config) => {
+    const bundle = user.bundle(['true'], (config) => {
       config.linux.resources = { devices: [{ allow: false, access: 'rwm' }] };
     });
     expect(user.corralRun(['run', '--bundle', bundle.dir, bundle.id]).status).toBe(0);
   });
 
   it('says why ps, pause and events cannot work on a container without a cgroup', () => {
-    const bundle = bundleOf(user, ['sleep', '1000']);
+    const bundle = user.bundle(['sleep', '1000']);
     expect(
       user.corralRun(['run', '--detach', '--bundle', bundle.dir, bundle.id], { detached: true }).status,
     ).toBe(0);
@@ -311,7 +286,7 @@ describe('what a user cannot have', () => {
 
 describe("a user's state root", () => {
   it('refuses one it cannot make, naming it', () => {
-    const bundle = bundleOf(user, ['true']);
+    const bundle = user.bundle(['true']);
     const result = user.corralRun([
       '--root',
       '/run/corral-nobody-may/x',
@@ -347,7 +322,7 @@ describe("a user's state root", () => {
   });
 
   it('lists no container whose directory is a link', () => {
-    const bundle = bundleOf(user, ['sleep', '1000']);
+    const bundle = user.bundle(['sleep', '1000']);
     expect(user.corralRun(['create', '--bundle', bundle.dir, bundle.id], { detached: true }).status).toBe(0);
     symlinkSync(join(stateRoot(user), bundle.id), join(stateRoot(user), 'alias'));
     try {
