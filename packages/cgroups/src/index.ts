@@ -67,6 +67,7 @@ export {
   type SystemdUnit,
   systemdUnitFor,
 } from './systemd/unit.js';
+export { systemdUserManager, USER_SLICE, userBusAddress } from './systemd-user.js';
 export type * from './types.js';
 export { CgroupV1Manager } from './v1/manager.js';
 export { CgroupV2Manager } from './v2/manager.js';

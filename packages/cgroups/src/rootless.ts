@@ -3,8 +3,10 @@ import { dirname, join } from 'node:path';
 
 import { invalidConfig } from './errors.js';
 import { HybridCgroupManager } from './hybrid.js';
+import type { CgroupManagerOptions } from './manager.js';
 import { cgroupModeOf, cgroupMounts, type V1Controller } from './mounts.js';
-import { type CgroupPathOptions, cgroupDirectories, resolveCgroupPath } from './paths.js';
+import { cgroupDirectories, resolveCgroupPath } from './paths.js';
+import { systemdUserManager } from './systemd-user.js';
 import type { CgroupManager, CgroupStats, FreezerState, LinuxResources, OomEvent } from './types.js';
 import { CgroupV1Manager, V1_WRITERS } from './v1/manager.js';
 import { CgroupV2Manager } from './v2/manager.js';
@@ -59,8 +61,11 @@ function wantedHierarchies(resources: LinuxResources, unified: boolean): Map<str
  * make it (a delegated cgroup: systemd's user slice on cgroup v2), none where it may not. A
  * cgroupsPath the user may not make, or a limit that needs a hierarchy it may not write, is
  * refused naming the field; without either the container simply goes without (those) cgroups.
+ * With `systemdCgroup`, runc's systemdUser: a scope of the user's own systemd instance.
  */
-export function planRootlessCgroup(options: CgroupPathOptions, resources: LinuxResources): RootlessCgroup {
+export function planRootlessCgroup(options: CgroupManagerOptions, resources: LinuxResources): RootlessCgroup {
+  if (options.systemdCgroup)
+    return { manager: new RootlessCgroupManager(systemdUserManager(options, resources)) };
   const mounts = cgroupMounts();
   const mode = cgroupModeOf(mounts);
   const dirs = cgroupDirectories(resolveCgroupPath(options), mounts);
