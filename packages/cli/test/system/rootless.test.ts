@@ -234,6 +234,13 @@ describe('what a user cannot have', () => {
     );
   });
 
+  it('refuses --systemd-cgroup where the user has no systemd instance of its own, naming the flag', () => {
+    // This host runs no systemd; the guest's tests show the user's instance where there is one.
+    expect(refused(user, () => {}, ['--systemd-cgroup'])).toMatch(
+      /^corral: --systemd-cgroup: systemd is not running on this host/,
+    );
+  });
+
   it('refuses limits without a cgroup delegated to the user, and skips device rules as runc does', () => {
     expect(refused(user, (config) => (config.linux.resources = { pids: { limit: 10 } }))).toMatch(
       /^corral: invalid config: linux\.resources\.pids\.limit: cannot be set: corral runs rootless and uid \d+ may not make \/sys\/fs\/cgroup\/.*: no cgroup there is delegated to it$/,

@@ -91,11 +91,17 @@ export function planCgroup(
 export function planRootlessCgroupOf(
   spec: Spec,
   id: string,
+  systemdCgroup?: boolean,
 ): { cgroup?: { manager: CgroupManager; resources: LinuxResources }; missing?: string } {
   try {
     const resources = containerResources(spec);
     const { manager, missing } = planRootlessCgroup(
-      { cgroupsPath: spec.linux?.cgroupsPath as string | undefined, containerId: id },
+      {
+        cgroupsPath: spec.linux?.cgroupsPath as string | undefined,
+        containerId: id,
+        systemdCgroup,
+        annotations: spec.annotations,
+      },
       resources,
     );
     return { ...(manager ? { cgroup: { manager, resources } } : {}), ...(missing ? { missing } : {}) };
@@ -170,7 +176,10 @@ export function recordedCgroup(
   options: { systemdUnit?: string; rootless?: boolean } = {},
 ): CgroupManager | undefined {
   if (!paths || Object.keys(paths).length === 0) return undefined;
-  const files = cgroupManagerFromPaths(paths, { systemdUnit: options.systemdUnit });
+  const files = cgroupManagerFromPaths(paths, {
+    systemdUnit: options.systemdUnit,
+    systemdUser: options.rootless,
+  });
   return options.rootless ? new RootlessCgroupManager(files) : files;
 }
 

@@ -176,7 +176,7 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
   // Checked now, before anything exists, unless a mount's source is still to be made.
   if (!options.notifySocket) compile();
   const { cgroup, missing: cgroupMissing } = rootless.cgroups
-    ? planRootlessCgroupOf(spec, options.id)
+    ? planRootlessCgroupOf(spec, options.id, options.systemdCgroup)
     : { cgroup: planCgroup(spec, options.id, options.systemdCgroup), missing: undefined };
   const netDevices = planNetDevices(spec);
   // A user's container root is the user, or one of its subordinate ids: nothing to hand over.
