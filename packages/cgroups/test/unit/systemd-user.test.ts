@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,36 +6,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CgroupManager, SystemdCgroupManager, systemdUnitFor, userBusAddress } from '../../src/index.js';
 import { DBusConnection } from '../../src/systemd/dbus/connection.js';
 import { hostUidOf, systemdUserConnection } from '../../src/systemd-user.js';
+import { type PrivateBus, startPrivateBus } from './private-bus.js';
 
 // How a rootless runtime finds and reaches its user's systemd instance. The instance itself
 // (scopes, limits, beside runc) is in the guest's tests: packages/cli/test/vm/rootless-cgroup.
 
+let bus: PrivateBus;
 let dir: string;
-let daemon: ChildProcess;
 let address: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'corral-user-bus-'));
-  daemon = spawn(
-    'dbus-daemon',
-    ['--session', '--nofork', '--nopidfile', `--address=unix:path=${join(dir, 'bus')}`, '--print-address=1'],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  address = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    daemon.stdout!.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes('\n')) resolve(text.trim());
-    });
-    daemon.once('error', reject);
-    daemon.once('exit', (code) => reject(new Error(`dbus-daemon exited with ${code}`)));
-  });
+  bus = await startPrivateBus();
+  ({ dir, address } = bus);
 });
 
-afterAll(() => {
-  daemon?.kill('SIGKILL');
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => bus?.stop());
 
 describe("the user's session bus", () => {
   it('is DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus when that socket is there', () => {
