@@ -37,7 +37,12 @@
         "src/init/ops_sysctl.c",
         "src/init/ops_sched.c",
         "src/init/ops_idmap.c",
-        "src/init/channel.c"
+        "src/init/channel.c",
+        "src/init/fds.c",
+        "src/init/ops_exec.c",
+        "src/init/ops_mount.c",
+        "src/init/paths.c",
+        "src/init/copy_tree.c"
       ],
       "include_dirs": ["src/protocol", "src/init"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-O2", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2"],

@@ -30,6 +30,9 @@ for tool in debootstrap mkfs.ext4 chroot flock; do
   command -v "$tool" >/dev/null || die "$tool is missing: run ./tooling/setup (tooling/setup.d/40-vm.sh installs it)"
 done
 
+# Another suite's kernel goes into a copy of the default image's root: that first.
+if [ -n "$kernel" ]; then bash "${BASH_SOURCE[0]}"; fi
+
 mkdir -p "$cache_root"
 exec 9>"$cache_root/.lock"
 flock 9
@@ -110,11 +113,7 @@ if [ -z "$kernel" ]; then
   # The finished root stays beside the image: kernels of other suites are installed into copies.
   mv "$root" "$work/root"
 else
-  [ -e "$base/ready" ] || {
-    flock -u 9
-    bash "${BASH_SOURCE[0]}"
-    flock 9
-  }
+  [ -e "$base/ready" ] || die "the default image is missing from $base"
   echo "vm image: linux-image-amd64 of $kernel into a copy of $base"
   cp -a "$base/root" "$root"
   bash "$vm_dir/fetch-kernel.sh" "$kernel" "$work/kernel"

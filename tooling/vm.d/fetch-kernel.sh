@@ -9,6 +9,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/../private-apt.sh"
 work="$(mktemp -d /tmp/corral-vm-kernel.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 private_apt "$suite" "$work"
+# The suite's own linux-image-amd64, not one this machine has installed.
+: >"$work/status"
+apt_private+=(-o "Dir::State::status=$work/status")
 # linux-image-amd64 depends on the versioned image package, whose name carries the release.
 package="$(apt-cache "${apt_private[@]}" depends linux-image-amd64 |
   sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\).*/\1/p' | head -n 1)"

@@ -92,6 +92,8 @@ export type FreezerState = 'frozen' | 'thawed';
 /** Statistics in libcontainer's `cgroups.Stats` shape (camelCase field names). */
 export interface CgroupStats {
   cpuStats: CpuStats;
+  /** The CPUs and memory nodes the cgroup may use (cgroup v2's cpuset.*.effective). */
+  cpusetStats?: { cpus: number[]; mems: number[] };
   memoryStats: MemoryStats;
   pidsStats: PidsStats;
   blkioStats: BlkioStats;

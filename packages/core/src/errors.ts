@@ -63,6 +63,8 @@ export interface SystemErrorDetails {
   path?: string;
   /** What the caller knows beyond the errno. */
   detail?: string;
+  /** The whole message, for a failure whose wording tools match on (runc's texts). */
+  message?: string;
 }
 
 /** A system call that failed, with what it was doing: `mount proc on /proc (mounts[0]): EPERM`. */
@@ -76,7 +78,7 @@ export class SystemError extends CorralError {
   constructor(what: string, details: SystemErrorDetails, options?: ErrorOptions) {
     const errnoCode = details.errnoCode ?? errnoName(details.errno);
     const parts = [what, details.syscall, errnoCode, details.detail].filter(Boolean);
-    super('SYSTEM', parts.join(': '), options);
+    super('SYSTEM', details.message ?? parts.join(': '), options);
     this.name = 'SystemError';
     this.syscall = details.syscall;
     this.errno = Math.abs(details.errno);

@@ -29,6 +29,7 @@ export {
   toCorralError,
 } from './errors.js';
 export { OCI_VERSION, runtimeFeatures } from './features.js';
+export type { ContainerCgroups } from './plan/cgroup-mount.js';
 export { type CompileOptions, compileExecPlan, compileInitPlan, type InitPlan } from './plan/compile.js';
 export { parseMountOptions } from './plan/mount-options.js';
 export { defaultSpec, rootlessSpec } from './spec/default-spec.js';

@@ -79,8 +79,10 @@ export const hookCases: CompatCase[] = [
         // Recorded below as absent fields.
       }
       s.observe('state keys', Object.keys(state).sort().join(' '));
-      for (const key of ['ociVersion', 'id', 'status', 'bundle'])
-        s.observe(`state ${key}`, String(state[key]));
+      // The runtime's own spec version, as `state` reports it (runc writes specs.Version).
+      const implemented = /^spec: (\S+)/m.exec((await s.quiet(['--version'])).stdout)?.[1];
+      s.observe('state ociVersion is the spec version of --version', state.ociVersion === implemented);
+      for (const key of ['id', 'status', 'bundle']) s.observe(`state ${key}`, String(state[key]));
       s.observe('state pid is a pid', typeof state.pid === 'number' && state.pid > 0);
       s.observe('state annotations', JSON.stringify(state.annotations));
     },

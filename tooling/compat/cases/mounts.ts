@@ -22,6 +22,21 @@ const userNamespace = (s: Session) => {
   s.config.linux.gidMappings = [{ containerID: 0, hostID: 100_000, size: 65_536 }];
 };
 
+const PROPAGATION_AFTER_PIVOT =
+  'issue 19: the configured propagation is applied to the new root after pivot_root (runc 1.1.5 leaves a shared root private and fails to bind an unbindable one)';
+const DELIBERATE_PROPAGATION: Record<string, CompatCase['deliberate']> = {
+  shared: { 'run: propagation./': { value: 'shared', why: PROPAGATION_AFTER_PIVOT } },
+  rshared: { 'run: propagation./': { value: 'shared', why: PROPAGATION_AFTER_PIVOT } },
+  unbindable: {
+    'run: exit': { value: '0', why: PROPAGATION_AFTER_PIVOT },
+    'run: propagation./': { value: 'unbindable', why: PROPAGATION_AFTER_PIVOT },
+  },
+  runbindable: {
+    'run: exit': { value: '0', why: PROPAGATION_AFTER_PIVOT },
+    'run: propagation./': { value: 'unbindable', why: PROPAGATION_AFTER_PIVOT },
+  },
+};
+
 export const mountCases: CompatCase[] = [
   {
     name: 'tmpcopyup copies the directory’s contents into the new tmpfs',
@@ -125,6 +140,8 @@ export const mountCases: CompatCase[] = [
             }
           : {}),
       });
+      // The targets exist: the container's root does not own this rootfs, so could not make them.
+      for (const target of ['explicit', 'recursive', 'implied']) mkdirSync(join(s.rootfs, target));
       s.config.mounts.push(
         { ...mapped(['rbind', 'idmap'], true), destination: '/explicit' },
         { ...mapped(['rbind', 'ridmap'], true), destination: '/recursive' },
@@ -217,6 +234,7 @@ export const mountCases: CompatCase[] = [
         s.config.linux.rootfsPropagation = propagation;
         await s.runProbe(probe.propagation('/'));
       },
+      ...(DELIBERATE_PROPAGATION[propagation] ? { deliberate: DELIBERATE_PROPAGATION[propagation] } : {}),
     }),
   ),
 ];

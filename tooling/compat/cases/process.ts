@@ -14,6 +14,9 @@ function denying(...denied: string[]): Record<string, unknown> {
   };
 }
 
+const GETCWD_UNDER_THE_FILTER =
+  "issue 19: only the container's own execve runs under its filter; runc checks its working directory (getcwd) under the filter when noNewPrivileges is false";
+
 /** The CPUs online here: what a container may use when its config names none. */
 const cpuCount = () => cpus().length;
 
@@ -31,6 +34,14 @@ export const processCases: CompatCase[] = [
           await s.cli(`run (noNewPrivileges ${noNewPrivileges})`, ['run', s.newId()], { stdout: 'probe' });
         }
       },
+      ...(denied === 'getcwd'
+        ? {
+            deliberate: {
+              'run (noNewPrivileges false): exit': { value: '0', why: GETCWD_UNDER_THE_FILTER },
+              'run (noNewPrivileges false): ran': { value: 'yes', why: GETCWD_UNDER_THE_FILTER },
+            },
+          }
+        : {}),
     }),
   ),
   {

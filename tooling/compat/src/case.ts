@@ -74,15 +74,20 @@ export function expectedObservations(
 
 /**
  * What corral is held to where it differs on purpose: runc's observation replaced by the value
- * corral keeps instead, or dropped (from either list) when the case gives none.
+ * corral keeps instead (added where runc never showed it, as when runc fails before), or
+ * dropped (from either list) when the case gives none.
  */
 export function withDeliberate(
   observed: readonly Observation[],
   deliberate: CompatCase['deliberate'] = {},
 ): Observation[] {
-  return observed
+  const held = observed
     .filter(({ label }) => !(label in deliberate) || deliberate[label]!.value !== undefined)
     .map(({ label, value }) => ({ label, value: deliberate[label]?.value ?? value }));
+  for (const [label, { value }] of Object.entries(deliberate)) {
+    if (value !== undefined && !held.some((o) => o.label === label)) held.push({ label, value });
+  }
+  return held;
 }
 
 /** A difference list as the lines a failing case prints. */

@@ -131,7 +131,9 @@ export class Session {
     });
     if (options.tty) {
       // The terminal script gives the runtime turns every newline into CRLF on its own.
-      result.stdout = result.stdout.replace(/\r\n/g, '\n');
+      // When its stdin (here none) ends, script writes an end-of-file character into the
+      // terminal, which the container's pty may echo as ^@ under either runtime: not theirs.
+      result.stdout = result.stdout.replace(/\r\n/g, '\n').replace(/\^@/g, '');
     }
     this.observe(
       `${label}: exit`,
@@ -154,7 +156,9 @@ export class Session {
     }
     for (const phrase of options.errors ?? []) {
       // Tools match these phrases whatever their case ("Kernel memory" and "kernel memory").
-      const said = this.normalize(result.stderr).toLowerCase().includes(phrase.toLowerCase());
+      // runc's logrus lines quote the message and escape the quotes in it (msg="exec: \"/x\": ...").
+      const stderr = this.normalize(result.stderr).replace(/\\"/g, '"');
+      const said = stderr.toLowerCase().includes(phrase.toLowerCase());
       this.observe(`${label}: error says "${phrase}"`, said);
     }
     if (options.oneLine) {

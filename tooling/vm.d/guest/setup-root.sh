@@ -40,6 +40,8 @@ mkdir -p "$root/etc/containers"
 cat >"$root/etc/containers/containers.conf" <<'CONF'
 [containers]
 netns = "none"
+[network]
+network_backend = "netavark"
 [engine]
 events_logger = "file"
 CONF

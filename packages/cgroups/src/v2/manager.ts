@@ -196,10 +196,13 @@ export class CgroupV2Manager implements CgroupManager {
     // cgroup.events says "frozen 1" only once every task has stopped.
     const done = await waitUntil(() => this.#events().frozen === want, FREEZE_TIMEOUT_MS);
     if (!done) {
+      // A half-frozen cgroup is worse than a running one: thaw it again before saying so.
       if (want === 1) writeCgroupFile(this.dir, 'cgroup.freeze', '0');
-      throw new CgroupError('SYSTEM', `${this.dir}: did not become ${state} within ${FREEZE_TIMEOUT_MS} ms`, {
-        path: this.dir,
-      });
+      throw new CgroupError(
+        'SYSTEM',
+        `${this.dir}: cgroup.events did not say "frozen ${want}" within ${FREEZE_TIMEOUT_MS / 1000} s${want === 1 ? ' (a process may be in uninterruptible sleep); the cgroup was thawed again' : ''}`,
+        { path: this.dir },
+      );
     }
   }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseCgroupNumber, parseKeyValues, readCgroupFile } from '../files.js';
 import { hugePageSizes, limitOrZero, parseIoStat } from '../stats.js';
 import type { CgroupStats, MemoryData, PsiData, PsiStats } from '../types.js';
+import { parseCpuList } from '../validate.js';
 
 const has = (dir: string, name: string) => existsSync(join(dir, name));
 const number = (dir: string, name: string) => parseCgroupNumber(readCgroupFile(dir, name));
@@ -104,7 +105,14 @@ export function readHugetlbStatsV2(dir: string, stats: CgroupStats): void {
   }
 }
 
+export function readCpusetStatsV2(dir: string, stats: CgroupStats): void {
+  if (!has(dir, 'cpuset.cpus.effective')) return;
+  const list = (name: string) => parseCpuList(name, readCgroupFile(dir, name).trim());
+  stats.cpusetStats = { cpus: list('cpuset.cpus.effective'), mems: list('cpuset.mems.effective') };
+}
+
 export const V2_STATS = [
+  readCpusetStatsV2,
   readCpuStatsV2,
   readMemoryStatsV2,
   readPidsStatsV2,

@@ -97,6 +97,8 @@ export function statsEventData(stats: CgroupStats) {
     max: e.maxUsage,
     failcnt: e.failcnt,
   });
+  const psi = (value: CgroupStats['cpuStats']['psi']) => (value ? { psi: value } : {});
+  const none = { limit: 0, usage: 0, maxUsage: 0, failcnt: 0 };
   return {
     cpu: {
       usage: {
@@ -109,21 +111,59 @@ export function statsEventData(stats: CgroupStats) {
       },
       throttling: {
         periods: stats.cpuStats.throttlingData.periods,
-        throttled_periods: stats.cpuStats.throttlingData.throttledPeriods,
-        throttled_time: stats.cpuStats.throttlingData.throttledTime,
+        throttledPeriods: stats.cpuStats.throttlingData.throttledPeriods,
+        throttledTime: stats.cpuStats.throttlingData.throttledTime,
       },
+      ...psi(stats.cpuStats.psi),
+    },
+    // cgroup v2 has no cpuset flags; runc reports them as 0 there too.
+    cpuset: {
+      cpus: stats.cpusetStats?.cpus ?? [],
+      cpu_exclusive: 0,
+      mems: stats.cpusetStats?.mems ?? [],
+      mem_hardwall: 0,
+      mem_exclusive: 0,
+      memory_migrate: 0,
+      memory_spread_page: 0,
+      memory_spread_slab: 0,
+      memory_pressure: 0,
+      sched_load_balance: 0,
+      sched_relax_domain_level: 0,
     },
     memory: {
       cache: memory.cache,
       usage: entry(memory.usage),
       swap: entry(memory.swapUsage),
       kernel: entry(memory.kernelUsage),
+      kernelTCP: entry(none),
       raw: memory.stats,
+      ...psi(memory.psi),
     },
     pids: stats.pidsStats,
-    blkio: stats.blkioStats,
-    hugetlb: stats.hugetlbStats,
+    blkio: {
+      ioServiceBytesRecursive: stats.blkioStats.ioServiceBytesRecursive,
+      ioServicedRecursive: stats.blkioStats.ioServicedRecursive,
+      ...psi(stats.blkioStats.psi),
+    },
+    hugetlb: Object.fromEntries(
+      Object.entries(stats.hugetlbStats).map(([size, h]) => [
+        size,
+        { usage: h.usage, max: h.maxUsage, failcnt: h.failcnt },
+      ]),
+    ),
+    intel_rdt: {},
+    network_interfaces: null,
   };
+}
+
+// An unlimited cgroup v2 limit is Infinity here and MaxUint64 in runc's JSON.
+const MAX_UINT64 = '18446744073709551615';
+const UNLIMITED = '\u0001unlimited';
+
+/** One JSON line, with unlimited limits printed as runc prints them. */
+export function jsonLine(value: unknown): string {
+  const text = JSON.stringify(value, (_, v) => (v === Number.POSITIVE_INFINITY ? UNLIMITED : v));
+  return `${text.replaceAll(JSON.stringify(UNLIMITED), MAX_UINT64)}\n`;
 }
 
 /** `events [--stats] [--interval 5s] ID`: JSON lines, as runc prints them. */
@@ -132,7 +172,7 @@ export async function events(args: string[], global: GlobalOptions): Promise<num
   const id = containerIdArgument('events', positionals);
   const container = Container.load(global.root, id);
   const line = (type: string, data?: unknown) =>
-    process.stdout.write(`${JSON.stringify(data === undefined ? { type, id } : { type, id, data })}\n`);
+    process.stdout.write(jsonLine(data === undefined ? { type, id } : { type, id, data }));
   if (values.stats) {
     line('stats', statsEventData(await container.stats()));
     return 0;

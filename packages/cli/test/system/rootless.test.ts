@@ -56,6 +56,18 @@ function containersIn(root: string): string[] {
 
 const stateRoot = (who: TestUser) => join(who.runtimeDir, 'corral');
 
+/** runc run of the user's bundle, with its state beside corral's. */
+function runcRun(bundle: { dir: string; id: string }) {
+  return user.run('/usr/sbin/runc', [
+    '--root',
+    join(user.runtimeDir, 'runc'),
+    'run',
+    '-b',
+    bundle.dir,
+    bundle.id,
+  ]);
+}
+
 describe('corral run by a user', () => {
   it('runs the bundle of corral spec --rootless as runc does: root inside is the user, setgroups denied', () => {
     const bundle = user.bundle(PROBE);
@@ -68,14 +80,7 @@ describe('corral run by a user', () => {
     expect(seen.uidMap).toBe(`0 ${user.uid} 1`);
     expect(seen.gidMap).toBe(`0 ${user.gid} 1`);
     expect(seen.setgroups).toBe('deny');
-    const runc = user.run('/usr/sbin/runc', [
-      '--root',
-      join(user.runtimeDir, 'runc'),
-      'run',
-      '-b',
-      bundle.dir,
-      bundle.id,
-    ]);
+    const runc = runcRun(bundle);
     expect(runc.status).toBe(0);
     const runcSaw = parseProbe(runc.stdout);
     for (const key of ['uid', 'gid', 'groups', 'uidMap', 'gidMap', 'setgroups'] as const)
@@ -129,14 +134,7 @@ describe('corral run by a user', () => {
     expect(seen.uidMap).toBe(`0 ${user.uid} 1 1 ${sub} 65536`);
     expect(seen.gidMap).toBe(`0 ${user.gid} 1 1 ${sub} 65536`);
     expect(seen.setgroups).toBe('allow');
-    const runc = user.run('/usr/sbin/runc', [
-      '--root',
-      join(user.runtimeDir, 'runc'),
-      'run',
-      '-b',
-      bundle.dir,
-      bundle.id,
-    ]);
+    const runc = runcRun(bundle);
     const runcSaw = parseProbe(runc.stdout);
     for (const key of ['uid', 'gid', 'groups', 'uidMap', 'gidMap', 'setgroups'] as const)
       expect(seen[key]).toEqual(runcSaw[key]);
@@ -167,6 +165,43 @@ describe('corral run by a user', () => {
     );
     expect(result.status).toBe(1);
     expect(containersIn(stateRoot(user))).toEqual([]);
+  });
+
+  it.each([
+    ['without', false],
+    ['with', true],
+  ])('shows each cgroup hierarchy at /sys/fs/cgroup as the cgroup it stays in, none being delegated, %s a cgroup namespace, as runc does', (_, cgroupns) => {
+    // Its cgroups, the hierarchies it can read, and (sorted: the kernel lists mounts by id,
+    // which differs with how they were made) root, mount point, type and options of each mount there.
+    const view = [
+      'cat /proc/self/cgroup; echo ==; ls /sys/fs/cgroup/*/cgroup.procs; echo ==',
+      'grep " /sys/fs/cgroup[/ ]" /proc/self/mountinfo | sed -E "s/^(\\S+ ){3}(\\S+ \\S+) .* - (\\S+) \\S+ /\\2 \\3 /" | sort',
+    ].join('; ');
+    const bundle = user.bundle(['sh', '-c', view], (config) => {
+      if (cgroupns) config.linux.namespaces.push({ type: 'cgroup' });
+    });
+    const corral = user.corralRun(['run', '--bundle', bundle.dir, bundle.id]);
+    expect(corral.stderr).toBe('');
+    expect(corral.status).toBe(0);
+    const [cgroups = '', , mountLines = ''] = corral.stdout.split('==\n');
+    const mounts = mountLines
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '));
+    // Not the host's whole tree: the user's own cgroup, or the root of a namespace made there.
+    for (const line of cgroups.trim().split('\n')) {
+      const [, controllers, path] = line.split(':');
+      if (!controllers) continue;
+      expect(mounts).toContainEqual([
+        cgroupns ? '/' : path,
+        expect.stringMatching(/^\/sys\/fs\/cgroup\/[^/]+$/),
+        'cgroup',
+        expect.stringContaining(controllers),
+      ]);
+    }
+    const runc = runcRun(bundle);
+    expect(runc.stderr).toBe('');
+    expect(corral.stdout).toBe(runc.stdout);
   });
 
   it("binds the host's device nodes into /dev, as it cannot make them", () => {

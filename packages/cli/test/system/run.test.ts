@@ -104,7 +104,7 @@ describe('corral run: bad input leaves nothing behind', () => {
   it('an args[0] that does not exist in the rootfs', async () => {
     await expectFailure(
       bundleFor(['/no/such/program']),
-      /exec "\/no\/such\/program" \(process\.args\[0\]\).*ENOENT/,
+      /exec: "\/no\/such\/program": stat \/no\/such\/program: no such file or directory/,
     );
     await expectFailure(bundleFor(['no-such-program']), /executable file not found in \$PATH/);
   });

@@ -172,33 +172,47 @@ describe('corral run by a user with a systemd instance of its own, on cgroup v2'
     }
   });
 
+  /** podman run of `sh -c probe` with the runtime, its own warnings (not the runtime's) left out. */
+  function podman(runtime: string, cgroupns: 'host' | 'private', probe: string) {
+    const result = asUser('podman', [
+      ...`--runtime ${runtime} --cgroup-manager systemd --storage-driver vfs run --rm`.split(' '),
+      ...`--network none --cgroupns ${cgroupns} --pids-limit 42 --memory 64m --rootfs ${user.rootfs}`.split(
+        ' ',
+      ),
+      ...['sh', '-c', probe],
+    ]);
+    const stderr = result.stderr
+      .split('\n')
+      .filter((line) => line && !/level=warning|is not a shared mount/.test(line))
+      .join('\n');
+    return { ...result, stdout: result.stdout.replace(/libpod-[0-9a-f]{64}/, 'libpod-ID'), stderr };
+  }
+
+  // podman runs the runtime as root of its user namespace, with --systemd-cgroup and a
+  // cgroupsPath of user.slice:libpod:ID: the runtime reaches the user's systemd as the user.
   it('runs under rootless podman with cgroup_manager = "systemd", limits and all, as runc does', () => {
-    // podman runs the runtime as root of its user namespace, with --systemd-cgroup and a
-    // cgroupsPath of user.slice:libpod:ID: the runtime reaches the user's systemd as the user.
-    // The container reads its own cgroup's files through the host's hierarchy (cgroupns host).
-    const probe =
-      'd=/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/self/cgroup); echo $d; cat $d/pids.max $d/memory.max';
-    const podman = (runtime: string) => {
-      const result = asUser('podman', [
-        ...`--runtime ${runtime} --cgroup-manager systemd --storage-driver vfs run --rm`.split(' '),
-        ...`--network none --cgroupns host --pids-limit 42 --memory 64m --rootfs ${user.rootfs}`.split(' '),
-        ...['sh', '-c', probe],
-      ]);
-      // podman's own warnings are not the runtime's.
-      const stderr = result.stderr
-        .split('\n')
-        .filter((line) => line && !/level=warning|is not a shared mount/.test(line))
-        .join('\n');
-      return { ...result, stdout: result.stdout.replace(/libpod-[0-9a-f]{64}/, 'libpod-ID'), stderr };
-    };
-    const corral = podman(user.corral);
+    // Without a cgroup namespace runc binds the host's whole tree, corral the container's own
+    // cgroup: the probe reads the container's files wherever they are.
+    const probe = [
+      'p=$(sed -n "s/^0:://p" /proc/self/cgroup); echo $p',
+      'd=/sys/fs/cgroup$p; [ -e $d/pids.max ] || d=/sys/fs/cgroup; cat $d/pids.max $d/memory.max',
+    ].join('; ');
+    const corral = podman(user.corral, 'host', probe);
     expect(corral.stderr).toBe('');
     expect(corral).toEqual({
       status: 0,
-      stdout: `/sys/fs/cgroup${managerCgroup()}/user.slice/libpod-ID.scope\n42\n67108864\n`,
+      stdout: `${managerCgroup()}/user.slice/libpod-ID.scope\n42\n67108864\n`,
       stderr: '',
     });
-    expect(corral).toEqual(podman('/usr/sbin/runc'));
+    expect(corral).toEqual(podman('/usr/sbin/runc', 'host', probe));
+  });
+
+  it('gives a rootless podman container a cgroup namespace rooted at its own scope, as runc does', () => {
+    const probe = 'cat /proc/self/cgroup /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max';
+    const corral = podman(user.corral, 'private', probe);
+    expect(corral.stderr).toBe('');
+    expect(corral).toEqual({ status: 0, stdout: '0::/\n42\n67108864\n', stderr: '' });
+    expect(corral).toEqual(podman('/usr/sbin/runc', 'private', probe));
   });
 
   it('refuses --systemd-cgroup without the session bus, naming the flag, and leaves nothing', () => {

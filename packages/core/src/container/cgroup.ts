@@ -1,15 +1,20 @@
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { join, posix } from 'node:path';
 
 import {
   type CgroupManager,
+  type CgroupMount,
+  type CgroupMounts,
   cgroupManagerFromPaths,
+  cgroupMounts,
+  checkCgroupResources,
   createCgroupManager,
   DEFAULT_ALLOWED_DEVICES,
   DENY_ALL_DEVICES,
   type DeviceRule,
   type LinuxDeviceCgroup,
   type LinuxResources,
+  parseProcCgroup,
   planRootlessCgroup,
   RootlessCgroupManager,
   refuseCgroupInUse,
@@ -17,6 +22,7 @@ import {
 } from '@corral/cgroups';
 
 import { CorralError, InvalidConfigError, toCorralError } from '../errors.js';
+import type { ContainerCgroups } from '../plan/cgroup-mount.js';
 import type { Spec } from '../spec/types.js';
 import type { ContainerStateFile } from '../state/state-dir.js';
 
@@ -78,6 +84,7 @@ export function planCgroup(
       annotations: spec.annotations,
       resources,
     });
+    checkCgroupResources(manager, resources);
     return { manager, resources };
   } catch (error) {
     throw asCorralError(error);
@@ -108,6 +115,34 @@ export function planRootlessCgroupOf(
   } catch (error) {
     throw asCorralError(error);
   }
+}
+
+/**
+ * The cgroup a container's cgroup mount shows: its own. A container made rootless stays in the
+ * runtime's own cgroup in every hierarchy where its user may not make one (all of them, without
+ * a delegated cgroup), so there it is shown that one, as runc shows what /proc/self/cgroup says.
+ */
+export function containerCgroups(
+  manager: CgroupManager | undefined,
+  rootless: boolean,
+  mounts: CgroupMounts = cgroupMounts(),
+  ownCgroups = () => parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8')),
+): ContainerCgroups {
+  const paths = manager?.getPaths() ?? {};
+  if (!rootless) return { paths, mounts };
+  const own = ownCgroups();
+  const runtime: Record<string, string> = {};
+  const hierarchies: Array<[string, CgroupMount | undefined]> = [...mounts.v1, ['', mounts.v2]];
+  for (const [key, mount] of hierarchies) {
+    const path = own.get(key);
+    if (!mount || path === undefined) continue;
+    const inMount = posix.relative(mount.root, path);
+    // Outside the runtime's cgroup namespace (/../x) or the mount's root: no directory to show.
+    const outside = (p: string) => p === '..' || p.startsWith('../');
+    if (outside(path.slice(1)) || outside(inMount)) continue;
+    runtime[key] = posix.join(mount.mountpoint, inMount);
+  }
+  return { paths: { ...runtime, ...paths }, mounts };
 }
 
 /**

@@ -1,11 +1,12 @@
-import { closeSync, lstatSync, openSync, readFileSync, statSync } from 'node:fs';
-import { posix, resolve } from 'node:path';
+import { closeSync, lstatSync, openSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 
+import { cgroupMounts } from '@corral/cgroups';
 import type { InheritedFd } from '@corral/criu';
 
 import { InvalidConfigError } from '../errors.js';
+import { cgroupMountPoints } from '../plan/cgroup-mount.js';
 import { hostDeviceBinds } from '../plan/compile.js';
-import { createsUserNamespace } from '../plan/namespaces.js';
 import type { Spec } from '../spec/types.js';
 
 // What a container has from outside itself, which CRIU must be told about: it neither dumps it
@@ -69,22 +70,15 @@ export function openJoinedNamespaces(spec: Spec): InheritedFd[] {
   }
 }
 
-const HOST_CGROUPS = '/sys/fs/cgroup';
-
 /**
- * The host's cgroup mounts as a container in a user namespace sees them through its cgroup
- * mount (a recursive bind of /sys/fs/cgroup): CRIU could not mount a cgroup file system there
- * on restore, so each is bound from the host again.
+ * The container's cgroup mounts (plan/cgroup-mount.ts): each shows the container's own cgroup,
+ * which a restored container has anew, so CRIU takes them as external and binds them from the
+ * restored container's cgroup directories (its cgroup namespace, if any, roots them there too).
  */
-function hostCgroupMounts(spec: Spec): Array<[string, string]> {
+function containerCgroupMounts(spec: Spec, cgroupPaths: Record<string, string>): Array<[string, string]> {
   const destination = spec.mounts?.find((m) => m.type === 'cgroup')?.destination;
-  if (!destination || !createsUserNamespace(spec)) return [];
-  const hostPoints = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4] ?? '')
-    .filter((point) => point.startsWith(`${HOST_CGROUPS}/`));
-  const base = posix.normalize(`/${destination}`);
-  return hostPoints.map((point) => [base + point.slice(HOST_CGROUPS.length), point]);
+  if (!destination || Object.keys(cgroupPaths).length === 0) return [];
+  return cgroupMountPoints(destination, { paths: cgroupPaths, mounts: cgroupMounts() });
 }
 
 /**
@@ -96,13 +90,14 @@ function hostCgroupMounts(spec: Spec): Array<[string, string]> {
  */
 function hostMounts(
   spec: Spec,
+  cgroupPaths: Record<string, string>,
   isMaskedFile: (path: string) => boolean = () => true,
 ): Array<[string, string]> {
   const devices = hostDeviceBinds(spec).map((path): [string, string] => [path, path]);
   const masked = (spec.linux?.maskedPaths ?? [])
     .filter(isMaskedFile)
     .map((path): [string, string] => [path, '/dev/null']);
-  return [...devices, ...masked, ...hostCgroupMounts(spec)];
+  return [...devices, ...masked, ...containerCgroupMounts(spec, cgroupPaths)];
 }
 
 /** Whether a path of the container is a file (not a directory, and there), not following a link. */
@@ -117,18 +112,26 @@ function isFileIn(pid: number): (path: string) => boolean {
 }
 
 /** CRIU's external mounts of a dump: each keyed by its mount point. */
-export function externalMountsAtDump(spec: Spec, pid: number): Record<string, string> {
+export function externalMountsAtDump(
+  spec: Spec,
+  pid: number,
+  cgroupPaths: Record<string, string>,
+): Record<string, string> {
   const points = [
     ...bindMounts(spec).map((m) => m.destination),
-    ...hostMounts(spec, isFileIn(pid)).map(([p]) => p),
+    ...hostMounts(spec, cgroupPaths, isFileIn(pid)).map(([p]) => p),
   ];
   return Object.fromEntries(points.map((point) => [point, point]));
 }
 
 /** The host file or directory each external mount of a dump is restored from. */
-export function externalMountsAtRestore(spec: Spec, bundlePath: string): Record<string, string> {
+export function externalMountsAtRestore(
+  spec: Spec,
+  bundlePath: string,
+  cgroupPaths: Record<string, string>,
+): Record<string, string> {
   return Object.fromEntries([
-    ...hostMounts(spec),
+    ...hostMounts(spec, cgroupPaths),
     // Keyed by destination: the restoring bundle's sources, wherever it is.
     ...bindMounts(spec).map((m): [string, string] => [m.destination, resolve(bundlePath, m.source ?? '')]),
   ]);

@@ -105,7 +105,7 @@ async function dumpContainer(state: ContainerStateFile, options: CheckpointOptio
     root: state.rootfs,
     manageCgroups: options.manageCgroupsMode ?? 'soft',
     ...(freezeCgroup ? { freezeCgroup } : {}),
-    externalMounts: externalMountsAtDump(spec, state.pid),
+    externalMounts: externalMountsAtDump(spec, state.pid, paths),
     external: [...stdio.filter((d) => d.external).map((d) => d.key), ...externalNamespaces(state.pid, spec)],
     leaveRunning: options.leaveRunning ?? false,
     tcpEstablished: options.tcpEstablished ?? false,

@@ -3,8 +3,7 @@ import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import { mkfifo, type Pidfd } from '@corral/native';
 
 import { withCleanupErrors } from '../errors.js';
-import { hookState, runHooks, seccompListenerState } from '../hooks.js';
-import { HookStateIndex } from '../plan/compile.js';
+import { hookState, hookStateAround, runHooks, seccompListenerState } from '../hooks.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile } from '../state/state-dir.js';
 import { cgroupRecord, refuseUsedCgroup } from './cgroup.js';
@@ -37,6 +36,7 @@ export interface Created {
 export async function createContainer(options: CreateOptions, mode: 'create' | 'run'): Promise<Created> {
   const launch = buildInit(options, mode);
   const warn = options.warn ?? defaultWarn;
+  for (const warning of launch.bundle.warnings) warn(warning);
   const debug = options.debug ?? noDebug;
   debug(`${mode} ${launch.id}: bundle ${launch.bundle.path}, config checked`);
   const dir = ContainerDir.create(launch.root, launch.id);
@@ -76,10 +76,7 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
             debug('prestart and createRuntime hooks');
           await runHooks(launch.spec, 'prestart', stateOf('creating'));
           await runHooks(launch.spec, 'createRuntime', stateOf('creating'));
-          const states: string[] = [];
-          states[HookStateIndex.createContainer] = stateOf('creating');
-          states[HookStateIndex.startContainer] = stateOf('created');
-          return states;
+          return hookStateAround(launch.spec, { id: launch.id, pid: init!.pid, bundle: launch.bundle.path });
         },
         console: launch.console,
         ...(plan.seccompListener

@@ -58,7 +58,7 @@ export async function execInContainer(
               await setUpHost(started, tenant.host, debug);
               unlock();
             },
-            beforeGo: async () => [],
+            beforeGo: async () => undefined,
             console: tenant.console,
             ...(seccompListener
               ? {

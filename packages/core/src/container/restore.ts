@@ -276,7 +276,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
         root: bundle.rootfs,
         manageCgroups: options.manageCgroupsMode ?? 'soft',
         cgroupRoots: cgroupRootsFor(cgroup.manager.getPaths()),
-        externalMounts: externalMountsAtRestore(bundle.spec, bundle.path),
+        externalMounts: externalMountsAtRestore(bundle.spec, bundle.path, cgroup.manager.getPaths()),
         inheritFds: [...inheritFds, ...joined],
         vethPairs,
         tcpEstablished: options.tcpEstablished ?? false,

@@ -1,15 +1,19 @@
-import { statSync } from 'node:fs';
 import { isAbsolute, posix, resolve } from 'node:path';
 
-import { type InitOp, protocol } from '@corral/native';
+import { type InitErrorReport, type InitOp, protocol } from '@corral/native';
 
 import { InvalidConfigError } from '../errors.js';
+import { hookFailure } from '../hooks.js';
 import type { NamespaceType, Spec, SpecMount, SpecProcess } from '../spec/types.js';
 import { capabilityMask } from './capabilities.js';
+import { type ContainerCgroups, cgroupMountOps } from './cgroup-mount.js';
+import { processEnv } from './env.js';
+import { execLookupText, searchPath } from './exec-lookup.js';
 import { idmapUsernsOps } from './idmap.js';
-import { MountAttr, MS_REC, Propagation, parseMountOptions } from './mount-options.js';
+import { MS_REC, Propagation, parseMountOptions } from './mount-options.js';
+import { bindSource, cleanContainerPath, isBindMount, mountOps } from './mounts.js';
 import { byJoinOrder, checkNamespaceConfig, findNamespace, NAMESPACE_FLAGS } from './namespaces.js';
-import { initialAffinityOp, processAttributeOps } from './process-attributes.js';
+import { initialAffinityOp, memoryPolicyOp, processAttributeOps } from './process-attributes.js';
 import { RLIMITS } from './rlimits.js';
 import { compileSeccomp, type SeccompStep } from './seccomp.js';
 import { compileSysctls } from './sysctl.js';
@@ -26,6 +30,8 @@ export interface InitPlan {
   cloneIndex: number;
   /** Where the seccomp notification listener goes, once corral-init sends it. */
   seccompListener?: { path: string; metadata: string };
+  /** The text of a failure whose wording tools match on (runc's), if this report is one. */
+  explain?: (report: InitErrorReport) => string | undefined;
 }
 
 export interface CompileOptions {
@@ -46,6 +52,10 @@ export interface CompileOptions {
   rootless?: boolean;
   /** The runtime is in a user namespace: device nodes are bound from the host even without one of the container's own. */
   bindDevices?: boolean;
+  /** The container's cgroup, for a `cgroup` mount: what it shows inside. */
+  cgroups?: ContainerCgroups;
+  /** The runtime relays the process's terminal itself (no --console-socket), as runc's run -t. */
+  relayConsole?: boolean;
 }
 
 const S_IFCHR = 0o020000;
@@ -70,21 +80,23 @@ const DEV_SYMLINKS: Array<[target: string, path: string]> = [
   ['pts/ptmx', '/dev/ptmx'],
 ];
 
+type Explainer = (report: InitErrorReport) => string;
+
 class PlanBuilder {
   readonly ops: InitOp[] = [];
   readonly describe: string[] = [];
-  add(op: InitOp, description: string): void {
+  /** For the ops whose failure tools read, how to word it (runc's texts). */
+  readonly explainers: Array<Explainer | undefined> = [];
+  add(op: InitOp, description: string, explain?: Explainer): void {
     this.ops.push(op);
     this.describe.push(description);
+    this.explainers.push(explain);
   }
   insert(at: number, ops: Array<[InitOp, string]>): void {
     this.ops.splice(at, 0, ...ops.map(([op]) => op));
     this.describe.splice(at, 0, ...ops.map(([, description]) => description));
+    this.explainers.splice(at, 0, ...ops.map(() => undefined));
   }
-}
-
-function cleanContainerPath(path: string): string {
-  return posix.normalize(`/${path}`);
 }
 
 /** The rootfs as an absolute host path. */
@@ -97,13 +109,14 @@ export function rootfsPath(spec: Spec, bundle: string): string {
  * The namespaces corral-init joins and those the clone creates. A new time namespace is not in
  * the clone: its offsets can be written only before a process enters it, so corral-init
  * unshares it (which moves only its future children), writes them, and the clone enters it.
+ * A new cgroup namespace is not in the clone either: see addCgroupNamespace.
  */
 function addNamespaces(plan: PlanBuilder, spec: Spec, rootless: boolean): void {
   let clone = 0n;
   const join: Array<{ type: NamespaceType; path: string }> = [];
   for (const ns of spec.linux?.namespaces ?? []) {
     if (ns.path) join.push({ type: ns.type, path: ns.path });
-    else if (ns.type !== 'time') clone |= NAMESPACE_FLAGS[ns.type];
+    else if (ns.type !== 'time' && ns.type !== 'cgroup') clone |= NAMESPACE_FLAGS[ns.type];
   }
   join.sort((a, b) => byJoinOrder(a.type, b.type));
   for (const ns of join) {
@@ -136,115 +149,88 @@ function addNamespaces(plan: PlanBuilder, spec: Spec, rootless: boolean): void {
   plan.add({ op: 'clone', flags: clone }, 'start the container process');
 }
 
+/**
+ * A new cgroup namespace is made by the container's process itself once the runtime has put it
+ * in its cgroup (after "go"), as runc does: its root is then the container's cgroup, so
+ * /proc/self/cgroup reads "0::/" and a cgroup mount shows only the container's own.
+ */
+function addCgroupNamespace(plan: PlanBuilder, spec: Spec): void {
+  const cgroup = findNamespace(spec, 'cgroup');
+  if (!cgroup || cgroup.path) return;
+  plan.add(
+    { op: 'unshare', flags: NAMESPACE_FLAGS.cgroup },
+    "create the cgroup namespace, rooted at the container's cgroup",
+  );
+}
+
 function has(spec: Spec, type: NamespaceType): boolean {
   return (spec.linux?.namespaces ?? []).some((ns) => ns.type === type);
 }
 
-function rootPropagation(spec: Spec): bigint {
-  const name = spec.linux?.rootfsPropagation || 'rslave';
-  const base = name.replace(/^r/, '') as keyof typeof Propagation;
-  // The rootfs needs at least a private or slave root, or mounts would leak to the host.
-  return BigInt(Propagation[base] | MS_REC);
+/**
+ * The propagation of "/" while the rootfs is set up: the configured one when it is private or
+ * slave, else slave: a shared root would leak the container's mounts to the host and fail
+ * pivot_root, an unbindable one could not be bound onto itself.
+ */
+function setupPropagation(spec: Spec): bigint {
+  const base = (spec.linux?.rootfsPropagation || 'rslave').replace(/^r/, '');
+  return BigInt((base === 'private' ? Propagation.private : Propagation.slave) | MS_REC);
 }
 
-/** `userns`: the id map of an id-mapped bind mount (the n-th idmapUserns op), or 0. */
-function addMount(plan: PlanBuilder, mount: SpecMount, index: number, bundle: string, userns = 0): void {
+/** The configured propagation, for the new root once pivot_root made it "/"; r- forms recurse. */
+function configuredPropagation(spec: Spec): bigint | undefined {
+  const name = spec.linux?.rootfsPropagation;
+  if (!name) return undefined;
+  const base = name.replace(/^r/, '') as keyof typeof Propagation;
+  return BigInt(Propagation[base] | (name.startsWith('r') ? MS_REC : 0));
+}
+
+/** The container's cgroup mount: its own cgroup, never the host's tree. */
+function addCgroupMount(
+  plan: PlanBuilder,
+  spec: Spec,
+  mount: SpecMount,
+  index: number,
+  cgroups?: ContainerCgroups,
+): void {
   const path = `mounts[${index}]`;
   const target = cleanContainerPath(mount.destination);
-  const type = mount.type ?? '';
   const options = parseMountOptions(mount.options ?? [], path);
-
-  if (options.bind || type === 'bind') {
-    if (!mount.source) throw new InvalidConfigError(`${path}.source`, 'a bind mount needs a source');
-    const source = isAbsolute(mount.source) ? mount.source : resolve(bundle, mount.source);
-    let isDirectory: boolean;
-    try {
-      isDirectory = statSync(source).isDirectory();
-    } catch (error) {
-      throw new InvalidConfigError(
-        `${path}.source`,
-        `cannot bind ${source}: ${(error as NodeJS.ErrnoException).code}`,
-        {
-          cause: error,
-        },
-      );
-    }
-    if (isDirectory) {
-      plan.add({ op: 'mkdir', path: target, mode: 0o755 }, `create ${target} (${path})`);
-    } else {
-      const parent = posix.dirname(target);
-      if (parent !== '/') plan.add({ op: 'mkdir', path: parent, mode: 0o755 }, `create ${parent} (${path})`);
-      plan.add({ op: 'mkfile', path: target, mode: 0o644 }, `create ${target} (${path})`);
-    }
-    plan.add(
-      {
-        op: 'mountBind',
-        source,
-        target,
-        flags:
-          (options.recursiveBind ? protocol.BindFlags.recursive : 0) |
-          (options.recursiveAttrs ? protocol.BindFlags.attrRecursive : 0),
-        attrSet: options.attrSet,
-        attrClear: options.attrClear,
-        propagation: options.propagation,
-        userns,
-      },
-      `bind ${source} on ${target} (${path})`,
-    );
-    return;
-  }
-
-  if (type === 'cgroup') {
-    // Until the cgroup manager is in place the container sees the host's hierarchy, read-only.
-    plan.add({ op: 'mkdir', path: target, mode: 0o755 }, `create ${target} (${path})`);
-    plan.add(
-      {
-        op: 'mountBind',
-        source: '/sys/fs/cgroup',
-        target,
-        flags: protocol.BindFlags.recursive | protocol.BindFlags.attrRecursive,
-        attrSet: options.attrSet | MountAttr.readonly,
-        attrClear: options.attrClear & ~MountAttr.readonly,
-        propagation: options.propagation,
-        userns: 0,
-      },
-      `mount cgroup on ${target} (${path})`,
-    );
-    return;
-  }
-
-  if (!type) throw new InvalidConfigError(`${path}.type`, 'is required for a mount that is not a bind mount');
-  plan.add({ op: 'mkdir', path: target, mode: 0o755 }, `create ${target} (${path})`);
-  plan.add(
-    {
-      op: 'mountFs',
-      fstype: type,
-      source: mount.source ?? '',
-      target,
-      attrSet: options.attrSet,
-      propagation: options.propagation,
-      options: options.fsOptions,
-    },
-    `mount ${type} on ${target} (${path})`,
-  );
+  for (const entry of cgroupMountOps(target, path, options, mount.source ?? '', cgroups, has(spec, 'cgroup')))
+    plan.add(...entry);
 }
 
-/** Which of the states that GO carries a hook reads: see HOOK_STATES in launch. */
-export const HookStateIndex = { createContainer: 0, startContainer: 1 } as const;
+/** The status in the state document each kind of in-container hook reads (runc's). */
+const HOOK_STATUS = { createContainer: 'creating', startContainer: 'created' } as const;
 
 /** Hooks that run inside the container, by corral-init. */
-function addContainerHooks(plan: PlanBuilder, spec: Spec, kind: 'createContainer' | 'startContainer'): void {
+/**
+ * Hooks that run inside the container, by corral-init, as runc runs them: a createContainer
+ * hook in the rootfs (runc's working directory then), a startContainer hook in process.cwd, and
+ * a hook without an environment of its own with the process's.
+ */
+function addContainerHooks(
+  plan: PlanBuilder,
+  spec: Spec,
+  kind: 'createContainer' | 'startContainer',
+  rootfs: string,
+): void {
+  const env = processEnv(spec.process!.env).list;
   for (const [i, hook] of (spec.hooks?.[kind] ?? []).entries()) {
+    const inherits = hook.env === undefined;
     plan.add(
       {
         op: 'runHook',
         path: hook.path,
         args: hook.args?.length ? hook.args : [hook.path],
-        env: hook.env ?? [],
-        stateIndex: HookStateIndex[kind],
+        env: hook.env ?? env,
+        cwd: kind === 'createContainer' ? rootfs : '',
+        status: HOOK_STATUS[kind],
         timeoutMs: BigInt((hook.timeout ?? 0) * 1000),
+        flags: inherits && kind === 'startContainer' ? protocol.HookFlags.withHome : 0,
       },
       `${kind} hook ${hook.path} (hooks.${kind}[${i}])`,
+      (report) => hookFailure(kind, i, hook, report),
     );
   }
 }
@@ -270,6 +256,9 @@ function addDevice(
         flags: 0,
         attrSet: 0n,
         attrClear: 0n,
+        attrReset: 0n,
+        recursiveSet: 0n,
+        recursiveClear: 0n,
         propagation: 0,
         userns: 0,
       },
@@ -282,11 +271,7 @@ function addDevice(
 
 /** /dev is set up by corral unless the config binds one in from outside. */
 function bindsDev(spec: Spec): boolean {
-  return (spec.mounts ?? []).some(
-    (m) =>
-      cleanContainerPath(m.destination) === '/dev' &&
-      (m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind')),
-  );
+  return (spec.mounts ?? []).some((m) => cleanContainerPath(m.destination) === '/dev' && isBindMount(m));
 }
 
 /**
@@ -349,23 +334,30 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     );
   }
   checkNamespaceConfig(spec);
-  // A joined uts namespace belongs to someone else: naming it would rename them.
-  const ownUts = (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'uts' && !ns.path);
+  // In a uts namespace of the container's, or one it joins (the spec allows it, as runc and crun
+  // do): never the host's.
   for (const field of ['hostname', 'domainname'] as const) {
-    if (spec[field] && !ownUts)
-      throw new InvalidConfigError(field, `setting a ${field} needs a uts namespace of the container's own`);
+    if (spec[field] && !has(spec, 'uts'))
+      throw new InvalidConfigError(
+        field,
+        `setting a ${field} needs a uts namespace, of the container's own or joined`,
+      );
   }
 
   // Made before the clone, while corral-init is still the host's root.
-  const idmaps = idmapUsernsOps(spec);
-  for (const { op, why } of idmaps) plan.add(op, why);
+  const idmaps = idmapUsernsOps(spec, (mount) =>
+    bindSource(mount, spec.mounts!.indexOf(mount), options.bundle),
+  );
+  for (const { ops } of idmaps) for (const { op, why } of ops) plan.add(op, why);
   addNamespaces(plan, spec, options.rootless ?? false);
   const cloneIndex = plan.ops.length - 1;
-  plan.add({ op: 'waitGo' }, 'wait for the runtime');
-  if (plan.ops[cloneIndex - 1]?.op === 'dumpable')
-    plan.add({ op: 'dumpable', value: 0 }, 'the id maps are written');
+  addWaitGo(plan, process, plan.ops[cloneIndex - 1]?.op === 'dumpable');
+  addCgroupNamespace(plan, spec);
   const rootfs = rootfsPath(spec, options.bundle);
-  plan.add({ op: 'rootPropagation', flags: rootPropagation(spec) }, 'set the propagation of /');
+  plan.add(
+    { op: 'rootPropagation', flags: setupPropagation(spec) },
+    'set the propagation of / for the setup',
+  );
   plan.add({ op: 'openRootfs', path: rootfs }, `open the rootfs ${rootfs}`);
   if (options.execFifo) plan.add({ op: 'openExecFifo', path: options.execFifo }, 'open the exec FIFO');
   const becomeRoot = plan.ops.length;
@@ -382,44 +374,92 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   if (options.sessionKeyring) {
     plan.add({ op: 'joinSessionKeyring', name: options.sessionKeyring }, 'join a session keyring of its own');
   }
+  const readonlyLater: string[] = [];
   (spec.mounts ?? []).forEach((mount, i) => {
-    addMount(plan, mount, i, options.bundle, idmaps.findIndex((idmap) => idmap.mountIndex === i) + 1);
+    if (mount.type === 'cgroup') {
+      addCgroupMount(plan, spec, mount, i, options.cgroups);
+      return;
+    }
+    const userns = idmaps.findIndex((idmap) => idmap.mountIndex === i) + 1;
+    const mounted = mountOps(mount, i, { bundle: options.bundle, rootfs, userns });
+    for (const [op, why] of mounted.ops) plan.add(op, why);
+    if (mounted.readonlyLater) readonlyLater.push(mounted.readonlyLater);
   });
   addDevices(plan, spec, options.bindDevices ?? false);
-  addContainerHooks(plan, spec, 'createContainer');
+  // A missing working directory is made, as runc makes it, after the mounts that may hold it.
+  plan.add({ op: 'mkdir', path: process.cwd, mode: 0o755 }, `create ${process.cwd} (process.cwd)`);
+  addContainerHooks(plan, spec, 'createContainer', rootfs);
   plan.add(
     options.noPivot ? { op: 'chroot' } : { op: 'pivotRoot' },
     options.noPivot ? 'chroot into the rootfs' : 'pivot_root into the rootfs',
   );
   // addConsole starts the session itself. Without a terminal the init still leads a session
   // of its own, as runc's does: CRIU refuses a tree whose session leader is outside it.
-  if (process.terminal) addConsole(plan, process);
+  if (process.terminal) addConsole(plan, process, options.relayConsole);
   else plan.add({ op: 'setsid' }, 'start a new session');
+  for (const path of readonlyLater) plan.add({ op: 'remountReadonly', path }, `make ${path} read-only`);
   // Before the readonly paths: /proc/sys is one of them.
   // The kernel decides what the container's root may set (a user's container owns its own namespaces only).
   for (const { name, value, field } of sysctls)
     plan.add({ op: 'sysctl', name, value }, `set the sysctl ${name} (${field})`);
 
+  const masked = new Set<string>();
   for (const [i, path] of (spec.linux?.maskedPaths ?? []).entries()) {
+    // Listed twice, masked once.
+    if (masked.has(cleanContainerPath(path))) continue;
+    masked.add(cleanContainerPath(path));
     plan.add({ op: 'maskPath', path }, `mask ${path} (linux.maskedPaths[${i}])`);
   }
   for (const [i, path] of (spec.linux?.readonlyPaths ?? []).entries()) {
     plan.add({ op: 'readonlyPath', path }, `make ${path} read-only (linux.readonlyPaths[${i}])`);
   }
-  if (spec.root?.readonly) plan.add({ op: 'remountRootReadonly' }, 'make the root read-only (root.readonly)');
+  if (spec.root?.readonly)
+    plan.add({ op: 'remountReadonly', path: '/' }, 'make the root read-only (root.readonly)');
+  // Last of the mounts: an unbindable root takes no binds of what is under it any more.
+  const propagation = configuredPropagation(spec);
+  if (propagation !== undefined)
+    plan.add(
+      { op: 'rootPropagation', flags: propagation },
+      'set the propagation of / (linux.rootfsPropagation)',
+    );
   if (spec.hostname) plan.add({ op: 'sethostname', name: spec.hostname }, `set hostname ${spec.hostname}`);
   if (spec.domainname)
     plan.add({ op: 'setdomainname', name: spec.domainname }, `set domainname ${spec.domainname}`);
 
   const seccomp = seccompStep(spec);
-  addProcess(plan, spec, process, seccomp, options, () => addContainerHooks(plan, spec, 'startContainer'));
+  addProcess(plan, spec, process, seccomp, options, () =>
+    addContainerHooks(plan, spec, 'startContainer', rootfs),
+  );
   if (has(spec, 'user')) openBindSourcesEarly(plan, becomeRoot);
-  return { ops: plan.ops, describe: plan.describe, cloneIndex, seccompListener: seccomp?.listener };
+  return finish(plan, cloneIndex, seccomp);
+}
+
+function finish(plan: PlanBuilder, cloneIndex: number, seccomp?: SeccompStep): InitPlan {
+  return {
+    ops: plan.ops,
+    describe: plan.describe,
+    cloneIndex,
+    seccompListener: seccomp?.listener,
+    explain: (report) => plan.explainers[report.opIndex]?.(report),
+  };
 }
 
 /** The container's filter; exec'd processes get the same one. */
 function seccompStep(spec: Spec): SeccompStep | undefined {
   return spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp) : undefined;
+}
+
+/**
+ * The wait for the runtime, which puts the process in its cgroup meanwhile. Then, unless the
+ * config sets an affinity, the one corral itself had is dropped for every CPU the cgroup allows,
+ * as runc does.
+ */
+function addWaitGo(plan: PlanBuilder, process: SpecProcess, dumpableUntilGo = false): void {
+  plan.add({ op: 'waitGo' }, 'wait for the runtime');
+  if (dumpableUntilGo) plan.add({ op: 'dumpable', value: 0 }, 'the id maps are written');
+  const affinity = (process as { execCPUAffinity?: { initial?: unknown; final?: unknown } }).execCPUAffinity;
+  if (affinity?.initial === undefined && affinity?.final === undefined)
+    plan.add({ op: 'resetCpuAffinity' }, 'reset the CPU affinity to the cgroup');
 }
 
 /** corral-init's own CPUs, inherited by the process until it is in the container's cgroup. */
@@ -428,11 +468,13 @@ function addInitialAffinity(plan: PlanBuilder, process: SpecProcess): void {
   if (initial) plan.add(initial.op, initial.why);
 }
 
-function addConsole(plan: PlanBuilder, process: SpecProcess): void {
+/** A relayed terminal leaves newlines alone (runc clears ONLCR where it relays, not for a socket). */
+function addConsole(plan: PlanBuilder, process: SpecProcess, relayed = false): void {
   if (!process.terminal) return;
   const size = process.consoleSize ?? { height: 0, width: 0 };
+  const flags = relayed ? protocol.ConsoleFlags.clearOnlcr : 0;
   plan.add(
-    { op: 'console', rows: size.height, columns: size.width },
+    { op: 'console', rows: size.height, columns: size.width, flags },
     'set up the console (process.terminal)',
   );
 }
@@ -445,9 +487,11 @@ function addConsole(plan: PlanBuilder, process: SpecProcess): void {
 function openBindSourcesEarly(plan: PlanBuilder, at: number): void {
   const early: Array<[InitOp, string]> = [];
   plan.ops.forEach((op, i) => {
-    if (i < at || op.op !== 'mountBind') return;
+    // Not those in the root, which the container's root reaches, nor the id-mapped ones,
+    // opened before the clone already.
+    if (i < at || op.op !== 'mountBind' || op.userns || op.flags & protocol.BindFlags.sourceInRoot) return;
     early.push([
-      { op: 'openMountSource', source: op.source, flags: op.flags },
+      { op: 'openMountSource', source: op.source, flags: op.flags & protocol.BindFlags.recursive, userns: 0 },
       `open ${op.source} early, to ${plan.describe[i]}`,
     ]);
   });
@@ -477,13 +521,18 @@ function addProcess(
   }
   // Before the identity changes: real-time policies and I/O classes need the privilege.
   for (const { op, why } of processAttributeOps(process, spec)) plan.add(op, why);
+  const memoryPolicy = memoryPolicyOp(spec);
+  if (memoryPolicy) plan.add(memoryPolicy, 'set the memory policy (linux.memoryPolicy)');
   if (process.user.umask !== undefined)
     plan.add({ op: 'umask', mask: process.user.umask }, 'set the umask (process.user.umask)');
-  // Installing a filter takes no_new_privs or CAP_SYS_ADMIN. Without no_new_privs it must go in
-  // while the capabilities are still whole, so the rest of the plan runs under it; with it, it
-  // goes in last and the profile need not allow the runtime's own setup calls.
-  const earlySeccomp = seccomp && !process.noNewPrivileges;
-  if (earlySeccomp) plan.add(seccomp.op, seccomp.description);
+  const cwd = `change directory to ${process.cwd} (process.cwd)`;
+  // Entered while still root (a directory only root may enter), and again as the process's
+  // user if root was refused (one only that user may enter), as runc does.
+  plan.add({ op: 'chdir', path: process.cwd, mode: protocol.ChdirMode.try }, cwd);
+  const env = processEnv(process.env);
+  if (env.home) plan.add({ op: 'homeFromPasswd', uid: process.user.uid }, 'set HOME from /etc/passwd');
+  // The process's terminal (or pipes) become its user's, as runc makes them.
+  plan.add({ op: 'chownStdio', uid: process.user.uid }, `give stdio to uid ${process.user.uid}`);
   // Always set the groups, so the container never inherits the runtime's own; a user's runtime
   // cannot (setgroups is denied in its user namespace), and a user's groups stay theirs, as with runc.
   if (!options.rootless) {
@@ -494,6 +543,24 @@ function addProcess(
   }
   plan.add({ op: 'setgid', gid: process.user.gid }, `set gid ${process.user.gid} (process.user.gid)`);
   plan.add({ op: 'setuid', uid: process.user.uid }, `set uid ${process.user.uid} (process.user.uid)`);
+  plan.add({ op: 'chdir', path: process.cwd, mode: protocol.ChdirMode.retry }, cwd);
+  // As the process's user: runc looks it up after the switch too.
+  addResolveExec(plan, process, env.list);
+  // Nothing after the filter may need a call the profile could deny: descriptors and the
+  // working directory are done before it, and only the container's execve follows it where
+  // that can be. A filter takes no_new_privs or CAP_SYS_ADMIN: without no_new_privs it goes in
+  // before the capabilities drop it, so the capability calls (and, for `create`, the exec FIFO)
+  // run under it as runc's do; with no_new_privs it is the last step, unless its listener must
+  // reach the runtime before `create` returns.
+  plan.add(
+    { op: 'closeDescriptors', preserve: preserveFds },
+    `keep ${preserveFds} descriptors (--preserve-fds)`,
+  );
+  const early = seccomp && !process.noNewPrivileges;
+  if (early) {
+    plan.add({ op: 'raiseCapabilities' }, `raise the capabilities to install ${seccomp.description}`);
+    plan.add(seccomp.op, seccomp.description);
+  }
   const caps = process.capabilities;
   if (caps) {
     const inheritable = capabilityMask(caps.inheritable);
@@ -513,22 +580,28 @@ function addProcess(
   }
   if (process.noNewPrivileges)
     plan.add({ op: 'noNewPrivileges' }, 'set no_new_privs (process.noNewPrivileges)');
-  plan.add({ op: 'chdir', path: process.cwd }, `change directory to ${process.cwd} (process.cwd)`);
-  // A listener must reach the runtime before `create` returns: before the exec FIFO wait.
-  const listenerSeccomp = seccomp && !earlySeccomp && seccomp.listener;
-  if (listenerSeccomp) plan.add(seccomp.op, seccomp.description);
+  const withListener = seccomp && !early && seccomp.listener;
+  if (withListener) plan.add(seccomp.op, seccomp.description);
   if (execFifo) {
     plan.add({ op: 'signalReady' }, 'report the container created');
     plan.add({ op: 'waitExecFifo' }, 'wait for start');
   }
   beforeExec?.();
-  if (preserveFds > 0)
-    plan.add({ op: 'preserveFds', count: preserveFds }, `keep ${preserveFds} descriptors (--preserve-fds)`);
-  if (seccomp && !earlySeccomp && !listenerSeccomp) plan.add(seccomp.op, seccomp.description);
+  if (seccomp && !early && !withListener) plan.add(seccomp.op, seccomp.description);
   const args = process.args!;
+  plan.add({ op: 'exec', args, env: env.list }, `exec ${JSON.stringify(args[0])} (process.args[0])`);
+}
+
+/**
+ * Finds args[0] in the container while `create` can still fail (runc does it there too), so a
+ * missing or non-executable program is a create error, worded as runc's (see finish).
+ */
+function addResolveExec(plan: PlanBuilder, process: SpecProcess, env: readonly string[]): void {
+  const file = process.args![0]!;
   plan.add(
-    { op: 'exec', file: args[0]!, args, env: process.env ?? [] },
-    `exec ${JSON.stringify(args[0])} (process.args[0])`,
+    { op: 'resolveExec', file, searchPath: searchPath(env) },
+    `find ${JSON.stringify(file)} (process.args[0])`,
+    (report) => execLookupText(file, report),
   );
 }
 
@@ -543,8 +616,7 @@ export function compileExecPlan(
   spec: Spec,
   process: SpecProcess,
   initPidfd: string,
-  preserveFds = 0,
-  rootless = false,
+  options: Pick<CompileOptions, 'preserveFds' | 'rootless' | 'relayConsole'> = {},
 ): InitPlan {
   const plan = new PlanBuilder();
   refuseUnsupportedProcess(process);
@@ -559,9 +631,9 @@ export function compileExecPlan(
   }
   const cloneIndex = plan.ops.length;
   plan.add({ op: 'clone', flags: 0n }, 'start the process');
-  plan.add({ op: 'waitGo' }, 'wait for the runtime');
-  addConsole(plan, process);
+  addWaitGo(plan, process);
+  addConsole(plan, process, options.relayConsole);
   const seccomp = seccompStep(spec);
-  addProcess(plan, spec, process, seccomp, { preserveFds, rootless });
-  return { ops: plan.ops, describe: plan.describe, cloneIndex, seccompListener: seccomp?.listener };
+  addProcess(plan, spec, process, seccomp, options);
+  return finish(plan, cloneIndex, seccomp);
 }

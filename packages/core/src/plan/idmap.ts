@@ -1,7 +1,8 @@
-import type { InitOp } from '@corral/native';
+import { type InitOp, protocol } from '@corral/native';
 
 import { InvalidConfigError } from '../errors.js';
-import type { Spec } from '../spec/types.js';
+import type { Spec, SpecMount } from '../spec/types.js';
+import { parseMountOptions } from './mount-options.js';
 
 interface IdMapping {
   containerID: number;
@@ -31,32 +32,64 @@ function mappings(value: unknown, path: string): IdMapping[] {
   });
 }
 
-const isBind = (mount: { type?: string; options?: string[] }) =>
-  mount.type === 'bind' || (mount.options ?? []).some((option) => option === 'bind' || option === 'rbind');
-
 /**
- * Id-mapped bind mounts (mounts[i].uidMappings and gidMappings): for each, the op that makes a
- * user namespace holding its maps, which corral-init runs before the clone while it is still
- * the host's root. The maps are written as given, as a user namespace's: containerID is the id
- * on the source filesystem, hostID the id seen through the mount. Their order is the userns
- * index the mount's bind op refers to (from 1).
+ * Id-mapped bind mounts: those with uidMappings and gidMappings of their own, or with the
+ * `idmap` or `ridmap` option, which without maps of their own take the container's user
+ * namespace's (as runc 1.2 and later). For each, the ops corral-init runs before the clone,
+ * while it is still the host's root: a user namespace holding the maps, written as a user
+ * namespace's (containerID is the id on the source filesystem, hostID the id seen through the
+ * mount), and the source cloned and id-mapped by it (on every mount of it for ridmap). Their
+ * order is the userns index the mount's bind op refers to (from 1).
  */
-export function idmapUsernsOps(spec: Spec): Array<{ mountIndex: number; op: InitOp; why: string }> {
-  const ops: Array<{ mountIndex: number; op: InitOp; why: string }> = [];
+export function idmapUsernsOps(
+  spec: Spec,
+  sourceOf: (mount: SpecMount) => string,
+): Array<{ mountIndex: number; ops: Array<{ op: InitOp; why: string }> }> {
+  const result: Array<{ mountIndex: number; ops: Array<{ op: InitOp; why: string }> }> = [];
   (spec.mounts ?? []).forEach((mount, i) => {
     const raw = mount as { uidMappings?: unknown; gidMappings?: unknown };
-    if (raw.uidMappings === undefined && raw.gidMappings === undefined) return;
     const path = `mounts[${i}]`;
-    if (!isBind(mount))
-      throw new InvalidConfigError(`${path}.uidMappings`, 'only a bind mount can be id-mapped');
-    const uid = mappings(raw.uidMappings, `${path}.uidMappings`);
-    const gid = mappings(raw.gidMappings, `${path}.gidMappings`);
+    const options = parseMountOptions(mount.options ?? [], path);
+    const own = raw.uidMappings !== undefined || raw.gidMappings !== undefined;
+    if (!own && !options.idmap) return;
+    if (!(options.bind || mount.type === 'bind')) {
+      const field = own ? `${path}.uidMappings` : `${path}.options`;
+      throw new InvalidConfigError(field, 'only a bind mount can be id-mapped');
+    }
+    let uid: IdMapping[];
+    let gid: IdMapping[];
+    if (own) {
+      uid = mappings(raw.uidMappings, `${path}.uidMappings`);
+      gid = mappings(raw.gidMappings, `${path}.gidMappings`);
+    } else {
+      const userns = (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'user');
+      if (!userns || !spec.linux?.uidMappings?.length || !spec.linux?.gidMappings?.length)
+        throw new InvalidConfigError(
+          `${path}.options`,
+          `${options.idmap} needs uidMappings and gidMappings, of the mount or of the container's user namespace`,
+        );
+      uid = mappings(spec.linux.uidMappings, 'linux.uidMappings');
+      gid = mappings(spec.linux.gidMappings, 'linux.gidMappings');
+    }
     const triples = (list: IdMapping[]) => list.flatMap((m) => [m.containerID, m.hostID, m.size]);
-    ops.push({
+    const userns = result.length + 1;
+    const flags =
+      (options.recursiveBind ? protocol.BindFlags.recursive : 0) |
+      (options.idmap === 'ridmap' ? protocol.BindFlags.idmapRecursive : 0);
+    const source = sourceOf(mount);
+    result.push({
       mountIndex: i,
-      op: { op: 'idmapUserns', uidLines: uid.length, maps: [...triples(uid), ...triples(gid)] },
-      why: `make the id map of ${mount.destination} (${path}.uidMappings, ${path}.gidMappings)`,
+      ops: [
+        {
+          op: { op: 'idmapUserns', uidLines: uid.length, maps: [...triples(uid), ...triples(gid)] },
+          why: `make the id map of ${mount.destination} (${path})`,
+        },
+        {
+          op: { op: 'openMountSource', source, flags, userns },
+          why: `open ${source} id-mapped, for ${mount.destination} (${path})`,
+        },
+      ],
     });
   });
-  return ops;
+  return result;
 }

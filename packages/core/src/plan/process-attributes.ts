@@ -46,18 +46,23 @@ function oneOf<T>(table: Record<string, T>, value: unknown, path: string): T {
   return table[value]!;
 }
 
-/** "0-3,7" as CPU numbers; the kernel decides which exist. */
-function cpuList(value: unknown, path: string): number[] {
+/** "0-3,7" as numbers below `limit`; the kernel decides which exist. */
+function numberList(value: unknown, path: string, limit: number, what: string): number[] {
   if (typeof value !== 'string' || !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(value))
-    throw new InvalidConfigError(path, `must be a CPU list such as "0-3,7", got ${JSON.stringify(value)}`);
-  const cpus = new Set<number>();
+    throw new InvalidConfigError(
+      path,
+      `must be a ${what} list such as "0-3,7", got ${JSON.stringify(value)}`,
+    );
+  const numbers = new Set<number>();
   for (const range of value.split(',')) {
     const [low, high = low] = range.split('-').map(Number) as [number, number?];
-    if (high! < low || high! >= 8192) throw new InvalidConfigError(path, `has an impossible range ${range}`);
-    for (let cpu = low; cpu <= high!; cpu++) cpus.add(cpu);
+    if (high! < low || high! >= limit) throw new InvalidConfigError(path, `has an impossible range ${range}`);
+    for (let n = low; n <= high!; n++) numbers.add(n);
   }
-  return [...cpus];
+  return [...numbers];
 }
+
+const cpuList = (value: unknown, path: string) => numberList(value, path, 8192, 'CPU');
 
 interface Scheduler {
   policy?: unknown;
@@ -159,4 +164,63 @@ export function initialAffinityOp(process: SpecProcess): { op: InitOp; why: stri
     op: { op: 'cpuAffinity', cpus: cpuList(initial, 'process.execCPUAffinity.initial') },
     why: 'set the CPU affinity (process.execCPUAffinity.initial)',
   };
+}
+
+const MEMORY_POLICY_MODES: Record<string, number> = {
+  MPOL_DEFAULT: 0,
+  MPOL_PREFERRED: 1,
+  MPOL_BIND: 2,
+  MPOL_INTERLEAVE: 3,
+  MPOL_LOCAL: 4,
+  MPOL_PREFERRED_MANY: 5,
+  MPOL_WEIGHTED_INTERLEAVE: 6,
+};
+const MEMORY_POLICY_FLAGS: Record<string, number> = {
+  MPOL_F_NUMA_BALANCING: 1 << 13,
+  MPOL_F_RELATIVE_NODES: 1 << 14,
+  MPOL_F_STATIC_NODES: 1 << 15,
+};
+// The kernel's MAX_NUMNODES is at most 1 << 10.
+const MAX_NUMA_NODES = 1024;
+
+/** linux.memoryPolicy as set_mempolicy(2) takes it, checked as runc checks it. */
+export function memoryPolicyOp(spec: Spec): InitOp | undefined {
+  const policy = (spec.linux as Record<string, unknown> | undefined)?.memoryPolicy as
+    | Record<string, unknown>
+    | undefined;
+  if (policy === undefined) return undefined;
+  const path = 'linux.memoryPolicy';
+  if (typeof policy !== 'object' || policy === null || Array.isArray(policy))
+    throw new InvalidConfigError(path, 'must be an object');
+  // runc's words for a name it does not know (libcontainer/specconv).
+  const known = (table: Record<string, number>, name: unknown, at: string, what: string): number => {
+    if (typeof name !== 'string' || !Object.hasOwn(table, name))
+      throw new InvalidConfigError(at, `invalid memory policy ${what} ${JSON.stringify(name)}`);
+    return table[name]!;
+  };
+  const modeName = policy.mode as string;
+  const mode = known(MEMORY_POLICY_MODES, modeName, `${path}.mode`, 'mode');
+  const nodes =
+    policy.nodes === undefined || policy.nodes === ''
+      ? []
+      : numberList(policy.nodes, `${path}.nodes`, MAX_NUMA_NODES, 'node');
+  let flags = 0;
+  if (policy.flags !== undefined) {
+    if (!Array.isArray(policy.flags)) throw new InvalidConfigError(`${path}.flags`, 'must be an array');
+    policy.flags.forEach((flag, i) => {
+      flags |= known(MEMORY_POLICY_FLAGS, flag, `${path}.flags[${i}]`, 'flag');
+    });
+  }
+  const exclusive = MEMORY_POLICY_FLAGS.MPOL_F_STATIC_NODES! | MEMORY_POLICY_FLAGS.MPOL_F_RELATIVE_NODES!;
+  if ((flags & exclusive) === exclusive)
+    throw new InvalidConfigError(
+      `${path}.flags`,
+      'MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other',
+    );
+  if ((modeName === 'MPOL_DEFAULT' || modeName === 'MPOL_LOCAL') && nodes.length > 0)
+    throw new InvalidConfigError(`${path}.nodes`, `${modeName} takes no nodes`);
+  const needsNodes = ['MPOL_BIND', 'MPOL_INTERLEAVE', 'MPOL_PREFERRED_MANY', 'MPOL_WEIGHTED_INTERLEAVE'];
+  if (needsNodes.includes(modeName) && nodes.length === 0)
+    throw new InvalidConfigError(`${path}.nodes`, `${modeName} needs at least one node`);
+  return { op: 'memoryPolicy', mode, flags, nodes };
 }

@@ -46,8 +46,6 @@ export function refuseUnsupported(spec: Spec): void {
         : 'linux.mountLabel: SELinux is not enabled on this host',
     );
   }
-  for (const field of ['intelRdt', 'memoryPolicy']) {
-    if (linux[field] !== undefined)
-      throw new CorralError('NOT_SUPPORTED', `linux.${field} is not supported yet`);
-  }
+  if (linux.intelRdt !== undefined)
+    throw new CorralError('NOT_SUPPORTED', 'linux.intelRdt is not supported yet');
 }

@@ -12,6 +12,8 @@ export interface Bundle {
   spec: Spec;
   /** Absolute rootfs directory. */
   rootfs: string;
+  /** What the config holds that is ignored, as runc warns about it (unknown capabilities...). */
+  warnings: string[];
 }
 
 /** Reads and validates BUNDLE/config.json and checks that its rootfs is a directory. */
@@ -35,7 +37,8 @@ export function loadBundle(bundleDir: string): Bundle {
       cause: error,
     });
   }
-  const spec = validateSpec(raw);
+  const warnings: string[] = [];
+  const spec = validateSpec(raw, warnings);
   const rootfs = rootfsPath(spec, path);
   let isDirectory = false;
   try {
@@ -44,5 +47,5 @@ export function loadBundle(bundleDir: string): Bundle {
     throw new InvalidConfigError('root.path', `rootfs ${rootfs} does not exist`, { cause: error });
   }
   if (!isDirectory) throw new InvalidConfigError('root.path', `rootfs ${rootfs} is not a directory`);
-  return { path, spec, rootfs };
+  return { path, spec, rootfs, warnings };
 }

@@ -2,6 +2,7 @@ import { InvalidConfigError } from '../errors.js';
 import { CAPABILITIES } from '../plan/capabilities.js';
 import { RLIMITS } from '../plan/rlimits.js';
 import { validateSeccomp } from '../plan/seccomp.js';
+import { foldKeys, RESOURCES } from './go-keys.js';
 import type { NamespaceType, Spec, TimeClock } from './types.js';
 
 const NAMESPACE_TYPES: ReadonlySet<string> = new Set<NamespaceType>([
@@ -89,9 +90,11 @@ function absolutePath(value: unknown, path: string): void {
 
 /**
  * Checks every field corral reads, before anything is created, and names the field at fault.
- * Returns the same object typed as a Spec.
+ * Returns the same object typed as a Spec, read as runc reads it: a missing process.user is
+ * uid and gid 0, resource keys match their fields as Go's decoder matches them, and what runc
+ * only warns about (unknown capabilities, kernel memory) is dropped with a line in `warnings`.
  */
-export function validateSpec(raw: unknown): Spec {
+export function validateSpec(raw: unknown, warnings: string[] = []): Spec {
   check(raw, '', 'object');
   const spec = raw as Spec;
   check(spec.ociVersion, 'ociVersion', 'string');
@@ -132,11 +135,15 @@ export function validateSpec(raw: unknown): Spec {
   }
   if (process.env !== undefined) stringList(process.env, 'process.env');
   process.env?.forEach((entry, i) => {
-    if (!entry.includes('='))
+    if (entry.indexOf('=') < 1)
       throw new InvalidConfigError(`process.env[${i}]`, `must be KEY=value, got ${JSON.stringify(entry)}`);
   });
   absolutePath(process.cwd, 'process.cwd');
+  // Go's zero values, as runc decodes a process without a user or a gid.
+  process.user ??= { uid: 0, gid: 0 };
   check(process.user, 'process.user', 'object');
+  process.user.uid ??= 0;
+  process.user.gid ??= 0;
   check(process.user.uid, 'process.user.uid', 'uint32');
   check(process.user.gid, 'process.user.gid', 'uint32');
   optional(process.user.umask, 'process.user.umask', 'uint32');
@@ -149,19 +156,17 @@ export function validateSpec(raw: unknown): Spec {
   optional(process.noNewPrivileges, 'process.noNewPrivileges', 'boolean');
   if (process.capabilities !== undefined) {
     check(process.capabilities, 'process.capabilities', 'object');
+    const unknown = new Set<string>();
     for (const set of CAPABILITY_SETS) {
       const names = process.capabilities[set];
       if (names === undefined) continue;
       stringList(names, `process.capabilities.${set}`);
-      names.forEach((name, i) => {
-        if (!CAPABILITIES.has(name)) {
-          throw new InvalidConfigError(
-            `process.capabilities.${set}[${i}]`,
-            `unknown capability ${JSON.stringify(name)}`,
-          );
-        }
-      });
+      for (const name of names) if (!CAPABILITIES.has(name)) unknown.add(name);
+      process.capabilities[set] = names.filter((name) => CAPABILITIES.has(name));
     }
+    // runc's words: a capability this kernel or build does not know is left out, not an error.
+    if (unknown.size)
+      warnings.push(`ignoring unknown or unavailable capabilities: [${[...unknown].join(' ')}]`);
   }
   if (process.rlimits !== undefined) {
     check(process.rlimits, 'process.rlimits', 'array');
@@ -305,6 +310,20 @@ export function validateSpec(raw: unknown): Spec {
       });
     }
     if (linux.seccomp !== undefined) validateSeccomp(linux.seccomp);
+    if (linux.resources !== undefined) readResources(linux, warnings);
   }
   return spec;
+}
+
+/** linux.resources as runc reads them: keys matched as Go matches fields, kernel memory dropped. */
+function readResources(linux: NonNullable<Spec['linux']>, warnings: string[]): void {
+  check(linux.resources, 'linux.resources', 'object');
+  const resources = foldKeys(linux.resources, RESOURCES) as Record<string, unknown>;
+  const memory = resources.memory as Record<string, unknown> | undefined;
+  if (memory && typeof memory === 'object' && memory.kernel !== undefined) {
+    // The kernel no longer applies it (runc's words, and runc ignores it too).
+    delete memory.kernel;
+    warnings.push('Kernel memory settings are ignored and will be removed');
+  }
+  linux.resources = resources;
 }

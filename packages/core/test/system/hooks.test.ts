@@ -78,7 +78,7 @@ describe('hooks', () => {
       'stopped',
     ]);
     for (const { state } of lines)
-      expect(state).toMatchObject({ id: bundle.id, bundle: bundle.path, ociVersion: '1.0.2-dev' });
+      expect(state).toMatchObject({ id: bundle.id, bundle: bundle.path, ociVersion: '1.2.0' });
     expect(JSON.parse(started.slice('startContainer '.length))).toMatchObject({
       id: bundle.id,
       status: 'created',
@@ -95,7 +95,7 @@ describe('hooks', () => {
     const result = await runBundle(bundle);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(
-      /createRuntime hook .*fail\.sh \(hooks\.createRuntime\[0\]\): exited with status 3/,
+      /error running createRuntime hook #0: error running hook: exit status 3, stdout: .*, stderr: /,
     );
     expect(readdirSync(bundle.stateRoot)).toEqual([]);
     expect(processesRootedIn(bundle.rootfs)).toEqual([]);
@@ -108,7 +108,7 @@ describe('hooks', () => {
       };
     });
     expect((await runBundle(failing)).stderr).toMatch(
-      /createContainer hook .*\(hooks\.createContainer\[0\]\): hook: ECANCELED: hook exited with status 4/,
+      /error running createContainer hook #0: error running hook: exit status 4, stdout: .*, stderr: /,
     );
     const slow = hookedBundle(['true'], (spec, b) => {
       spec.hooks = {
@@ -118,7 +118,9 @@ describe('hooks', () => {
       };
     });
     const result = await runBundle(slow);
-    expect(result.stderr).toMatch(/hook: ETIMEDOUT: hook timed out after 1000 ms/);
+    expect(result.stderr).toMatch(
+      /error running createContainer hook #0: hook ran past specified timeout of 1\.0s/,
+    );
     expect(readdirSync(slow.stateRoot)).toEqual([]);
     expect(processesRootedIn(slow.rootfs)).toEqual([]);
   });

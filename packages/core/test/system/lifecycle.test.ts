@@ -166,7 +166,7 @@ describe('Container', () => {
     });
     const creating = create(bundle, output(bundle));
     await expect(creating).rejects.toThrow(
-      /createRuntime hook \/bin\/sh \(hooks\.createRuntime\[0\]\): exited with status 3/,
+      /error running createRuntime hook #0: error running hook: exit status 3/,
     );
     await expect(creating).rejects.not.toBeInstanceOf(CreateContainerError);
     // The runtime spec: a failed createRuntime hook stops the container and goes on to poststop.

@@ -129,11 +129,6 @@ describe('process', () => {
         /AppArmor/,
       ],
       [(spec) => Object.assign(spec.process!, { selinuxLabel: 'x' }), 'process.selinuxLabel', /SELinux/],
-      [
-        (spec) => Object.assign(spec.linux!, { memoryPolicy: { mode: 'MPOL_BIND' } }),
-        'linux.memoryPolicy',
-        /./,
-      ],
       [(spec) => Object.assign(spec.linux!, { intelRdt: { closID: 'x' } }), 'linux.intelRdt', /./],
     ];
     for (const [edit, field, message] of cases) await expectRefused(edit, field, message, 'NOT_SUPPORTED');

@@ -92,7 +92,8 @@ describe('runContainer: what the container sees', () => {
     });
     expect(report).toMatchObject({
       args: ['/bin/probe', 'first', 'second'],
-      env: ['PATH=/bin', 'GREETING=hello'],
+      // HOME from the container's /etc/passwd, as runc adds it when the config leaves it unset.
+      env: ['PATH=/bin', 'GREETING=hello', 'HOME=/root'],
       cwd: '/tmp',
     });
   });

@@ -54,9 +54,11 @@ describe('compileInitPlan', () => {
     ]);
   });
 
-  it('orders the steps: rootfs, mounts, devices, pivot, masks, identity, exec', () => {
+  it('orders the steps: rootfs, mounts, devices, pivot, masks, cwd, identity, lookup, exec', () => {
     const names = opNames(spec());
     const order = [
+      'waitGo',
+      'resetCpuAffinity',
       'openRootfs',
       'mountFs',
       'mknod',
@@ -64,15 +66,18 @@ describe('compileInitPlan', () => {
       'pivotRoot',
       'maskPath',
       'readonlyPath',
-      'remountRootReadonly',
+      'remountReadonly',
       'sethostname',
       'rlimit',
+      'chdir',
+      'homeFromPasswd',
       'setgroups',
       'setgid',
       'setuid',
+      'resolveExec',
+      'closeDescriptors',
       'capabilities',
       'noNewPrivileges',
-      'chdir',
       'exec',
     ];
     const positions = order.map((name) => names.indexOf(name));
@@ -98,12 +103,28 @@ describe('compileInitPlan', () => {
       op: 'mountBind',
       source: '/',
       target: '/data',
-      flags: 1,
+      flags: 1 | 8, // recursive, make the target
       attrSet: 0x1n | 0x2n,
       attrClear: 0n,
+      // What a remount with "ro,nosuid" clears: nodev, noexec, nodiratime, nosymfollow.
+      attrReset: 0x4n | 0x8n | 0x80n | 0x200000n,
+      recursiveSet: 0n,
+      recursiveClear: 0n,
       propagation: 1 << 18,
       userns: 0,
     });
+  });
+
+  it('binds a source inside the rootfs by its place in the root, and keeps what a bare bind names nothing of', () => {
+    const plan = compileInitPlan(
+      spec((s) => {
+        s.mounts!.push({ destination: '/b', type: 'bind', source: 'rootfs/a/sub', options: ['rbind'] });
+      }),
+      { bundle },
+    );
+    expect(plan.ops).toContainEqual(
+      expect.objectContaining({ op: 'mountBind', source: '/a/sub', flags: 1 | 4 | 8, attrReset: 0n }),
+    );
   });
 
   it('passes filesystem options through and attributes as flags', () => {
@@ -115,7 +136,9 @@ describe('compileInitPlan', () => {
       target: '/dev',
       attrSet: 0x2n | 0x20n,
       propagation: 0,
+      flags: 1 | 2, // make the directory, keep its mode
       options: ['mode=755', 'size=65536k'],
+      tryOptions: [],
     });
     const index = plan.ops.findIndex((op) => op.op === 'mountFs' && op.target === '/dev');
     expect(plan.describe[index]).toBe('mount tmpfs on /dev (mounts[1])');
@@ -221,17 +244,17 @@ describe('compileInitPlan', () => {
         { bundle },
       ),
     ).toThrow(/hostname: setting a hostname needs a uts namespace/);
-    // A joined one is someone else's.
-    expect(() =>
-      compileInitPlan(
-        spec((s) => {
-          s.linux!.namespaces = s.linux!.namespaces!.map((ns) =>
-            ns.type === 'uts' ? { type: 'uts', path: '/proc/1/ns/uts' } : ns,
-          );
-        }),
-        { bundle },
-      ),
-    ).toThrow(/hostname: setting a hostname needs a uts namespace of the container's own/);
+    // A joined one may be named, as the spec allows and runc does.
+    const joined = compileInitPlan(
+      spec((s) => {
+        s.linux!.namespaces = s.linux!.namespaces!.map((ns) =>
+          ns.type === 'uts' ? { type: 'uts', path: '/proc/1/ns/uts' } : ns,
+        );
+        s.hostname = 'named';
+      }),
+      { bundle },
+    );
+    expect(joined.ops).toContainEqual({ op: 'sethostname', name: 'named' });
     expect(() =>
       compileInitPlan(
         spec((s) => {
@@ -283,5 +306,67 @@ describe('initFailure', () => {
     });
     expect(early.stage).toBe('runtime');
     expect(early.message).toBe('start the container process: clone3: EINVAL');
+  });
+});
+
+describe('args[0] lookup', () => {
+  it('looks args[0] up on the process PATH after the identity is set, before the process is ready', () => {
+    const plan = compileInitPlan(
+      spec((s) => {
+        s.process!.args = ['nope'];
+        s.process!.env = ['PATH=/a', 'TERM=xterm', 'PATH=/b:/c'];
+      }),
+      { bundle, execFifo: '/run/x/exec.fifo' },
+    );
+    const names = plan.ops.map((op) => op.op);
+    const lookup = names.indexOf('resolveExec');
+    expect(plan.ops[lookup]).toEqual({ op: 'resolveExec', file: 'nope', searchPath: '/b:/c' });
+    expect(lookup).toBeGreaterThan(names.indexOf('setuid'));
+    expect(lookup).toBeLessThan(names.indexOf('signalReady'));
+    expect(plan.ops.at(-1)).toMatchObject({ op: 'exec', args: ['nope'] });
+  });
+
+  it("words a failed lookup as Go's exec.LookPath, which tools match on", () => {
+    const text = (args: string[], report: { errno: number; syscall: string; message: string }) => {
+      const plan = compileInitPlan(
+        spec((s) => (s.process!.args = args)),
+        { bundle },
+      );
+      const opIndex = plan.ops.findIndex((op) => op.op === 'resolveExec');
+      return initFailure(plan, { opIndex, path: args[0]!, ...report }).message;
+    };
+    expect(text(['/nope'], { errno: 2, syscall: 'stat', message: 'No such file or directory' })).toBe(
+      'exec: "/nope": stat /nope: no such file or directory',
+    );
+    expect(text(['nope'], { errno: 2, syscall: 'lookpath', message: '' })).toBe(
+      'exec: "nope": executable file not found in $PATH',
+    );
+    expect(text(['/etc/passwd'], { errno: 13, syscall: '', message: 'Permission denied' })).toBe(
+      'exec: "/etc/passwd": permission denied',
+    );
+  });
+});
+
+describe('the process environment', () => {
+  const envOf = (env: string[] | undefined) => {
+    const plan = compileInitPlan(
+      spec((s) => {
+        s.process!.env = env;
+      }),
+      { bundle },
+    );
+    return {
+      env: plan.ops.find((op) => op.op === 'exec')!.env,
+      home: plan.ops.some((op) => op.op === 'homeFromPasswd'),
+    };
+  };
+
+  it('keeps the last value of each name where it last appears, and asks for HOME when unset or empty', () => {
+    expect(envOf(['A=1', 'B=2', 'A=3'])).toEqual({ env: ['B=2', 'A=3'], home: true });
+    expect(envOf(['HOME=', 'A=1'])).toEqual({ env: ['A=1'], home: true });
+    expect(envOf(['HOME=/h', 'HOME='])).toEqual({ env: [], home: true });
+    expect(envOf(['HOME=/h'])).toEqual({ env: ['HOME=/h'], home: false });
+    // No environment at all gets none, as with current runc.
+    expect(envOf(undefined)).toEqual({ env: [], home: false });
   });
 });

@@ -11,9 +11,12 @@ describe('parseMountOptions', () => {
       recursiveBind: false,
       attrSet: 0x2n | 0x8n | 0x4n,
       attrClear: 0n,
-      recursiveAttrs: false,
+      recursiveSet: 0n,
+      recursiveClear: 0n,
       propagation: 1 << 19,
+      copyUp: false,
       fsOptions: ['mode=1777', 'size=65536k'],
+      tryOptions: [],
     });
   });
 
@@ -34,10 +37,25 @@ describe('parseMountOptions', () => {
     expect(parsed).toMatchObject({
       bind: true,
       recursiveBind: true,
-      recursiveAttrs: true,
-      attrSet: 0x1n,
+      attrSet: 0n,
+      recursiveSet: 0x1n,
       fsOptions: [],
     });
+  });
+
+  it('knows tmpcopyup, idmap and ridmap, and the mount flags only some filesystems take', () => {
+    expect(parseMountOptions(['tmpcopyup', 'acl', 'sync', 'mode=700'], 'mounts[0]')).toMatchObject({
+      copyUp: true,
+      fsOptions: ['sync', 'mode=700'],
+      tryOptions: ['acl'],
+    });
+    expect(parseMountOptions(['rbind', 'ridmap'], 'mounts[0]').idmap).toBe('ridmap');
+    // Without MS_RELATIME or MS_STRICTATIME mount(2) gives relatime: the field is replaced.
+    expect(parseMountOptions(['noatime', 'nostrictatime'], 'mounts[0]')).toMatchObject({
+      attrSet: 0n,
+      attrClear: 0x70n,
+    });
+    expect(parseMountOptions(['rnorelatime'], 'mounts[0]').recursiveClear).toBe(0x70n);
   });
 
   it('passes superblock flags to the filesystem', () => {

@@ -48,10 +48,13 @@ describe('time namespace', () => {
     expect(clone?.op === 'clone' && clone.flags & CLONE_NEWTIME).toBe(0n);
   });
 
-  it('puts cgroup in the clone flags', () => {
+  it('makes the cgroup namespace after the runtime has put the process in its cgroup', () => {
     const plan = compile(spec((s) => s.linux!.namespaces!.push({ type: 'cgroup' })));
     const clone = plan.ops[plan.cloneIndex];
-    expect(clone?.op === 'clone' && clone.flags & 0x02000000n).toBe(0x02000000n);
+    expect(clone?.op === 'clone' && clone.flags & 0x02000000n).toBe(0n);
+    const go = plan.ops.findIndex((op) => op.op === 'waitGo');
+    const unshare = plan.ops.findIndex((op) => op.op === 'unshare' && op.flags === 0x02000000n);
+    expect(unshare).toBeGreaterThan(go);
   });
 
   it.each([
@@ -147,6 +150,9 @@ describe('user namespace', () => {
       flags: 0,
       attrSet: 0n,
       attrClear: 0n,
+      attrReset: 0n,
+      recursiveSet: 0n,
+      recursiveClear: 0n,
       propagation: 0,
       userns: 0,
     });
@@ -239,7 +245,7 @@ describe('bind sources in a user namespace', () => {
     const binds = plan.ops.filter((op) => op.op === 'mountBind');
     expect(early.length).toBe(binds.length);
     expect(early.every((i) => i > names.indexOf('openRootfs') && i < becomeRoot)).toBe(true);
-    expect(plan.ops).toContainEqual({ op: 'openMountSource', source: '/', flags: 1 });
+    expect(plan.ops).toContainEqual({ op: 'openMountSource', source: '/', flags: 1, userns: 0 });
     const rootBind = early.find((i) => (plan.ops[i] as { source: string }).source === '/')!;
     expect(plan.describe[rootBind]).toBe('open / early, to bind / on /data (mounts[6])');
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { isUserNamespaceMap } from '../../src/container/rootless/mode.js';
 import { covers, describeRanges, subordinateRanges } from '../../src/container/rootless/subids.js';
-import { compileExecPlan, compileInitPlan, defaultSpec, rootlessSpec } from '../../src/index.js';
+import { compileExecPlan, compileInitPlan, defaultSpec, rootlessSpec, type Spec } from '../../src/index.js';
 
 describe('isUserNamespaceMap (runc: libcontainer/userns)', () => {
   it("takes the host's identity map for the host, anything else for a user namespace", () => {
@@ -42,9 +42,14 @@ describe('subordinate ids (/etc/subuid, /etc/subgid)', () => {
 
 describe('the plan of a runtime that is not root', () => {
   const ops = (plan: { ops: Array<{ op: string }> }) => plan.ops.map((op) => op.op);
+  // The cgroup mount's plan is cgroup-mount.test.ts's.
+  const withoutCgroupMount = (spec: Spec) => ({
+    ...spec,
+    mounts: spec.mounts!.filter((mount) => mount.type !== 'cgroup'),
+  });
 
   it('keeps its process dumpable from before the clone until the maps are written, and sets no groups', () => {
-    const spec = rootlessSpec(1001, 1001);
+    const spec = withoutCgroupMount(rootlessSpec(1001, 1001));
     const plan = ops(compileInitPlan(spec, { bundle: '/b', rootless: true }));
     const clone = plan.indexOf('clone');
     expect(plan.slice(clone - 1, clone + 3)).toEqual(['dumpable', 'clone', 'waitGo', 'dumpable']);
@@ -55,12 +60,14 @@ describe('the plan of a runtime that is not root', () => {
 
   it('sets no groups in an exec either', () => {
     const spec = rootlessSpec(1001, 1001);
-    expect(ops(compileExecPlan(spec, spec.process!, '/proc/self/fd/3', 0, true))).not.toContain('setgroups');
+    expect(ops(compileExecPlan(spec, spec.process!, '/proc/self/fd/3', { rootless: true }))).not.toContain(
+      'setgroups',
+    );
     expect(ops(compileExecPlan(spec, spec.process!, '/proc/self/fd/3'))).toContain('setgroups');
   });
 
   it('binds the devices from the host when the runtime is in a user namespace', () => {
-    const spec = defaultSpec();
+    const spec = withoutCgroupMount(defaultSpec());
     const bound = compileInitPlan(spec, { bundle: '/b', bindDevices: true }).ops;
     expect(bound.some((op) => op.op === 'mknod')).toBe(false);
     expect(bound).toContainEqual(

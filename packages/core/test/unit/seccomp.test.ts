@@ -236,11 +236,14 @@ describe('where the plan installs the filter', () => {
     expect(ops.indexOf('seccomp')).toBeGreaterThan(ops.indexOf('noNewPrivileges'));
   });
 
-  it('without no_new_privs: before the uid and capabilities change, while CAP_SYS_ADMIN is held', () => {
+  it('without no_new_privs: after descriptors and cwd, before the capabilities drop CAP_SYS_ADMIN', () => {
     const ops = opsOf(spec(mkdirEperm, (s) => (s.process!.noNewPrivileges = false)));
-    expect(ops.indexOf('seccomp')).toBeLessThan(ops.indexOf('setgroups'));
-    expect(ops.indexOf('seccomp')).toBeLessThan(ops.indexOf('capabilities'));
-    expect(ops.indexOf('seccomp')).toBeGreaterThan(ops.indexOf('pivotRoot'));
+    const seccomp = ops.indexOf('seccomp');
+    expect(seccomp).toBeGreaterThan(ops.lastIndexOf('chdir'));
+    expect(seccomp).toBeGreaterThan(ops.indexOf('closeDescriptors'));
+    expect(seccomp).toBeGreaterThan(ops.indexOf('resolveExec'));
+    expect(ops[seccomp - 1]).toBe('raiseCapabilities');
+    expect(seccomp).toBeLessThan(ops.indexOf('capabilities'));
   });
 
   it('with a listener: before the exec FIFO wait, so that create can hand the listener over', () => {

@@ -35,11 +35,6 @@ describe('validateSpec', () => {
       /process\.env\[0\]: must be KEY=value/,
     ],
     [
-      'an unknown capability',
-      (s: any) => s.process.capabilities.bounding.push('CAP_FLY'),
-      /process\.capabilities\.bounding\[3\]: unknown capability "CAP_FLY"/,
-    ],
-    [
       'an unknown rlimit',
       (s: any) => (s.process.rlimits[0].type = 'RLIMIT_FUN'),
       /process\.rlimits\[0\]\.type: unknown rlimit/,
@@ -85,5 +80,46 @@ describe('validateContainerId', () => {
   });
   it.each(['', '.', '..', '../x', 'a/b', 'sp ace', 'ü'])('refuses %j', (id) => {
     expect(() => validateContainerId(id)).toThrow(/container id/);
+  });
+});
+
+describe('what runc reads leniently', () => {
+  it("leaves out an unknown capability with a warning in runc's words", () => {
+    const raw = JSON.parse(JSON.stringify(defaultSpec()));
+    raw.process.capabilities.bounding.push('CAP_FLY');
+    raw.process.capabilities.effective.push('CAP_FLY', 'CAP_SWIM');
+    const warnings: string[] = [];
+    const spec = validateSpec(raw, warnings);
+    expect(spec.process!.capabilities!.bounding).not.toContain('CAP_FLY');
+    expect(warnings).toEqual(['ignoring unknown or unavailable capabilities: [CAP_FLY CAP_SWIM]']);
+  });
+
+  it('reads resource keys as Go matches fields, and drops kernel memory with a warning', () => {
+    const raw = JSON.parse(JSON.stringify(defaultSpec()));
+    raw.linux.resources = {
+      CPU: { Shares: 512, cpus: '0' },
+      Memory: { Limit: 1 << 20, kernel: 1 << 20 },
+      blockio: { WEIGHTDEVICE: [{ Major: 8, minor: 0, Weight: 10 }] },
+      unified: { 'Memory.Max': '1' },
+      cpu: { quota: 1000 },
+    };
+    const warnings: string[] = [];
+    const spec = validateSpec(raw, warnings);
+    expect(spec.linux!.resources).toEqual({
+      // Two keys of one field fill the same value, as Go decodes them.
+      cpu: { shares: 512, cpus: '0', quota: 1000 },
+      memory: { limit: 1 << 20 },
+      blockIO: { weightDevice: [{ major: 8, minor: 0, weight: 10 }] },
+      unified: { 'Memory.Max': '1' },
+    });
+    expect(warnings).toEqual(['Kernel memory settings are ignored and will be removed']);
+  });
+
+  it('takes a process without a user, or a user without a gid, as uid and gid 0', () => {
+    const raw = JSON.parse(JSON.stringify(defaultSpec()));
+    delete raw.process.user;
+    expect(validateSpec(raw).process!.user).toEqual({ uid: 0, gid: 0 });
+    raw.process.user = { uid: 1000 };
+    expect(validateSpec(raw).process!.user).toEqual({ uid: 1000, gid: 0 });
   });
 });

@@ -10,9 +10,11 @@ ssize_t ci_recv_frame(int fd, uint32_t *type, uint8_t **payload);
 /* Sends one frame; fd_to_pass < 0 sends none. */
 int ci_send_frame(int fd, uint32_t type, const void *payload, size_t len, int fd_to_pass);
 
-/* The structured error report: op index (-1 when none), errno, the failing call and path. */
+/* The structured error report: op index (-1 when none), errno, the failing call and path; on
+   stderr when the runtime no longer listens. */
 void ci_report_error(int fd, int32_t op_index, int err, const char *syscall, const char *path,
                      const char *message);
-void ci_report_log(int fd, uint32_t level, const char *message);
+/* A LOG line (CI_LOG_* level) for the runtime's logger. */
+void ci_log(int fd, uint32_t level, const char *format, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

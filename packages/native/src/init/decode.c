@@ -37,7 +37,7 @@ static int read_str(struct reader *r, const char **out) {
   return 0;
 }
 
-static int read_str_list(struct reader *r, const char ***out, size_t *count) {
+static int read_strs(struct reader *r, ci_strs *out) {
   uint32_t n;
   /* Each string takes at least five bytes, which bounds n before any allocation. */
   if (read_u32(r, &n) || n > r->left / 5) return -1;
@@ -49,105 +49,66 @@ static int read_str_list(struct reader *r, const char ***out, size_t *count) {
       return -1;
     }
   }
-  *out = list;
-  *count = n;
+  out->items = list;
+  out->count = n;
   return 0;
 }
 
-const char *ci_op_layout(uint16_t code) {
+static int read_u32s(struct reader *r, ci_u32s *out) {
+  uint32_t n;
+  if (read_u32(r, &n) || n > r->left / 4) return -1;
+  out->bytes = r->p;
+  out->count = n;
+  r->p += (size_t)n * 4;
+  r->left -= (size_t)n * 4;
+  return 0;
+}
+
+/* What decoding allocated: only string lists. */
+static void free_u32(ci_u32 *field) { (void)field; }
+static void free_u64(ci_u64 *field) { (void)field; }
+static void free_str(ci_str *field) { (void)field; }
+static void free_u32s(ci_u32s *field) { (void)field; }
+static void free_strs(ci_strs *field) {
+  free(field->items);
+  field->items = NULL;
+}
+
+/* Reads the fields of the op `code` in wire order; -1 for an unknown code or a short op. */
+static int decode_fields(struct reader *r, uint16_t code, struct ci_op *op) {
+#define CI_READ_FIELD(kind, field) \
+  if (read_##kind(r, &fields->field)) return -1;
+#define CI_DECODE_OP(NAME, name, code)             \
+  case CI_OP_##NAME: {                             \
+    struct ci_op_##name *fields = &op->as.name;   \
+    (void)fields;                                  \
+    CI_FIELDS_##name(CI_READ_FIELD) return 0;      \
+  }
   switch (code) {
-    case CI_OP_JOIN_NAMESPACE: return "us";
-    case CI_OP_CLONE: return "U";
-    case CI_OP_TIME_OFFSETS: return "UuUu";
-    case CI_OP_OPEN_MOUNT_SOURCE: return "su";
-    case CI_OP_WAIT_GO: return "";
-    case CI_OP_UNSHARE: return "U";
-    case CI_OP_SETSID: return "";
-    case CI_OP_DUMPABLE: return "u";
-    case CI_OP_ROOT_PROPAGATION: return "U";
-    case CI_OP_OPEN_ROOTFS: return "s";
-    case CI_OP_MKDIR: return "su";
-    case CI_OP_MKFILE: return "su";
-    case CI_OP_MOUNT_FS: return "sssUuS";
-    case CI_OP_MOUNT_BIND: return "ssuUUuu";
-    case CI_OP_MKNOD: return "suuuuu";
-    case CI_OP_SYMLINK: return "ss";
-    case CI_OP_PIVOT_ROOT: return "";
-    case CI_OP_CHROOT: return "";
-    case CI_OP_MASK_PATH: return "s";
-    case CI_OP_READONLY_PATH: return "s";
-    case CI_OP_REMOUNT_ROOT_RO: return "";
-    case CI_OP_SETHOSTNAME: return "s";
-    case CI_OP_SETDOMAINNAME: return "s";
-    case CI_OP_RLIMIT: return "uUU";
-    case CI_OP_SETGROUPS: return "n";
-    case CI_OP_SETGID: return "u";
-    case CI_OP_SETUID: return "u";
-    case CI_OP_CAPABILITIES: return "UUUUU";
-    case CI_OP_NO_NEW_PRIVS: return "";
-    case CI_OP_UMASK: return "u";
-    case CI_OP_CHDIR: return "s";
-    case CI_OP_OPEN_EXEC_FIFO: return "s";
-    case CI_OP_WAIT_EXEC_FIFO: return "";
-    case CI_OP_RUN_HOOK: return "sSSuU";
-    case CI_OP_CONSOLE: return "uu";
-    case CI_OP_PRESERVE_FDS: return "u";
-    case CI_OP_JOIN_SESSION_KEYRING: return "s";
-    case CI_OP_SYSCTL: return "ss";
-    case CI_OP_IO_PRIORITY: return "uu";
-    case CI_OP_SCHEDULER: return "uUuuUUU";
-    case CI_OP_PERSONALITY: return "u";
-    case CI_OP_CPU_AFFINITY: return "n";
-    case CI_OP_IDMAP_USERNS: return "un";
-    case CI_OP_SIGNAL_READY: return "";
-    case CI_OP_EXEC: return "sSS";
-    case CI_OP_SECCOMP: return "un";
-    default: return NULL;
+    CI_OPS(CI_DECODE_OP)
+    default:
+      return -1;
   }
 }
 
-static int decode_fields(struct reader *r, const char *layout, struct ci_op *op) {
-  size_t nums = 0, strs = 0, lists = 0;
-  for (const char *k = layout; *k; k++) {
-    switch (*k) {
-      case 'u': {
-        uint32_t v;
-        if (read_u32(r, &v)) return -1;
-        op->num[nums++] = v;
-        break;
-      }
-      case 'U':
-        if (read_u64(r, &op->num[nums++])) return -1;
-        break;
-      case 's':
-        if (read_str(r, &op->str[strs++])) return -1;
-        break;
-      case 'S':
-        if (read_str_list(r, &op->list[lists], &op->list_len[lists])) return -1;
-        lists++;
-        break;
-      case 'n': {
-        uint32_t n;
-        if (read_u32(r, &n) || n > r->left / 4) return -1;
-        op->u32s = r->p;
-        op->u32s_len = n;
-        r->p += (size_t)n * 4;
-        r->left -= (size_t)n * 4;
-        break;
-      }
-      default:
-        return -1;
-    }
+static void free_fields(struct ci_op *op) {
+#define CI_FREE_FIELD(kind, field) free_##kind(&fields->field);
+#define CI_FREE_OP(NAME, name, code)             \
+  case CI_OP_##NAME: {                           \
+    struct ci_op_##name *fields = &op->as.name; \
+    (void)fields;                                \
+    CI_FIELDS_##name(CI_FREE_FIELD) break;       \
   }
-  return 0;
+  switch (op->code) {
+    CI_OPS(CI_FREE_OP)
+    default:
+      break;
+  }
 }
 
 void ci_free_plan(struct ci_plan *plan) {
   if (!plan->ops) return;
-  for (uint32_t i = 0; i < plan->count; i++) {
-    free(plan->ops[i].list[0]);
-    free(plan->ops[i].list[1]);
-  }
+  for (uint32_t i = 0; i < plan->count; i++) free_fields(&plan->ops[i]);
   free(plan->ops);
   plan->ops = NULL;
   plan->count = 0;
@@ -173,12 +134,11 @@ int ci_decode_plan(const uint8_t *buf, size_t len, struct ci_plan *plan, int32_t
     uint16_t code = (uint16_t)(r.p[0] | r.p[1] << 8);
     uint16_t reserved = (uint16_t)(r.p[2] | r.p[3] << 8);
     uint32_t op_len = ci_u32_at(r.p + 4);
-    const char *layout = ci_op_layout(code);
-    if (!layout || reserved != 0 || op_len < CI_OP_HEADER_SIZE || op_len > r.left) goto invalid;
+    if (reserved != 0 || op_len < CI_OP_HEADER_SIZE || op_len > r.left) goto invalid;
     struct reader fields = {r.p + CI_OP_HEADER_SIZE, op_len - CI_OP_HEADER_SIZE};
     plan->ops[i].code = code;
     /* An op must use its bytes exactly: trailing bytes mean the two sides disagree. */
-    if (decode_fields(&fields, layout, &plan->ops[i]) || fields.left != 0) goto invalid;
+    if (decode_fields(&fields, code, &plan->ops[i]) || fields.left != 0) goto invalid;
     r.p += op_len;
     r.left -= op_len;
   }
@@ -193,10 +153,16 @@ invalid:
 
 ssize_t ci_decode_str_list(const uint8_t *buf, size_t len, const char ***out) {
   struct reader r = {buf, len};
-  size_t count;
-  if (read_str_list(&r, out, &count) || r.left != 0) {
+  ci_strs list;
+  if (read_strs(&r, &list)) {
     errno = EINVAL;
     return -1;
   }
-  return (ssize_t)count;
+  if (r.left != 0) {
+    free_strs(&list);
+    errno = EINVAL;
+    return -1;
+  }
+  *out = list.items;
+  return (ssize_t)list.count;
 }

@@ -4,10 +4,12 @@
 
 #include "plan.h"
 
-/* A bind source cloned before the process became a user namespace's root. */
+/* A bind source cloned early (openMountSource): before the clone when id-mapped, else before
+   the process became a user namespace's root. */
 struct ci_mount_source {
   const char *source;
-  uint32_t flags;
+  uint32_t recursive; /* CI_BIND_RECURSIVE or 0 */
+  uint32_t userns;    /* the id map it carries (0: none) */
   int fd;
   struct ci_mount_source *next;
 };
@@ -19,85 +21,41 @@ struct ci_ctx {
   int channel;       /* our end of the socketpair                                  */
   int rootfd;        /* O_PATH descriptor of the rootfs (after CI_OP_OPEN_ROOTFS)   */
   int devnull;       /* the container's checked /dev/null, opened on first mask     */
+  int mask_tmpfs;    /* the read-only tmpfs masking the first directory: the others
+                        get binds of it                                            */
   int pivoted;       /* paths resolve against "/" once the root has moved           */
   int exec_fifo;     /* O_PATH descriptor of the exec FIFO (after CI_OP_OPEN_EXEC_FIFO) */
-  unsigned preserve_fds; /* descriptors from 3 up that the process keeps (--preserve-fds) */
-  const char **hook_states; /* the state documents the GO message carried          */
+  int cwd_pending;        /* chdir's try was refused: a retry after the uid switch is due */
+  const char *home_env;  /* "HOME=..." for exec, when homeFromPasswd ran                 */
+  const char *exec_path; /* the program resolveExec found                          */
+  const char *state_before; /* the state document GO carried, cut around its status   */
+  const char *state_after;
   struct ci_mount_source *mount_sources; /* bind sources cloned early (CI_OP_OPEN_MOUNT_SOURCE) */
   int idmap_userns[CI_MAX_IDMAPS]; /* user namespaces of id-mapped mounts (CI_OP_IDMAP_USERNS) */
   unsigned idmap_count;
-  size_t hook_state_count;
   /* What failed, for the error report; set by ci_fail(). */
   const char *fail_syscall;
   const char *fail_path;
-  char fail_message[512];
+  char fail_message[3072];
 };
 
 /* Records the failing call and returns -1; errno is left as the call set it. */
 int ci_fail(struct ci_ctx *ctx, const char *syscall, const char *path);
 
-/* Resolves a path inside the container root (never escaping it, no magic links). */
+/* paths.c: paths inside the container root (never escaping it, no magic links). */
 int ci_open_in_root(struct ci_ctx *ctx, const char *path, int flags);
+/* Splits "/a/b/c" into a descriptor of "/a/b" (resolved in root) and the name "c". */
+int ci_open_parent(struct ci_ctx *ctx, const char *path, char *name, size_t name_size);
+/* The path, inside the root, at which something made for `path` must go: every symlink met in
+   what exists is followed within the root, so a dangling one leads to where it points. */
+int ci_path_for_create(struct ci_ctx *ctx, const char *path, char *out, size_t size);
+/* mkdir -p inside the root, component by component with mkdirat on its parent. */
+int ci_mkdir_all(struct ci_ctx *ctx, const char *path, mode_t mode);
+/* An empty file at path (and its parents), unless something is there already. */
+int ci_make_file(struct ci_ctx *ctx, const char *path, mode_t mode);
 
-typedef int (*ci_op_fn)(struct ci_ctx *ctx, const struct ci_op *op);
-
-/* ops_fs.c */
-int ci_op_root_propagation(struct ci_ctx *, const struct ci_op *);
-int ci_op_open_rootfs(struct ci_ctx *, const struct ci_op *);
-int ci_op_mkdir(struct ci_ctx *, const struct ci_op *);
-int ci_op_mkfile(struct ci_ctx *, const struct ci_op *);
-int ci_op_mount_fs(struct ci_ctx *, const struct ci_op *);
-int ci_op_open_mount_source(struct ci_ctx *, const struct ci_op *);
-int ci_op_mount_bind(struct ci_ctx *, const struct ci_op *);
-int ci_op_mknod(struct ci_ctx *, const struct ci_op *);
-int ci_op_symlink(struct ci_ctx *, const struct ci_op *);
-int ci_op_pivot_root(struct ci_ctx *, const struct ci_op *);
-int ci_op_chroot(struct ci_ctx *, const struct ci_op *);
-int ci_op_mask_path(struct ci_ctx *, const struct ci_op *);
-int ci_op_readonly_path(struct ci_ctx *, const struct ci_op *);
-int ci_op_remount_root_ro(struct ci_ctx *, const struct ci_op *);
-
-/* ops_ns.c */
-int ci_op_join_namespace(struct ci_ctx *, const struct ci_op *);
-int ci_op_unshare(struct ci_ctx *, const struct ci_op *);
-int ci_op_time_offsets(struct ci_ctx *, const struct ci_op *);
-
-/* ops_process.c */
-int ci_op_setsid(struct ci_ctx *, const struct ci_op *);
-int ci_op_dumpable(struct ci_ctx *, const struct ci_op *);
-int ci_op_sethostname(struct ci_ctx *, const struct ci_op *);
-int ci_op_setdomainname(struct ci_ctx *, const struct ci_op *);
-int ci_op_join_session_keyring(struct ci_ctx *, const struct ci_op *);
-int ci_op_rlimit(struct ci_ctx *, const struct ci_op *);
-int ci_op_setgroups(struct ci_ctx *, const struct ci_op *);
-int ci_op_setgid(struct ci_ctx *, const struct ci_op *);
-int ci_op_setuid(struct ci_ctx *, const struct ci_op *);
-int ci_op_capabilities(struct ci_ctx *, const struct ci_op *);
-int ci_op_no_new_privs(struct ci_ctx *, const struct ci_op *);
-int ci_op_umask(struct ci_ctx *, const struct ci_op *);
-int ci_op_chdir(struct ci_ctx *, const struct ci_op *);
-int ci_op_open_exec_fifo(struct ci_ctx *, const struct ci_op *);
-int ci_op_wait_exec_fifo(struct ci_ctx *, const struct ci_op *);
-int ci_op_run_hook(struct ci_ctx *, const struct ci_op *);
-
-/* ops_sysctl.c */
-int ci_op_sysctl(struct ci_ctx *, const struct ci_op *);
-
-/* ops_idmap.c */
-int ci_op_idmap_userns(struct ci_ctx *, const struct ci_op *);
-
-/* ops_sched.c */
-int ci_op_scheduler(struct ci_ctx *, const struct ci_op *);
-int ci_op_io_priority(struct ci_ctx *, const struct ci_op *);
-int ci_op_personality(struct ci_ctx *, const struct ci_op *);
-int ci_op_cpu_affinity(struct ci_ctx *, const struct ci_op *);
-
-/* ops_console.c */
-int ci_op_console(struct ci_ctx *, const struct ci_op *);
-int ci_op_preserve_fds(struct ci_ctx *, const struct ci_op *);
-int ci_op_exec(struct ci_ctx *, const struct ci_op *);
-
-/* ops_seccomp.c */
-int ci_op_seccomp(struct ci_ctx *, const struct ci_op *);
+/* Every op is a function ci_op_<name>(ctx, fields), in the ops_*.c file of its kind. */
+#define CI_DECLARE_OP_FN(NAME, name, code) int ci_op_##name(struct ci_ctx *ctx, const struct ci_op_##name *op);
+CI_OPS(CI_DECLARE_OP_FN)
 
 #endif

@@ -11,7 +11,9 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "channel.h"
@@ -42,9 +44,18 @@ static int bind_onto_console(struct ci_ctx *ctx, int peer) {
   return rc;
 }
 
-int ci_op_console(struct ci_ctx *ctx, const struct ci_op *op) {
+/* A pty the runtime relays to its own terminal passes newlines as they are, as runc's does: the
+   terminal at the other end translates them. Set on the master, it is the peer's setting. */
+static int clear_onlcr(int master) {
+  struct termios termios;
+  if (tcgetattr(master, &termios)) return -1;
+  termios.c_oflag &= ~(tcflag_t)ONLCR;
+  return tcsetattr(master, TCSANOW, &termios);
+}
+
+int ci_op_console(struct ci_ctx *ctx, const struct ci_op_console *op) {
   // Sized before the process can run: a program that reads the size at once sees the real one.
-  struct winsize size = {.ws_row = (unsigned short)op->num[0], .ws_col = (unsigned short)op->num[1]};
+  struct winsize size = {.ws_row = (unsigned short)op->rows, .ws_col = (unsigned short)op->columns};
   int master = ci_open_in_root(ctx, "/dev/pts/ptmx", O_RDWR | O_NOCTTY);
   if (master < 0) return ci_fail(ctx, "openat2", "/dev/pts/ptmx");
   int rc = 0, peer = -1, unlock = 0;
@@ -56,6 +67,8 @@ int ci_op_console(struct ci_ctx *ctx, const struct ci_op *op) {
     rc = ci_fail(ctx, "ioctl", "TIOCSPTLCK");
   } else if (size.ws_row && size.ws_col && ioctl(master, TIOCSWINSZ, &size)) {
     rc = ci_fail(ctx, "ioctl", "TIOCSWINSZ");
+  } else if ((op->flags & CI_CONSOLE_CLEAR_ONLCR) && clear_onlcr(master)) {
+    rc = ci_fail(ctx, "tcsetattr", "ONLCR");
   } else if ((peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
     rc = ci_fail(ctx, "ioctl", "TIOCGPTPEER");
   } else if (bind_onto_console(ctx, peer)) {
@@ -76,4 +89,19 @@ int ci_op_console(struct ci_ctx *ctx, const struct ci_op *op) {
   if (peer >= 0) close(peer);
   errno = err;
   return rc;
+}
+
+int ci_op_chown_stdio(struct ci_ctx *ctx, const struct ci_op_chown_stdio *op) {
+  for (int fd = 0; fd < 3; fd++) {
+    struct stat st;
+    if (fstat(fd, &st)) {
+      if (errno == EBADF) continue;
+      return ci_fail(ctx, "fstat", "stdio");
+    }
+    /* The process's own terminal (or pipe) must be its user's to use it; /dev/null is no one's. */
+    if (st.st_uid == op->uid || (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))) continue;
+    if (fchown(fd, op->uid, (gid_t)-1) && errno != EINVAL && errno != EPERM && errno != EROFS)
+      return ci_fail(ctx, "fchown", "stdio");
+  }
+  return 0;
 }

@@ -1,20 +1,16 @@
 /*
- * Mount and rootfs ops. Every path inside the rootfs is resolved with openat2(RESOLVE_IN_ROOT |
- * RESOLVE_NO_MAGICLINKS) and every mount is attached by descriptor (fsmount/open_tree +
- * move_mount), so a symlink planted in the rootfs cannot redirect a mount outside it.
+ * The rootfs and what is made in it: the root's propagation, directories, files, device nodes
+ * and links, pivot_root, masked and read-only paths. Paths resolve inside the root (paths.c);
+ * mounts attach by descriptor.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/magic.h>
-#include <linux/openat2.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -23,85 +19,13 @@
 
 #define MOVE_BY_FD (MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
 
-int ci_open_in_root(struct ci_ctx *ctx, const char *path, int flags) {
-  struct open_how how = {
-      .flags = (uint64_t)(flags | O_CLOEXEC),
-      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-  };
-  if (ctx->pivoted || ctx->rootfd < 0) {
-    /* After pivot_root, or in a process that joined the container's mount namespace, "/" is
-       the container's root; resolve against it explicitly. */
-    int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (root < 0) return -1;
-    int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
-    int saved = errno;
-    close(root);
-    errno = saved;
-    return fd;
-  }
-  return (int)syscall(SYS_openat2, ctx->rootfd, path, &how, sizeof(how));
-}
-
-/* Splits "/a/b/c" into a descriptor of "/a/b" (resolved in root) and the name "c". */
-static int open_parent(struct ci_ctx *ctx, const char *path, char *name, size_t name_size) {
-  const char *slash = strrchr(path, '/');
-  const char *base = slash ? slash + 1 : path;
-  if (*base == '\0' || strlen(base) >= name_size || strcmp(base, "..") == 0) {
-    errno = EINVAL;
-    return -1;
-  }
-  snprintf(name, name_size, "%s", base);
-  char parent[PATH_MAX];
-  size_t parent_len = slash ? (size_t)(slash - path) : 0;
-  if (parent_len >= sizeof(parent)) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  memcpy(parent, path, parent_len);
-  parent[parent_len] = '\0';
-  return ci_open_in_root(ctx, parent_len ? parent : "/", O_PATH | O_DIRECTORY);
-}
-
-/* mkdir -p inside the root: each missing component is made with mkdirat on a descriptor of
-   its parent, so nothing outside the root can be created through a symlink. */
-static int mkdir_all(struct ci_ctx *ctx, const char *path, mode_t mode) {
-  char buf[PATH_MAX];
-  if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  for (char *p = buf + 1;; p++) {
-    if (*p != '/' && *p != '\0') continue;
-    char saved = *p;
-    *p = '\0';
-    int fd = ci_open_in_root(ctx, buf, O_PATH | O_DIRECTORY);
-    if (fd < 0 && errno == ENOENT) {
-      char name[NAME_MAX + 1];
-      int parent = open_parent(ctx, buf, name, sizeof(name));
-      if (parent < 0) return -1;
-      int rc = mkdirat(parent, name, mode);
-      int err = errno;
-      close(parent);
-      if (rc && err != EEXIST) {
-        errno = err;
-        return -1;
-      }
-      fd = ci_open_in_root(ctx, buf, O_PATH | O_DIRECTORY);
-    }
-    if (fd < 0) return -1;
-    close(fd);
-    *p = saved;
-    if (saved == '\0') return 0;
-  }
-}
-
-int ci_op_root_propagation(struct ci_ctx *ctx, const struct ci_op *op) {
-  if (mount(NULL, "/", NULL, (unsigned long)op->num[0], NULL)) return ci_fail(ctx, "mount", "/");
+int ci_op_root_propagation(struct ci_ctx *ctx, const struct ci_op_root_propagation *op) {
+  if (mount(NULL, "/", NULL, (unsigned long)op->flags, NULL)) return ci_fail(ctx, "mount", "/");
   return 0;
 }
 
-int ci_op_open_rootfs(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *rootfs = op->str[0];
+int ci_op_open_rootfs(struct ci_ctx *ctx, const struct ci_op_open_rootfs *op) {
+  const char *rootfs = op->path;
   /* pivot_root needs the new root to be a mount point. */
   if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL)) return ci_fail(ctx, "mount", rootfs);
   ctx->rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -109,195 +33,52 @@ int ci_op_open_rootfs(struct ci_ctx *ctx, const struct ci_op *op) {
   return 0;
 }
 
-int ci_op_mkdir(struct ci_ctx *ctx, const struct ci_op *op) {
-  if (mkdir_all(ctx, op->str[0], (mode_t)op->num[0])) return ci_fail(ctx, "mkdirat", op->str[0]);
+int ci_op_mkdir(struct ci_ctx *ctx, const struct ci_op_mkdir *op) {
+  if (ci_mkdir_all(ctx, op->path, (mode_t)op->mode)) return ci_fail(ctx, "mkdirat", op->path);
   return 0;
 }
 
-int ci_op_mkfile(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *path = op->str[0];
-  int fd = ci_open_in_root(ctx, path, O_PATH);
-  if (fd >= 0) {
-    close(fd);
-    return 0;
-  }
-  if (errno != ENOENT) return ci_fail(ctx, "openat2", path);
+int ci_op_mkfile(struct ci_ctx *ctx, const struct ci_op_mkfile *op) {
+  if (ci_make_file(ctx, op->path, (mode_t)op->mode)) return ci_fail(ctx, "openat", op->path);
+  return 0;
+}
+
+int ci_op_mknod(struct ci_ctx *ctx, const struct ci_op_mknod *op) {
+  const char *path = op->path;
   char name[NAME_MAX + 1];
-  int parent = open_parent(ctx, path, name, sizeof(name));
-  if (parent < 0) return ci_fail(ctx, "openat2", path);
-  fd = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, (mode_t)op->num[0]);
-  int err = errno;
-  close(parent);
-  if (fd < 0) {
-    errno = err;
-    return ci_fail(ctx, "openat", path);
-  }
-  close(fd);
-  return 0;
-}
-
-/* Attaches a detached mount on a target inside the root and applies the propagation. */
-static int attach_mount(struct ci_ctx *ctx, int mnt, const char *target, uint32_t propagation) {
-  int tfd = ci_open_in_root(ctx, target, O_PATH);
-  if (tfd < 0) return ci_fail(ctx, "openat2", target);
-  int rc = move_mount(mnt, "", tfd, "", MOVE_BY_FD);
-  int err = errno;
-  close(tfd);
-  if (rc) {
-    errno = err;
-    return ci_fail(ctx, "move_mount", target);
-  }
-  if (propagation) {
-    struct mount_attr attr = {.propagation = propagation};
-    if (mount_setattr(mnt, "", AT_EMPTY_PATH, &attr, sizeof(attr))) return ci_fail(ctx, "mount_setattr", target);
-  }
-  return 0;
-}
-
-/* The kernel explains a refused filesystem option in the fs context's log; keep it. */
-static void read_fs_log(struct ci_ctx *ctx, int fsfd) {
-  ssize_t n = read(fsfd, ctx->fail_message, sizeof(ctx->fail_message) - 1);
-  ctx->fail_message[n > 0 ? n : 0] = '\0';
-  if (n > 0 && ctx->fail_message[n - 1] == '\n') ctx->fail_message[n - 1] = '\0';
-}
-
-int ci_op_mount_fs(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *fstype = op->str[0], *source = op->str[1], *target = op->str[2];
-  int fsfd = fsopen(fstype, FSOPEN_CLOEXEC);
-  if (fsfd < 0) return ci_fail(ctx, "fsopen", target);
-  int rc = -1, mnt = -1;
-  if (*source && fsconfig(fsfd, FSCONFIG_SET_STRING, "source", source, 0)) {
-    read_fs_log(ctx, fsfd);
-    ci_fail(ctx, "fsconfig", target);
-    goto out;
-  }
-  for (size_t i = 0; i < op->list_len[0]; i++) {
-    char key[256];
-    const char *option = op->list[0][i];
-    const char *eq = strchr(option, '=');
-    int r;
-    if (eq) {
-      snprintf(key, sizeof(key), "%.*s", (int)(eq - option), option);
-      r = fsconfig(fsfd, FSCONFIG_SET_STRING, key, eq + 1, 0);
-    } else {
-      r = fsconfig(fsfd, FSCONFIG_SET_FLAG, option, NULL, 0);
-    }
-    if (r) {
-      read_fs_log(ctx, fsfd);
-      ci_fail(ctx, "fsconfig", target);
-      goto out;
-    }
-  }
-  if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
-    read_fs_log(ctx, fsfd);
-    ci_fail(ctx, "fsconfig", target);
-    goto out;
-  }
-  mnt = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned int)op->num[0]);
-  if (mnt < 0) {
-    ci_fail(ctx, "fsmount", target);
-    goto out;
-  }
-  rc = attach_mount(ctx, mnt, target, (uint32_t)op->num[1]);
-out:
-  if (mnt >= 0) {
-    int err = errno;
-    close(mnt);
-    errno = err;
-  }
-  int err = errno;
-  close(fsfd);
-  errno = err;
-  return rc;
-}
-
-static int clone_tree(const char *source, uint32_t flags) {
-  return open_tree(AT_FDCWD, source,
-                   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((flags & CI_BIND_RECURSIVE) ? AT_RECURSIVE : 0));
-}
-
-int ci_op_open_mount_source(struct ci_ctx *ctx, const struct ci_op *op) {
-  struct ci_mount_source *entry = malloc(sizeof(*entry));
-  if (!entry) return ci_fail(ctx, "malloc", NULL);
-  entry->source = op->str[0];
-  entry->flags = (uint32_t)op->num[0];
-  entry->fd = clone_tree(entry->source, entry->flags);
-  if (entry->fd < 0) {
-    int err = errno;
-    free(entry);
-    errno = err;
-    return ci_fail(ctx, "open_tree", op->str[0]);
-  }
-  entry->next = ctx->mount_sources;
-  ctx->mount_sources = entry;
-  return 0;
-}
-
-/* The clone CI_OP_OPEN_MOUNT_SOURCE made of this source, handed over once; -1 if none. */
-static int take_mount_source(struct ci_ctx *ctx, const char *source, uint32_t flags) {
-  for (struct ci_mount_source **at = &ctx->mount_sources; *at; at = &(*at)->next) {
-    struct ci_mount_source *entry = *at;
-    if (entry->flags != flags || strcmp(entry->source, source) != 0) continue;
-    int fd = entry->fd;
-    *at = entry->next;
-    free(entry);
-    return fd;
-  }
-  return -1;
-}
-
-int ci_op_mount_bind(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *source = op->str[0], *target = op->str[1];
-  uint32_t flags = (uint32_t)op->num[0];
-  int mnt = take_mount_source(ctx, source, flags);
-  if (mnt < 0) mnt = clone_tree(source, flags);
-  if (mnt < 0) return ci_fail(ctx, "open_tree", source);
-  int rc = 0;
-  struct mount_attr attr = {.attr_set = op->num[1], .attr_clr = op->num[2]};
-  uint32_t userns = (uint32_t)op->num[4];
-  if (userns > ctx->idmap_count) {
-    errno = EINVAL;
-    rc = ci_fail(ctx, "mount_setattr", "no such id map");
-  } else if (userns) {
-    attr.attr_set |= MOUNT_ATTR_IDMAP;
-    attr.userns_fd = (uint64_t)ctx->idmap_userns[userns - 1];
-  }
-  if (rc == 0 && (attr.attr_set || attr.attr_clr) &&
-      mount_setattr(mnt, "", AT_EMPTY_PATH | ((flags & CI_BIND_ATTR_RECURSIVE) ? AT_RECURSIVE : 0), &attr,
-                    sizeof(attr))) {
-    rc = ci_fail(ctx, "mount_setattr", target);
-  }
-  if (rc == 0) rc = attach_mount(ctx, mnt, target, (uint32_t)op->num[3]);
-  int err = errno;
-  close(mnt);
-  errno = err;
-  return rc;
-}
-
-int ci_op_mknod(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *path = op->str[0];
-  char name[NAME_MAX + 1];
-  int parent = open_parent(ctx, path, name, sizeof(name));
+  int parent = ci_open_parent(ctx, path, name, sizeof(name));
   if (parent < 0) return ci_fail(ctx, "openat2", path);
   int rc = 0;
-  dev_t dev = makedev((unsigned)op->num[1], (unsigned)op->num[2]);
-  if (mknodat(parent, name, (mode_t)op->num[0], dev))
+  dev_t dev = makedev((unsigned)op->major, (unsigned)op->minor);
+  if (mknodat(parent, name, (mode_t)op->mode, dev)) {
+    int err = errno;
+    struct stat st;
+    /* The same device from an earlier run of a rootfs without a /dev mount: keep it. A
+       symlink or anything else in its place is not followed, and refused. */
+    if (err == EEXIST && fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        (st.st_mode & S_IFMT) == ((mode_t)op->mode & S_IFMT) && st.st_rdev == dev) {
+      close(parent);
+      return 0;
+    }
+    if (err == EEXIST) snprintf(ctx->fail_message, sizeof(ctx->fail_message), "something else is there");
+    errno = err;
     rc = ci_fail(ctx, "mknodat", path);
-  else if (fchownat(parent, name, (uid_t)op->num[3], (gid_t)op->num[4], AT_SYMLINK_NOFOLLOW))
+  } else if (fchownat(parent, name, (uid_t)op->uid, (gid_t)op->gid, AT_SYMLINK_NOFOLLOW)) {
     rc = ci_fail(ctx, "fchownat", path);
-  /* mknod obeys the umask; the plan's mode is the mode wanted. */
-  else if (fchmodat(parent, name, (mode_t)op->num[0] & 07777, 0))
+  } else if (fchmodat(parent, name, (mode_t)op->mode & 07777, 0)) {
+    /* mknod obeys the umask; the plan's mode is the mode wanted. */
     rc = ci_fail(ctx, "fchmodat", path);
+  }
   int err = errno;
   close(parent);
   errno = err;
   return rc;
 }
 
-int ci_op_symlink(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *target = op->str[0], *link = op->str[1];
+int ci_op_symlink(struct ci_ctx *ctx, const struct ci_op_symlink *op) {
+  const char *target = op->target, *link = op->path;
   char name[NAME_MAX + 1];
-  int parent = open_parent(ctx, link, name, sizeof(name));
+  int parent = ci_open_parent(ctx, link, name, sizeof(name));
   if (parent < 0) return ci_fail(ctx, "openat2", link);
   int rc = symlinkat(target, parent, name);
   int err = errno;
@@ -309,7 +90,7 @@ int ci_op_symlink(struct ci_ctx *ctx, const struct ci_op *op) {
   return 0;
 }
 
-int ci_op_pivot_root(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_pivot_root(struct ci_ctx *ctx, const struct ci_op_pivot_root *op) {
   (void)op;
   /* pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves the
      new root alone, with no directory of the host left to reach. */
@@ -339,7 +120,7 @@ int ci_op_pivot_root(struct ci_ctx *ctx, const struct ci_op *op) {
   return rc;
 }
 
-int ci_op_chroot(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_chroot(struct ci_ctx *ctx, const struct ci_op_chroot *op) {
   (void)op;
   if (fchdir(ctx->rootfd)) return ci_fail(ctx, "fchdir", "rootfs");
   if (mount(".", "/", NULL, MS_MOVE, NULL)) return ci_fail(ctx, "mount", "rootfs");
@@ -366,20 +147,30 @@ static int checked_devnull(struct ci_ctx *ctx) {
   return fd;
 }
 
-int ci_op_mask_path(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *path = op->str[0];
+/* The read-only tmpfs over masked directories: made once, then bound onto each of them. */
+static int masking_tmpfs(struct ci_ctx *ctx) {
+  if (ctx->mask_tmpfs >= 0)
+    return open_tree(ctx->mask_tmpfs, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  int fsfd = fsopen("tmpfs", FSOPEN_CLOEXEC);
+  int mnt = -1;
+  if (fsfd >= 0 && fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+    mnt = fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
+  int err = errno;
+  if (fsfd >= 0) close(fsfd);
+  errno = err;
+  return mnt;
+}
+
+int ci_op_mask_path(struct ci_ctx *ctx, const struct ci_op_mask_path *op) {
+  const char *path = op->path;
   int tfd = ci_open_in_root(ctx, path, O_PATH | O_NOFOLLOW);
   if (tfd < 0) return errno == ENOENT ? 0 : ci_fail(ctx, "openat2", path);
   struct stat st;
-  int rc = 0, mnt = -1;
+  int rc = 0, mnt = -1, dir = 0;
   if (fstat(tfd, &st)) {
     rc = ci_fail(ctx, "fstat", path);
-  } else if (S_ISDIR(st.st_mode)) {
-    int fsfd = fsopen("tmpfs", FSOPEN_CLOEXEC);
-    if (fsfd < 0 || fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) ||
-        (mnt = fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY)) < 0)
-      rc = ci_fail(ctx, "fsmount", path);
-    if (fsfd >= 0) close(fsfd);
+  } else if ((dir = S_ISDIR(st.st_mode))) {
+    if ((mnt = masking_tmpfs(ctx)) < 0) rc = ci_fail(ctx, "fsmount", path);
   } else {
     int null = checked_devnull(ctx);
     if (null < 0)
@@ -389,14 +180,18 @@ int ci_op_mask_path(struct ci_ctx *ctx, const struct ci_op *op) {
   }
   if (rc == 0 && move_mount(mnt, "", tfd, "", MOVE_BY_FD)) rc = ci_fail(ctx, "move_mount", path);
   int err = errno;
-  if (mnt >= 0) close(mnt);
+  /* The first masking tmpfs, attached now, is what the next directories get a bind of. */
+  if (rc == 0 && dir && ctx->mask_tmpfs < 0)
+    ctx->mask_tmpfs = mnt;
+  else if (mnt >= 0)
+    close(mnt);
   close(tfd);
   errno = err;
   return rc;
 }
 
-int ci_op_readonly_path(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *path = op->str[0];
+int ci_op_readonly_path(struct ci_ctx *ctx, const struct ci_op_readonly_path *op) {
+  const char *path = op->path;
   int tfd = ci_open_in_root(ctx, path, O_PATH | O_NOFOLLOW);
   if (tfd < 0) return errno == ENOENT ? 0 : ci_fail(ctx, "openat2", path);
   int rc = 0;
@@ -415,9 +210,13 @@ int ci_op_readonly_path(struct ci_ctx *ctx, const struct ci_op *op) {
   return rc;
 }
 
-int ci_op_remount_root_ro(struct ci_ctx *ctx, const struct ci_op *op) {
-  (void)op;
+int ci_op_remount_readonly(struct ci_ctx *ctx, const struct ci_op_remount_readonly *op) {
+  int fd = ci_open_in_root(ctx, op->path, O_PATH | O_DIRECTORY);
+  if (fd < 0) return ci_fail(ctx, "openat2", op->path);
   struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-  if (mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof(attr))) return ci_fail(ctx, "mount_setattr", "/");
-  return 0;
+  int rc = mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) ? ci_fail(ctx, "mount_setattr", op->path) : 0;
+  int err = errno;
+  close(fd);
+  errno = err;
+  return rc;
 }

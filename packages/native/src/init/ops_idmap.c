@@ -17,13 +17,12 @@
 #include "init.h"
 
 /* Writes lines "inside outside count" for triples [from, to) of the op's list to /proc/PID/file. */
-static int write_map(struct ci_ctx *ctx, pid_t pid, const char *file, const struct ci_op *op, size_t from,
-                     size_t to) {
+static int write_map(struct ci_ctx *ctx, pid_t pid, const char *file, ci_u32s maps, size_t from, size_t to) {
   char path[64], text[4096];
   size_t used = 0;
   for (size_t i = from; i < to; i++) {
-    int n = snprintf(text + used, sizeof(text) - used, "%u %u %u\n", ci_u32_at(op->u32s + 12 * i),
-                     ci_u32_at(op->u32s + 12 * i + 4), ci_u32_at(op->u32s + 12 * i + 8));
+    int n = snprintf(text + used, sizeof(text) - used, "%u %u %u\n", ci_u32s_at(maps, 3 * i),
+                     ci_u32s_at(maps, 3 * i + 1), ci_u32s_at(maps, 3 * i + 2));
     if (n < 0 || (size_t)n >= sizeof(text) - used) {
       errno = E2BIG;
       return ci_fail(ctx, "write", file);
@@ -41,9 +40,9 @@ static int write_map(struct ci_ctx *ctx, pid_t pid, const char *file, const stru
   return 0;
 }
 
-int ci_op_idmap_userns(struct ci_ctx *ctx, const struct ci_op *op) {
-  size_t lines = op->u32s_len / 3, uid_lines = (size_t)op->num[0];
-  if (op->u32s_len % 3 || uid_lines == 0 || uid_lines >= lines) {
+int ci_op_idmap_userns(struct ci_ctx *ctx, const struct ci_op_idmap_userns *op) {
+  size_t lines = op->maps.count / 3, uid_lines = (size_t)op->uid_lines;
+  if (op->maps.count % 3 || uid_lines == 0 || uid_lines >= lines) {
     errno = EINVAL;
     return ci_fail(ctx, "idmap", "malformed id maps");
   }
@@ -71,8 +70,8 @@ int ci_op_idmap_userns(struct ci_ctx *ctx, const struct ci_op *op) {
     _exit(0);
   }
   close(hold[0]);
-  int rc = write_map(ctx, child, "uid_map", op, 0, uid_lines);
-  if (rc == 0) rc = write_map(ctx, child, "gid_map", op, uid_lines, lines);
+  int rc = write_map(ctx, child, "uid_map", op->maps, 0, uid_lines);
+  if (rc == 0) rc = write_map(ctx, child, "gid_map", op->maps, uid_lines, lines);
   int fd = -1;
   if (rc == 0) {
     char path[64];

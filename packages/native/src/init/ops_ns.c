@@ -13,8 +13,8 @@
 
 #include "init.h"
 
-int ci_op_join_namespace(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *path = op->str[0];
+int ci_op_join_namespace(struct ci_ctx *ctx, const struct ci_op_join_namespace *op) {
+  const char *path = op->path;
   /* A descriptor we were given (a pidfd) is used as it is: before Linux 6.9 a pidfd cannot be
      opened again through /proc/self/fd (ENXIO). */
   int given = -1, end = 0;
@@ -22,7 +22,7 @@ int ci_op_join_namespace(struct ci_ctx *ctx, const struct ci_op *op) {
   int fd = given >= 0 ? given : open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ci_fail(ctx, "open", path);
   /* With the type given, setns itself refuses a namespace of another type (EINVAL). */
-  int rc = setns(fd, (int)op->num[0]);
+  int rc = setns(fd, (int)op->nstype);
   int err = errno;
   if (fd != given) close(fd);
   if (rc) {
@@ -32,17 +32,17 @@ int ci_op_join_namespace(struct ci_ctx *ctx, const struct ci_op *op) {
   return 0;
 }
 
-int ci_op_unshare(struct ci_ctx *ctx, const struct ci_op *op) {
-  if (unshare((int)op->num[0])) return ci_fail(ctx, "unshare", NULL);
+int ci_op_unshare(struct ci_ctx *ctx, const struct ci_op_unshare *op) {
+  if (unshare((int)op->flags)) return ci_fail(ctx, "unshare", NULL);
   return 0;
 }
 
 /* The offsets go to /proc/self/timens_offsets, which names the time namespace our children
    will enter: it takes them only until the first process enters it. */
-int ci_op_time_offsets(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_time_offsets(struct ci_ctx *ctx, const struct ci_op_time_offsets *op) {
   char text[128];
-  int len = snprintf(text, sizeof(text), "%d %lld %u\n%d %lld %u\n", CLOCK_MONOTONIC, (long long)(int64_t)op->num[0],
-                     (unsigned)op->num[1], CLOCK_BOOTTIME, (long long)(int64_t)op->num[2], (unsigned)op->num[3]);
+  int len = snprintf(text, sizeof(text), "%d %lld %u\n%d %lld %u\n", CLOCK_MONOTONIC, (long long)(int64_t)op->monotonic_secs,
+                     (unsigned)op->monotonic_nanosecs, CLOCK_BOOTTIME, (long long)(int64_t)op->boottime_secs, (unsigned)op->boottime_nanosecs);
   int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
   if (fd < 0) return ci_fail(ctx, "open", "/proc/self/timens_offsets");
   struct statfs fs;

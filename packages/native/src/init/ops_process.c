@@ -16,9 +16,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "channel.h"
+#include "fds.h"
 #include "init.h"
 
-int ci_op_setsid(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_setsid(struct ci_ctx *ctx, const struct ci_op_setsid *op) {
   (void)op;
   if (setsid() < 0) return ci_fail(ctx, "setsid", NULL);
   return 0;
@@ -27,18 +29,18 @@ int ci_op_setsid(struct ci_ctx *ctx, const struct ci_op *op) {
 /* /proc/PID files of a process that is not dumpable belong to root: a runtime that is not root
    can write the maps of a new user namespace (itself or through newuidmap) only while the
    process is dumpable. */
-int ci_op_dumpable(struct ci_ctx *ctx, const struct ci_op *op) {
-  if (prctl(PR_SET_DUMPABLE, (unsigned long)op->num[0], 0, 0, 0)) return ci_fail(ctx, "prctl", "PR_SET_DUMPABLE");
+int ci_op_dumpable(struct ci_ctx *ctx, const struct ci_op_dumpable *op) {
+  if (prctl(PR_SET_DUMPABLE, (unsigned long)op->value, 0, 0, 0)) return ci_fail(ctx, "prctl", "PR_SET_DUMPABLE");
   return 0;
 }
 
-int ci_op_sethostname(struct ci_ctx *ctx, const struct ci_op *op) {
-  if (sethostname(op->str[0], strlen(op->str[0]))) return ci_fail(ctx, "sethostname", NULL);
+int ci_op_sethostname(struct ci_ctx *ctx, const struct ci_op_sethostname *op) {
+  if (sethostname(op->name, strlen(op->name))) return ci_fail(ctx, "sethostname", NULL);
   return 0;
 }
 
-int ci_op_setdomainname(struct ci_ctx *ctx, const struct ci_op *op) {
-  if (setdomainname(op->str[0], strlen(op->str[0]))) return ci_fail(ctx, "setdomainname", NULL);
+int ci_op_setdomainname(struct ci_ctx *ctx, const struct ci_op_setdomainname *op) {
+  if (setdomainname(op->name, strlen(op->name))) return ci_fail(ctx, "setdomainname", NULL);
   return 0;
 }
 
@@ -50,9 +52,13 @@ int ci_op_setdomainname(struct ci_ctx *ctx, const struct ci_op *op) {
  * session that started the runtime; searchable by its user. Kernels without keyrings (ENOSYS)
  * go without, as the keyring only narrows what was shared anyway.
  */
-int ci_op_join_session_keyring(struct ci_ctx *ctx, const struct ci_op *op) {
-  long id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, op->str[0]);
-  if (id < 0) return errno == ENOSYS ? 0 : ci_fail(ctx, "keyctl", "KEYCTL_JOIN_SESSION_KEYRING");
+int ci_op_join_session_keyring(struct ci_ctx *ctx, const struct ci_op_join_session_keyring *op) {
+  long id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, op->name);
+  if (id < 0 && errno == ENOSYS) {
+    ci_log(ctx->channel, CI_LOG_WARNING, "the kernel has no keyrings: the container shares the runtime's session keyring");
+    return 0;
+  }
+  if (id < 0) return ci_fail(ctx, "keyctl", "KEYCTL_JOIN_SESSION_KEYRING");
   /* "type;uid;gid;perm;description": the permissions are the fourth field, in hex. */
   char description[512];
   long n = syscall(SYS_keyctl, KEYCTL_DESCRIBE, id, description, sizeof(description));
@@ -74,31 +80,31 @@ int ci_op_join_session_keyring(struct ci_ctx *ctx, const struct ci_op *op) {
   return 0;
 }
 
-int ci_op_rlimit(struct ci_ctx *ctx, const struct ci_op *op) {
-  struct rlimit limit = {.rlim_cur = op->num[1], .rlim_max = op->num[2]};
-  if (prlimit(0, (__rlimit_resource_t)op->num[0], &limit, NULL)) return ci_fail(ctx, "prlimit", NULL);
+int ci_op_rlimit(struct ci_ctx *ctx, const struct ci_op_rlimit *op) {
+  struct rlimit limit = {.rlim_cur = op->soft, .rlim_max = op->hard};
+  if (prlimit(0, (__rlimit_resource_t)op->resource, &limit, NULL)) return ci_fail(ctx, "prlimit", NULL);
   return 0;
 }
 
-int ci_op_setgroups(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_setgroups(struct ci_ctx *ctx, const struct ci_op_setgroups *op) {
   gid_t gids[NGROUPS_MAX];
-  if (op->u32s_len > NGROUPS_MAX) {
+  if (op->gids.count > NGROUPS_MAX) {
     errno = EINVAL;
     return ci_fail(ctx, "setgroups", NULL);
   }
-  for (size_t i = 0; i < op->u32s_len; i++) gids[i] = ci_u32_at(op->u32s + 4 * i);
-  if (setgroups(op->u32s_len, gids)) return ci_fail(ctx, "setgroups", NULL);
+  for (size_t i = 0; i < op->gids.count; i++) gids[i] = ci_u32s_at(op->gids, i);
+  if (setgroups(op->gids.count, gids)) return ci_fail(ctx, "setgroups", NULL);
   return 0;
 }
 
-int ci_op_setgid(struct ci_ctx *ctx, const struct ci_op *op) {
-  gid_t gid = (gid_t)op->num[0];
+int ci_op_setgid(struct ci_ctx *ctx, const struct ci_op_setgid *op) {
+  gid_t gid = (gid_t)op->gid;
   if (setresgid(gid, gid, gid)) return ci_fail(ctx, "setresgid", NULL);
   return 0;
 }
 
-int ci_op_setuid(struct ci_ctx *ctx, const struct ci_op *op) {
-  uid_t uid = (uid_t)op->num[0];
+int ci_op_setuid(struct ci_ctx *ctx, const struct ci_op_setuid *op) {
+  uid_t uid = (uid_t)op->uid;
   /* Keep the permitted set across the switch; CI_OP_CAPABILITIES then sets the final sets. */
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0)) return ci_fail(ctx, "prctl", "PR_SET_KEEPCAPS");
   if (setresuid(uid, uid, uid)) return ci_fail(ctx, "setresuid", NULL);
@@ -122,9 +128,9 @@ static int capget_permitted(uint64_t *permitted) {
   return 0;
 }
 
-int ci_op_capabilities(struct ci_ctx *ctx, const struct ci_op *op) {
-  uint64_t bounding = op->num[0], effective = op->num[1], permitted = op->num[2];
-  uint64_t inheritable = op->num[3], ambient = op->num[4];
+int ci_op_capabilities(struct ci_ctx *ctx, const struct ci_op_capabilities *op) {
+  uint64_t bounding = op->bounding, effective = op->effective, permitted = op->permitted;
+  uint64_t inheritable = op->inheritable, ambient = op->ambient;
   uint64_t have;
   /* After a uid switch the effective set is empty; dropping from the bounding set needs
      CAP_SETPCAP in it, so raise what is still permitted first. */
@@ -144,21 +150,33 @@ int ci_op_capabilities(struct ci_ctx *ctx, const struct ci_op *op) {
   return 0;
 }
 
-int ci_op_no_new_privs(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_no_new_privileges(struct ci_ctx *ctx, const struct ci_op_no_new_privileges *op) {
   (void)op;
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) return ci_fail(ctx, "prctl", "PR_SET_NO_NEW_PRIVS");
   return 0;
 }
 
-int ci_op_umask(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_umask(struct ci_ctx *ctx, const struct ci_op_umask *op) {
   (void)ctx;
-  umask((mode_t)op->num[0]);
+  umask((mode_t)op->mask);
   return 0;
 }
 
-int ci_op_chdir(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *path = op->str[0];
-  if (chdir(path)) return ci_fail(ctx, "chdir", path);
+/*
+ * process.cwd, entered before the identity switch (a directory only root may enter still works)
+ * and again after it if that first try was refused (one only the process's user may enter).
+ */
+int ci_op_chdir(struct ci_ctx *ctx, const struct ci_op_chdir *op) {
+  const char *path = op->path;
+  if (op->mode == CI_CHDIR_RETRY && !ctx->cwd_pending) return 0;
+  if (chdir(path)) {
+    if (op->mode == CI_CHDIR_TRY && (errno == EACCES || errno == EPERM)) {
+      ctx->cwd_pending = 1;
+      return 0;
+    }
+    return ci_fail(ctx, "chdir", path);
+  }
+  ctx->cwd_pending = 0;
   /* A working directory reached through a descriptor of the host would not be under "/"
      (getcwd says "(unreachable)"): refuse it rather than exec there. */
   char cwd[PATH_MAX];
@@ -169,20 +187,20 @@ int ci_op_chdir(struct ci_ctx *ctx, const struct ci_op *op) {
   return 0;
 }
 
-int ci_op_open_exec_fifo(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_open_exec_fifo(struct ci_ctx *ctx, const struct ci_op_open_exec_fifo *op) {
   /* Opened by path while the host is still reachable; only this O_PATH descriptor crosses the
      pivot, and it is closed before exec. */
-  ctx->exec_fifo = open(op->str[0], O_PATH | O_CLOEXEC);
-  if (ctx->exec_fifo < 0) return ci_fail(ctx, "open", op->str[0]);
+  ctx->exec_fifo = open(op->path, O_PATH | O_CLOEXEC);
+  if (ctx->exec_fifo < 0) return ci_fail(ctx, "open", op->path);
   struct stat st;
   if (fstat(ctx->exec_fifo, &st) || !S_ISFIFO(st.st_mode)) {
     errno = EINVAL;
-    return ci_fail(ctx, "fstat", op->str[0]);
+    return ci_fail(ctx, "fstat", op->path);
   }
   return 0;
 }
 
-int ci_op_wait_exec_fifo(struct ci_ctx *ctx, const struct ci_op *op) {
+int ci_op_wait_exec_fifo(struct ci_ctx *ctx, const struct ci_op_wait_exec_fifo *op) {
   (void)op;
   char path[64];
   snprintf(path, sizeof(path), "/proc/self/fd/%d", ctx->exec_fifo);
@@ -204,64 +222,81 @@ int ci_op_wait_exec_fifo(struct ci_ctx *ctx, const struct ci_op *op) {
   return 0;
 }
 
-int ci_op_preserve_fds(struct ci_ctx *ctx, const struct ci_op *op) {
-  /* Our own descriptors (the channel among them) sit above the preserved ones. */
-  if (op->num[0] > 4096 || (int)(3 + op->num[0]) > ctx->channel) {
+int ci_op_close_descriptors(struct ci_ctx *ctx, const struct ci_op_close_descriptors *op) {
+  /* The channel sits above the preserved descriptors. */
+  if (op->preserve > 4096 || (int)(3 + op->preserve) > ctx->channel) {
     errno = EINVAL;
-    return ci_fail(ctx, "preserve_fds", NULL);
+    return ci_fail(ctx, "close_range", "more descriptors to preserve than were given");
   }
-  ctx->preserve_fds = (unsigned)op->num[0];
-  return 0;
-}
-
-static const char *env_path(const char *const *env) {
-  for (; *env; env++) {
-    if (strncmp(*env, "PATH=", 5) == 0) return *env + 5;
-  }
-  return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-}
-
-/* Finds file on the container's PATH, as execvpe would but with the container's env. */
-static int lookup_executable(const char *file, const char *const *env, char *out, size_t size) {
-  if (strchr(file, '/')) {
-    if (snprintf(out, size, "%s", file) >= (int)size) return ENAMETOOLONG;
-    return 0;
-  }
-  int last_err = ENOENT;
-  const char *p = env_path(env);
-  while (*p) {
-    const char *end = strchrnul(p, ':');
-    int dir_len = (int)(end - p);
-    if (snprintf(out, size, "%.*s%s%s", dir_len, p, dir_len ? "/" : "", file) < (int)size) {
-      struct stat st;
-      if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
-        if (access(out, X_OK) == 0) return 0;
-        last_err = EACCES;
-      }
-    }
-    p = *end ? end + 1 : end;
-  }
-  return last_err;
-}
-
-int ci_op_exec(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *file = op->str[0];
-  char *const *argv = (char *const *)op->list[0];
-  char *const *env = (char *const *)op->list[1];
-  static char path[PATH_MAX];
-  int err = lookup_executable(file, (const char *const *)env, path, sizeof(path));
-  if (err) {
-    errno = err;
-    snprintf(ctx->fail_message, sizeof(ctx->fail_message), "executable file not found in $PATH");
-    return ci_fail(ctx, "exec", file);
-  }
-  /* Nothing of ours may reach the container: mark every descriptor past stdio close-on-exec. */
-  if (close_range(3 + ctx->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC)) return ci_fail(ctx, "close_range", NULL);
-  /* The preserved ones must survive exec even if they were opened close-on-exec. */
-  for (unsigned fd = 3; fd < 3 + ctx->preserve_fds; fd++) {
+  /* Nothing of ours may reach the container; the channel must stay until exec closes it. */
+  if (ci_cloexec_fds_from(3 + op->preserve)) return ci_fail(ctx, "close_range", NULL);
+  /* The preserved ones survive exec even if they were opened close-on-exec. */
+  for (unsigned fd = 3; fd < 3 + op->preserve; fd++) {
     int flags = fcntl((int)fd, F_GETFD);
     if (flags >= 0 && fcntl((int)fd, F_SETFD, flags & ~FD_CLOEXEC)) return ci_fail(ctx, "fcntl", "preserved fd");
   }
-  execve(path, argv, env);
-  return ci_fail(ctx, "execve", file);
+  return 0;
+}
+
+int ci_op_raise_capabilities(struct ci_ctx *ctx, const struct ci_op_raise_capabilities *op) {
+  (void)op;
+  uint64_t permitted;
+  if (capget_permitted(&permitted) || capset_sets(permitted, permitted, 0)) return ci_fail(ctx, "capset", NULL);
+  return 0;
+}
+
+/* The home of uid in the root's /etc/passwd ("name:password:uid:gid:gecos:home:shell"): 0, 1
+   when no entry has that uid, -1 when the file cannot be read. */
+static int passwd_home(struct ci_ctx *ctx, uint32_t uid, char *home, size_t size) {
+  int fd = ci_open_in_root(ctx, "/etc/passwd", O_RDONLY);
+  if (fd < 0) return -1;
+  static char text[1 << 20];
+  size_t len = 0;
+  ssize_t n;
+  while (len < sizeof(text) - 1 && (n = read(fd, text + len, sizeof(text) - 1 - len)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      errno = err;
+      return -1;
+    }
+    len += (size_t)n;
+  }
+  close(fd);
+  text[len] = '\0';
+  for (char *line = text, *next; line && *line; line = next) {
+    next = strchr(line, '\n');
+    if (next) *next++ = '\0';
+    char *field[7] = {line};
+    int count = 1;
+    for (char *c = line; *c && count < 7; c++) {
+      if (*c == ':') {
+        *c = '\0';
+        field[count++] = c + 1;
+      }
+    }
+    if (count < 7) continue;
+    char *end;
+    unsigned long entry = strtoul(field[2], &end, 10);
+    if (end == field[2] || *end || entry != uid) continue;
+    snprintf(home, size, "%s", field[5]);
+    return 0;
+  }
+  return 1;
+}
+
+int ci_op_home_from_passwd(struct ci_ctx *ctx, const struct ci_op_home_from_passwd *op) {
+  static char env[PATH_MAX + 8];
+  char home[PATH_MAX];
+  int found = passwd_home(ctx, op->uid, home, sizeof(home));
+  /* Any uid may be asked for, with or without an entry: like runc, fall back to "/", and say
+     why only when the file itself could not be read. */
+  if (found < 0)
+    ci_log(ctx->channel, CI_LOG_DEBUG, "HOME not set in process.env, and /etc/passwd could not be read: %s",
+           strerrordesc_np(errno));
+  if (found != 0) snprintf(home, sizeof(home), "/");
+  snprintf(env, sizeof(env), "HOME=%s", home);
+  ctx->home_env = env;
+  return 0;
 }

@@ -10,23 +10,23 @@
 #include "channel.h"
 #include "init.h"
 
-int ci_op_seccomp(struct ci_ctx *ctx, const struct ci_op *op) {
-  unsigned int flags = (unsigned int)op->num[0];
+int ci_op_seccomp(struct ci_ctx *ctx, const struct ci_op_seccomp *op) {
+  unsigned int flags = (unsigned int)op->flags;
   /* Each instruction is two u32s: {u16 code, u8 jt, u8 jf} and k. */
-  if (op->u32s_len == 0 || op->u32s_len % 2 != 0 || op->u32s_len / 2 > BPF_MAXINSNS) {
+  if (op->program.count == 0 || op->program.count % 2 != 0 || op->program.count / 2 > BPF_MAXINSNS) {
     errno = EINVAL;
     return ci_fail(ctx, "seccomp", NULL);
   }
-  size_t count = op->u32s_len / 2;
+  size_t count = op->program.count / 2;
   /* The plan's bytes are not aligned for struct sock_filter: decode into our own array. */
   struct sock_filter *filter = calloc(count, sizeof(*filter));
   if (!filter) return ci_fail(ctx, "calloc", NULL);
   for (size_t i = 0; i < count; i++) {
-    uint32_t head = ci_u32_at(op->u32s + 8 * i);
+    uint32_t head = ci_u32_at(op->program.bytes + 8 * i);
     filter[i].code = (uint16_t)head;
     filter[i].jt = (uint8_t)(head >> 16);
     filter[i].jf = (uint8_t)(head >> 24);
-    filter[i].k = ci_u32_at(op->u32s + 8 * i + 4);
+    filter[i].k = ci_u32_at(op->program.bytes + 8 * i + 4);
   }
   struct sock_fprog prog = {.len = (unsigned short)count, .filter = filter};
   /* Needs no_new_privs or CAP_SYS_ADMIN: the plan puts this op where one of the two holds. */

@@ -15,8 +15,8 @@
 
 #include "init.h"
 
-int ci_op_sysctl(struct ci_ctx *ctx, const struct ci_op *op) {
-  const char *name = op->str[0], *value = op->str[1];
+int ci_op_sysctl(struct ci_ctx *ctx, const struct ci_op_sysctl *op) {
+  const char *name = op->name, *value = op->value;
   int sys = ci_open_in_root(ctx, "/proc/sys", O_PATH | O_DIRECTORY);
   if (sys < 0) return ci_fail(ctx, "openat2", "/proc/sys");
   struct statfs fs;

@@ -3,11 +3,42 @@
  * documents the wire format; the golden vectors in test/golden are checked by both sides.
  */
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const FRAME_HEADER_SIZE = 8;
 export const OP_HEADER_SIZE = 8;
-export const MAX_MESSAGE = 256 * 1024;
+/**
+ * A message's payload may be this large: Linux's argument limit (args and env of the process,
+ * up to 6 MiB) and Kubernetes' 256 KiB of annotations fit with room to spare.
+ */
+export const MAX_MESSAGE = 16 * 1024 * 1024;
+/** A message goes as datagrams of at most this many bytes, below any socket buffer's limit. */
+export const MAX_DATAGRAM = 64 * 1024;
 export const MAX_OPS = 4096;
+
+/**
+ * The handshake, step by step. corral-init marks the same points `sync N`, and the runtime's
+ * InitProcess has one method per step; ERROR may come instead of any step from the runtime's
+ * side, and LOG lines at any time.
+ */
+export const HandshakeStep = {
+  /** runtime -> corral-init: PLAN. */
+  plan: 1,
+  /** corral-init -> runtime: CHILD_STARTED, the container process's pid and a pidfd. */
+  childStarted: 2,
+  /** runtime -> container process: GO, host-side setup is done (waitGo). */
+  go: 3,
+  /** container process -> runtime: CONSOLE, the pty master (console). */
+  console: 4,
+  /** container process -> runtime: SECCOMP_LISTENER (seccomp with a listener). */
+  seccompListener: 5,
+  /** container process -> runtime: READY, stopped at the exec FIFO (signalReady, `create`). */
+  ready: 6,
+  /** The channel closes: the process has exec'd (exec). */
+  exec: 7,
+} as const;
+
+/** LOG levels, as the runtime's logger takes them. */
+export const LogLevel = { debug: 0, info: 1, warning: 2 } as const;
 
 export const MessageType = {
   plan: 1,
@@ -23,7 +54,7 @@ export const MessageType = {
 export type MessageTypeName = keyof typeof MessageType;
 
 /** Field kinds: u32, u64 (bigint), str, strs (string list), u32s (u32 list). */
-type FieldKind = 'u32' | 'u64' | 'str' | 'strs' | 'u32s';
+export type FieldKind = 'u32' | 'u64' | 'str' | 'strs' | 'u32s';
 interface FieldValue {
   u32: number;
   u64: bigint;
@@ -32,18 +63,28 @@ interface FieldValue {
   u32s: readonly number[];
 }
 
-/** Every op, its code and its fields in wire order. The C side's layouts must match. */
+/**
+ * Every op: its wire code, what corral-init does with it, and its fields in wire order. This
+ * table is the only definition of the ops: corral-init's C table (src/init/ops.h) is generated
+ * from it by ops-header.ts, and test/unit/ops-header.test.ts fails when the two differ.
+ */
 export const OPS = {
   joinNamespace: {
     code: 1,
+    doc: 'setns into the namespace at path; nstype (CLONE_NEW*) makes setns refuse another type',
     fields: [
       ['nstype', 'u32'],
       ['path', 'str'],
     ],
   },
-  clone: { code: 2, fields: [['flags', 'u64']] },
+  clone: {
+    code: 2,
+    doc: 'clone3 with these CLONE_NEW* flags: everything after runs in the container process',
+    fields: [['flags', 'u64']],
+  },
   timeOffsets: {
     code: 3,
+    doc: "offsets (secs as two's complement) of the time namespace unshared for children",
     fields: [
       ['monotonicSecs', 'u64'],
       ['monotonicNanosecs', 'u32'],
@@ -53,19 +94,34 @@ export const OPS = {
   },
   openMountSource: {
     code: 4,
+    doc: 'clone a bind source (BindFlags) now, for the later mountBind of the same source, recursion and userns: before becoming a user namespace root that may not reach it, or (userns n, before the clone) id-mapped by the n-th idmapUserns while corral-init is still the host root',
     fields: [
       ['source', 'str'],
       ['flags', 'u32'],
+      ['userns', 'u32'],
     ],
   },
-  waitGo: { code: 10, fields: [] },
-  unshare: { code: 11, fields: [['flags', 'u64']] },
-  setsid: { code: 12, fields: [] },
-  dumpable: { code: 13, fields: [['value', 'u32']] },
-  rootPropagation: { code: 20, fields: [['flags', 'u64']] },
-  openRootfs: { code: 21, fields: [['path', 'str']] },
+  waitGo: { code: 10, doc: 'wait for the GO message', fields: [] },
+  unshare: { code: 11, doc: 'unshare(flags)', fields: [['flags', 'u64']] },
+  setsid: { code: 12, doc: 'start a new session', fields: [] },
+  dumpable: {
+    code: 13,
+    doc: "prctl(PR_SET_DUMPABLE, value): a runtime that is not root writes a new user namespace's maps only to a dumpable process",
+    fields: [['value', 'u32']],
+  },
+  rootPropagation: {
+    code: 20,
+    doc: 'mount flags for "/" (MS_REC | MS_PRIVATE, MS_SLAVE, ...)',
+    fields: [['flags', 'u64']],
+  },
+  openRootfs: {
+    code: 21,
+    doc: 'bind the rootfs (host path) onto itself and keep a descriptor of it',
+    fields: [['path', 'str']],
+  },
   mkdir: {
     code: 22,
+    doc: 'mkdir -p inside the root',
     fields: [
       ['path', 'str'],
       ['mode', 'u32'],
@@ -73,6 +129,7 @@ export const OPS = {
   },
   mkfile: {
     code: 23,
+    doc: 'an empty file inside the root to mount over, unless something is there',
     fields: [
       ['path', 'str'],
       ['mode', 'u32'],
@@ -80,29 +137,37 @@ export const OPS = {
   },
   mountFs: {
     code: 24,
+    doc: 'a new filesystem on target (in the root): fsopen, fsconfig each option (key=value or key) and each of tryOptions where the filesystem takes it, fsmount with the MOUNT_ATTR_* set, then the propagation (MS_*); MountFlags say what else is done with the target',
     fields: [
       ['fstype', 'str'],
       ['source', 'str'],
       ['target', 'str'],
       ['attrSet', 'u64'],
       ['propagation', 'u32'],
+      ['flags', 'u32'],
       ['options', 'strs'],
+      ['tryOptions', 'strs'],
     ],
   },
   mountBind: {
     code: 25,
+    doc: 'bind source (a host path, or one in the root) on target (in the root) with BindFlags; then MOUNT_ATTR_* set and cleared on it, attrReset cleared too except what the kernel keeps locked, recursiveSet and recursiveClear on every mount of it, and the propagation (MS_*); userns n takes the source openMountSource id-mapped (0: none)',
     fields: [
       ['source', 'str'],
       ['target', 'str'],
       ['flags', 'u32'],
       ['attrSet', 'u64'],
       ['attrClear', 'u64'],
+      ['attrReset', 'u64'],
+      ['recursiveSet', 'u64'],
+      ['recursiveClear', 'u64'],
       ['propagation', 'u32'],
       ['userns', 'u32'],
     ],
   },
   mknod: {
     code: 26,
+    doc: 'a device node inside the root: mode is S_IF* | permissions',
     fields: [
       ['path', 'str'],
       ['mode', 'u32'],
@@ -114,31 +179,46 @@ export const OPS = {
   },
   symlink: {
     code: 27,
+    doc: 'a symlink at path (in the root) pointing to target',
     fields: [
       ['target', 'str'],
       ['path', 'str'],
     ],
   },
-  pivotRoot: { code: 28, fields: [] },
-  chroot: { code: 29, fields: [] },
-  maskPath: { code: 30, fields: [['path', 'str']] },
-  readonlyPath: { code: 31, fields: [['path', 'str']] },
-  remountRootReadonly: { code: 32, fields: [] },
-  sethostname: { code: 40, fields: [['name', 'str']] },
-  setdomainname: { code: 41, fields: [['name', 'str']] },
+  pivotRoot: { code: 28, doc: 'pivot_root into the rootfs and detach the old root', fields: [] },
+  chroot: { code: 29, doc: 'move the rootfs onto / and chroot (--no-pivot)', fields: [] },
+  maskPath: {
+    code: 30,
+    doc: '/dev/null over a file, a read-only tmpfs over a directory (one tmpfs for them all)',
+    fields: [['path', 'str']],
+  },
+  readonlyPath: { code: 31, doc: 'bind path onto itself read-only', fields: [['path', 'str']] },
+  remountReadonly: {
+    code: 32,
+    doc: 'make the mount at path read-only (not its submounts)',
+    fields: [['path', 'str']],
+  },
+  sethostname: { code: 40, doc: 'sethostname', fields: [['name', 'str']] },
+  setdomainname: { code: 41, doc: 'setdomainname', fields: [['name', 'str']] },
   rlimit: {
     code: 42,
+    doc: 'prlimit on itself',
     fields: [
       ['resource', 'u32'],
       ['soft', 'u64'],
       ['hard', 'u64'],
     ],
   },
-  setgroups: { code: 43, fields: [['gids', 'u32s']] },
-  setgid: { code: 44, fields: [['gid', 'u32']] },
-  setuid: { code: 45, fields: [['uid', 'u32']] },
+  setgroups: { code: 43, doc: 'setgroups', fields: [['gids', 'u32s']] },
+  setgid: { code: 44, doc: 'setresgid', fields: [['gid', 'u32']] },
+  setuid: {
+    code: 45,
+    doc: 'setresuid, keeping the permitted capabilities for the capabilities op',
+    fields: [['uid', 'u32']],
+  },
   capabilities: {
     code: 46,
+    doc: 'the final capability sets: bounding drops, capset, ambient raises',
     fields: [
       ['bounding', 'u64'],
       ['effective', 'u64'],
@@ -147,32 +227,61 @@ export const OPS = {
       ['ambient', 'u64'],
     ],
   },
-  noNewPrivileges: { code: 47, fields: [] },
-  umask: { code: 48, fields: [['mask', 'u32']] },
-  chdir: { code: 49, fields: [['path', 'str']] },
-  openExecFifo: { code: 50, fields: [['path', 'str']] },
-  waitExecFifo: { code: 51, fields: [] },
+  noNewPrivileges: { code: 47, doc: 'PR_SET_NO_NEW_PRIVS', fields: [] },
+  umask: { code: 48, doc: 'umask', fields: [['mask', 'u32']] },
+  chdir: {
+    code: 49,
+    doc: 'chdir (ChdirMode: must; try, leaving EACCES and EPERM to a later retry; retry, only if a try left it), checked to land inside the new root',
+    fields: [
+      ['path', 'str'],
+      ['mode', 'u32'],
+    ],
+  },
+  openExecFifo: {
+    code: 50,
+    doc: 'keep an O_PATH descriptor of the exec FIFO (host path)',
+    fields: [['path', 'str']],
+  },
+  waitExecFifo: {
+    code: 51,
+    doc: 'open the exec FIFO for writing, which blocks until `start` reads it',
+    fields: [],
+  },
   runHook: {
     code: 52,
+    doc: 'run a hook in cwd ("": where corral-init is) with the state document of GO, with this status, on its stdin, killed after timeoutMs (0: never); HookFlags.withHome adds the process\'s HOME to env. Its stdout and stderr are kept for the error report: exit status N or signal: NAME, stdout: ..., stderr: ...',
     fields: [
       ['path', 'str'],
       ['args', 'strs'],
       ['env', 'strs'],
-      ['stateIndex', 'u32'],
+      ['cwd', 'str'],
+      ['status', 'str'],
       ['timeoutMs', 'u64'],
+      ['flags', 'u32'],
     ],
   },
   console: {
     code: 53,
+    doc: "after pivot_root, a pty of the container's devpts sized rows x columns (0 0: unset): its peer becomes /dev/console, the controlling terminal and stdio; the master goes to the runtime in CONSOLE. ConsoleFlags.clearOnlcr: the runtime relays it, and output newlines stay as they are",
     fields: [
       ['rows', 'u32'],
       ['columns', 'u32'],
+      ['flags', 'u32'],
     ],
   },
-  preserveFds: { code: 54, fields: [['count', 'u32']] },
-  joinSessionKeyring: { code: 55, fields: [['name', 'str']] },
+  closeDescriptors: {
+    code: 54,
+    doc: 'every descriptor from 3+preserve up is marked close-on-exec (the channel stays until exec closes it), and 3 .. 3+preserve-1 stay open across exec',
+    fields: [['preserve', 'u32']],
+  },
+  joinSessionKeyring: {
+    code: 55,
+    doc: 'a new session keyring by this name, searchable by its user',
+    fields: [['name', 'str']],
+  },
   sysctl: {
     code: 56,
+    doc: 'write value to /proc/sys/name ("/"-separated) of the new root',
     fields: [
       ['name', 'str'],
       ['value', 'str'],
@@ -180,6 +289,7 @@ export const OPS = {
   },
   ioPriority: {
     code: 57,
+    doc: 'ioprio_set on itself',
     fields: [
       ['ioClass', 'u32'],
       ['level', 'u32'],
@@ -187,6 +297,7 @@ export const OPS = {
   },
   scheduler: {
     code: 58,
+    doc: "sched_setattr on itself (nice as two's complement)",
     fields: [
       ['policy', 'u32'],
       ['flags', 'u64'],
@@ -197,32 +308,74 @@ export const OPS = {
       ['period', 'u64'],
     ],
   },
-  personality: { code: 59, fields: [['domain', 'u32']] },
-  cpuAffinity: { code: 62, fields: [['cpus', 'u32s']] },
+  personality: { code: 59, doc: 'personality(2)', fields: [['domain', 'u32']] },
+  signalReady: { code: 60, doc: 'send READY', fields: [] },
+  exec: {
+    code: 61,
+    doc: 'execve the program resolveExec found, with args, and env (and HOME when homeFromPasswd ran)',
+    fields: [
+      ['args', 'strs'],
+      ['env', 'strs'],
+    ],
+  },
+  resolveExec: {
+    code: 64,
+    doc: "find file as Go's exec.LookPath does: a name with a slash as it is, else in each directory of searchPath (an empty entry is the working directory); it must exist, not be a directory and be executable (faccessat AT_EACCESS, or its mode bits where that is refused). Fails with the call at fault (stat, or none) and the description of its errno; lookpath ENOENT when no directory has it, lookpath EACCES when only a relative entry does",
+    fields: [
+      ['file', 'str'],
+      ['searchPath', 'str'],
+    ],
+  },
+  cpuAffinity: { code: 62, doc: 'sched_setaffinity on itself', fields: [['cpus', 'u32s']] },
+  resetCpuAffinity: {
+    code: 65,
+    doc: 'sched_setaffinity on itself to every CPU, which the kernel narrows to those its cpuset allows',
+    fields: [],
+  },
+  memoryPolicy: {
+    code: 66,
+    doc: 'set_mempolicy(mode | flags) with these NUMA nodes',
+    fields: [
+      ['mode', 'u32'],
+      ['flags', 'u32'],
+      ['nodes', 'u32s'],
+    ],
+  },
+  homeFromPasswd: {
+    code: 67,
+    doc: 'HOME for exec: the home of uid in the root\'s /etc/passwd, "/" when it has none',
+    fields: [['uid', 'u32']],
+  },
+  chownStdio: {
+    code: 69,
+    doc: "stdin, stdout and stderr (a pty, pipes) become uid's, before the switch to it, unless they are /dev/null; where the kernel refuses (an unmapped owner, a read-only /dev) they are left as they are",
+    fields: [['uid', 'u32']],
+  },
+  raiseCapabilities: {
+    code: 68,
+    doc: 'make every permitted capability effective again, for a privileged step after the uid switch (a filter without no_new_privs)',
+    fields: [],
+  },
   idmapUserns: {
     code: 63,
+    doc: "before the clone, a user namespace holding an id-mapped mount's maps: uidLines uid triples then gid triples",
     fields: [
       ['uidLines', 'u32'],
       ['maps', 'u32s'],
     ],
   },
-  signalReady: { code: 60, fields: [] },
   seccomp: {
     code: 70,
+    doc: 'install the BPF program (sock_filter as little-endian u32 pairs) with seccomp(2) flags; with SECCOMP_FILTER_FLAG_NEW_LISTENER the listener goes to the runtime in SECCOMP_LISTENER',
     fields: [
       ['flags', 'u32'],
       ['program', 'u32s'],
     ],
   },
-  exec: {
-    code: 61,
-    fields: [
-      ['file', 'str'],
-      ['args', 'strs'],
-      ['env', 'strs'],
-    ],
-  },
-} as const satisfies Record<string, { code: number; fields: ReadonlyArray<readonly [string, FieldKind]> }>;
+} as const satisfies Record<
+  string,
+  { code: number; doc: string; fields: ReadonlyArray<readonly [string, FieldKind]> }
+>;
 
 export type OpName = keyof typeof OPS;
 type FieldsOf<K extends OpName> = (typeof OPS)[K]['fields'][number];
@@ -231,8 +384,38 @@ export type InitOp = {
   [K in OpName]: { op: K } & { -readonly [F in FieldsOf<K> as F[0]]: FieldValue[F[1]] };
 }[OpName];
 
-/** CI_OP_MOUNT_BIND flags. */
-export const BindFlags = { recursive: 1, attrRecursive: 2 } as const;
+/** chdir modes. */
+export const ChdirMode = { must: 0, try: 1, retry: 2 } as const;
+
+/** mountBind and openMountSource flags. */
+export const BindFlags = {
+  /** Clone the whole tree under the source (rbind). */
+  recursive: 1,
+  /** The source is a path in the root (made by an earlier mount, maybe), resolved there. */
+  sourceInRoot: 4,
+  /** Make the target as the source is, a directory or a file, where it is missing. */
+  makeTarget: 8,
+  /** The id map goes on every mount of the tree (ridmap). */
+  idmapRecursive: 16,
+} as const;
+
+/** runHook flags. */
+export const HookFlags = { withHome: 1 } as const;
+
+/** console flags. */
+export const ConsoleFlags = { clearOnlcr: 1 } as const;
+
+/** mountFs flags. */
+export const MountFlags = {
+  /** Make the target directory where it is missing. */
+  makeDir: 1,
+  /** Where the target exists, the new filesystem's root takes its mode (before the options). */
+  keepMode: 2,
+  /** Copy what the target holds into the new filesystem before mounting it there (tmpcopyup). */
+  copyUp: 4,
+  /** Refuse a target that exists and is not a directory: a symlink there could lead elsewhere. */
+  realDir: 8,
+} as const;
 
 const opByCode = new Map<number, OpName>(
   Object.entries(OPS).map(([name, spec]) => [spec.code, name as OpName]),
@@ -428,14 +611,29 @@ export function decodePlan(payload: Buffer): InitOp[] {
   return ops;
 }
 
-export function encodeFrame(type: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+/**
+ * A message as the datagrams that carry it: the first holds the header (type, whole payload
+ * length) and the payload's start, each next one MAX_DATAGRAM bytes more (the last the rest).
+ */
+export function encodeMessage(type: number, payload: Buffer = Buffer.alloc(0)): Buffer[] {
+  if (payload.length > MAX_MESSAGE)
+    throw new RangeError(`protocol: a message of ${payload.length} bytes exceeds ${MAX_MESSAGE}`);
   const header = Buffer.alloc(FRAME_HEADER_SIZE);
   header.writeUInt32LE(type, 0);
   header.writeUInt32LE(payload.length, 4);
-  const frame = Buffer.concat([header, payload]);
-  if (frame.length > MAX_MESSAGE)
-    throw new RangeError(`protocol: message of ${frame.length} bytes exceeds ${MAX_MESSAGE}`);
-  return frame;
+  const first = MAX_DATAGRAM - FRAME_HEADER_SIZE;
+  const datagrams: Buffer[] = [Buffer.concat([header, payload.subarray(0, first)])];
+  for (let at = first; at < payload.length; at += MAX_DATAGRAM)
+    datagrams.push(payload.subarray(at, at + MAX_DATAGRAM));
+  return datagrams;
+}
+
+/** A message that fits in one datagram (what corral-init sends). */
+export function encodeFrame(type: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+  const datagrams = encodeMessage(type, payload);
+  if (datagrams.length > 1)
+    throw new RangeError(`protocol: a frame of ${payload.length} bytes needs more than one datagram`);
+  return datagrams[0]!;
 }
 
 export function decodeFrame(frame: Buffer): { type: number; payload: Buffer } {
@@ -471,11 +669,18 @@ export function encodeErrorReport(report: InitErrorReport): Buffer {
   return w.done();
 }
 
-/** The GO payload: the container state documents that in-container hooks read on stdin. */
-export function encodeGo(hookStates: readonly string[] = []): Buffer {
+/**
+ * The GO payload: the container's state document, once, cut around its status value
+ * (`state.before + status + state.after`), for the hooks that run in the container to read with
+ * their own status; nothing when none runs there.
+ */
+export function encodeGo(state?: { before: string; after: string }): Buffer {
   const w = new Writer();
-  w.u32(hookStates.length);
-  for (const state of hookStates) w.str(state);
+  w.u32(state ? 2 : 0);
+  if (state) {
+    w.str(state.before);
+    w.str(state.after);
+  }
   return w.done();
 }
 

@@ -2,11 +2,17 @@
  * Test harness for corral-init's plan decoder, built by the unit tests with sanitizers.
  *   plan-check dump   < plan   prints each decoded op on a line: code, then its fields
  *   plan-check fuzz N < plan   decodes N mutated copies; must never crash or read out of bounds
+ *   plan-check recv            stdin is a SOCK_SEQPACKET socket: receives one message as
+ *                              corral-init does (datagrams reassembled), prints its type and
+ *                              the decoded plan, or "refused" and errno
  */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "channel.h"
 #include "plan.h"
 
 static size_t read_all(uint8_t **out) {
@@ -21,39 +27,58 @@ static size_t read_all(uint8_t **out) {
   return len;
 }
 
+static void dump_u32(ci_u32 v) { printf(" %llu", (unsigned long long)v); }
+static void dump_u64(ci_u64 v) { printf(" %llu", (unsigned long long)v); }
+static void dump_str(ci_str v) { printf(" \"%s\"", v); }
+static void dump_strs(ci_strs v) {
+  printf(" [");
+  for (size_t j = 0; j < v.count; j++) printf("%s\"%s\"", j ? "," : "", v.items[j]);
+  if (v.items[v.count] != NULL) printf("<unterminated>");
+  printf("]");
+}
+static void dump_u32s(ci_u32s v) {
+  printf(" [");
+  for (size_t j = 0; j < v.count; j++) printf("%s%u", j ? "," : "", ci_u32s_at(v, j));
+  printf("]");
+}
+
 static void dump(const struct ci_plan *plan) {
+#define DUMP_FIELD(kind, field) dump_##kind(fields->field);
+#define DUMP_OP(NAME, name, code)                      \
+  case CI_OP_##NAME: {                                 \
+    const struct ci_op_##name *fields = &op->as.name; \
+    (void)fields;                                      \
+    CI_FIELDS_##name(DUMP_FIELD) break;                \
+  }
   for (uint32_t i = 0; i < plan->count; i++) {
     const struct ci_op *op = &plan->ops[i];
-    size_t nums = 0, strs = 0, lists = 0;
     printf("%u", op->code);
-    for (const char *k = ci_op_layout(op->code); *k; k++) {
-      switch (*k) {
-        case 'u':
-        case 'U': printf(" %llu", (unsigned long long)op->num[nums++]); break;
-        case 's': printf(" \"%s\"", op->str[strs++]); break;
-        case 'S':
-          printf(" [");
-          for (size_t j = 0; j < op->list_len[lists]; j++) printf("%s\"%s\"", j ? "," : "", op->list[lists][j]);
-          if (op->list[lists][op->list_len[lists]] != NULL) printf("<unterminated>");
-          printf("]");
-          lists++;
-          break;
-        case 'n':
-          printf(" [");
-          for (size_t j = 0; j < op->u32s_len; j++) printf("%s%u", j ? "," : "", ci_u32_at(op->u32s + 4 * j));
-          printf("]");
-          break;
-      }
-    }
+    switch (op->code) { CI_OPS(DUMP_OP) }
     printf("\n");
   }
 }
 
 int main(int argc, char **argv) {
-  uint8_t *buf;
-  size_t len = read_all(&buf);
   struct ci_plan plan;
   int32_t bad_op;
+  if (argc == 2 && strcmp(argv[1], "recv") == 0) {
+    uint32_t type;
+    uint8_t *payload;
+    ssize_t n = ci_recv_frame(0, &type, &payload);
+    if (n < 0) {
+      printf("refused %s\n", strerrorname_np(errno));
+      return 2;
+    }
+    printf("type %u, %zd bytes\n", type, n);
+    if (type == CI_MSG_PLAN && ci_decode_plan(payload, (size_t)n, &plan, &bad_op) == 0) {
+      dump(&plan);
+      ci_free_plan(&plan);
+    }
+    free(payload);
+    return 0;
+  }
+  uint8_t *buf;
+  size_t len = read_all(&buf);
   if (argc == 2 && strcmp(argv[1], "dump") == 0) {
     if (ci_decode_plan(buf, len, &plan, &bad_op)) {
       printf("invalid at op %d\n", bad_op);

@@ -67,6 +67,7 @@ describe('corral-init decoder on arm64 under qemu-user', () => {
       join(packageDir, 'src/init'),
       join(packageDir, 'test/c/plan-check.c'),
       join(packageDir, 'src/init/decode.c'),
+      join(packageDir, 'src/init/channel.c'),
       '-o',
       output,
     ]);

@@ -1,10 +1,11 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SeqpacketSocket, seqpacketPair } from '../../src/index.js';
 import * as protocol from '../../src/protocol/protocol.js';
 import {
   decodeErrorReport,
@@ -12,8 +13,12 @@ import {
   decodePlan,
   encodeErrorReport,
   encodeFrame,
+  encodeMessage,
   encodePlan,
   type InitOp,
+  MAX_DATAGRAM,
+  MAX_MESSAGE,
+  MessageType,
   OPS,
 } from '../../src/protocol/protocol.js';
 import { loadGoldenVectors } from '../golden/vectors.js';
@@ -30,8 +35,8 @@ describe('protocol.ts against the golden vectors', () => {
   });
 
   it('matches a vector worked out by hand', () => {
-    // version 1, one op: code 48 (umask), reserved 0, length 12, mask 0o22.
-    const expected = '01000000' + '01000000' + '3000' + '0000' + '0c000000' + '12000000';
+    // version 2, one op: code 48 (umask), reserved 0, length 12, mask 0o22.
+    const expected = '02000000' + '01000000' + '3000' + '0000' + '0c000000' + '12000000';
     expect(encodePlan([{ op: 'umask', mask: 0o22 }]).toString('hex')).toBe(expected);
   });
 
@@ -39,7 +44,7 @@ describe('protocol.ts against the golden vectors', () => {
     const ops = vectors.flatMap((v) => v.ops);
     // A chdir of every length from 1 to 64 shifts every later field across each growth point.
     for (let shift = 1; shift <= 64; shift++) {
-      const plan: InitOp[] = [{ op: 'chdir', path: 'x'.repeat(shift) }];
+      const plan: InitOp[] = [{ op: 'chdir', path: 'x'.repeat(shift), mode: 0 }];
       while (plan.length < 400) plan.push(...ops);
       const opByOp = Buffer.concat(plan.map((op) => encodePlan([op]).subarray(8)));
       const bytes = encodePlan(plan);
@@ -56,7 +61,7 @@ describe('protocol.ts against the golden vectors', () => {
 
 describe('protocol.ts refuses what C would misread', () => {
   it('refuses strings with NUL bytes', () => {
-    expect(() => encodePlan([{ op: 'chdir', path: '/a\0b' }])).toThrow(/NUL/);
+    expect(() => encodePlan([{ op: 'chdir', path: '/a\0b', mode: 0 }])).toThrow(/NUL/);
   });
   it('refuses numbers out of range, naming the field', () => {
     expect(() => encodePlan([{ op: 'setuid', uid: -1 }])).toThrow(/setuid\.uid/);
@@ -121,6 +126,7 @@ describe('corral-init decoder (C) against the golden vectors', () => {
       join(packageDir, 'src/init'),
       join(packageDir, 'test/c/plan-check.c'),
       join(packageDir, 'src/init/decode.c'),
+      join(packageDir, 'src/init/channel.c'),
       '-o',
       checker,
     ]);
@@ -136,7 +142,7 @@ describe('corral-init decoder (C) against the golden vectors', () => {
 
   it('refuses a plan of another version and an op with trailing bytes', () => {
     const bytes = Buffer.from(vectors[0]!.bytes);
-    bytes.writeUInt32LE(2, 0);
+    bytes.writeUInt32LE(protocol.PROTOCOL_VERSION + 1, 0);
     expect(spawnSync(checker, ['dump'], { input: bytes }).status).toBe(2);
     const padded = Buffer.from(vectors[0]!.bytes);
     padded.writeUInt32LE(16, 12); // op length claims 4 more bytes than the fields use
@@ -152,12 +158,69 @@ describe('corral-init decoder (C) against the golden vectors', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^accepted \d+ of 20000\n$/);
   });
+
+  /** Runs `plan-check recv` on a socketpair, sends it these datagrams, returns what it printed. */
+  async function receiveInChecker(datagrams: Buffer[]): Promise<string> {
+    const [ours, theirs] = seqpacketPair();
+    const child = spawn(checker, ['recv'], { stdio: [theirs, 'pipe', 'pipe'] });
+    closeSync(theirs);
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+    });
+    child.stderr!.on('data', (d) => {
+      out += d;
+    });
+    const exited = new Promise((resolve) => child.on('close', resolve));
+    const socket = new SeqpacketSocket(ours);
+    for (const datagram of datagrams) await socket.send(datagram);
+    socket.close();
+    await exited;
+    return out;
+  }
+
+  it('reassembles a message of many datagrams, as large args and env need', async () => {
+    // 300 KiB of environment: more than a datagram, or a socket buffer, can hold.
+    const env = Array.from({ length: 300 }, (_, i) => `V${i}=${'x'.repeat(1024)}`);
+    const ops: InitOp[] = [{ op: 'exec', args: ['sh'], env }];
+    const payload = encodePlan(ops);
+    const datagrams = encodeMessage(MessageType.plan, payload);
+    expect(datagrams.length).toBe(Math.ceil((payload.length + 8) / MAX_DATAGRAM));
+    expect(await receiveInChecker(datagrams)).toBe(`type 1, ${payload.length} bytes\n${dump(ops)}`);
+  });
+
+  it('refuses a message whose datagrams do not add up to its length', async () => {
+    const datagrams = encodeMessage(MessageType.plan, Buffer.alloc(3 * MAX_DATAGRAM));
+    // One datagram short: the sender closed before the message was complete.
+    expect(await receiveInChecker(datagrams.slice(0, -1))).toBe('refused EPIPE\n');
+    // A middle datagram cut short.
+    const cut = [datagrams[0]!, datagrams[1]!.subarray(1), ...datagrams.slice(2)];
+    expect(await receiveInChecker(cut)).toBe('refused EBADMSG\n');
+    // A length beyond the limit.
+    const huge = Buffer.from(datagrams[0]!);
+    huge.writeUInt32LE(MAX_MESSAGE + 1, 4);
+    expect(await receiveInChecker([huge])).toBe('refused EBADMSG\n');
+  });
+});
+
+describe('encodeMessage', () => {
+  it('cuts a payload into full datagrams and a last one, and keeps small messages whole', () => {
+    const payload = Buffer.alloc(2 * MAX_DATAGRAM, 7);
+    const datagrams = encodeMessage(9, payload);
+    expect(datagrams.map((d) => d.length)).toEqual([MAX_DATAGRAM, MAX_DATAGRAM, 8]);
+    expect(datagrams[0]!.readUInt32LE(0)).toBe(9);
+    expect(datagrams[0]!.readUInt32LE(4)).toBe(payload.length);
+    expect(Buffer.concat(datagrams).subarray(8).equals(payload)).toBe(true);
+    expect(encodeMessage(4)).toEqual([encodeFrame(4)]);
+    expect(() => encodeFrame(4, payload)).toThrow(/more than one datagram/);
+    expect(() => encodeMessage(1, Buffer.alloc(MAX_MESSAGE + 1))).toThrow(/exceeds/);
+  });
 });
 
 describe('the GO message', () => {
-  it('carries the hook states as a string list', () => {
+  it('carries the state document once, cut around its status', () => {
     // count 2, then "a" (length 2 with its NUL) and "" (length 1).
-    expect(protocol.encodeGo(['a', '']).toString('hex')).toBe(
+    expect(protocol.encodeGo({ before: 'a', after: '' }).toString('hex')).toBe(
       '02000000' + '02000000' + '6100' + '01000000' + '00',
     );
     expect(protocol.encodeGo().toString('hex')).toBe('00000000');

@@ -34,6 +34,15 @@ describe('comparing two runtimes’ observations', () => {
       o('exit', '0'),
     ]);
   });
+
+  it('adds corral’s own value where runc never showed the label', () => {
+    expect(
+      withDeliberate([o('exit', '1')], {
+        exit: { value: '0', why: 'spec' },
+        ran: { value: 'yes', why: 'spec' },
+      }),
+    ).toEqual([o('exit', '0'), o('ran', 'yes')]);
+  });
 });
 
 describe('probe output', () => {

@@ -9,7 +9,13 @@ import { type Bundle, loadBundle } from '../../spec/load.js';
 import type { Spec, SpecProcess } from '../../spec/types.js';
 import { validateSpec } from '../../spec/validate.js';
 import { type ContainerStateFile, stateRootPath } from '../../state/state-dir.js';
-import { planCgroup, planRootlessCgroupOf, recordedCgroup, subCgroupPaths } from '../cgroup.js';
+import {
+  containerCgroups,
+  planCgroup,
+  planRootlessCgroupOf,
+  recordedCgroup,
+  subCgroupPaths,
+} from '../cgroup.js';
 import { validateContainerId } from '../id.js';
 import { type NetDevice, planNetDevices } from '../net-devices.js';
 import { addNotifySocket } from '../notify-socket.js';
@@ -160,6 +166,10 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
   const idMapWriting = planIdMapWriting(spec, rootless);
   const execFifo = mode === 'create' ? join(dirPath, 'exec.fifo') : undefined;
   const preserveFds = options.preserveFds ?? 0;
+  // The cgroup first: a cgroup mount shows the container's own.
+  const { cgroup, missing: cgroupMissing } = rootless.cgroups
+    ? planRootlessCgroupOf(spec, options.id, options.systemdCgroup)
+    : { cgroup: planCgroup(spec, options.id, options.systemdCgroup), missing: undefined };
   let plan: InitPlan | undefined;
   const compile = () => {
     plan ??= compileInitPlan(spec, {
@@ -170,14 +180,13 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
       sessionKeyring: options.noNewKeyring ? undefined : `_ses.${options.id}`,
       rootless: rootless.euid,
       bindDevices: rootless.inUserNamespace,
+      cgroups: containerCgroups(cgroup?.manager, rootless.cgroups),
+      relayConsole: console === 'caller',
     });
     return plan;
   };
   // Checked now, before anything exists, unless a mount's source is still to be made.
   if (!options.notifySocket) compile();
-  const { cgroup, missing: cgroupMissing } = rootless.cgroups
-    ? planRootlessCgroupOf(spec, options.id, options.systemdCgroup)
-    : { cgroup: planCgroup(spec, options.id, options.systemdCgroup), missing: undefined };
   const netDevices = planNetDevices(spec);
   // A user's container root is the user, or one of its subordinate ids: nothing to hand over.
   const containerRoot = rootless.euid ? undefined : hostRoot(spec);
@@ -230,7 +239,11 @@ export function buildTenant(
       'a rootless container cannot set additional groups: setgroups is not allowed to it',
     );
   }
-  const plan = compileExecPlan(spec, spec.process!, initPidfd, preserveFds, euid);
+  const plan = compileExecPlan(spec, spec.process!, initPidfd, {
+    preserveFds,
+    rootless: euid,
+    relayConsole: console === 'caller',
+  });
   const cgroupPaths =
     options.subCgroups?.length && state.cgroupPaths
       ? subCgroupPaths(state.cgroupPaths, options.subCgroups)

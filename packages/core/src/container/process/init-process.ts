@@ -14,12 +14,13 @@ import {
 
 import { CorralError, InitError, SystemError } from '../../errors.js';
 import type { InitPlan } from '../../plan/compile.js';
+import { missingKernelFeature } from '../../plan/kernel-features.js';
 
 /** Turns corral-init's report into an error that says what failed in the config's terms. */
 export function initFailure(plan: InitPlan, report: InitErrorReport): InitError {
   const what = plan.describe[report.opIndex] ?? (report.opIndex < 0 ? 'corral-init' : `op ${report.opIndex}`);
   const stage = report.opIndex >= 0 && report.opIndex <= plan.cloneIndex ? 'runtime' : 'container';
-  let detail = report.message;
+  let detail = missingKernelFeature(report.syscall, report.errno) ?? report.message;
   if (report.path && !what.includes(report.path)) detail = detail ? `${report.path}: ${detail}` : report.path;
   return new InitError(what, {
     stage,
@@ -29,6 +30,7 @@ export function initFailure(plan: InitPlan, report: InitErrorReport): InitError 
     errnoCode: errnoName(report.errno),
     path: report.path || undefined,
     detail,
+    message: plan.explain?.(report),
   });
 }
 
@@ -49,10 +51,11 @@ export interface Handshake {
    */
   childStarted(child: Pidfd): Promise<void>;
   /**
-   * Step 3, before go: the hooks that run on the host. Returns the state documents that GO
-   * carries for the hooks corral-init runs inside the container.
+   * Step 3, before go: the hooks that run on the host. Returns the state document that GO
+   * carries, once, for the hooks corral-init runs inside the container, cut around its status
+   * (hookStateAround); none when no hook runs there.
    */
-  beforeGo(child: Pidfd): Promise<readonly string[]>;
+  beforeGo(child: Pidfd): Promise<{ before: string; after: string } | undefined>;
   /** Step 4: where the terminal's master goes, when the process has one. */
   console?: ConsoleDestination;
   /** Step 5: the seccomp notification listener goes to the agent at `path` with `state`. */
@@ -116,7 +119,7 @@ export class InitProcess {
     options: InitProcessOptions = {},
   ): Promise<InitProcess> {
     // Encoded first: a plan that cannot be encoded starts nothing.
-    const frame = protocol.encodeFrame(protocol.MessageType.plan, protocol.encodePlan(plan.ops));
+    const datagrams = protocol.encodeMessage(protocol.MessageType.plan, protocol.encodePlan(plan.ops));
     const preserveFds = options.preserveFds ?? 0;
     const given = options.given ?? [];
     const [ours, theirs] = seqpacketPair();
@@ -140,7 +143,7 @@ export class InitProcess {
     for (const [i, what] of plan.describe.entries()) init.#debug(`  op ${i}: ${what}`);
     const spawnError = new Promise<never>((_, reject) => helper.once('error', reject));
     try {
-      await Promise.race([init.#socket.send(frame), spawnError]);
+      await Promise.race([init.#send(datagrams), spawnError]);
     } catch (error) {
       // A helper that never got its plan would wait for it forever.
       init.close();
@@ -198,8 +201,13 @@ export class InitProcess {
   }
 
   /** Step 3: the host side is set up; the process goes on with its plan. */
-  async #go(hookStates: readonly string[]): Promise<void> {
-    await this.#socket.send(protocol.encodeFrame(protocol.MessageType.go, protocol.encodeGo(hookStates)));
+  async #go(hookState: { before: string; after: string } | undefined): Promise<void> {
+    await this.#send(protocol.encodeMessage(protocol.MessageType.go, protocol.encodeGo(hookState)));
+  }
+
+  /** A message as the datagrams that carry it (protocol.encodeMessage). */
+  async #send(datagrams: Buffer[]): Promise<void> {
+    for (const datagram of datagrams) await this.#socket.send(datagram);
   }
 
   /** Step 4 to a console socket: hands the pty master on, then lets go of it. */

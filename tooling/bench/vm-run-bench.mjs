@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// `run` of /bin/true with memory, cpu and pids limits on a cgroup v2 host with systemd, the
+// kind of host most containers run on: corral, runc and crun side by side, alternating, inside
+// the test VM. The guest is emulated (about 100 times slower for Node's JIT-compiled code than
+// the machine it runs on), so only ratios mean anything: no absolute time is printed.
+// A benchmark, not a test: it never fails on a number.
+//
+//   ./tooling/pnpm bench:vm [--runs N]      (./tooling/vm run -- node tooling/bench/vm-run-bench.mjs)
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { makeBundle, median, printTable, repo, timed, withWorkDir } from './harness.mjs';
+
+if (!existsSync('/etc/corral-test-vm')) {
+  console.error('vm-run-bench: runs inside the test VM: ./tooling/pnpm bench:vm');
+  process.exit(1);
+}
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' } } });
+const runs = Number(values.runs);
+
+const RUNTIMES = [
+  { label: 'runc', argv: (root, args) => ['runc', '--root', root, ...args] },
+  { label: 'crun', argv: (root, args) => ['crun', '--root', root, ...args] },
+  { label: 'corral', argv: (root, args) => [join(repo, 'bin/corral'), '--root', root, ...args] },
+];
+
+await withWorkDir('corral-vm-bench-', async (work) => {
+  const bundle = makeBundle(join(work, 'bundle'), ['/bin/true']);
+  const configPath = join(bundle, 'config.json');
+  const config = JSON.parse(readFileSync(configPath, 'utf8'));
+  config.linux.resources = {
+    ...config.linux.resources,
+    memory: { limit: 64 << 20 },
+    cpu: { shares: 512, quota: 50_000, period: 100_000 },
+    pids: { limit: 64 },
+  };
+  writeFileSync(configPath, JSON.stringify(config));
+  const once = (runtime, i) =>
+    timed(runtime.argv(join(work, `state-${runtime.label}`), ['run', '--bundle', bundle, `bench-${i}`]));
+
+  for (let i = 0; i < 2; i++) for (const r of RUNTIMES) once(r, `warm-${i}`);
+  const samples = new Map(RUNTIMES.map((r) => [r.label, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const r of RUNTIMES) {
+      const sample = once(r, i);
+      if (!sample.ok) throw new Error(`${r.label} run ${i} failed: ${sample.error}`);
+      samples.get(r.label).push(sample.ms);
+    }
+  }
+
+  // The library: containers one after another from one Node process, no start-up per run.
+  const core = await import(join(repo, 'packages/core/dist/index.js'));
+  const library = [];
+  for (let i = 0; i < runs + 2; i++) {
+    const start = process.hrtime.bigint();
+    const container = await core.runContainer({
+      id: `lib-${i}`,
+      bundle,
+      root: join(work, 'state-lib'),
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    await container.exited;
+    if (i >= 2) library.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  samples.set('corral (library, in-process)', library);
+
+  const base = median(samples.get('runc'));
+  const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  printTable(
+    `\`run\` of /bin/true with memory, cpu and pids limits, cgroup v2 + systemd guest (Linux ${kernel}), ${runs} alternating runs each: ratios of median wall time`,
+    ['runtime', 'vs runc', 'vs crun'],
+    [...samples].map(([label, xs]) => [
+      label,
+      `${(median(xs) / base).toFixed(2)}x`,
+      `${(median(xs) / median(samples.get('crun'))).toFixed(2)}x`,
+    ]),
+  );
+});
