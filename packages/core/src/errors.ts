@@ -40,6 +40,13 @@ export class InvalidConfigError extends CorralError {
     this.name = 'InvalidConfigError';
     this.field = field;
   }
+
+  /** runc's own sentence for the problem, which tools match on, followed by the field. */
+  static inRuncWords(field: string, sentence: string): InvalidConfigError {
+    const error = new InvalidConfigError(field, sentence);
+    error.message = `invalid config: ${sentence} (${field})`;
+    return error;
+  }
 }
 
 /** An operation the container's status does not allow: `cannot start container x: it is running`. */

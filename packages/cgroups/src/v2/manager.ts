@@ -3,7 +3,7 @@ import { dirname, join, relative } from 'node:path';
 
 import { type WriteTarget, writeResources } from '../apply.js';
 import { collectPids, killAll, makeCgroupDir, readProcs, removeCgroupTree, waitUntil } from '../cgroupfs.js';
-import { CgroupError, notSupported } from '../errors.js';
+import { CgroupError, errnoCode, notSupported } from '../errors.js';
 import { parseKeyValues, readCgroupFile, sleep, writeCgroupFile } from '../files.js';
 import { oomEventsV2 } from '../oom.js';
 import { emptyStats } from '../stats.js';
@@ -230,8 +230,17 @@ export class CgroupV2Manager implements CgroupManager {
   }
 
   async destroy(): Promise<void> {
-    if (!existsSync(this.dir)) return;
-    if (this.#events().populated === 1) await this.killAll();
+    let populated: boolean;
+    try {
+      populated = this.#events().populated === 1;
+    } catch (error) {
+      // Removed meanwhile (systemd removes a stopped scope's cgroup): ENOENT before the open,
+      // ENODEV once the directory is gone under an open file.
+      const code = errnoCode((error as Error).cause);
+      if (code === 'ENOENT' || code === 'ENODEV') return;
+      throw error;
+    }
+    if (populated) await this.killAll();
     // A css can stay busy for a moment after the last task left.
     await sleep(0);
     await removeCgroupTree(this.dir);

@@ -239,13 +239,14 @@ describe('the cgroup v2 driver on a unified hierarchy', () => {
   });
 
   it('lists processes from cgroup.procs and removes the cgroup through cgroup.kill', async () => {
-    const shell = spawn('sh', ['-c', 'trap "" TERM; sleep 600 & sleep 600 & echo started; wait'], {
-      stdio: ['ignore', 'pipe', 'ignore'],
+    const shell = spawn('sh', ['-c', 'read go; trap "" TERM; sleep 600 & sleep 600 & echo started; wait'], {
+      stdio: ['pipe', 'pipe', 'ignore'],
     });
     const manager = v2Manager('kill');
     if (!manager) throw new Error('no cgroup2 mount');
     await manager.apply(shell.pid ?? -1);
-    // The shell forks its sleeps inside the cgroup once it is in it.
+    // Only once the shell is in the cgroup may it fork its sleeps there.
+    shell.stdin?.end('go\n');
     await new Promise((resolve) => shell.stdout?.once('data', resolve));
     const pids = await manager.getPids();
     expect(pids).toContain(shell.pid);

@@ -92,7 +92,7 @@ describe('corral run: bad input leaves nothing behind', () => {
   });
 
   it('empty process.args', async () => {
-    await expectFailure(bundleFor([]), /process\.args: must name the program to run/);
+    await expectFailure(bundleFor([]), /args must not be empty \(process\.args\)/);
   });
 
   it('an invalid id', async () => {

@@ -395,7 +395,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   );
   // addConsole starts the session itself. Without a terminal the init still leads a session
   // of its own, as runc's does: CRIU refuses a tree whose session leader is outside it.
-  if (process.terminal) addConsole(plan, process, options.relayConsole);
+  if (process.terminal) addConsole(plan, process, { relayed: options.relayConsole, bindConsole: true });
   else plan.add({ op: 'setsid' }, 'start a new session');
   for (const path of readonlyLater) plan.add({ op: 'remountReadonly', path }, `make ${path} read-only`);
   // Before the readonly paths: /proc/sys is one of them.
@@ -468,11 +468,19 @@ function addInitialAffinity(plan: PlanBuilder, process: SpecProcess): void {
   if (initial) plan.add(initial.op, initial.why);
 }
 
-/** A relayed terminal leaves newlines alone (runc clears ONLCR where it relays, not for a socket). */
-function addConsole(plan: PlanBuilder, process: SpecProcess, relayed = false): void {
+/**
+ * A relayed terminal leaves newlines alone (runc clears ONLCR where it relays, not for a socket).
+ * Only the init's pty becomes /dev/console: runc binds it for no exec'd process.
+ */
+function addConsole(
+  plan: PlanBuilder,
+  process: SpecProcess,
+  { relayed = false, bindConsole = false }: { relayed?: boolean | undefined; bindConsole?: boolean },
+): void {
   if (!process.terminal) return;
   const size = process.consoleSize ?? { height: 0, width: 0 };
-  const flags = relayed ? protocol.ConsoleFlags.clearOnlcr : 0;
+  const flags =
+    (relayed ? protocol.ConsoleFlags.clearOnlcr : 0) | (bindConsole ? protocol.ConsoleFlags.bindConsole : 0);
   plan.add(
     { op: 'console', rows: size.height, columns: size.width, flags },
     'set up the console (process.terminal)',
@@ -632,7 +640,7 @@ export function compileExecPlan(
   const cloneIndex = plan.ops.length;
   plan.add({ op: 'clone', flags: 0n }, 'start the process');
   addWaitGo(plan, process);
-  addConsole(plan, process, options.relayConsole);
+  addConsole(plan, process, { relayed: options.relayConsole });
   const seccomp = seccompStep(spec);
   addProcess(plan, spec, process, seccomp, options);
   return finish(plan, cloneIndex, seccomp);

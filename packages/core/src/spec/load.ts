@@ -26,7 +26,9 @@ export function loadBundle(bundleDir: string): Bundle {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const problem =
-      code === 'ENOENT' ? `no config.json in bundle ${path}` : `cannot read ${configPath}: ${code}`;
+      code === 'ENOENT'
+        ? `JSON specification file config.json not found in ${path}`
+        : `cannot read ${configPath}: ${code}`;
     throw new InvalidConfigError('', problem, { cause: error });
   }
   let raw: unknown;

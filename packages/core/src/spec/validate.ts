@@ -98,6 +98,7 @@ export function validateSpec(raw: unknown, warnings: string[] = []): Spec {
   check(raw, '', 'object');
   const spec = raw as Spec;
   check(spec.ociVersion, 'ociVersion', 'string');
+  if (spec.root === undefined) throw InvalidConfigError.inRuncWords('root', 'root must be specified');
   check(spec.root, 'root', 'object');
   check(spec.root?.path, 'root.path', 'string');
   if (!spec.root?.path) throw new InvalidConfigError('root.path', 'must not be empty');
@@ -105,6 +106,8 @@ export function validateSpec(raw: unknown, warnings: string[] = []): Spec {
   optional(spec.hostname, 'hostname', 'string');
   optional(spec.domainname, 'domainname', 'string');
 
+  if (spec.process === undefined)
+    throw InvalidConfigError.inRuncWords('process', 'process property must not be empty');
   check(spec.process, 'process', 'object');
   const process = spec.process!;
   optional(process.terminal, 'process.terminal', 'boolean');
@@ -128,17 +131,19 @@ export function validateSpec(raw: unknown, warnings: string[] = []): Spec {
         );
     }
   }
-  if (process.args === undefined) throw new InvalidConfigError('process.args', 'is required');
+  if (process.args === undefined || (Array.isArray(process.args) && process.args.length === 0))
+    throw InvalidConfigError.inRuncWords('process.args', 'args must not be empty');
   stringList(process.args, 'process.args');
-  if (process.args.length === 0 || process.args[0] === '') {
-    throw new InvalidConfigError('process.args', 'must name the program to run; it is empty');
-  }
+  if (process.args[0] === '') throw new InvalidConfigError('process.args[0]', 'must name the program to run');
   if (process.env !== undefined) stringList(process.env, 'process.env');
   process.env?.forEach((entry, i) => {
     if (entry.indexOf('=') < 1)
       throw new InvalidConfigError(`process.env[${i}]`, `must be KEY=value, got ${JSON.stringify(entry)}`);
   });
-  absolutePath(process.cwd, 'process.cwd');
+  if (!process.cwd) throw InvalidConfigError.inRuncWords('process.cwd', 'Cwd property must not be empty');
+  check(process.cwd, 'process.cwd', 'string');
+  if (!process.cwd.startsWith('/'))
+    throw InvalidConfigError.inRuncWords('process.cwd', 'Cwd must be an absolute path');
   // Go's zero values, as runc decodes a process without a user or a gid.
   process.user ??= { uid: 0, gid: 0 };
   check(process.user, 'process.user', 'object');
@@ -232,7 +237,10 @@ export function validateSpec(raw: unknown, warnings: string[] = []): Spec {
         check(ns, path, 'object');
         check(ns.type, `${path}.type`, 'string');
         if (!NAMESPACE_TYPES.has(ns.type))
-          throw new InvalidConfigError(`${path}.type`, `unknown namespace ${JSON.stringify(ns.type)}`);
+          throw InvalidConfigError.inRuncWords(
+            `${path}.type`,
+            `namespace ${JSON.stringify(ns.type)} does not exist`,
+          );
         if (seen.has(ns.type))
           throw new InvalidConfigError(`${path}.type`, `the ${ns.type} namespace is given twice`);
         seen.add(ns.type);

@@ -196,7 +196,7 @@ describe('runContainer: bad input leaves nothing behind', () => {
       'root.path',
       /rootfs .*no-such-rootfs does not exist/,
     );
-    await expectRefused(bundleFor([]), 'process.args', /must name the program to run/);
+    await expectRefused(bundleFor([]), 'process.args', /args must not be empty/);
   });
 
   it('a mount the kernel refuses, named by its place in the config', async () => {

@@ -20,14 +20,22 @@ describe('validateSpec', () => {
   it.each([
     ['a missing ociVersion', (s: any) => delete s.ociVersion, /ociVersion: must be a string/],
     ['a missing root.path', (s: any) => delete s.root.path, /root\.path: must be a string/],
-    ['missing process.args', (s: any) => delete s.process.args, /process\.args: is required/],
-    ['empty process.args', (s: any) => (s.process.args = []), /process\.args: must name the program/],
+    ['missing process.args', (s: any) => delete s.process.args, /args must not be empty \(process\.args\)/],
+    ['empty process.args', (s: any) => (s.process.args = []), /args must not be empty \(process\.args\)/],
+    [
+      'an empty program name',
+      (s: any) => (s.process.args = ['']),
+      /process\.args\[0\]: must name the program/,
+    ],
+    ['no root', (s: any) => delete s.root, /root must be specified \(root\)/],
+    ['no process', (s: any) => delete s.process, /process property must not be empty \(process\)/],
+    ['an empty cwd', (s: any) => (s.process.cwd = ''), /Cwd property must not be empty \(process\.cwd\)/],
     [
       'a non-string arg',
       (s: any) => (s.process.args = ['sh', 3]),
       /process\.args\[1\]: must be a string, got 3/,
     ],
-    ['a relative cwd', (s: any) => (s.process.cwd = 'tmp'), /process\.cwd: must be an absolute path/],
+    ['a relative cwd', (s: any) => (s.process.cwd = 'tmp'), /Cwd must be an absolute path \(process\.cwd\)/],
     ['a negative uid', (s: any) => (s.process.user.uid = -1), /process\.user\.uid: must be an integer/],
     [
       'an env entry without =',
@@ -47,7 +55,7 @@ describe('validateSpec', () => {
     [
       'an unknown namespace',
       (s: any) => s.linux.namespaces.push({ type: 'moon' }),
-      /linux\.namespaces\[5\]\.type: unknown namespace "moon"/,
+      /namespace "moon" does not exist \(linux\.namespaces\[5\]\.type\)/,
     ],
     [
       'a namespace given twice',

@@ -42,6 +42,12 @@ struct ci_ctx {
 /* Records the failing call and returns -1; errno is left as the call set it. */
 int ci_fail(struct ci_ctx *ctx, const char *syscall, const char *path);
 
+/* ops_mount.c: mount_setattr(2) on `mnt`, the mount attached at `path` in the root (and the mounts
+   under it if `recursive`). Before Linux 5.12 the flags and propagation of the one mount are set
+   with mount(2) instead; the rest fails with ENOSYS, naming mount_setattr. */
+struct mount_attr;
+int ci_mount_setattr(struct ci_ctx *ctx, int mnt, const char *path, int recursive, struct mount_attr *attr);
+
 /* paths.c: paths inside the container root (never escaping it, no magic links). */
 int ci_open_in_root(struct ci_ctx *ctx, const char *path, int flags);
 /* Splits "/a/b/c" into a descriptor of "/a/b" (resolved in root) and the name "c". */

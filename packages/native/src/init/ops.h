@@ -92,9 +92,10 @@
  * signal: NAME, stdout: ..., stderr: ... */
 #define CI_FIELDS_run_hook(F) F(str, path) F(strs, args) F(strs, env) F(str, cwd) F(str, status) F(u64, timeout_ms) F(u32, flags)
 /* 53 console: after pivot_root, a pty of the container's devpts sized rows x columns (0 0:
- * unset): its peer becomes /dev/console, the controlling terminal and stdio; the master goes to
- * the runtime in CONSOLE. ConsoleFlags.clearOnlcr: the runtime relays it, and output newlines
- * stay as they are */
+ * unset): its peer becomes the controlling terminal and stdio; the master goes to the runtime
+ * in CONSOLE. ConsoleFlags.bindConsole: the peer is bound onto /dev/console as well (the
+ * container's init; an exec'd process leaves it alone). ConsoleFlags.clearOnlcr: the runtime
+ * relays it, and output newlines stay as they are */
 #define CI_FIELDS_console(F) F(u32, rows) F(u32, columns) F(u32, flags)
 /* 54 closeDescriptors: every descriptor from 3+preserve up is marked close-on-exec (the channel
  * stays until exec closes it), and 3 .. 3+preserve-1 stay open across exec */

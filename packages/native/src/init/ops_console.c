@@ -1,7 +1,7 @@
 /*
  * The container's console: a pty made in the container's own devpts after pivot_root. Its
  * peer is reached through TIOCGPTPEER on the master, never by a path the container could
- * swap (CVE-2025-52565), and bound onto /dev/console by descriptor.
+ * swap (CVE-2025-52565), and, for the container's init, bound onto /dev/console by descriptor.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -71,7 +71,7 @@ int ci_op_console(struct ci_ctx *ctx, const struct ci_op_console *op) {
     rc = ci_fail(ctx, "tcsetattr", "ONLCR");
   } else if ((peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
     rc = ci_fail(ctx, "ioctl", "TIOCGPTPEER");
-  } else if (bind_onto_console(ctx, peer)) {
+  } else if ((op->flags & CI_CONSOLE_BIND_CONSOLE) && bind_onto_console(ctx, peer)) {
     rc = -1;
   } else if (ci_send_frame(ctx->channel, CI_MSG_CONSOLE, NULL, 0, master)) {
     rc = ci_fail(ctx, "send", "console");

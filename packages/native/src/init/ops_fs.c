@@ -194,15 +194,16 @@ int ci_op_readonly_path(struct ci_ctx *ctx, const struct ci_op_readonly_path *op
   const char *path = op->path;
   int tfd = ci_open_in_root(ctx, path, O_PATH | O_NOFOLLOW);
   if (tfd < 0) return errno == ENOENT ? 0 : ci_fail(ctx, "openat2", path);
-  int rc = 0;
+  int rc = 0, top_only = 0;
   int mnt = open_tree(tfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
   struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
   if (mnt < 0)
     rc = ci_fail(ctx, "open_tree", path);
-  else if (mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)))
+  else if (mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) && !(top_only = errno == ENOSYS))
     rc = ci_fail(ctx, "mount_setattr", path);
-  else if (move_mount(mnt, "", tfd, "", MOVE_BY_FD))
-    rc = ci_fail(ctx, "move_mount", path);
+  if (rc == 0 && move_mount(mnt, "", tfd, "", MOVE_BY_FD)) rc = ci_fail(ctx, "move_mount", path);
+  /* Without mount_setattr only the top mount becomes read-only, as with runc on such kernels. */
+  if (rc == 0 && top_only) rc = ci_mount_setattr(ctx, mnt, path, 0, &attr);
   int err = errno;
   if (mnt >= 0) close(mnt);
   close(tfd);
@@ -213,8 +214,7 @@ int ci_op_readonly_path(struct ci_ctx *ctx, const struct ci_op_readonly_path *op
 int ci_op_remount_readonly(struct ci_ctx *ctx, const struct ci_op_remount_readonly *op) {
   int fd = ci_open_in_root(ctx, op->path, O_PATH | O_DIRECTORY);
   if (fd < 0) return ci_fail(ctx, "openat2", op->path);
-  struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-  int rc = mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) ? ci_fail(ctx, "mount_setattr", op->path) : 0;
+  int rc = ci_mount_setattr(ctx, fd, op->path, 0, &(struct mount_attr){.attr_set = MOUNT_ATTR_RDONLY});
   int err = errno;
   close(fd);
   errno = err;

@@ -35,11 +35,79 @@ static int attach_mount(struct ci_ctx *ctx, int mnt, const char *target) {
   return 0;
 }
 
-static int set_propagation(struct ci_ctx *ctx, int mnt, uint32_t propagation, const char *target) {
-  struct mount_attr attr = {.propagation = propagation};
-  if (propagation && mount_setattr(mnt, "", AT_EMPTY_PATH, &attr, sizeof(attr)))
-    return ci_fail(ctx, "mount_setattr", target);
+#ifndef ST_NOSYMFOLLOW
+#define ST_NOSYMFOLLOW 0x2000 /* statfs(2) reports it since Linux 5.10; glibc has no name for it */
+#endif
+
+/* The MOUNT_ATTR_* flags the mount has now, as statvfs reports them. */
+static int current_attrs(int fd, uint64_t *attrs) {
+  struct statvfs st;
+  if (fstatvfs(fd, &st)) return -1;
+  static const struct {
+    unsigned long st;
+    uint64_t attr;
+  } flags[] = {{ST_RDONLY, MOUNT_ATTR_RDONLY},         {ST_NOSUID, MOUNT_ATTR_NOSUID},
+               {ST_NODEV, MOUNT_ATTR_NODEV},           {ST_NOEXEC, MOUNT_ATTR_NOEXEC},
+               {ST_NODIRATIME, MOUNT_ATTR_NODIRATIME}, {ST_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW}};
+  *attrs = (st.f_flag & ST_NOATIME)    ? MOUNT_ATTR_NOATIME
+           : (st.f_flag & ST_RELATIME) ? MOUNT_ATTR_RELATIME
+                                       : MOUNT_ATTR_STRICTATIME;
+  for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+    if (st.f_flag & flags[i].st) *attrs |= flags[i].attr;
   return 0;
+}
+
+/* mount(2)'s flags for a bind remount to these attributes; the access time is always named, as
+   a remount that names none keeps the old one. */
+static unsigned long remount_flags(uint64_t attrs) {
+  unsigned long flags = MS_BIND | MS_REMOUNT;
+  if (attrs & MOUNT_ATTR_RDONLY) flags |= MS_RDONLY;
+  if (attrs & MOUNT_ATTR_NOSUID) flags |= MS_NOSUID;
+  if (attrs & MOUNT_ATTR_NODEV) flags |= MS_NODEV;
+  if (attrs & MOUNT_ATTR_NOEXEC) flags |= MS_NOEXEC;
+  if (attrs & MOUNT_ATTR_NODIRATIME) flags |= MS_NODIRATIME;
+  if (attrs & MOUNT_ATTR_NOSYMFOLLOW) flags |= MS_NOSYMFOLLOW;
+  switch (attrs & MOUNT_ATTR__ATIME) {
+  case MOUNT_ATTR_NOATIME: return flags | MS_NOATIME;
+  case MOUNT_ATTR_STRICTATIME: return flags | MS_STRICTATIME;
+  default: return flags | MS_RELATIME;
+  }
+}
+
+/* mount_setattr's flags and propagation set as runc sets them where the call is missing: with
+   mount(2) on the mount now at `path`, reached through /proc/self/fd of a descriptor opened in
+   the root. A bind remount replaces every per-mount flag, so it starts from the mount's own. */
+static int setattr_by_mount(struct ci_ctx *ctx, const char *path, const struct mount_attr *attr) {
+  int fd = ci_open_in_root(ctx, path, O_PATH);
+  if (fd < 0) return ci_fail(ctx, "openat2", path);
+  char proc[32];
+  snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+  int rc = 0;
+  if (attr->attr_set || attr->attr_clr) {
+    uint64_t attrs;
+    if (current_attrs(fd, &attrs))
+      rc = ci_fail(ctx, "fstatvfs", path);
+    else if (mount(NULL, proc, NULL, remount_flags((attrs & ~attr->attr_clr) | attr->attr_set), NULL))
+      rc = ci_fail(ctx, "mount", path);
+  }
+  if (rc == 0 && attr->propagation && mount(NULL, proc, NULL, attr->propagation, NULL))
+    rc = ci_fail(ctx, "mount", path);
+  int err = errno;
+  close(fd);
+  errno = err;
+  return rc;
+}
+
+int ci_mount_setattr(struct ci_ctx *ctx, int mnt, const char *path, int recursive, struct mount_attr *attr) {
+  if (mount_setattr(mnt, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), attr, sizeof(*attr)) == 0) return 0;
+  /* mount_setattr is Linux 5.12; id maps and recursive attributes have no mount(2) form. */
+  if (errno != ENOSYS || recursive || (attr->attr_set & MOUNT_ATTR_IDMAP)) return ci_fail(ctx, "mount_setattr", path);
+  return setattr_by_mount(ctx, path, attr);
+}
+
+static int set_propagation(struct ci_ctx *ctx, int mnt, uint32_t propagation, const char *target) {
+  if (!propagation) return 0;
+  return ci_mount_setattr(ctx, mnt, target, 0, &(struct mount_attr){.propagation = propagation});
 }
 
 /* The kernel explains a refused filesystem option in the fs context's log; keep it. */
@@ -182,23 +250,21 @@ static int take_mount_source(struct ci_ctx *ctx, const char *source, uint32_t fl
 
 /* MOUNT_ATTR_* of the mount flags statvfs reports: what a user namespace's mount may lock. */
 static uint64_t locked_attrs(int mnt) {
-  struct statvfs st;
-  if (fstatvfs(mnt, &st)) return 0;
-  return ((st.f_flag & ST_RDONLY) ? MOUNT_ATTR_RDONLY : 0) | ((st.f_flag & ST_NOSUID) ? MOUNT_ATTR_NOSUID : 0) |
-         ((st.f_flag & ST_NODEV) ? MOUNT_ATTR_NODEV : 0) | ((st.f_flag & ST_NOEXEC) ? MOUNT_ATTR_NOEXEC : 0);
+  uint64_t attrs;
+  if (current_attrs(mnt, &attrs)) return 0;
+  return attrs & (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 }
 
 /* The options' attributes on the bind itself, as `mount --bind -o remount,...` sets them. */
 static int set_bind_attrs(struct ci_ctx *ctx, int mnt, const struct ci_op_mount_bind *op) {
   struct mount_attr attr = {.attr_set = op->attr_set, .attr_clr = op->attr_clear | op->attr_reset};
   if (!attr.attr_set && !attr.attr_clr) return 0;
-  if (mount_setattr(mnt, "", AT_EMPTY_PATH, &attr, sizeof(attr)) == 0) return 0;
-  if (errno != EPERM || !op->attr_reset) return ci_fail(ctx, "mount_setattr", op->target);
+  if (ci_mount_setattr(ctx, mnt, op->target, 0, &attr) == 0) return 0;
+  if (errno != EPERM || !op->attr_reset) return -1;
   /* In a user namespace the flags of a mount from outside it are locked: what the options did
      not name is kept as the source has it (an explicit clear still fails). */
   attr.attr_clr = op->attr_clear | (op->attr_reset & ~locked_attrs(mnt));
-  if (mount_setattr(mnt, "", AT_EMPTY_PATH, &attr, sizeof(attr))) return ci_fail(ctx, "mount_setattr", op->target);
-  return 0;
+  return ci_mount_setattr(ctx, mnt, op->target, 0, &attr);
 }
 
 int ci_op_mount_bind(struct ci_ctx *ctx, const struct ci_op_mount_bind *op) {
@@ -224,8 +290,7 @@ int ci_op_mount_bind(struct ci_ctx *ctx, const struct ci_op_mount_bind *op) {
   if (rc == 0) rc = set_bind_attrs(ctx, mnt, op);
   if (rc == 0 && (op->recursive_set || op->recursive_clear)) {
     struct mount_attr attr = {.attr_set = op->recursive_set, .attr_clr = op->recursive_clear};
-    if (mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)))
-      rc = ci_fail(ctx, "mount_setattr", target);
+    rc = ci_mount_setattr(ctx, mnt, target, 1, &attr);
   }
   if (rc == 0) rc = set_propagation(ctx, mnt, op->propagation, target);
   int err = errno;

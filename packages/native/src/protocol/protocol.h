@@ -74,6 +74,7 @@ enum ci_message_type {
 
 /* console flags (ConsoleFlags in protocol.ts). */
 #define CI_CONSOLE_CLEAR_ONLCR 1u
+#define CI_CONSOLE_BIND_CONSOLE 2u
 
 /* mountFs flags (MountFlags in protocol.ts). */
 #define CI_MOUNT_MAKE_DIR 1u

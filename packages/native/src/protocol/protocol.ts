@@ -262,7 +262,7 @@ export const OPS = {
   },
   console: {
     code: 53,
-    doc: "after pivot_root, a pty of the container's devpts sized rows x columns (0 0: unset): its peer becomes /dev/console, the controlling terminal and stdio; the master goes to the runtime in CONSOLE. ConsoleFlags.clearOnlcr: the runtime relays it, and output newlines stay as they are",
+    doc: "after pivot_root, a pty of the container's devpts sized rows x columns (0 0: unset): its peer becomes the controlling terminal and stdio; the master goes to the runtime in CONSOLE. ConsoleFlags.bindConsole: the peer is bound onto /dev/console as well (the container's init; an exec'd process leaves it alone). ConsoleFlags.clearOnlcr: the runtime relays it, and output newlines stay as they are",
     fields: [
       ['rows', 'u32'],
       ['columns', 'u32'],
@@ -403,7 +403,12 @@ export const BindFlags = {
 export const HookFlags = { withHome: 1 } as const;
 
 /** console flags. */
-export const ConsoleFlags = { clearOnlcr: 1 } as const;
+export const ConsoleFlags = {
+  /** The runtime relays the pty: output newlines stay as they are. */
+  clearOnlcr: 1,
+  /** The peer is bound onto /dev/console: for the container's init only, as with runc. */
+  bindConsole: 2,
+} as const;
 
 /** mountFs flags. */
 export const MountFlags = {
