@@ -63,7 +63,7 @@ describe('corral run: bad input leaves nothing behind', () => {
   it('no config.json', async () => {
     const bundle = makeBundle();
     made.push(bundle);
-    await expectFailure(bundle, /no config\.json in bundle/);
+    await expectFailure(bundle, /JSON specification file config\.json not found in /);
   });
 
   it('invalid JSON', async () => {

@@ -175,7 +175,7 @@ describe('runContainer: bad input leaves nothing behind', () => {
   it('a config that is not there, not JSON, or has a field of the wrong type', async () => {
     const missing = makeBundle();
     made.push(missing);
-    await expectRefused(missing, '', /no config\.json in bundle/);
+    await expectRefused(missing, '', /JSON specification file config\.json not found in /);
     const garbled = makeBundle();
     made.push(garbled);
     garbled.writeConfig('{"ociVersion": "1.2.0", "process": ');
