@@ -45,6 +45,7 @@ export {
   cgroupDirectories,
   resolveCgroupPath,
 } from './paths.js';
+export { planRootlessCgroup, type RootlessCgroup, RootlessCgroupManager } from './rootless.js';
 export { annotationProperties, PROPERTY_ANNOTATION, parseVariantText } from './systemd/annotations.js';
 export { Variant } from './systemd/dbus/variant.js';
 export { deviceProperties } from './systemd/device-properties.js';
@@ -67,6 +68,7 @@ export {
   type SystemdUnit,
   systemdUnitFor,
 } from './systemd/unit.js';
+export { systemdUserManager, USER_SLICE, userBusAddress } from './systemd-user.js';
 export type * from './types.js';
 export { CgroupV1Manager } from './v1/manager.js';
 export { CgroupV2Manager } from './v2/manager.js';

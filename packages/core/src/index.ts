@@ -50,5 +50,10 @@ export { defaultSpec, rootlessSpec } from './spec/default-spec.js';
 export { type Bundle, loadBundle } from './spec/load.js';
 export type { Spec, SpecMount, SpecProcess, SpecSeccomp, SpecSeccompRule } from './spec/types.js';
 export { validateSpec } from './spec/validate.js';
-export { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from './state/state-dir.js';
+export {
+  ContainerDir,
+  type ContainerStateFile,
+  DEFAULT_STATE_ROOT,
+  defaultStateRoot,
+} from './state/state-dir.js';
 export { collectTimingMarks, type TimingMark, timingMark } from './timing.js';

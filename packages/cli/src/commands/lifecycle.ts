@@ -43,6 +43,7 @@ export function createOptions(
     id,
     bundle: values.bundle as string,
     root: global.root,
+    rootless: global.rootless,
     systemdCgroup: global.systemdCgroup,
     noPivot: values['no-pivot'] as boolean | undefined,
     noNewKeyring: values['no-new-keyring'] as boolean | undefined,
@@ -176,7 +177,10 @@ export async function list(args: string[], global: GlobalOptions): Promise<numbe
     if (reason === undefined) throw error;
     throw new CommandError(`${global.root}: ${reason}`, { cause: error });
   }
-  const states = await Promise.all(containers.map(containerState));
+  // runc's list names who made each container; `state` leaves the owner empty, as runc's does.
+  const states = await Promise.all(
+    containers.map(async (dir) => ({ ...(await containerState(dir)), owner: dir.ownerName() })),
+  );
   if (values.quiet) {
     writeOut(states.map((s) => `${s.id}\n`).join(''));
   } else if (values.format === 'json') {
@@ -184,8 +188,7 @@ export async function list(args: string[], global: GlobalOptions): Promise<numbe
     writeOut(`${JSON.stringify(states.map((s) => ({ ...s, owner: s.owner || 'root' })))}\n`);
   } else {
     const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER']];
-    for (const s of states)
-      rows.push([s.id, String(s.pid), s.status, s.bundle, s.created, s.owner || 'root']);
+    for (const s of states) rows.push([s.id, String(s.pid), s.status, s.bundle, s.created, s.owner]);
     const widths = rows[0]!.map((_, col) => Math.max(12, ...rows.map((row) => row[col]!.length + 3)));
     writeOut(
       rows

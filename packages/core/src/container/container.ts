@@ -78,6 +78,11 @@ export class Container {
     return containerState(this.#dir);
   }
 
+  /** Who made the container: the owner of its directory, by name (`#UID` without one), as runc's list shows it. */
+  owner(): string {
+    return this.#dir.ownerName();
+  }
+
   /** The config the container was created from, as create accepted it (not the bundle's file now). */
   spec(): Spec {
     return containerConfig(this.#dir);

@@ -49,7 +49,7 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
   try {
     // Before the state names the cgroup: a failed create destroys its cgroup, and one that
     // already holds processes (or is frozen) is not its to destroy.
-    await refuseUsedCgroup(launch.cgroup.manager);
+    if (launch.cgroup) await refuseUsedCgroup(launch.cgroup.manager);
     // The notify socket's directory is bind-mounted, so it exists before the process starts;
     // `start` binds the socket itself for a created container.
     if (launch.notifySocket && mode === 'create') mkdirSync(notifyDir(dir.path));
@@ -139,7 +139,10 @@ function recordedState(launch: InitLaunch, child: Pidfd): ContainerStateFile {
     rootfs: launch.bundle.rootfs,
     created: new Date().toISOString(),
     ...(launch.spec.annotations ? { annotations: launch.spec.annotations } : {}),
-    ...cgroupRecord(launch.cgroup.manager),
+    ...(launch.cgroup ? cgroupRecord(launch.cgroup.manager) : { cgroupPaths: {} }),
+    ...(launch.rootless.cgroups
+      ? { rootless: launch.rootless.cgroupMissing ? { cgroupMissing: launch.rootless.cgroupMissing } : {} }
+      : {}),
     ...(launch.netDevices.length ? { netDevices: launch.netDevices } : {}),
     config: launch.recordedConfig,
     creating: true,

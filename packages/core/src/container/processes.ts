@@ -1,17 +1,19 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 
 import type { ContainerDir } from '../state/state-dir.js';
-import { recordedCgroup } from './cgroup.js';
+import { cgroupOf, recordedCgroup } from './cgroup.js';
 import { deriveStatus } from './status.js';
 
 /**
  * `ps`: the pids of the container's processes: every process in its cgroup, or without one, in
- * its init's pid namespace (or, without one of its own, the init alone).
+ * its init's pid namespace (or, without one of its own, the init alone). A container made
+ * rootless without a cgroup has no such list: a user cannot see which pid namespace the processes
+ * of its other ids are in.
  */
 export async function containerProcesses(dir: ContainerDir): Promise<number[]> {
   const state = dir.readState();
   if ((await deriveStatus(dir, state)) === 'stopped') return [];
-  const cgroup = recordedCgroup(state.cgroupPaths);
+  const cgroup = state.rootless ? cgroupOf(state, 'list its processes') : recordedCgroup(state.cgroupPaths);
   if (cgroup?.exists()) return (await cgroup.getPids({ recursive: true })).sort((a, b) => a - b);
   const nsOf = (pid: number | string) => {
     try {

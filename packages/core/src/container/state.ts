@@ -1,10 +1,7 @@
-import { readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
-
 import { CorralError } from '../errors.js';
 import { OCI_VERSION } from '../features.js';
 import type { Spec } from '../spec/types.js';
-import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
+import { ContainerDir, stateRootPath } from '../state/state-dir.js';
 import { validateContainerId } from './id.js';
 import { withConfig } from './operation.js';
 import { type ContainerStatus, deriveStatus } from './status.js';
@@ -25,21 +22,14 @@ export interface OciState {
 /** The directory of an existing container; CONTAINER_NOT_FOUND when there is none by that id. */
 export function openContainer(root: string | undefined, id: string): ContainerDir {
   validateContainerId(id);
-  return ContainerDir.open(resolve(root ?? DEFAULT_STATE_ROOT), id);
+  return ContainerDir.open(stateRootPath(root), id);
 }
 
 /** The directories of every container under the root, in id order; others are skipped. */
 export function listContainers(root: string | undefined): ContainerDir[] {
-  const path = resolve(root ?? DEFAULT_STATE_ROOT);
-  let ids: string[];
-  try {
-    ids = readdirSync(path).sort();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+  const path = stateRootPath(root);
   const dirs: ContainerDir[] = [];
-  for (const id of ids) {
+  for (const id of ContainerDir.ids(path)) {
     try {
       dirs.push(openContainer(path, id));
     } catch (error) {

@@ -11,7 +11,7 @@ export async function containerStats(dir: ContainerDir): Promise<CgroupStats> {
   const state = dir.readState();
   check('stats', dir.id, await deriveStatus(dir, state));
   try {
-    return await cgroupOf(state).getStats();
+    return await cgroupOf(state, 'read statistics').getStats();
   } catch (error) {
     throw toCorralError(error, `read stats of container ${dir.id}`);
   }
@@ -19,5 +19,5 @@ export async function containerStats(dir: ContainerDir): Promise<CgroupStats> {
 
 /** OOM kills in the container, until it is gone. */
 export function containerOomEvents(dir: ContainerDir): AsyncIterableIterator<OomEvent> {
-  return cgroupOf(dir.readState()).oomEvents();
+  return cgroupOf(dir.readState(), 'watch for OOM kills').oomEvents();
 }

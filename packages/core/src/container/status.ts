@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-
 import { freezerStateOf } from '@corral/cgroups';
 
 import { processStartTime } from '../state/proc.js';
@@ -53,7 +51,7 @@ export function initIsAlive(state: ContainerStateFile): boolean {
 export async function deriveStatus(dir: ContainerDir, state: ContainerStateFile): Promise<ContainerStatus> {
   if (!initIsAlive(state)) return 'stopped';
   if (state.creating) return 'creating';
-  if (existsSync(dir.execFifoPath)) return 'created';
+  if (dir.hasExecFifo()) return 'created';
   // Read from the recorded paths: a status needs no cgroup manager.
   if (state.cgroupPaths && Object.keys(state.cgroupPaths).length > 0) {
     try {

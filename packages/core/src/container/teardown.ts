@@ -37,7 +37,10 @@ export interface TeardownTarget {
 export async function teardown(target: TeardownTarget): Promise<void> {
   const { dir, state, warn } = target;
   const debug = target.debug ?? (() => {});
-  const cgroup = recordedCgroup(state?.cgroupPaths, state?.systemdUnit);
+  const cgroup = recordedCgroup(state?.cgroupPaths, {
+    systemdUnit: state?.systemdUnit,
+    rootless: state?.rootless !== undefined,
+  });
   const init = target.init ?? (state ? openInitIfAlive(state) : undefined);
   try {
     if (init && state?.netDevices?.length) {
