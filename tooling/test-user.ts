@@ -10,12 +10,10 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  realpathSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -145,8 +143,8 @@ function linkOrCopy(from: string, to: string): void {
 
 /**
  * corral's built command and the Node that runs it, under `dir`, for a user who may not reach the
- * checkout (a clone under /root): the CLI's dist, @corral/native's dist, addon, corral-init and
- * the one package it loads at run time.
+ * checkout (a clone under /root): the CLI's dist (one bundled file per command, @corral/native's
+ * code in it) and @corral/native's package.json, addon and corral-init, which it finds by name.
  */
 function reachableCorral(dir: string): string {
   const cli = join(dir, 'cli');
@@ -159,13 +157,11 @@ function reachableCorral(dir: string): string {
   mkdirSync(join(native, 'build/Release'), { recursive: true });
   for (const file of ['corral_native.node', 'corral-init'])
     linkOrCopy(join(nativeSource, 'build/Release', file), join(native, 'build/Release', file));
-  const require = createRequire(join(nativeSource, 'package.json'));
-  const nodeGypBuild = realpathSync(join(require.resolve('node-gyp-build'), '..'));
-  cpSync(nodeGypBuild, join(native, 'node_modules/node-gyp-build'), { recursive: true });
   const node = join(dir, 'node');
   linkOrCopy(process.execPath, node);
   const launcher = join(dir, 'corral');
-  writeFileSync(launcher, `#!/bin/sh\nexec ${node} ${join(cli, 'dist/corral.js')} "$@"\n`, { mode: 0o755 });
+  const { bin } = JSON.parse(readFileSync(join(cli, 'package.json'), 'utf8')) as { bin: { corral: string } };
+  writeFileSync(launcher, `#!/bin/sh\nexec ${node} ${join(cli, bin.corral)} "$@"\n`, { mode: 0o755 });
   return launcher;
 }
 

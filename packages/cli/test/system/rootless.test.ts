@@ -348,12 +348,12 @@ describe("a user's state root", () => {
     user.run('mkdir', [theirs]);
     const result = bare.corralRun(['--root', theirs, 'list']);
     expect(result.stderr).toBe(
-      `corral: state root ${theirs}: belongs to uid ${user.uid}, not to uid ${bare.uid} who runs corral; corral never acts on another user's containers\n`,
+      `corral: state root ${theirs}: permission denied: it belongs to uid ${user.uid}, not to uid ${bare.uid} who runs corral; corral never acts on another user's containers\n`,
     );
     // Nor root on a user's: a state.json there could name any pid or cgroup.
     const asRoot = spawnSync(corralBin, ['--root', theirs, 'list'], { encoding: 'utf8', timeout: 60_000 });
     expect(asRoot.stderr).toBe(
-      `corral: state root ${theirs}: belongs to uid ${user.uid}, not to uid 0 who runs corral; corral never acts on another user's containers\n`,
+      `corral: state root ${theirs}: permission denied: it belongs to uid ${user.uid}, not to uid 0 who runs corral; corral never acts on another user's containers\n`,
     );
     const link = join(bare.runtimeDir, 'corral');
     bare.run('ln', ['-s', bare.work, link]);

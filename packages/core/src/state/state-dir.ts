@@ -49,7 +49,7 @@ function refuseStateRoot(root: string, stats: Stats): void {
     : !stats.isDirectory()
       ? 'is not a directory'
       : stats.uid !== uid
-        ? `belongs to uid ${stats.uid}, not to uid ${uid} who runs corral; corral never acts on another user's containers`
+        ? `permission denied: it belongs to uid ${stats.uid}, not to uid ${uid} who runs corral; corral never acts on another user's containers`
         : stats.mode & 0o022
           ? `can be written by other users (mode ${(stats.mode & 0o7777).toString(8)})`
           : '';
