@@ -22,6 +22,7 @@ export {
   withDefaultDevices,
 } from './devices/rules.js';
 export { CgroupError, type CgroupErrorCode } from './errors.js';
+export { freezerStateOf } from './freezer-state.js';
 export { HybridCgroupManager } from './hybrid.js';
 export { refuseCgroupInUse } from './in-use.js';
 export { type CgroupManagerOptions, cgroupManagerFromPaths, createCgroupManager } from './manager.js';
@@ -44,6 +45,7 @@ export {
   cgroupDirectories,
   resolveCgroupPath,
 } from './paths.js';
+export { planRootlessCgroup, type RootlessCgroup, RootlessCgroupManager } from './rootless.js';
 export { annotationProperties, PROPERTY_ANNOTATION, parseVariantText } from './systemd/annotations.js';
 export { Variant } from './systemd/dbus/variant.js';
 export { deviceProperties } from './systemd/device-properties.js';
@@ -66,6 +68,7 @@ export {
   type SystemdUnit,
   systemdUnitFor,
 } from './systemd/unit.js';
+export { systemdUserManager, USER_SLICE, userBusAddress } from './systemd-user.js';
 export type * from './types.js';
 export { CgroupV1Manager } from './v1/manager.js';
 export { CgroupV2Manager } from './v2/manager.js';

@@ -15,6 +15,7 @@ import {
 import { annotationProperties } from './systemd/annotations.js';
 import { requireSystemd, SystemdCgroupManager } from './systemd/manager.js';
 import { systemdUnitFor } from './systemd/unit.js';
+import { systemdUserConnection } from './systemd-user.js';
 import type { CgroupManager, LinuxResources } from './types.js';
 import { CgroupV1Manager } from './v1/manager.js';
 import { CgroupV2Manager } from './v2/manager.js';
@@ -65,7 +66,7 @@ export function createCgroupManager(options: CgroupManagerOptions): CgroupManage
  */
 export function cgroupManagerFromPaths(
   paths: Readonly<Record<string, string>>,
-  options: { systemdUnit?: string | undefined } = {},
+  options: { systemdUnit?: string | undefined; systemdUser?: boolean | undefined } = {},
 ): CgroupManager {
   const mounts = cgroupMounts();
   const v1 = new Map<V1Controller, string>();
@@ -83,5 +84,7 @@ export function cgroupManagerFromPaths(
   return new SystemdCgroupManager({
     unit: { name, kind: name.endsWith('.slice') ? 'slice' : 'scope', slice: '', cgroup: '', description: '' },
     files,
+    // A unit of the user's own systemd instance (runc's systemdUser) is reached on the user's bus.
+    ...(options.systemdUser ? systemdUserConnection() : {}),
   });
 }

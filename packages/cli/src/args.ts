@@ -29,10 +29,13 @@ export class ExitStatusError extends Error {
 
 /** A Node system error (EACCES, ENOTDIR, ...) as the words runc prints: "permission denied". */
 export function describeSystemError(error: unknown): string | undefined {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  if (typeof code !== 'string' || typeof message !== 'string' || !message.startsWith(`${code}: `))
-    return undefined;
-  return message.slice(code.length + 2).split(',')[0];
+  // The node:fs error itself, or the one a SystemError wraps.
+  for (let at = error, depth = 0; at && depth < 3; at = (at as { cause?: unknown }).cause, depth++) {
+    const { code, message } = at as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && typeof message === 'string' && message.startsWith(`${code}: `))
+      return message.slice(code.length + 2).split(',')[0];
+  }
+  return undefined;
 }
 
 /**

@@ -168,8 +168,9 @@ export const GLOBAL_FLAGS = {
     default: '/run/corral',
     value: 'DIR',
     complete: 'directory',
-    help: 'where the state of containers is kept (best on a tmpfs)',
-    unlikeRunc: "the default is /run/corral (runc's is /run/runc), so neither sees the other's containers",
+    help: 'where the state of containers is kept (best on a tmpfs); $XDG_RUNTIME_DIR/corral for a user',
+    unlikeRunc:
+      "the default is /run/corral (runc's is /run/runc), so neither sees the other's containers; a root that is a symbolic link, another user's or writable by others is refused",
   },
   criu: {
     type: 'string',
@@ -187,8 +188,7 @@ export const GLOBAL_FLAGS = {
     default: 'auto',
     value: 'WHEN',
     complete: ['true', 'false', 'auto'],
-    help: 'true, false or auto: whether to ignore cgroup permission errors',
-    unlikeRunc: 'true is refused, as corral runs as root',
+    help: 'true, false or auto: whether to ignore cgroup permission errors (auto: when not root, or in a user namespace)',
   },
   help: { type: 'boolean', short: 'h', help: 'show help' },
   version: { type: 'boolean', short: 'v', help: 'print the version' },

@@ -4,11 +4,14 @@ import type { LogFormat } from './output.js';
 
 /** Flags that come before the command, as runc's. */
 export interface GlobalOptions {
-  root: string;
+  /** --root; without it core picks runc's default (/run/corral, or $XDG_RUNTIME_DIR/corral for a user). */
+  root?: string;
   log?: string;
   logFormat: LogFormat;
   debug: boolean;
   systemdCgroup: boolean;
+  /** runc's --rootless: true, false, or auto (rootless when not root, or in a user namespace). */
+  rootless: 'auto' | boolean;
   /** runc's --criu: the criu binary for checkpoint and restore. */
   criu?: string;
   /** Where commands report warnings (set by main to the reporter). */
@@ -29,6 +32,19 @@ function spellings(type: 'string' | 'boolean'): Set<string> {
 const VALUE_FLAGS = spellings('string');
 const BOOLEAN_FLAGS = spellings('boolean');
 
+/**
+ * The command's name: the first argument after the global flags, read without checking them
+ * (parseGlobal does that), so the executable can pick the file that runs it.
+ */
+export function commandName(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('-')) return arg;
+    if (!arg.includes('=') && VALUE_FLAGS.has(arg)) i++;
+  }
+  return undefined;
+}
+
 /** Splits `[global flags] command [command args]`. */
 export function parseGlobal(argv: string[]): {
   global: GlobalOptions;
@@ -38,11 +54,10 @@ export function parseGlobal(argv: string[]): {
   version: boolean;
 } {
   const global: GlobalOptions = {
-    // Core's DEFAULT_STATE_ROOT, spelled out so that parsing flags loads nothing of core.
-    root: '/run/corral',
     logFormat: 'text',
     debug: false,
     systemdCgroup: false,
+    rootless: 'auto',
     warn: (message) => process.stderr.write(`corral: warning: ${message}\n`),
   };
   let help = false;
@@ -66,8 +81,7 @@ export function parseGlobal(argv: string[]): {
       } else if (name === '--rootless') {
         if (!['true', 'false', 'auto'].includes(value))
           throw new UsageError(`--rootless must be true, false or auto, got ${JSON.stringify(value)}`);
-        // auto means rootless only when not root, and corral runs as root.
-        if (value === 'true') throw new UsageError('--rootless true is not supported: corral runs as root');
+        global.rootless = value === 'auto' ? 'auto' : value === 'true';
       }
     } else if (BOOLEAN_FLAGS.has(name)) {
       if (name === '--debug') global.debug = true;

@@ -1,2 +1,7 @@
-// The CLI as a function, for tools that embed it: `await main(['run', '-b', dir, 'id'])`.
-export { main } from './main.js';
+import { COMMANDS } from './commands/table.js';
+import { main as commandLine } from './main.js';
+
+/** The CLI as a function, for tools that embed it: `await main(['run', '-b', dir, 'id'])`. */
+export function main(argv: string[]): Promise<number> {
+  return commandLine(argv, COMMANDS);
+}

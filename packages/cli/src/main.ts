@@ -1,7 +1,10 @@
 import { createRequire } from 'node:module';
 
+import { CorralError, toCorralError } from '@corral/core';
+import { seccompLibraryVersion } from '@corral/native';
+
 import { CommandError, ExitStatusError, HelpRequest, UsageError } from './args.js';
-import { isCommandName } from './flags.js';
+import { type CommandName, isCommandName } from './flags.js';
 import { parseGlobal } from './global.js';
 import { appHelp, commandHelp } from './help.js';
 import { Reporter } from './output.js';
@@ -9,17 +12,21 @@ import { Reporter } from './output.js';
 /** The runtime-spec version corral implements: core's OCI_VERSION, which --version must not load. */
 const SPEC_VERSION = '1.2.0';
 
-/** The commit the command was built from: tsup defines it; absent when run from source. */
+/** The commit and version the command was built from: tsup defines them; absent when run from source. */
 declare const __CORRAL_COMMIT__: string | undefined;
+declare const __CORRAL_VERSION__: string | undefined;
 
 /** runc's version lines (name and version, commit, spec), then Node's and libseccomp's. */
 async function versionText(): Promise<string> {
-  const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+  const version =
+    typeof __CORRAL_VERSION__ === 'string'
+      ? __CORRAL_VERSION__
+      : (createRequire(import.meta.url)('../package.json') as { version: string }).version;
   const commit = typeof __CORRAL_COMMIT__ === 'string' && __CORRAL_COMMIT__ ? __CORRAL_COMMIT__ : undefined;
   // A broken install must not take --version and --help with it: say what failed instead.
   let libseccomp: string;
   try {
-    libseccomp = (await import('@corral/native')).seccompLibraryVersion();
+    libseccomp = seccompLibraryVersion();
   } catch (error) {
     libseccomp = `unavailable (${(error as Error).message})`;
   }
@@ -47,41 +54,19 @@ async function help(topic: string | undefined, reporter: Reporter): Promise<numb
   return 0;
 }
 
-type Command = (args: string[], global: ReturnType<typeof parseGlobal>['global']) => Promise<number>;
+export type Command = (args: string[], global: ReturnType<typeof parseGlobal>['global']) => Promise<number>;
 
-// Each command is loaded only when it runs.
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  create: async () => (await import('./commands/lifecycle.js')).create,
-  start: async () => (await import('./commands/lifecycle.js')).start,
-  state: async () => (await import('./commands/lifecycle.js')).state,
-  kill: async () => (await import('./commands/lifecycle.js')).kill,
-  delete: async () => (await import('./commands/lifecycle.js')).remove,
-  list: async () => (await import('./commands/lifecycle.js')).list,
-  pause: async () => (await import('./commands/lifecycle.js')).pause,
-  resume: async () => (await import('./commands/lifecycle.js')).resume,
-  run: async () => (await import('./commands/run.js')).run,
-  exec: async () => (await import('./commands/exec.js')).exec,
-  update: async () => (await import('./commands/resources.js')).update,
-  events: async () => (await import('./commands/resources.js')).events,
-  ps: async () => (await import('./commands/info.js')).ps,
-  checkpoint: async () => (await import('./commands/checkpoint.js')).checkpoint,
-  restore: async () => (await import('./commands/checkpoint.js')).restore,
-  features: async () => (await import('./commands/info.js')).features,
-  spec: async () => (await import('./commands/spec.js')).spec,
-};
+/** The commands a build of the command line can run, each loaded only when it runs. */
+export type CommandTable = Partial<Record<CommandName, () => Promise<Command>>>;
 
 /**
  * What an error prints. A usage error, a failure the command words itself, or one of corral's family (its class says it explains
  * itself; a failed system call joins the family as a SystemError), prints its message and, in
  * JSON logs, its code and the field, file or errno at fault; anything else is a bug and prints
- * its stack. core is loaded only for an error that is not a usage error, and by then the
- * command has loaded it.
+ * its stack.
  */
-async function describeError(
-  error: unknown,
-): Promise<{ message: string; details?: Record<string, unknown> }> {
+function describeError(error: unknown): { message: string; details?: Record<string, unknown> } {
   if (error instanceof UsageError || error instanceof CommandError) return { message: error.message };
-  const { CorralError, toCorralError } = await import('@corral/core');
   const known = toCorralError(error);
   if (!(known instanceof CorralError)) return { message: String((error as Error)?.stack ?? error) };
   const details: Record<string, unknown> = { code: known.code };
@@ -92,7 +77,11 @@ async function describeError(
   return { message: known.message, details };
 }
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * The command line over `commands`: global flags, help, version, then the command. The
+ * executable gives each command's bundled file a table of that command alone.
+ */
+export async function main(argv: string[], commands: CommandTable): Promise<number> {
   let reporter = new Reporter();
   try {
     const parsed = parseGlobal(argv);
@@ -105,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (parsed.help || !parsed.command) return await help(undefined, reporter);
     if (parsed.command === 'help' || parsed.command === 'h') return await help(parsed.rest[0], reporter);
-    const load = COMMANDS[parsed.command];
+    const load = isCommandName(parsed.command) ? commands[parsed.command] : undefined;
     if (!load) {
       // runc exits 3 here (its command-line library's "No help topic").
       throw new ExitStatusError(
@@ -120,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const failure = error instanceof ExitStatusError ? error.cause : error;
-    const { message, details } = await describeError(failure);
+    const { message, details } = describeError(failure);
     reporter.error(message, details);
     return error instanceof ExitStatusError ? error.exitCode : 1;
   }

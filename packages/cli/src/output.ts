@@ -1,6 +1,25 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeSync } from 'node:fs';
 
 export type LogFormat = 'text' | 'json';
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes all of `text` to stdout at once, by the descriptor: process.stdout would load Node's
+ * stream modules, which cost a short command such as `state` more than its own work. A stdout
+ * someone made non-blocking is waited on, a millisecond at a time.
+ */
+export function writeOut(text: string): void {
+  let data = Buffer.from(text);
+  while (data.length > 0) {
+    try {
+      data = data.subarray(writeSync(1, data));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
 
 /** Where errors, warnings and --debug lines go: stderr, or the --log file, as text or JSON lines. */
 export class Reporter {

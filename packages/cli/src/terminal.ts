@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ReadStream } from 'node:tty';
 
-import { setWindowSize } from '@corral/native';
+import { setWindowSize, windowSize } from '@corral/native';
 
 /**
  * Shows a container's terminal on corral's own stdio, as runc does for a foreground `run` or
@@ -9,7 +8,10 @@ import { setWindowSize } from '@corral/native';
  * the container untouched, input goes to the pty master, its output to our stdout, and the
  * pty follows our window size.
  */
-export function relayTerminal(master: number): { finished: Promise<void>; stop(): void } {
+async function relayTerminal(master: number): Promise<{ finished: Promise<void>; stop(): void }> {
+  // Loaded only here: node:tty brings the stream and net modules, which a run without a
+  // terminal to relay does not need.
+  const { ReadStream } = await import('node:tty');
   const pty = new ReadStream(master);
   const stdin = process.stdin;
   const stdout = process.stdout;
@@ -41,9 +43,13 @@ export function relayTerminal(master: number): { finished: Promise<void>; stop()
   };
 }
 
-/** The size of the terminal corral's output goes to, if it goes to one. */
+/**
+ * The size of the terminal corral's output goes to, if it goes to one: asked of the descriptor,
+ * so that a run whose output is not a terminal never makes process.stdout.
+ */
 export function ourTerminalSize(): { height: number; width: number } | undefined {
-  return process.stdout.isTTY ? { height: process.stdout.rows, width: process.stdout.columns } : undefined;
+  const size = windowSize(1);
+  return size ? { height: size.rows, width: size.columns } : undefined;
 }
 
 // How long output still in the pty may take to come out once the process has exited; a
@@ -53,7 +59,7 @@ const DRAIN_MS = 500;
 /** Waits for the process, relaying its terminal meanwhile when it has one. */
 export async function waitRelaying<T>(master: number | undefined, exited: Promise<T>): Promise<T> {
   if (master === undefined) return exited;
-  const relay = relayTerminal(master);
+  const relay = await relayTerminal(master);
   try {
     const status = await exited;
     await Promise.race([relay.finished, sleep(DRAIN_MS, undefined, { ref: false })]);

@@ -19,7 +19,13 @@ export function runtimeFeatures() {
     linux: {
       namespaces: Object.keys(NAMESPACE_FLAGS),
       capabilities: [...CAPABILITIES.keys()],
-      cgroup: { v1: true, v2: true, systemd: isRunningSystemd(), systemdUser: false, rdma: false },
+      cgroup: {
+        v1: true,
+        v2: true,
+        systemd: isRunningSystemd(),
+        systemdUser: isRunningSystemd(),
+        rdma: false,
+      },
       seccomp: {
         enabled: true,
         actions: [...SECCOMP_ACTIONS.keys()],

@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 
 import type { CompiledSeccompFilter, SeccompFilterSpec } from './seccomp.js';
 
@@ -12,6 +13,7 @@ export interface NativeBinding {
   mkfifo(path: string, mode: number): void;
   unixConnect(path: string): number;
   setWindowSize(fd: number, rows: number, columns: number): void;
+  windowSize(fd: number): [rows: number, columns: number] | null;
   unixDatagramBind(path: string): number;
   unixDatagramSend(path: string, data: Uint8Array): void;
   seqpacketSend(fd: number, data: Uint8Array, fds?: number[]): boolean;
@@ -24,6 +26,7 @@ export interface NativeBinding {
   pidfdSendSignal(pidfd: number, signal: number): void;
   pidfdWait(pidfd: number): { code: number | null; signal: number | null } | null;
   setChildSubreaper(on: boolean): void;
+  spawnProcess(path: string, argv: string[], fds: number[]): [pid: number, pidfd: number];
   bpfProgLoad(type: number, instructions: Buffer, license: string): number;
   bpfProgAttach(targetFd: number, progFd: number, attachType: number, flags: number): void;
   bpfProgDetach(targetFd: number, progFd: number, attachType: number): void;
@@ -47,9 +50,6 @@ export interface NativeFdWatcher {
   close(): void;
 }
 
-/** The package root: src/ and dist/ both sit one level below it. */
-export const packageRoot = fileURLToPath(new URL('..', import.meta.url));
-
 const require = createRequire(import.meta.url);
 let path: string | undefined;
 let loaded: NativeBinding | undefined;
@@ -59,33 +59,45 @@ const BUILD_HINT =
   "build one from source with `node node_modules/@corral/native/scripts/install.mjs` (needs a C and C++ compiler, make, python3 and libseccomp's headers)";
 
 /**
- * The addon node-gyp-build picks: a build from source in build/Release when there is one, else
- * the prebuild for this platform and architecture (prebuilds/linux-ARCH/node.napi.glibc.node).
+ * The package's own directory, found by name rather than beside this file: the command line
+ * bundles this module into its own files, and a package resolves its own name too.
  */
-export function addonPath(): string {
-  if (path === undefined) {
-    const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
-    try {
-      path = nodeGypBuild.resolve(packageRoot);
-    } catch (error) {
-      throw new Error(`@corral/native: ${firstLine(error)}; ${BUILD_HINT}`, { cause: error });
-    }
+function packageRoot(): string {
+  return dirname(require.resolve('@corral/native/package.json'));
+}
+
+/**
+ * The addon, where the build put it: a build from source in build/Release (what the install
+ * script makes where no prebuild fits, and what a checkout builds) when there is one, else the
+ * prebuild for this architecture. Two fixed paths, no directory search: this runs on every
+ * command.
+ */
+export function addonPath(root?: string): string {
+  if (root === undefined) {
+    path ??= addonPath(packageRoot());
+    return path;
   }
-  return path;
+  const fromSource = join(root, 'build', 'Release', 'corral_native.node');
+  if (existsSync(fromSource)) return fromSource;
+  const prebuild = join(root, 'prebuilds', `linux-${process.arch}`, 'node.napi.glibc.node');
+  if (existsSync(prebuild)) return prebuild;
+  throw new Error(`@corral/native: no build for linux-${process.arch} in ${root}; ${BUILD_HINT}`);
+}
+
+/** Loads the addon at `addon`, or says in one line why it cannot be loaded here. */
+export function loadAddon(addon: string): NativeBinding {
+  try {
+    return require(addon) as NativeBinding;
+  } catch (error) {
+    // The dynamic loader names what is missing: a library, or the glibc version the addon needs.
+    throw new Error(`@corral/native: cannot load ${addon}: ${firstLine(error)}; ${BUILD_HINT}`, {
+      cause: error,
+    });
+  }
 }
 
 export function binding(): NativeBinding {
-  if (!loaded) {
-    const addon = addonPath();
-    try {
-      loaded = require(addon) as NativeBinding;
-    } catch (error) {
-      // The dynamic loader names what is missing: a library, or the glibc version the addon needs.
-      throw new Error(`@corral/native: cannot load ${addon}: ${firstLine(error)}; ${BUILD_HINT}`, {
-        cause: error,
-      });
-    }
-  }
+  loaded ??= loadAddon(addonPath());
   return loaded;
 }
 

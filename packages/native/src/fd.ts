@@ -71,6 +71,15 @@ export function setWindowSize(fd: number, rows: number, columns: number): void {
 }
 
 /**
+ * The window size of the terminal on `fd` (TIOCGWINSZ), or undefined when it is not one: what
+ * `process.stdout.rows` tells, without making process.stdout (and loading the stream modules).
+ */
+export function windowSize(fd: number): { rows: number; columns: number } | undefined {
+  const size = binding().windowSize(fd);
+  return size ? { rows: size[0], columns: size[1] } : undefined;
+}
+
+/**
  * A bound AF_UNIX datagram socket (non-blocking); read it with SeqpacketSocket, which keeps
  * message boundaries the same way. "@name" binds an abstract address.
  */

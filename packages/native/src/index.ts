@@ -20,6 +20,7 @@ export {
   sendDescriptor,
   setWindowSize,
   waitReadable,
+  windowSize,
 } from './fd.js';
 export { initBinaryPath, sealedInitPath } from './init-binary.js';
 export {
@@ -30,7 +31,7 @@ export {
   openNetlinkSocket,
   unmountNetns,
 } from './netns.js';
-export { type ExitStatus, exitStatusCode, Pidfd, setChildSubreaper } from './process.js';
+export { type ExitStatus, exitStatusCode, Pidfd, setChildSubreaper, spawnProcess } from './process.js';
 export type { InitErrorReport, InitOp, OpName } from './protocol/protocol.js';
 export * as protocol from './protocol/protocol.js';
 export {

@@ -7,8 +7,8 @@ import { addonPath, binding } from './binding.js';
  * corral-init, beside the addon: both come from the same build or the same prebuild. It is only
  * read (into the sealed copy below), never executed from disk, so it needs no executable bit.
  */
-export function initBinaryPath(): string {
-  const path = join(dirname(addonPath()), 'corral-init');
+export function initBinaryPath(addon = addonPath()): string {
+  const path = join(dirname(addon), 'corral-init');
   if (!existsSync(path)) {
     throw new Error(`@corral/native: corral-init is missing (looked for ${path}); reinstall @corral/native`);
   }

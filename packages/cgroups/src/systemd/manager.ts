@@ -51,6 +51,8 @@ export interface SystemdCgroupManagerOptions {
   resources?: LinuxResources;
   /** How to reach systemd (a test can point it at another bus). */
   connect?: () => Promise<Systemd1>;
+  /** Where this systemd keeps its transient units' files (a user's instance: under XDG_RUNTIME_DIR). */
+  transientDir?: string;
 }
 
 /**
@@ -65,6 +67,7 @@ export class SystemdCgroupManager implements CgroupManager {
   readonly #annotations: readonly UnitProperty[];
   readonly #resources: LinuxResources | undefined;
   readonly #connect: () => Promise<Systemd1>;
+  readonly #transientDir: string;
   #systemd: Promise<Systemd1> | undefined;
   /** A scope needs a process to start: resources given before there is one wait for it. */
   #waiting: { resources?: LinuxResources } | undefined;
@@ -75,6 +78,7 @@ export class SystemdCgroupManager implements CgroupManager {
     this.#annotations = options.annotations ?? [];
     this.#resources = options.resources;
     this.#connect = options.connect ?? (async () => (await import('./systemd1.js')).Systemd1.connect());
+    this.#transientDir = options.transientDir ?? TRANSIENT_DIR;
   }
 
   get mode(): CgroupMode {
@@ -233,7 +237,7 @@ export class SystemdCgroupManager implements CgroupManager {
 
   /** The cgroup is there, or systemd still has the unit loaded. */
   exists(): boolean {
-    return this.files.exists() || existsSync(`${TRANSIENT_DIR}/${this.unit.name}`);
+    return this.files.exists() || existsSync(`${this.#transientDir}/${this.unit.name}`);
   }
 
   oomEvents(): AsyncIterableIterator<OomEvent> {

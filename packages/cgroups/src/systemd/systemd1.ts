@@ -29,8 +29,8 @@ export class Systemd1 {
     bus.onSignal((message) => this.#jobRemoved(message));
   }
 
-  static async connect(address?: string): Promise<Systemd1> {
-    const bus = await DBusConnection.open(address);
+  static async connect(address?: string, uid?: number): Promise<Systemd1> {
+    const bus = await DBusConnection.open(address, uid);
     try {
       // Before any job starts, so that no JobRemoved can slip past.
       await bus.addMatch(

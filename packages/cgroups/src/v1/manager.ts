@@ -6,6 +6,7 @@ import { collectPids, killAll, makeCgroupDir, removeCgroupTree, waitUntil } from
 import type { ControllerWriter } from '../controller.js';
 import { CgroupError, errnoCode, notSupported, systemError } from '../errors.js';
 import { readCgroupFile, sleep, writeCgroupFile } from '../files.js';
+import { v1FreezerState } from '../freezer-state.js';
 import type { V1Controller } from '../mounts.js';
 import { oomEventsV1 } from '../oom.js';
 import { emptyStats } from '../stats.js';
@@ -188,8 +189,7 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   async getFreezerState(): Promise<FreezerState | 'freezing'> {
-    const state = readCgroupFile(this.#freezerDir(), 'freezer.state').trim();
-    return state === 'FROZEN' ? 'frozen' : state === 'FREEZING' ? 'freezing' : 'thawed';
+    return v1FreezerState(this.#freezerDir());
   }
 
   async freeze(state: FreezerState): Promise<void> {

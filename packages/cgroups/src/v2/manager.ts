@@ -5,6 +5,7 @@ import { type WriteTarget, writeResources } from '../apply.js';
 import { collectPids, killAll, makeCgroupDir, readProcs, removeCgroupTree, waitUntil } from '../cgroupfs.js';
 import { CgroupError, errnoCode, notSupported } from '../errors.js';
 import { parseKeyValues, readCgroupFile, sleep, writeCgroupFile } from '../files.js';
+import { v2FreezerState } from '../freezer-state.js';
 import { oomEventsV2 } from '../oom.js';
 import { emptyStats } from '../stats.js';
 import type {
@@ -181,10 +182,7 @@ export class CgroupV2Manager implements CgroupManager {
   }
 
   async getFreezerState(): Promise<FreezerState | 'freezing'> {
-    const wanted = readCgroupFile(this.dir, 'cgroup.freeze').trim() === '1';
-    const frozen = this.#events().frozen === 1;
-    if (wanted) return frozen ? 'frozen' : 'freezing';
-    return 'thawed';
+    return v2FreezerState(this.dir);
   }
 
   async freeze(state: FreezerState): Promise<void> {

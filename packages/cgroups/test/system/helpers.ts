@@ -107,7 +107,8 @@ export function gatedShell(script: string): {
   child.stderr?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
-  const done = new Promise<string>((resolve) => child.once('exit', () => resolve(output)));
+  // 'close', not 'exit': output may still be in the pipes when the shell has exited.
+  const done = new Promise<string>((resolve) => child.once('close', () => resolve(output)));
   return {
     child: child as ChildProcess & { pid: number },
     go: () => {

@@ -1,6 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,37 +6,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DBusConnection, DBusError, socketPathOf } from '../../src/systemd/dbus/connection.js';
 import { decodeMessage, encodeMessage, MESSAGE_TYPE, type Message } from '../../src/systemd/dbus/message.js';
 import { parseSignature, Variant } from '../../src/systemd/dbus/wire.js';
+import { type PrivateBus, startPrivateBus } from './private-bus.js';
 
 // A private bus from the reference daemon: everything our client writes goes through its
 // validation, and busctl (systemd's own sd-bus) and dbus-send (libdbus) talk to us over it.
-let daemon: ChildProcess;
+let bus: PrivateBus;
 let dir: string;
 let address: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'corral-dbus-'));
-  daemon = spawn(
-    'dbus-daemon',
-    ['--session', '--nofork', '--nopidfile', `--address=unix:path=${join(dir, 'bus')}`, '--print-address=1'],
-    {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    },
-  );
-  address = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    daemon.stdout!.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes('\n')) resolve(text.trim());
-    });
-    daemon.once('error', reject);
-    daemon.once('exit', (code) => reject(new Error(`dbus-daemon exited with ${code}`)));
-  });
+  bus = await startPrivateBus();
+  ({ dir, address } = bus);
 });
 
-afterAll(() => {
-  daemon?.kill('SIGKILL');
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => bus?.stop());
 
 const SERVICE = 'org.corral.Test';
 

@@ -1,7 +1,13 @@
 import { closeSync, fstatSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Container, MANAGE_CGROUPS_MODES, type ManageCgroupsMode, restoreContainer } from '@corral/core';
+import {
+  checkpointContainer,
+  MANAGE_CGROUPS_MODES,
+  type ManageCgroupsMode,
+  openContainer,
+  restoreContainer,
+} from '@corral/core';
 import { exitStatusCode } from '@corral/native';
 
 import { containerIdArgument, parseCommandArgs, UsageError } from '../args.js';
@@ -58,7 +64,7 @@ export async function checkpoint(args: string[], global: GlobalOptions): Promise
     );
   }
   const status = statusFd(values['status-fd'], lazyPages);
-  await Container.load(global.root, id).checkpoint({
+  await checkpointContainer(openContainer(global.root, id), {
     imagePath: imagePath(values['image-path']),
     workPath: values['work-path'],
     parentPath: values['parent-path'],

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 
-import { Container, InvalidConfigError, type SpecProcess } from '@corral/core';
+import {
+  type ContainerDir,
+  containerConfig,
+  execInContainer,
+  InvalidConfigError,
+  openContainer,
+  type SpecProcess,
+} from '@corral/core';
 import { exitStatusCode } from '@corral/native';
 
 import {
@@ -26,7 +33,11 @@ function parseIds(text: string, what: string): number {
 }
 
 /** The process to exec: -p FILE, or the container's own process changed by the flags. */
-function buildProcess(container: Container, values: Record<string, unknown>, command: string[]): SpecProcess {
+function buildProcess(
+  container: ContainerDir,
+  values: Record<string, unknown>,
+  command: string[],
+): SpecProcess {
   if (values.process) {
     const text =
       values.process === '-' ? readFileSync(0, 'utf8') : readFileSync(values.process as string, 'utf8');
@@ -43,7 +54,7 @@ function buildProcess(container: Container, values: Record<string, unknown>, com
     }
   }
   if (command.length === 0) throw new UsageError('exec: needs a command to run after the container id');
-  const base = container.spec().process!;
+  const base = containerConfig(container).process!;
   const process: SpecProcess = structuredClone(base);
   process.args = command;
   process.terminal = values.tty === true;
@@ -93,7 +104,7 @@ export async function exec(args: string[], global: GlobalOptions): Promise<numbe
   }
   // runc exits 255 when the exec itself fails (no such container, a paused one, a failed start),
   // so that a caller tells it from the exit status of the process.
-  const container = await failsWith255(async () => Container.load(global.root, id));
+  const container = await failsWith255(async () => openContainer(global.root, id));
   const process = buildProcess(container, values, command);
   if (process.terminal && values.detach && !values['console-socket'])
     throw new UsageError('exec: a detached process with a terminal needs --console-socket to hand it to');
@@ -103,7 +114,7 @@ export async function exec(args: string[], global: GlobalOptions): Promise<numbe
     const passed = passedDescriptors(values['preserve-fds']);
     process.env = [...(process.env ?? []), ...passed.env];
     const running = await failsWith255(() =>
-      container.exec(process, {
+      execInContainer(container, process, {
         consoleSocket: values['console-socket'] as string | undefined,
         pidfdSocket: values['pidfd-socket'] as string | undefined,
         preserveFds: passed.count,

@@ -1,15 +1,16 @@
 import { spawnSync } from 'node:child_process';
 
-import { Container, runtimeFeatures } from '@corral/core';
+import { containerProcesses, openContainer, runtimeFeatures } from '@corral/core';
 
 import { containerIdArgument, parseCommandArgs, splitAtPositional, UsageError } from '../args.js';
 import { COMMAND_FLAGS } from '../flags.js';
 import type { GlobalOptions } from '../global.js';
+import { writeOut } from '../output.js';
 
 export async function features(args: string[]): Promise<number> {
   const { positionals } = parseCommandArgs('features', args);
   if (positionals.length) throw new UsageError('features: takes no arguments');
-  process.stdout.write(`${JSON.stringify(runtimeFeatures(), null, 2)}\n`);
+  writeOut(`${JSON.stringify(runtimeFeatures(), null, 2)}\n`);
   return 0;
 }
 
@@ -19,9 +20,9 @@ export async function ps(args: string[], global: GlobalOptions): Promise<number>
   const { values } = parseCommandArgs('ps', flags);
   if (rest.length === 0) throw new UsageError('ps: needs a container id');
   const id = containerIdArgument('ps', rest.slice(0, 1));
-  const pids = new Set(await Container.load(global.root, id).processes());
+  const pids = new Set(await containerProcesses(openContainer(global.root, id)));
   if (values.format === 'json') {
-    process.stdout.write(`${JSON.stringify([...pids])}\n`);
+    writeOut(`${JSON.stringify([...pids])}\n`);
     return 0;
   }
   if (values.format !== 'table')
@@ -33,6 +34,6 @@ export async function ps(args: string[], global: GlobalOptions): Promise<number>
   const pidColumn = header.trim().split(/\s+/).indexOf('PID');
   if (pidColumn < 0) throw new UsageError('ps: the ps output has no PID column');
   const mine = lines.filter((line) => pids.has(Number(line.trim().split(/\s+/)[pidColumn])));
-  process.stdout.write([header, ...mine, ''].join('\n'));
+  writeOut([header, ...mine, ''].join('\n'));
   return 0;
 }

@@ -2,7 +2,20 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 
-import { Container, type CreateOptions } from '@corral/core';
+import {
+  type ContainerDir,
+  type CreateOptions,
+  containerState,
+  createWaitingContainer,
+  deleteContainer,
+  deleteLeftover,
+  killContainer,
+  listContainers,
+  openContainer,
+  pauseContainer,
+  resumeContainer,
+  startContainer,
+} from '@corral/core';
 
 import {
   CommandError,
@@ -14,6 +27,7 @@ import {
 } from '../args.js';
 import { COMMAND_FLAGS } from '../flags.js';
 import type { GlobalOptions } from '../global.js';
+import { writeOut } from '../output.js';
 
 /** The flags `create` and `run` share. */
 export const CREATE_FLAGS = COMMAND_FLAGS.create;
@@ -29,6 +43,7 @@ export function createOptions(
     id,
     bundle: values.bundle as string,
     root: global.root,
+    rootless: global.rootless,
     systemdCgroup: global.systemdCgroup,
     noPivot: values['no-pivot'] as boolean | undefined,
     noNewKeyring: values['no-new-keyring'] as boolean | undefined,
@@ -46,7 +61,7 @@ export function createOptions(
 export async function create(args: string[], global: GlobalOptions): Promise<number> {
   const { values, positionals } = parseCommandArgs('create', args);
   const id = containerIdArgument('create', positionals);
-  const container = await Container.create(createOptions(id, values, global));
+  const container = await createWaitingContainer(createOptions(id, values, global));
   if (values['pid-file']) await writePidFileOrDelete(container, values['pid-file'], global);
   return 0;
 }
@@ -74,20 +89,20 @@ function startRefused(status: string): string {
 
 export async function start(args: string[], global: GlobalOptions): Promise<number> {
   const { positionals } = parseCommandArgs('start', args);
-  const container = Container.load(global.root, containerIdArgument('start', positionals));
+  const container = openContainer(global.root, containerIdArgument('start', positionals));
   const options = {
     warn: global.warn,
     debug: global.logDebug,
     notifySocket: process.env.NOTIFY_SOCKET || undefined,
   };
-  await inRuncWords(() => container.start(options), startRefused);
+  await inRuncWords(() => startContainer(container, options), startRefused);
   return 0;
 }
 
 export async function state(args: string[], global: GlobalOptions): Promise<number> {
   const { positionals } = parseCommandArgs('state', args);
-  const container = Container.load(global.root, containerIdArgument('state', positionals));
-  process.stdout.write(`${JSON.stringify(await container.state(), null, 2)}\n`);
+  const container = openContainer(global.root, containerIdArgument('state', positionals));
+  writeOut(`${JSON.stringify(await containerState(container), null, 2)}\n`);
   return 0;
 }
 
@@ -112,9 +127,9 @@ export async function kill(args: string[], global: GlobalOptions): Promise<numbe
     );
   }
   const signal = parseSignal(positionals[1] ?? 'SIGTERM');
-  const container = Container.load(global.root, positionals[0]!);
+  const container = openContainer(global.root, positionals[0]!);
   try {
-    await container.signal(signal, { all: values.all, debug: global.logDebug });
+    await killContainer(container, signal, { all: values.all, debug: global.logDebug });
   } catch (error) {
     // runc's answers, which containerd's shim and podman act on: a container with nothing
     // left to signal is "not running" (exit 1), which with --all is no error (exit 0).
@@ -130,9 +145,9 @@ export async function remove(args: string[], global: GlobalOptions): Promise<num
   const id = containerIdArgument('delete', positionals);
   const options = { force: values.force, warn: global.warn, debug: global.logDebug };
   try {
-    const container = Container.load(global.root, id);
+    const container = openContainer(global.root, id);
     await inRuncWords(
-      () => container.delete(options),
+      () => deleteContainer(container, options),
       (status) => `cannot delete container ${id} that is not stopped: ${status}`,
     );
   } catch (error) {
@@ -140,7 +155,7 @@ export async function remove(args: string[], global: GlobalOptions): Promise<num
     // delete --force that waited for another one's lock finds; and a create killed before it
     // recorded its state leaves a directory that holds no container.
     if (values.force && (error as { code?: string }).code === 'CONTAINER_NOT_FOUND') {
-      await Container.removeLeftover(global.root, id, options);
+      await deleteLeftover(global.root, id, options);
       return 0;
     }
     throw error;
@@ -154,26 +169,28 @@ export async function list(args: string[], global: GlobalOptions): Promise<numbe
   if (values.format !== 'table' && values.format !== 'json') {
     throw new UsageError(`list: --format must be table or json, got ${JSON.stringify(values.format)}`);
   }
-  let containers: Container[];
+  let containers: ContainerDir[];
   try {
-    containers = Container.list(global.root);
+    containers = listContainers(global.root);
   } catch (error) {
     const reason = describeSystemError(error);
     if (reason === undefined) throw error;
     throw new CommandError(`${global.root}: ${reason}`, { cause: error });
   }
-  const states = await Promise.all(containers.map((c) => c.state()));
+  // runc's list names who made each container; `state` leaves the owner empty, as runc's does.
+  const states = await Promise.all(
+    containers.map(async (dir) => ({ ...(await containerState(dir)), owner: dir.ownerName() })),
+  );
   if (values.quiet) {
-    process.stdout.write(states.map((s) => `${s.id}\n`).join(''));
+    writeOut(states.map((s) => `${s.id}\n`).join(''));
   } else if (values.format === 'json') {
     // The owner as the table shows it, which runc fills in for JSON too.
-    process.stdout.write(`${JSON.stringify(states.map((s) => ({ ...s, owner: s.owner || 'root' })))}\n`);
+    writeOut(`${JSON.stringify(states.map((s) => ({ ...s, owner: s.owner || 'root' })))}\n`);
   } else {
     const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER']];
-    for (const s of states)
-      rows.push([s.id, String(s.pid), s.status, s.bundle, s.created, s.owner || 'root']);
+    for (const s of states) rows.push([s.id, String(s.pid), s.status, s.bundle, s.created, s.owner]);
     const widths = rows[0]!.map((_, col) => Math.max(12, ...rows.map((row) => row[col]!.length + 3)));
-    process.stdout.write(
+    writeOut(
       rows
         .map((row) =>
           row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]!))).join(''),
@@ -200,26 +217,26 @@ export function writePidFile(path: string, pid: number): void {
 
 /** The pid file of a created container; if it cannot be written, the container goes, as with runc. */
 export async function writePidFileOrDelete(
-  container: Container,
+  container: ContainerDir,
   path: string,
   global: GlobalOptions,
 ): Promise<void> {
   try {
-    writePidFile(path, (await container.state()).pid);
+    writePidFile(path, (await containerState(container)).pid);
   } catch (error) {
-    await container.delete({ force: true, warn: global.warn });
+    await deleteContainer(container, { force: true, warn: global.warn });
     throw error;
   }
 }
 
 export async function pause(args: string[], global: GlobalOptions): Promise<number> {
   const { positionals } = parseCommandArgs('pause', args);
-  await Container.load(global.root, containerIdArgument('pause', positionals)).pause();
+  await pauseContainer(openContainer(global.root, containerIdArgument('pause', positionals)));
   return 0;
 }
 
 export async function resume(args: string[], global: GlobalOptions): Promise<number> {
   const { positionals } = parseCommandArgs('resume', args);
-  await Container.load(global.root, containerIdArgument('resume', positionals)).resume();
+  await resumeContainer(openContainer(global.root, containerIdArgument('resume', positionals)));
   return 0;
 }

@@ -1,11 +1,18 @@
 import { readFileSync } from 'node:fs';
 
 import type { CgroupStats, LinuxResources } from '@corral/cgroups';
-import { Container } from '@corral/core';
+import {
+  containerOomEvents,
+  containerStats,
+  containerStatus,
+  openContainer,
+  updateContainer,
+} from '@corral/core';
 
 import { containerIdArgument, parseCommandArgs, UsageError } from '../args.js';
 import { COMMAND_FLAGS } from '../flags.js';
 import type { GlobalOptions } from '../global.js';
+import { writeOut } from '../output.js';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
@@ -82,8 +89,8 @@ export function joinNegativeValues(args: readonly string[]): string[] {
 
 export async function update(args: string[], global: GlobalOptions): Promise<number> {
   const { values, positionals } = parseCommandArgs('update', joinNegativeValues(args));
-  const container = Container.load(global.root, containerIdArgument('update', positionals));
-  await container.update(updateResources(values as Record<string, string | undefined>));
+  const container = openContainer(global.root, containerIdArgument('update', positionals));
+  await updateContainer(container, updateResources(values as Record<string, string | undefined>));
   return 0;
 }
 
@@ -170,11 +177,11 @@ export function jsonLine(value: unknown): string {
 export async function events(args: string[], global: GlobalOptions): Promise<number> {
   const { values, positionals } = parseCommandArgs('events', args);
   const id = containerIdArgument('events', positionals);
-  const container = Container.load(global.root, id);
+  const container = openContainer(global.root, id);
   const line = (type: string, data?: unknown) =>
-    process.stdout.write(jsonLine(data === undefined ? { type, id } : { type, id, data }));
+    writeOut(jsonLine(data === undefined ? { type, id } : { type, id, data }));
   if (values.stats) {
-    line('stats', statsEventData(await container.stats()));
+    line('stats', statsEventData(await containerStats(container)));
     return 0;
   }
   const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(values.interval);
@@ -183,13 +190,13 @@ export async function events(args: string[], global: GlobalOptions): Promise<num
       `events: --interval must be a duration such as 5s, got ${JSON.stringify(values.interval)}`,
     );
   const intervalMs = Number(match[1]) * (match[2] === 'ms' ? 1 : match[2] === 'm' ? 60_000 : 1000);
-  const oom = container.oomEvents();
+  const oom = containerOomEvents(container);
   const oomLoop = (async () => {
     for await (const _ of oom) line('oom');
   })().catch(() => undefined);
   try {
-    while ((await container.status()) !== 'stopped') {
-      line('stats', statsEventData(await container.stats()));
+    while ((await containerStatus(container)) !== 'stopped') {
+      line('stats', statsEventData(await containerStats(container)));
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   } finally {

@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 
-import { Container, runContainer } from '@corral/core';
+import { createWaitingContainer, runContainer, startContainer } from '@corral/core';
 import { exitStatusCode } from '@corral/native';
 
 import { containerIdArgument, parseCommandArgs } from '../args.js';
@@ -18,9 +18,13 @@ export async function run(args: string[], global: GlobalOptions): Promise<number
     keep: values.keep,
   };
   if (values.detach) {
-    const created = await Container.create(options);
+    const created = await createWaitingContainer(options);
     if (values['pid-file']) await writePidFileOrDelete(created, values['pid-file'], global);
-    await created.start({ warn: global.warn, debug: global.logDebug, notifySocket: options.notifySocket });
+    await startContainer(created, {
+      warn: global.warn,
+      debug: global.logDebug,
+      notifySocket: options.notifySocket,
+    });
     return 0;
   }
 

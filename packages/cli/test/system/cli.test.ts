@@ -115,7 +115,10 @@ describe('corral command line', () => {
       });
       expect(result.status).toBe(1);
       const line = JSON.parse(result.stderr);
-      expect(line).toMatchObject({ level: 'error', msg: expect.stringMatching(/JSON specification file config\.json not found in /) });
+      expect(line).toMatchObject({
+        level: 'error',
+        msg: expect.stringMatching(/JSON specification file config\.json not found in /),
+      });
       expect(JSON.parse(readFileSync(log, 'utf8'))).toMatchObject({ level: 'error' });
     } finally {
       dir.remove();

@@ -11,8 +11,9 @@ describe('parseGlobal', () => {
     expect(parsed.rest).toEqual(['-b', 'x', 'id']);
   });
 
-  it('defaults the state root to /run/corral', () => {
-    expect(parseGlobal(['spec']).global.root).toBe('/run/corral');
+  it("leaves the state root to core's default unless --root is given", () => {
+    expect(parseGlobal(['spec']).global.root).toBeUndefined();
+    expect(parseGlobal(['--root=/tmp/r', 'spec']).global.root).toBe('/tmp/r');
   });
 
   it('refuses unknown flags and missing values', () => {
@@ -21,10 +22,11 @@ describe('parseGlobal', () => {
     expect(() => parseGlobal(['--log-format', 'xml', 'run'])).toThrow(/text or json/);
   });
 
-  it('takes --rootless false or auto, and says it cannot do true', () => {
-    expect(parseGlobal(['--rootless', 'auto', 'list']).command).toBe('list');
-    expect(parseGlobal(['--rootless=false', 'list']).command).toBe('list');
-    expect(() => parseGlobal(['--rootless', 'true', 'list'])).toThrow(/not supported/);
+  it("takes runc's --rootless true, false or auto", () => {
+    expect(parseGlobal(['list']).global.rootless).toBe('auto');
+    expect(parseGlobal(['--rootless', 'auto', 'list']).global.rootless).toBe('auto');
+    expect(parseGlobal(['--rootless=false', 'list']).global.rootless).toBe(false);
+    expect(parseGlobal(['--rootless', 'true', 'list']).global.rootless).toBe(true);
     expect(() => parseGlobal(['--rootless', 'maybe', 'list'])).toThrow(/true, false or auto/);
   });
 });

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { COMMANDS, type Flag, GLOBAL_FLAGS } from '../../src/flags.js';
 import { commandHelp } from '../../src/help.js';
-import { main } from '../../src/main.js';
+import { main } from '../../src/index.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
 

@@ -1,9 +1,12 @@
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { join, posix } from 'node:path';
 
 import {
   type CgroupManager,
+  type CgroupMount,
+  type CgroupMounts,
   cgroupManagerFromPaths,
+  cgroupMounts,
   checkCgroupResources,
   createCgroupManager,
   DEFAULT_ALLOWED_DEVICES,
@@ -11,12 +14,20 @@ import {
   type DeviceRule,
   type LinuxDeviceCgroup,
   type LinuxResources,
+  parseProcCgroup,
+  planRootlessCgroup,
+  RootlessCgroupManager,
   refuseCgroupInUse,
   validateResources,
 } from '@corral/cgroups';
 
 import { CorralError, InvalidConfigError, toCorralError } from '../errors.js';
+import type { ContainerCgroups } from '../plan/cgroup-mount.js';
 import type { Spec } from '../spec/types.js';
+import type { ContainerStateFile } from '../state/state-dir.js';
+
+/** What the state records of a container's cgroup. */
+type CgroupState = Pick<ContainerStateFile, 'cgroupPaths' | 'systemdUnit' | 'rootless'>;
 
 /** A cgroup failure in corral's error family, keeping the field or file at fault. */
 export function asCorralError(error: unknown): unknown {
@@ -51,16 +62,21 @@ function deviceRules(spec: Spec, configured: readonly LinuxDeviceCgroup[]): Linu
   return [ociRule(DENY_ALL_DEVICES), ...configured, ...DEFAULT_ALLOWED_DEVICES.map(ociRule), ...created];
 }
 
+/** linux.resources checked, with the device rules every container gets. */
+function containerResources(spec: Spec): LinuxResources {
+  const configured = (spec.linux?.resources ?? {}) as LinuxResources;
+  validateResources(configured);
+  return { ...configured, devices: deviceRules(spec, configured.devices ?? []) };
+}
+
 /** Checks linux.resources and resolves the container's cgroup; nothing is created yet. */
 export function planCgroup(
   spec: Spec,
   id: string,
   systemdCgroup?: boolean,
 ): { manager: CgroupManager; resources: LinuxResources } {
-  const configured = (spec.linux?.resources ?? {}) as LinuxResources;
   try {
-    validateResources(configured);
-    const resources = { ...configured, devices: deviceRules(spec, configured.devices ?? []) };
+    const resources = containerResources(spec);
     const manager = createCgroupManager({
       cgroupsPath: spec.linux?.cgroupsPath as string | undefined,
       containerId: id,
@@ -73,6 +89,60 @@ export function planCgroup(
   } catch (error) {
     throw asCorralError(error);
   }
+}
+
+/**
+ * The same for a runtime that may not own cgroups (runc's rootless cgroups): a cgroup only
+ * where the user may make one, and `missing` saying why there is none elsewhere.
+ */
+export function planRootlessCgroupOf(
+  spec: Spec,
+  id: string,
+  systemdCgroup?: boolean,
+): { cgroup?: { manager: CgroupManager; resources: LinuxResources }; missing?: string } {
+  try {
+    const resources = containerResources(spec);
+    const { manager, missing } = planRootlessCgroup(
+      {
+        cgroupsPath: spec.linux?.cgroupsPath as string | undefined,
+        containerId: id,
+        systemdCgroup,
+        annotations: spec.annotations,
+      },
+      resources,
+    );
+    return { ...(manager ? { cgroup: { manager, resources } } : {}), ...(missing ? { missing } : {}) };
+  } catch (error) {
+    throw asCorralError(error);
+  }
+}
+
+/**
+ * The cgroup a container's cgroup mount shows: its own. A container made rootless stays in the
+ * runtime's own cgroup in every hierarchy where its user may not make one (all of them, without
+ * a delegated cgroup), so there it is shown that one, as runc shows what /proc/self/cgroup says.
+ */
+export function containerCgroups(
+  manager: CgroupManager | undefined,
+  rootless: boolean,
+  mounts: CgroupMounts = cgroupMounts(),
+  ownCgroups = () => parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8')),
+): ContainerCgroups {
+  const paths = manager?.getPaths() ?? {};
+  if (!rootless) return { paths, mounts };
+  const own = ownCgroups();
+  const runtime: Record<string, string> = {};
+  const hierarchies: Array<[string, CgroupMount | undefined]> = [...mounts.v1, ['', mounts.v2]];
+  for (const [key, mount] of hierarchies) {
+    const path = own.get(key);
+    if (!mount || path === undefined) continue;
+    const inMount = posix.relative(mount.root, path);
+    // Outside the runtime's cgroup namespace (/../x) or the mount's root: no directory to show.
+    const outside = (p: string) => p === '..' || p.startsWith('../');
+    if (outside(path.slice(1)) || outside(inMount)) continue;
+    runtime[key] = posix.join(mount.mountpoint, inMount);
+  }
+  return { paths: { ...runtime, ...paths }, mounts };
 }
 
 /**
@@ -133,13 +203,19 @@ export function subCgroupPaths(
 
 /**
  * The cgroup of a container recorded in its state, if it has one: with its systemd unit, the
- * systemd driver (to update or remove it through systemd), else the files alone.
+ * systemd driver (to update or remove it through systemd), else the files alone; made rootless,
+ * without the device rules its user may not set, as at create.
  */
 export function recordedCgroup(
   paths: Record<string, string> | undefined,
-  systemdUnit?: string,
+  options: { systemdUnit?: string; rootless?: boolean } = {},
 ): CgroupManager | undefined {
-  return paths && Object.keys(paths).length > 0 ? cgroupManagerFromPaths(paths, { systemdUnit }) : undefined;
+  if (!paths || Object.keys(paths).length === 0) return undefined;
+  const files = cgroupManagerFromPaths(paths, {
+    systemdUnit: options.systemdUnit,
+    systemdUser: options.rootless,
+  });
+  return options.rootless ? new RootlessCgroupManager(files) : files;
 }
 
 /** What state.json records of a container's cgroup. */
@@ -153,13 +229,22 @@ export function cgroupRecord(manager: CgroupManager): {
   };
 }
 
-/** The cgroup of a container, for the operations that need one. */
-export function cgroupOf(state: {
-  id: string;
-  cgroupPaths?: Record<string, string>;
-  systemdUnit?: string;
-}): CgroupManager {
-  const cgroup = recordedCgroup(state.cgroupPaths, state.systemdUnit);
-  if (!cgroup) throw new CorralError('NOT_SUPPORTED', `container ${state.id} has no cgroup`);
-  return cgroup;
+/**
+ * The cgroup of a container, for an operation that needs one (`what` it does with it: `freeze
+ * its processes`); without one, why there is none: a container made rootless with no cgroup
+ * delegated to its user cannot be paused, listed from its cgroup or measured, as with runc.
+ */
+export function cgroupOf(state: CgroupState & { id: string }, what = 'do that'): CgroupManager {
+  const cgroup = recordedCgroup(state.cgroupPaths, {
+    systemdUnit: state.systemdUnit,
+    rootless: state.rootless !== undefined,
+  });
+  if (cgroup) return cgroup;
+  const why = state.rootless?.cgroupMissing
+    ? `it was made rootless and ${state.rootless.cgroupMissing}`
+    : 'it was made without one';
+  throw new CorralError(
+    'NOT_SUPPORTED',
+    `container ${state.id} has no cgroup to ${what} with: ${why} (on cgroup v2 a user's systemd session delegates one)`,
+  );
 }

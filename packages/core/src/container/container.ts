@@ -1,39 +1,30 @@
-import { readdirSync, readlinkSync } from 'node:fs';
-import { resolve } from 'node:path';
-
 import type { CgroupStats, LinuxResources, OomEvent } from '@corral/cgroups';
 
-import { CorralError, toCorralError } from '../errors.js';
-import { OCI_VERSION } from '../features.js';
 import type { Spec, SpecProcess } from '../spec/types.js';
-import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
-import { cgroupOf, recordedCgroup } from './cgroup.js';
+import type { ContainerDir } from '../state/state-dir.js';
 import { type CheckpointOptions, checkpointContainer } from './checkpoint.js';
-import { createContainer } from './create.js';
+import { createWaitingContainer } from './create.js';
 import { type DeleteOptions, deleteContainer, deleteLeftover } from './delete.js';
 import { execInContainer, type RunningProcess } from './exec.js';
-import { validateContainerId } from './id.js';
 import { type KillOptions, killContainer } from './kill.js';
-import { check, withConfig } from './operation.js';
 import { pauseContainer } from './pause.js';
 import type { CreateOptions, ExecOptions } from './process/builders.js';
+import { containerProcesses } from './processes.js';
 import { resumeContainer } from './resume.js';
 import { type StartOptions, startContainer } from './start.js';
-import { type ContainerStatus, deriveStatus } from './status.js';
+import {
+  containerConfig,
+  containerState,
+  containerStatus,
+  listContainers,
+  type OciState,
+  openContainer,
+} from './state.js';
+import { containerOomEvents, containerStats } from './stats.js';
+import type { ContainerStatus } from './status.js';
 import { updateContainer } from './update.js';
 
-/** The OCI state of a container, as `corral state` prints it (runc's fields). */
-export interface OciState {
-  ociVersion: string;
-  id: string;
-  pid: number;
-  status: ContainerStatus;
-  bundle: string;
-  rootfs: string;
-  created: string;
-  owner: string;
-  annotations?: Record<string, string>;
-}
+export type { OciState } from './state.js';
 
 /**
  * A container under a state root: a small facade over one file per operation
@@ -53,15 +44,12 @@ export class Container {
 
   /** `create`: the container stands ready at its exec FIFO until `start`. */
   static async create(options: CreateOptions): Promise<Container> {
-    const { dir, init } = await createContainer(options, 'create');
-    init.close();
-    return new Container(dir);
+    return new Container(await createWaitingContainer(options));
   }
 
   /** An existing container; CONTAINER_NOT_FOUND when there is none by that id. */
   static load(root: string | undefined, id: string): Container {
-    validateContainerId(id);
-    return new Container(ContainerDir.open(resolve(root ?? DEFAULT_STATE_ROOT), id));
+    return new Container(openContainer(root, id));
   }
 
   /**
@@ -74,55 +62,30 @@ export class Container {
     id: string,
     options: DeleteOptions = {},
   ): Promise<boolean> {
-    validateContainerId(id);
-    return deleteLeftover(ContainerDir.at(resolve(root ?? DEFAULT_STATE_ROOT), id), options);
+    return deleteLeftover(root, id, options);
   }
 
   /** Every container under the root, in id order; directories that are not containers are skipped. */
   static list(root: string | undefined): Container[] {
-    const path = resolve(root ?? DEFAULT_STATE_ROOT);
-    let ids: string[];
-    try {
-      ids = readdirSync(path).sort();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
-    const containers: Container[] = [];
-    for (const id of ids) {
-      try {
-        containers.push(Container.load(path, id));
-      } catch (error) {
-        if (!(error instanceof CorralError)) throw error;
-      }
-    }
-    return containers;
+    return listContainers(root).map((dir) => new Container(dir));
   }
 
   status(): Promise<ContainerStatus> {
-    return deriveStatus(this.#dir, this.#dir.readState());
+    return containerStatus(this.#dir);
   }
 
-  async state(): Promise<OciState> {
-    const file = this.#dir.readState();
-    const status = await deriveStatus(this.#dir, file);
-    return {
-      // The version corral implements, whatever the config was written for, as runc's state.
-      ociVersion: OCI_VERSION,
-      id: file.id,
-      pid: status === 'stopped' ? 0 : file.pid,
-      status,
-      bundle: file.bundle,
-      rootfs: file.rootfs,
-      created: file.created,
-      owner: '',
-      ...(file.annotations ? { annotations: file.annotations } : {}),
-    };
+  state(): Promise<OciState> {
+    return containerState(this.#dir);
+  }
+
+  /** Who made the container: the owner of its directory, by name (`#UID` without one), as runc's list shows it. */
+  owner(): string {
+    return this.#dir.ownerName();
   }
 
   /** The config the container was created from, as create accepted it (not the bundle's file now). */
   spec(): Spec {
-    return withConfig(this.#dir.readState()).config;
+    return containerConfig(this.#dir);
   }
 
   /** Lets a created container exec its process (see start.ts). */
@@ -175,43 +138,20 @@ export class Container {
   }
 
   /** The container's cgroup statistics (libcontainer's shape). */
-  async stats(): Promise<CgroupStats> {
-    const state = this.#dir.readState();
-    check('stats', this.id, await deriveStatus(this.#dir, state));
-    try {
-      return await cgroupOf(state).getStats();
-    } catch (error) {
-      throw toCorralError(error, `read stats of container ${this.id}`);
-    }
+  stats(): Promise<CgroupStats> {
+    return containerStats(this.#dir);
   }
 
   /** OOM kills in the container, until it is gone. */
   oomEvents(): AsyncIterableIterator<OomEvent> {
-    return cgroupOf(this.#dir.readState()).oomEvents();
+    return containerOomEvents(this.#dir);
   }
 
   /**
    * The pids of the container's processes: every process in its cgroup, or without one, in its
    * init's pid namespace (or, without one of its own, the init alone).
    */
-  async processes(): Promise<number[]> {
-    const state = this.#dir.readState();
-    if ((await deriveStatus(this.#dir, state)) === 'stopped') return [];
-    const cgroup = recordedCgroup(state.cgroupPaths);
-    if (cgroup?.exists()) return (await cgroup.getPids({ recursive: true })).sort((a, b) => a - b);
-    const nsOf = (pid: number | string) => {
-      try {
-        return readlinkSync(`/proc/${pid}/ns/pid`);
-      } catch {
-        return undefined;
-      }
-    };
-    const initNs = nsOf(state.pid);
-    const ownsNamespace = initNs !== undefined && initNs !== nsOf('self');
-    if (!ownsNamespace) return [state.pid];
-    return readdirSync('/proc')
-      .filter((entry) => /^\d+$/.test(entry) && nsOf(entry) === initNs)
-      .map(Number)
-      .sort((a, b) => a - b);
+  processes(): Promise<number[]> {
+    return containerProcesses(this.#dir);
   }
 }

@@ -6,6 +6,7 @@ import { withCleanupErrors } from '../errors.js';
 import { hookState, hookStateAround, runHooks, seccompListenerState } from '../hooks.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile } from '../state/state-dir.js';
+import { timingMark } from '../timing.js';
 import { cgroupRecord, refuseUsedCgroup } from './cgroup.js';
 import { NotifySocket, notifyDir } from './notify-socket.js';
 import { defaultWarn, initLog, noDebug } from './operation.js';
@@ -35,6 +36,7 @@ export interface Created {
  */
 export async function createContainer(options: CreateOptions, mode: 'create' | 'run'): Promise<Created> {
   const launch = buildInit(options, mode);
+  timingMark('config checked');
   const warn = options.warn ?? defaultWarn;
   for (const warning of launch.bundle.warnings) warn(warning);
   const debug = options.debug ?? noDebug;
@@ -47,29 +49,33 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
   try {
     // Before the state names the cgroup: a failed create destroys its cgroup, and one that
     // already holds processes (or is frozen) is not its to destroy.
-    await refuseUsedCgroup(launch.cgroup.manager);
+    if (launch.cgroup) await refuseUsedCgroup(launch.cgroup.manager);
     // The notify socket's directory is bind-mounted, so it exists before the process starts;
     // `start` binds the socket itself for a created container.
     if (launch.notifySocket && mode === 'create') mkdirSync(notifyDir(dir.path));
     if (launch.notifySocket && mode === 'run') notify = NotifySocket.bind(dir.path, launch.notifySocket);
     if (launch.execFifo) makeExecFifo(launch);
     const plan = launch.compile();
+    timingMark('plan compiled');
     const helper = await InitProcess.start(plan, launch.stdio, {
       preserveFds: launch.preserveFds,
       log: initLog(warn, debug),
       debug,
     });
+    timingMark('corral-init started');
     let console: number | undefined;
     try {
       const stateOf = (status: 'creating' | 'created') =>
         hookState(launch.spec, { id: launch.id, status, pid: init!.pid, bundle: launch.bundle.path });
       ({ console } = await helper.handshake({
         childStarted: async (child) => {
+          timingMark('child started');
           init = child;
           state = recordedState(launch, child);
           dir.writeState(state);
           debug(`state recorded in ${dir.path}`);
           await setUpHost(child, launch.host, debug);
+          timingMark('host set up');
         },
         beforeGo: async () => {
           if (launch.spec.hooks?.prestart?.length || launch.spec.hooks?.createRuntime?.length)
@@ -98,6 +104,7 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
     } finally {
       helper.close();
     }
+    timingMark(mode === 'create' ? 'ready' : "exec'd");
     delete state!.creating;
     dir.writeState(state!);
     debug(`${launch.id} is ${mode === 'create' ? 'created' : 'running'}, its init is pid ${init!.pid}`);
@@ -114,6 +121,13 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
   }
 }
 
+/** `create`: the container's process waits at its exec FIFO until `start`. */
+export async function createWaitingContainer(options: CreateOptions): Promise<ContainerDir> {
+  const { dir, init } = await createContainer(options, 'create');
+  init.close();
+  return dir;
+}
+
 /** What state.json holds from the moment the container's process exists. */
 function recordedState(launch: InitLaunch, child: Pidfd): ContainerStateFile {
   return {
@@ -125,7 +139,10 @@ function recordedState(launch: InitLaunch, child: Pidfd): ContainerStateFile {
     rootfs: launch.bundle.rootfs,
     created: new Date().toISOString(),
     ...(launch.spec.annotations ? { annotations: launch.spec.annotations } : {}),
-    ...cgroupRecord(launch.cgroup.manager),
+    ...(launch.cgroup ? cgroupRecord(launch.cgroup.manager) : { cgroupPaths: {} }),
+    ...(launch.rootless.cgroups
+      ? { rootless: launch.rootless.cgroupMissing ? { cgroupMissing: launch.rootless.cgroupMissing } : {} }
+      : {}),
     ...(launch.netDevices.length ? { netDevices: launch.netDevices } : {}),
     config: launch.recordedConfig,
     creating: true,

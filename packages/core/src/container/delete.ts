@@ -1,4 +1,7 @@
-import type { ContainerDir } from '../state/state-dir.js';
+import { resolve } from 'node:path';
+
+import { ContainerDir, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
+import { validateContainerId } from './id.js';
 import { defaultWarn, underLock } from './operation.js';
 import { teardown } from './teardown.js';
 
@@ -31,7 +34,13 @@ export async function deleteContainer(dir: ContainerDir, options: DeleteOptions 
  * and once it has finished there is a container to delete instead. Returns whether anything
  * was there.
  */
-export async function deleteLeftover(dir: ContainerDir, options: DeleteOptions = {}): Promise<boolean> {
+export async function deleteLeftover(
+  root: string | undefined,
+  id: string,
+  options: DeleteOptions = {},
+): Promise<boolean> {
+  validateContainerId(id);
+  const dir = ContainerDir.at(resolve(root ?? DEFAULT_STATE_ROOT), id);
   let release: () => void;
   try {
     release = await dir.lock({ create: true });

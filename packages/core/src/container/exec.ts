@@ -3,6 +3,7 @@ import type { ExitStatus, Pidfd } from '@corral/native';
 import { hookState, seccompListenerState } from '../hooks.js';
 import type { SpecProcess } from '../spec/types.js';
 import type { ContainerDir } from '../state/state-dir.js';
+import { timingMark } from '../timing.js';
 import { defaultWarn, initLog, noDebug, openInit, underLock } from './operation.js';
 import { buildTenant, type ExecOptions } from './process/builders.js';
 import { setUpHost } from './process/host-setup.js';
@@ -40,6 +41,7 @@ export async function execInContainer(
     async ({ state, unlock }) => {
       const tenant = buildTenant(state, process, options);
       const target = openInit(state, 'exec');
+      timingMark('config checked');
       const debug = options.debug ?? noDebug;
       debug(`exec into ${state.id}: the process joins the namespaces of the init (pid ${target.pid})`);
       let child: Pidfd | undefined;
@@ -50,12 +52,15 @@ export async function execInContainer(
           log: initLog(defaultWarn, debug),
           debug,
         });
+        timingMark('corral-init started');
         try {
           const { seccompListener } = tenant.plan;
           const { console } = await helper.handshake({
             childStarted: async (started) => {
+              timingMark('child started');
               child = started;
               await setUpHost(started, tenant.host, debug);
+              timingMark('host set up');
               unlock();
             },
             beforeGo: async () => undefined,
@@ -83,6 +88,7 @@ export async function execInContainer(
               : {}),
             until: 'exec',
           });
+          timingMark("exec'd");
           return runningProcess(child!, console);
         } finally {
           helper.close();

@@ -28,7 +28,7 @@ export async function killContainer(
 ): Promise<void> {
   const debug = options.debug ?? (() => {});
   await underLock(dir, options.all ? 'killAll' : 'kill', async ({ state, status }) => {
-    const cgroup = recordedCgroup(state.cgroupPaths);
+    const cgroup = recordedCgroup(state.cgroupPaths, { rootless: state.rootless !== undefined });
     const everyProcess = options.all || (signal === SIGKILL && !hasOwnPidNamespace(state.config));
     if (everyProcess && cgroup?.exists()) {
       debug(`signal ${signal} to every process in the cgroup of ${state.id}`);

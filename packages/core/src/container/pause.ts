@@ -4,5 +4,5 @@ import { underLock } from './operation.js';
 
 /** `pause`: freezes every process of the container; returns once they really are frozen. */
 export async function pauseContainer(dir: ContainerDir): Promise<void> {
-  await underLock(dir, 'pause', ({ state }) => cgroupOf(state).freeze('frozen'));
+  await underLock(dir, 'pause', ({ state }) => cgroupOf(state, 'freeze its processes').freeze('frozen'));
 }

@@ -9,7 +9,7 @@ import { InvalidConfigError, withCleanupErrors } from '../errors.js';
 import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
 import { processStartTime } from '../state/proc.js';
-import { ContainerDir, type ContainerStateFile, DEFAULT_STATE_ROOT } from '../state/state-dir.js';
+import { ContainerDir, type ContainerStateFile, stateRootPath } from '../state/state-dir.js';
 import { asCorralError, cgroupRecord, planCgroup, refuseUsedCgroup } from './cgroup.js';
 import { bindMounts, externalMountsAtRestore, openJoinedNamespaces } from './checkpoint-externals.js';
 import {
@@ -212,7 +212,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   // the directory was shared so.
   shareImagesWithContainerRoot(imagesDir, bundle.spec);
   const client = criuClient(options, 'restore');
-  const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
+  const root = stateRootPath(options.root);
   const cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
   const warn = options.warn ?? defaultWarn;
   const stdio = options.stdio ?? [0, 1, 2];

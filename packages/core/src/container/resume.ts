@@ -4,5 +4,5 @@ import { underLock } from './operation.js';
 
 /** `resume`: thaws a paused container. */
 export async function resumeContainer(dir: ContainerDir): Promise<void> {
-  await underLock(dir, 'resume', ({ state }) => cgroupOf(state).freeze('thawed'));
+  await underLock(dir, 'resume', ({ state }) => cgroupOf(state, 'thaw its processes').freeze('thawed'));
 }

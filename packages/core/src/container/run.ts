@@ -1,5 +1,5 @@
 import type { ExitStatus } from '@corral/native';
-
+import { timingMark } from '../timing.js';
 import { createContainer } from './create.js';
 import { defaultWarn } from './operation.js';
 import type { CreateOptions } from './process/builders.js';
@@ -38,6 +38,7 @@ export async function runContainer(options: RunOptions): Promise<RunningContaine
   const exited = init
     .exited()
     .then((status) => {
+      timingMark('exited');
       options.debug?.(`the init (pid ${init.pid}) exited: ${JSON.stringify(status)}`);
       return status;
     })
@@ -45,6 +46,7 @@ export async function runContainer(options: RunOptions): Promise<RunningContaine
       processExited.abort();
       init.close();
       if (!options.keep) await teardownExited(dir, warn, options.debug);
+      timingMark('torn down');
     });
   return { id: state.id, pid: init.pid, signal: (signal) => init.signal(signal), exited, console };
 }

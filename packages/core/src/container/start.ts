@@ -62,7 +62,7 @@ export async function runPoststart(
  * the init dies instead, its pidfd says so and start does not hang.
  */
 async function passExecFifo(dir: ContainerDir, init: Pidfd): Promise<void> {
-  const fifo = openSync(dir.execFifoPath, constants.O_RDONLY | constants.O_NONBLOCK);
+  const fifo = openSync(dir.execFifoPath, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   try {
     const done = new AbortController();
     await Promise.race([

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
+import { freezerStateOf } from '@corral/cgroups';
 
 import { processStartTime } from '../state/proc.js';
 import type { ContainerDir, ContainerStateFile } from '../state/state-dir.js';
-import { recordedCgroup } from './cgroup.js';
 
 /** The OCI statuses. */
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
@@ -52,11 +51,11 @@ export function initIsAlive(state: ContainerStateFile): boolean {
 export async function deriveStatus(dir: ContainerDir, state: ContainerStateFile): Promise<ContainerStatus> {
   if (!initIsAlive(state)) return 'stopped';
   if (state.creating) return 'creating';
-  if (existsSync(dir.execFifoPath)) return 'created';
-  const cgroup = recordedCgroup(state.cgroupPaths);
-  if (cgroup) {
+  if (dir.hasExecFifo()) return 'created';
+  // Read from the recorded paths: a status needs no cgroup manager.
+  if (state.cgroupPaths && Object.keys(state.cgroupPaths).length > 0) {
     try {
-      if ((await cgroup.getFreezerState()) !== 'thawed') return 'paused';
+      if (freezerStateOf(state.cgroupPaths) !== 'thawed') return 'paused';
     } catch {
       // No freezer to ask (the cgroup is gone with its processes): not paused.
     }

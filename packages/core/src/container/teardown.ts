@@ -2,6 +2,7 @@ import { type Pidfd, waitReadable } from '@corral/native';
 
 import { hookState, runHooksWarning } from '../hooks.js';
 import type { ContainerDir, ContainerStateFile } from '../state/state-dir.js';
+import { timingMark } from '../timing.js';
 import { asCorralError, recordedCgroup } from './cgroup.js';
 import { returnNetDevices } from './net-devices.js';
 import { openInitIfAlive, underLock } from './operation.js';
@@ -36,7 +37,10 @@ export interface TeardownTarget {
 export async function teardown(target: TeardownTarget): Promise<void> {
   const { dir, state, warn } = target;
   const debug = target.debug ?? (() => {});
-  const cgroup = recordedCgroup(state?.cgroupPaths, state?.systemdUnit);
+  const cgroup = recordedCgroup(state?.cgroupPaths, {
+    systemdUnit: state?.systemdUnit,
+    rootless: state?.rootless !== undefined,
+  });
   const init = target.init ?? (state ? openInitIfAlive(state) : undefined);
   try {
     if (init && state?.netDevices?.length) {
@@ -46,6 +50,7 @@ export async function teardown(target: TeardownTarget): Promise<void> {
     if (init) {
       debug(`SIGKILL to the init (pid ${init.pid})`);
       await killAndWait(init, target.paused ? cgroup : undefined);
+      timingMark('init gone');
     }
   } finally {
     if (init !== target.init) init?.close();
@@ -58,6 +63,7 @@ export async function teardown(target: TeardownTarget): Promise<void> {
       throw asCorralError(error);
     }
     debug(`cgroup ${Object.values(cgroup.getPaths()).join(' ')} removed, with whatever was left in it`);
+    timingMark('cgroup removed');
   }
   dir.remove();
   debug(`state ${dir.path} removed`);

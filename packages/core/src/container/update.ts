@@ -8,6 +8,6 @@ import { underLock } from './operation.js';
 export async function updateContainer(dir: ContainerDir, resources: LinuxResources): Promise<void> {
   await underLock(dir, 'update', async ({ state }) => {
     validateResources(resources);
-    await cgroupOf(state).set(resources);
+    await cgroupOf(state, 'set limits').set(resources);
   });
 }

@@ -45,6 +45,13 @@ export interface CompileOptions {
   preserveFds?: number;
   /** The name of a new session keyring for the container (none: keep the runtime's). */
   sessionKeyring?: string;
+  /**
+   * The runtime is not root (runc's rootless EUID): setgroups is denied to the user namespace it
+   * makes, so the runtime's groups stay, and the process stays dumpable until its maps are written.
+   */
+  rootless?: boolean;
+  /** The runtime is in a user namespace: device nodes are bound from the host even without one of the container's own. */
+  bindDevices?: boolean;
   /** The container's cgroup, for a `cgroup` mount: what it shows inside. */
   cgroups?: ContainerCgroups;
   /** The runtime relays the process's terminal itself (no --console-socket), as runc's run -t. */
@@ -104,7 +111,7 @@ export function rootfsPath(spec: Spec, bundle: string): string {
  * unshares it (which moves only its future children), writes them, and the clone enters it.
  * A new cgroup namespace is not in the clone either: see addCgroupNamespace.
  */
-function addNamespaces(plan: PlanBuilder, spec: Spec): void {
+function addNamespaces(plan: PlanBuilder, spec: Spec, rootless: boolean): void {
   let clone = 0n;
   const join: Array<{ type: NamespaceType; path: string }> = [];
   for (const ns of spec.linux?.namespaces ?? []) {
@@ -135,6 +142,10 @@ function addNamespaces(plan: PlanBuilder, spec: Spec): void {
       'set the clock offsets (linux.timeOffsets)',
     );
   }
+  // The maps of a user's user namespace are written by the same user: /proc/PID of a process
+  // that is not dumpable belongs to root.
+  if (rootless && clone & NAMESPACE_FLAGS.user)
+    plan.add({ op: 'dumpable', value: 1 }, 'let the runtime write the id maps (linux.uidMappings)');
   plan.add({ op: 'clone', flags: clone }, 'start the container process');
 }
 
@@ -273,9 +284,9 @@ export function hostDeviceBinds(spec: Spec): string[] {
   return [...DEFAULT_DEVICES.map((d) => d.path).filter((p) => !configured.includes(p)), ...configured];
 }
 
-function addDevices(plan: PlanBuilder, spec: Spec): void {
+function addDevices(plan: PlanBuilder, spec: Spec, bindDevices: boolean): void {
   if (bindsDev(spec)) return;
-  const inUserNamespace = has(spec, 'user');
+  const inUserNamespace = bindDevices || has(spec, 'user');
   const configured = spec.linux?.devices ?? [];
   const configuredPaths = new Set(configured.map((d) => cleanContainerPath(d.path)));
   for (const device of DEFAULT_DEVICES) {
@@ -338,9 +349,9 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     bindSource(mount, spec.mounts!.indexOf(mount), options.bundle),
   );
   for (const { ops } of idmaps) for (const { op, why } of ops) plan.add(op, why);
-  addNamespaces(plan, spec);
+  addNamespaces(plan, spec, options.rootless ?? false);
   const cloneIndex = plan.ops.length - 1;
-  addWaitGo(plan, process);
+  addWaitGo(plan, process, plan.ops[cloneIndex - 1]?.op === 'dumpable');
   addCgroupNamespace(plan, spec);
   const rootfs = rootfsPath(spec, options.bundle);
   plan.add(
@@ -355,7 +366,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     // the runtime's own paths above and the bind sources (which the container's root may not
     // reach), and nothing else. Every mount and file after this is the container root's, on its
     // mapped host ids.
-    plan.add({ op: 'setgroups', gids: [] }, "drop the runtime's groups");
+    if (!options.rootless) plan.add({ op: 'setgroups', gids: [] }, "drop the runtime's groups");
     plan.add({ op: 'setgid', gid: 0 }, 'become root of the user namespace (gid 0)');
     plan.add({ op: 'setuid', uid: 0 }, 'become root of the user namespace (uid 0)');
   }
@@ -374,7 +385,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     for (const [op, why] of mounted.ops) plan.add(op, why);
     if (mounted.readonlyLater) readonlyLater.push(mounted.readonlyLater);
   });
-  addDevices(plan, spec);
+  addDevices(plan, spec, options.bindDevices ?? false);
   // A missing working directory is made, as runc makes it, after the mounts that may hold it.
   plan.add({ op: 'mkdir', path: process.cwd, mode: 0o755 }, `create ${process.cwd} (process.cwd)`);
   addContainerHooks(plan, spec, 'createContainer', rootfs);
@@ -388,7 +399,9 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   else plan.add({ op: 'setsid' }, 'start a new session');
   for (const path of readonlyLater) plan.add({ op: 'remountReadonly', path }, `make ${path} read-only`);
   // Before the readonly paths: /proc/sys is one of them.
-  for (const { name, value } of sysctls) plan.add({ op: 'sysctl', name, value }, `set the sysctl ${name}`);
+  // The kernel decides what the container's root may set (a user's container owns its own namespaces only).
+  for (const { name, value, field } of sysctls)
+    plan.add({ op: 'sysctl', name, value }, `set the sysctl ${name} (${field})`);
 
   const masked = new Set<string>();
   for (const [i, path] of (spec.linux?.maskedPaths ?? []).entries()) {
@@ -414,7 +427,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     plan.add({ op: 'setdomainname', name: spec.domainname }, `set domainname ${spec.domainname}`);
 
   const seccomp = seccompStep(spec);
-  addProcess(plan, spec, process, seccomp, options.execFifo, options.preserveFds, () =>
+  addProcess(plan, spec, process, seccomp, options, () =>
     addContainerHooks(plan, spec, 'startContainer', rootfs),
   );
   if (has(spec, 'user')) openBindSourcesEarly(plan, becomeRoot);
@@ -441,8 +454,9 @@ function seccompStep(spec: Spec): SeccompStep | undefined {
  * config sets an affinity, the one corral itself had is dropped for every CPU the cgroup allows,
  * as runc does.
  */
-function addWaitGo(plan: PlanBuilder, process: SpecProcess): void {
+function addWaitGo(plan: PlanBuilder, process: SpecProcess, dumpableUntilGo = false): void {
   plan.add({ op: 'waitGo' }, 'wait for the runtime');
+  if (dumpableUntilGo) plan.add({ op: 'dumpable', value: 0 }, 'the id maps are written');
   const affinity = (process as { execCPUAffinity?: { initial?: unknown; final?: unknown } }).execCPUAffinity;
   if (affinity?.initial === undefined && affinity?.final === undefined)
     plan.add({ op: 'resetCpuAffinity' }, 'reset the CPU affinity to the cgroup');
@@ -498,10 +512,10 @@ function addProcess(
   spec: Spec,
   process: SpecProcess,
   seccomp: SeccompStep | undefined,
-  execFifo?: string,
-  preserveFds = 0,
+  options: { execFifo?: string; preserveFds?: number; rootless?: boolean },
   beforeExec?: () => void,
 ): void {
+  const { execFifo, preserveFds = 0 } = options;
   for (const [i, limit] of (process.rlimits ?? []).entries()) {
     plan.add(
       {
@@ -527,11 +541,14 @@ function addProcess(
   if (env.home) plan.add({ op: 'homeFromPasswd', uid: process.user.uid }, 'set HOME from /etc/passwd');
   // The process's terminal (or pipes) become its user's, as runc makes them.
   plan.add({ op: 'chownStdio', uid: process.user.uid }, `give stdio to uid ${process.user.uid}`);
-  // Always set the groups, so the container never inherits the runtime's own.
-  plan.add(
-    { op: 'setgroups', gids: process.user.additionalGids ?? [] },
-    'set groups (process.user.additionalGids)',
-  );
+  // Always set the groups, so the container never inherits the runtime's own; a user's runtime
+  // cannot (setgroups is denied in its user namespace), and a user's groups stay theirs, as with runc.
+  if (!options.rootless) {
+    plan.add(
+      { op: 'setgroups', gids: process.user.additionalGids ?? [] },
+      'set groups (process.user.additionalGids)',
+    );
+  }
   plan.add({ op: 'setgid', gid: process.user.gid }, `set gid ${process.user.gid} (process.user.gid)`);
   plan.add({ op: 'setuid', uid: process.user.uid }, `set uid ${process.user.uid} (process.user.uid)`);
   plan.add({ op: 'chdir', path: process.cwd, mode: protocol.ChdirMode.retry }, cwd);
@@ -607,8 +624,7 @@ export function compileExecPlan(
   spec: Spec,
   process: SpecProcess,
   initPidfd: string,
-  preserveFds = 0,
-  relayConsole = false,
+  options: Pick<CompileOptions, 'preserveFds' | 'rootless' | 'relayConsole'> = {},
 ): InitPlan {
   const plan = new PlanBuilder();
   refuseUnsupportedProcess(process);
@@ -624,8 +640,8 @@ export function compileExecPlan(
   const cloneIndex = plan.ops.length;
   plan.add({ op: 'clone', flags: 0n }, 'start the process');
   addWaitGo(plan, process);
-  addConsole(plan, process, { relayed: relayConsole });
+  addConsole(plan, process, { relayed: options.relayConsole });
   const seccomp = seccompStep(spec);
-  addProcess(plan, spec, process, seccomp, undefined, preserveFds);
+  addProcess(plan, spec, process, seccomp, options);
   return finish(plan, cloneIndex, seccomp);
 }

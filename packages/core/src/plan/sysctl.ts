@@ -44,7 +44,7 @@ function isHostNamespace(type: NamespaceType, path: string): boolean {
  * the container has of its own: a sysctl of the host, or of a namespace it shares with the
  * host, is refused naming the key.
  */
-export function compileSysctls(spec: Spec): Array<{ name: string; value: string }> {
+export function compileSysctls(spec: Spec): Array<{ name: string; value: string; field: string }> {
   const sysctl = spec.linux?.sysctl;
   if (sysctl === undefined) return [];
   if (typeof sysctl !== 'object' || sysctl === null || Array.isArray(sysctl))
@@ -63,6 +63,6 @@ export function compileSysctls(spec: Spec): Array<{ name: string; value: string 
     const ns = namespaces.find((candidate) => candidate.type === type);
     if (!ns || (ns.path && isHostNamespace(type, ns.path)))
       throw new InvalidConfigError(path, `needs a ${type} namespace that is not the host's`);
-    return { name: name.replaceAll('.', '/'), value };
+    return { name: name.replaceAll('.', '/'), value, field: path };
   });
 }

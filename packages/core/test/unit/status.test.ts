@@ -1,5 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 
+import { mkfifo } from '@corral/native';
 import { tempDir } from '@corral/tooling/test-env';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -83,8 +84,19 @@ describe('deriveStatus', () => {
 
   it('is created while the exec FIFO is there', async () => {
     const { dir, state } = container();
-    writeFileSync(dir.execFifoPath, '');
+    mkfifo(dir.execFifoPath, 0o600);
     expect(await deriveStatus(dir, state)).toBe('created');
+  });
+
+  it('takes no file for the exec FIFO, nor a link to a FIFO elsewhere', async () => {
+    const { dir, state } = container();
+    writeFileSync(dir.execFifoPath, '');
+    expect(await deriveStatus(dir, state)).toBe('running');
+    dir.remove();
+    const other = container();
+    mkfifo(`${other.dir.path}/elsewhere`, 0o600);
+    symlinkSync(`${other.dir.path}/elsewhere`, other.dir.execFifoPath);
+    expect(await deriveStatus(other.dir, other.state)).toBe('running');
   });
 
   it('is creating until create (or restore) has finished', async () => {

@@ -13,8 +13,8 @@ describe('compileSysctls', () => {
     expect(
       compileSysctls(spec({ 'net.ipv4.ip_forward': '1', 'fs/mqueue/msg_max': '20' }, ['network', 'ipc'])),
     ).toEqual([
-      { name: 'net/ipv4/ip_forward', value: '1' },
-      { name: 'fs/mqueue/msg_max', value: '20' },
+      { name: 'net/ipv4/ip_forward', value: '1', field: 'linux.sysctl["net.ipv4.ip_forward"]' },
+      { name: 'fs/mqueue/msg_max', value: '20', field: 'linux.sysctl["fs/mqueue/msg_max"]' },
     ]);
   });
 

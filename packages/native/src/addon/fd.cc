@@ -196,7 +196,23 @@ static Napi::Value SetWindowSize(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// windowSize(fd) -> [rows, columns] of the terminal on fd, or null when fd is not a terminal.
+static Napi::Value WindowSize(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0, "fd");
+  struct winsize size = {};
+  if (ioctl(fd, TIOCGWINSZ, &size)) {
+    if (errno == ENOTTY || errno == EBADF || errno == EINVAL) return env.Null();
+    ThrowErrno(env, errno, "ioctl(TIOCGWINSZ)");
+  }
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, Napi::Number::New(env, size.ws_row));
+  result.Set(1u, Napi::Number::New(env, size.ws_col));
+  return result;
+}
+
 void InitFd(Napi::Env env, Napi::Object exports) {
+  exports.Set("windowSize", Napi::Function::New(env, WindowSize));
   exports.Set("socketpairSeqpacket", Napi::Function::New(env, SocketpairSeqpacket));
   exports.Set("sealedExecutableCopy", Napi::Function::New(env, SealedExecutableCopy));
   exports.Set("tryFlock", Napi::Function::New(env, TryFlock));

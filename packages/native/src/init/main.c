@@ -108,7 +108,8 @@ int main(int argc, char **argv) {
 
   /* We run from /proc/self/fd/N; name ourselves for ps rather than show "N". */
   prctl(PR_SET_NAME, "corral-init", 0, 0, 0);
-  /* Not dumpable: a container process must not ptrace us or open our /proc files. */
+  /* Not dumpable: a container process must not ptrace us or open our /proc files (a plan of a
+     runtime that is not root turns it back on around the clone only: CI_OP_DUMPABLE). */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
     ci_report_error(ctx.channel, -1, errno, "prctl", NULL, "PR_SET_DUMPABLE");
     return 1;

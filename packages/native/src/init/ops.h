@@ -26,6 +26,9 @@
 #define CI_FIELDS_unshare(F) F(u64, flags)
 /* 12 setsid: start a new session */
 #define CI_FIELDS_setsid(F)
+/* 13 dumpable: prctl(PR_SET_DUMPABLE, value): a runtime that is not root writes a new user
+ * namespace's maps only to a dumpable process */
+#define CI_FIELDS_dumpable(F) F(u32, value)
 /* 20 rootPropagation: mount flags for "/" (MS_REC | MS_PRIVATE, MS_SLAVE, ...) */
 #define CI_FIELDS_root_propagation(F) F(u64, flags)
 /* 21 openRootfs: bind the rootfs (host path) onto itself and keep a descriptor of it */
@@ -151,6 +154,7 @@
   X(WAIT_GO, wait_go, 10) \
   X(UNSHARE, unshare, 11) \
   X(SETSID, setsid, 12) \
+  X(DUMPABLE, dumpable, 13) \
   X(ROOT_PROPAGATION, root_propagation, 20) \
   X(OPEN_ROOTFS, open_rootfs, 21) \
   X(MKDIR, mkdir, 22) \

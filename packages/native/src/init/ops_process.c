@@ -26,6 +26,14 @@ int ci_op_setsid(struct ci_ctx *ctx, const struct ci_op_setsid *op) {
   return 0;
 }
 
+/* /proc/PID files of a process that is not dumpable belong to root: a runtime that is not root
+   can write the maps of a new user namespace (itself or through newuidmap) only while the
+   process is dumpable. */
+int ci_op_dumpable(struct ci_ctx *ctx, const struct ci_op_dumpable *op) {
+  if (prctl(PR_SET_DUMPABLE, (unsigned long)op->value, 0, 0, 0)) return ci_fail(ctx, "prctl", "PR_SET_DUMPABLE");
+  return 0;
+}
+
 int ci_op_sethostname(struct ci_ctx *ctx, const struct ci_op_sethostname *op) {
   if (sethostname(op->name, strlen(op->name))) return ci_fail(ctx, "sethostname", NULL);
   return 0;

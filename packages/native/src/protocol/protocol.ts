@@ -104,6 +104,11 @@ export const OPS = {
   waitGo: { code: 10, doc: 'wait for the GO message', fields: [] },
   unshare: { code: 11, doc: 'unshare(flags)', fields: [['flags', 'u64']] },
   setsid: { code: 12, doc: 'start a new session', fields: [] },
+  dumpable: {
+    code: 13,
+    doc: "prctl(PR_SET_DUMPABLE, value): a runtime that is not root writes a new user namespace's maps only to a dumpable process",
+    fields: [['value', 'u32']],
+  },
   rootPropagation: {
     code: 20,
     doc: 'mount flags for "/" (MS_REC | MS_PRIVATE, MS_SLAVE, ...)',

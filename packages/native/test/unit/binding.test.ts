@@ -3,32 +3,27 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { tempDir } from '@corral/tooling/test-env';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-// node-gyp-build looks in $<PACKAGE NAME>_PREBUILD instead of the package when it is set.
-const OVERRIDE = '@CORRAL/NATIVE_PREBUILD';
+import { addonPath, loadAddon } from '../../src/binding.js';
+import { initBinaryPath } from '../../src/init-binary.js';
+
 let dir: ReturnType<typeof tempDir>;
-
-/** binding.ts as a fresh module, resolving the addon from `root`. */
-async function freshBinding(root: string) {
-  vi.resetModules();
-  process.env[OVERRIDE] = root;
-  return {
-    binding: await import('../../src/binding.js'),
-    initBinary: await import('../../src/init-binary.js'),
-  };
-}
 
 beforeAll(() => {
   dir = tempDir('binding');
 });
-afterEach(() => {
-  delete process.env[OVERRIDE];
-});
 afterAll(() => dir.remove());
 
+describe('the addon of this checkout', () => {
+  it('is the build from source, with corral-init beside it', () => {
+    expect(addonPath()).toMatch(/\/packages\/native\/build\/Release\/corral_native\.node$/);
+    expect(initBinaryPath()).toMatch(/\/packages\/native\/build\/Release\/corral-init$/);
+  });
+});
+
 describe('an addon that cannot be used', () => {
-  it('names the library it is missing, in one line', async () => {
+  it('names the library it is missing, in one line', () => {
     // An addon linked against a library that is then removed, as on a machine without it.
     const root = join(dir.path, 'missing-library');
     const release = join(root, 'build', 'Release');
@@ -40,37 +35,34 @@ describe('an addon that cannot be used', () => {
       '-shared',
       '-fPIC',
       '-o',
-      join(release, 'addon.node'),
+      join(release, 'corral_native.node'),
       join(root, 'addon.c'),
       `-L${root}`,
       '-lcorral-gone',
     ]);
     rmSync(join(root, 'libcorral-gone.so'));
-    const { binding } = await freshBinding(root);
-    expect(() => binding.binding()).toThrow(
+    expect(() => loadAddon(addonPath(root))).toThrow(
       new RegExp(
-        `^@corral/native: cannot load ${release}/addon.node: libcorral-gone.so: cannot open shared object file: No such file or directory; build one from source with [^\\n]*$`,
+        `^@corral/native: cannot load ${release}/corral_native.node: libcorral-gone.so: cannot open shared object file: No such file or directory; build one from source with [^\\n]*$`,
       ),
     );
   });
 
-  it('says when no binary fits this machine, in one line', async () => {
+  it('says when no binary fits this machine, in one line', () => {
     const root = join(dir.path, 'no-prebuild');
     mkdirSync(join(root, 'prebuilds', 'linux-sparc'), { recursive: true });
-    const { binding } = await freshBinding(root);
-    expect(() => binding.addonPath()).toThrow(
+    expect(() => addonPath(root)).toThrow(
       new RegExp(
-        `^@corral/native: No native build was found for platform=linux arch=${process.arch} [^\\n]*; build one from source with [^\\n]*$`,
+        `^@corral/native: no build for linux-${process.arch} in ${root}; build one from source with [^\\n]*$`,
       ),
     );
   });
 
-  it('wants corral-init beside the addon', async () => {
+  it('wants corral-init beside the addon', () => {
     const root = join(dir.path, 'no-init');
     mkdirSync(join(root, 'prebuilds', `linux-${process.arch}`), { recursive: true });
     writeFileSync(join(root, 'prebuilds', `linux-${process.arch}`, 'node.napi.glibc.node'), '');
-    const { initBinary } = await freshBinding(root);
-    expect(() => initBinary.initBinaryPath()).toThrow(
+    expect(() => initBinaryPath(addonPath(root))).toThrow(
       `@corral/native: corral-init is missing (looked for ${join(root, 'prebuilds', `linux-${process.arch}`, 'corral-init')}); reinstall @corral/native`,
     );
   });

@@ -68,9 +68,13 @@ export class DBusConnection {
     this.#socket = socket;
   }
 
-  /** Connects, authenticates as this process's uid and says Hello. */
+  /**
+   * Connects, authenticates and says Hello. The uid is this process's unless given: a process in
+   * a user namespace is known to a bus outside it by the id it has there.
+   */
   static async open(
     address = process.env.DBUS_SYSTEM_BUS_ADDRESS || SYSTEM_BUS_ADDRESS,
+    uid = process.getuid?.() ?? 0,
   ): Promise<DBusConnection> {
     const path = socketPathOf(address);
     const socket = connect(path);
@@ -79,7 +83,7 @@ export class DBusConnection {
         socket.once('connect', resolve);
         socket.once('error', reject);
       });
-      await authenticate(socket);
+      await authenticate(socket, uid);
     } catch (error) {
       socket.destroy();
       const code = (error as NodeJS.ErrnoException).code;
@@ -227,8 +231,8 @@ export class DBusConnection {
 }
 
 /** SASL EXTERNAL: the bus checks our uid on the socket itself. */
-async function authenticate(socket: Socket): Promise<void> {
-  const uid = Buffer.from(String(process.getuid?.() ?? 0)).toString('hex');
+async function authenticate(socket: Socket, uid: number): Promise<void> {
+  const identity = Buffer.from(String(uid)).toString('hex');
   const answer = (): Promise<string> =>
     new Promise((resolve, reject) => {
       let text = '';
@@ -244,7 +248,7 @@ async function authenticate(socket: Socket): Promise<void> {
       socket.on('data', onData);
       socket.once('error', reject);
     });
-  socket.write(`\0AUTH EXTERNAL ${uid}\r\n`);
+  socket.write(`\0AUTH EXTERNAL ${identity}\r\n`);
   const line = await answer();
   if (!line.startsWith('OK ')) throw new Error(`the bus refused authentication: ${line}`);
   socket.write('BEGIN\r\n');

@@ -1,6 +1,6 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
-import { type CgroupManager, cgroupMounts, type LinuxResources } from '@corral/cgroups';
+import type { CgroupManager, LinuxResources } from '@corral/cgroups';
 
 import { InvalidConfigError } from '../../errors.js';
 import { compileExecPlan, compileInitPlan, type InitPlan } from '../../plan/compile.js';
@@ -8,11 +8,20 @@ import { checkNamespacePaths } from '../../plan/namespaces.js';
 import { type Bundle, loadBundle } from '../../spec/load.js';
 import type { Spec, SpecProcess } from '../../spec/types.js';
 import { validateSpec } from '../../spec/validate.js';
-import { type ContainerStateFile, DEFAULT_STATE_ROOT } from '../../state/state-dir.js';
-import { planCgroup, recordedCgroup, subCgroupPaths } from '../cgroup.js';
+import { type ContainerStateFile, stateRootPath } from '../../state/state-dir.js';
+import {
+  containerCgroups,
+  planCgroup,
+  planRootlessCgroupOf,
+  recordedCgroup,
+  subCgroupPaths,
+} from '../cgroup.js';
 import { validateContainerId } from '../id.js';
 import { type NetDevice, planNetDevices } from '../net-devices.js';
 import { addNotifySocket } from '../notify-socket.js';
+import { planIdMapWriting } from '../rootless/id-maps.js';
+import { type RootlessMode, type RootlessSetting, rootlessMode } from '../rootless/mode.js';
+import { refuseUnprivileged } from '../rootless/refusals.js';
 import { type HostSetup, hostRoot, idMapsOf } from './host-setup.js';
 import { type ConsoleDestination, givenDescriptor, type InitStdio } from './init-process.js';
 
@@ -42,6 +51,11 @@ export interface CreateOptions {
   notifySocket?: string;
   /** runc's --systemd-cgroup: the container's cgroup is a transient systemd scope. */
   systemdCgroup?: boolean;
+  /**
+   * runc's --rootless: whether cgroups may be the runtime's to make (`auto`, the default:
+   * not when it is not root, or is root of a user namespace).
+   */
+  rootless?: RootlessSetting;
   /** Where warnings go (a failed poststart or poststop hook); process.emitWarning by default. */
   warn?: (message: string) => void;
   /** Where the steps are told, corral-init's among them (the command's --debug). */
@@ -91,7 +105,10 @@ export interface InitLaunch extends Omit<ProcessLaunch, 'plan'> {
   id: string;
   root: string;
   bundle: Bundle;
-  cgroup: { manager: CgroupManager; resources: LinuxResources };
+  /** The container's cgroup; none for a rootless container with no cgroup its user may make. */
+  cgroup?: { manager: CgroupManager; resources: LinuxResources };
+  /** How corral runs without the host's root, and why the container has no cgroup, if it has none. */
+  rootless: RootlessMode & { cgroupMissing?: string };
   netDevices: NetDevice[];
   /** `create`'s exec FIFO, where the process waits for `start`. */
   execFifo?: string;
@@ -139,15 +156,20 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
   const configProcess = structuredClone(spec.process);
   if (options.extraEnv?.length) spec.process!.env = [...(spec.process!.env ?? []), ...options.extraEnv];
   if (options.consoleSize) spec.process!.consoleSize = options.consoleSize;
-  const root = resolve(options.root ?? DEFAULT_STATE_ROOT);
+  const root = stateRootPath(options.root);
   const dirPath = join(root, options.id);
   if (options.notifySocket) addNotifySocket(spec, dirPath);
   const console = consoleDestination(spec.process?.terminal, options.consoleSocket, mode === 'run');
   checkNamespacePaths(spec);
+  const rootless = rootlessMode(options.rootless);
+  refuseUnprivileged(spec, rootless);
+  const idMapWriting = planIdMapWriting(spec, rootless);
   const execFifo = mode === 'create' ? join(dirPath, 'exec.fifo') : undefined;
   const preserveFds = options.preserveFds ?? 0;
   // The cgroup first: a cgroup mount shows the container's own.
-  const cgroup = planCgroup(spec, options.id, options.systemdCgroup);
+  const { cgroup, missing: cgroupMissing } = rootless.cgroups
+    ? planRootlessCgroupOf(spec, options.id, options.systemdCgroup)
+    : { cgroup: planCgroup(spec, options.id, options.systemdCgroup), missing: undefined };
   let plan: InitPlan | undefined;
   const compile = () => {
     plan ??= compileInitPlan(spec, {
@@ -156,7 +178,9 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
       execFifo,
       preserveFds,
       sessionKeyring: options.noNewKeyring ? undefined : `_ses.${options.id}`,
-      cgroups: { paths: cgroup.manager.getPaths(), mounts: cgroupMounts() },
+      rootless: rootless.euid,
+      bindDevices: rootless.inUserNamespace,
+      cgroups: containerCgroups(cgroup?.manager, rootless.cgroups),
       relayConsole: console === 'caller',
     });
     return plan;
@@ -164,7 +188,8 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
   // Checked now, before anything exists, unless a mount's source is still to be made.
   if (!options.notifySocket) compile();
   const netDevices = planNetDevices(spec);
-  const containerRoot = hostRoot(spec);
+  // A user's container root is the user, or one of its subordinate ids: nothing to hand over.
+  const containerRoot = rootless.euid ? undefined : hostRoot(spec);
   return {
     id: options.id,
     root,
@@ -177,7 +202,7 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
     host: {
       oomScoreAdj: spec.process?.oomScoreAdj,
       pidfdSocket: options.pidfdSocket,
-      idMaps: idMapsOf(spec),
+      idMaps: idMapsOf(spec, idMapWriting),
       cgroup,
       delegateTo: containerRoot,
       netDevices,
@@ -185,6 +210,7 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
     console,
     until: mode === 'run' ? 'exec' : 'ready',
     cgroup,
+    rootless: { ...rootless, ...(cgroupMissing ? { cgroupMissing } : {}) },
     netDevices,
     execFifo,
     containerRoot,
@@ -206,12 +232,23 @@ export function buildTenant(
   const spec = validateSpec({ ...state.config, process });
   const preserveFds = options.preserveFds ?? 0;
   const initPidfd = `/proc/self/fd/${givenDescriptor(preserveFds, 0)}`;
-  const plan = compileExecPlan(spec, spec.process!, initPidfd, preserveFds, console === 'caller');
+  const { euid } = rootlessMode();
+  if (euid && process.user.additionalGids?.length) {
+    throw new InvalidConfigError(
+      'process.user.additionalGids',
+      'a rootless container cannot set additional groups: setgroups is not allowed to it',
+    );
+  }
+  const plan = compileExecPlan(spec, spec.process!, initPidfd, {
+    preserveFds,
+    rootless: euid,
+    relayConsole: console === 'caller',
+  });
   const cgroupPaths =
     options.subCgroups?.length && state.cgroupPaths
       ? subCgroupPaths(state.cgroupPaths, options.subCgroups)
       : state.cgroupPaths;
-  const manager = recordedCgroup(cgroupPaths);
+  const manager = recordedCgroup(cgroupPaths, { rootless: state.rootless !== undefined });
   return {
     spec,
     plan,

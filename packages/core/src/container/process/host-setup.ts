@@ -9,6 +9,7 @@ import { createsUserNamespace, idMapText, mapToHost } from '../../plan/namespace
 import type { IdMapping, Spec } from '../../spec/types.js';
 import { asCorralError } from '../cgroup.js';
 import { lendNetDevices, type NetDevice } from '../net-devices.js';
+import { type IdMapWriting, runMappingTool } from '../rootless/id-maps.js';
 
 /**
  * What the runtime does on the host for a process while it waits at step 2 of the handshake,
@@ -20,8 +21,8 @@ export interface HostSetup {
   oomScoreAdj?: number;
   /** runc's --pidfd-socket: where a pidfd of the process goes. */
   pidfdSocket?: string;
-  /** The maps of the process's new user namespace. */
-  idMaps?: { uid: readonly IdMapping[]; gid: readonly IdMapping[] };
+  /** The maps of the process's new user namespace, and how a runtime that is not root writes them. */
+  idMaps?: { uid: readonly IdMapping[]; gid: readonly IdMapping[]; writing?: IdMapWriting };
   /** The cgroup the process joins, with the limits to set on it (the init's only). */
   cgroup?: { manager: CgroupManager; resources?: LinuxResources };
   /** The host ids of the container's root, who gets its cgroup2 directory (a delegation). */
@@ -45,7 +46,7 @@ export async function setUpHost(
     debug(`pidfd sent to ${setup.pidfdSocket}`);
   }
   if (setup.idMaps) {
-    writeIdMaps(child.pid, setup.idMaps);
+    await writeIdMaps(child.pid, setup.idMaps);
     debug(`uid_map and gid_map of pid ${child.pid} written`);
   }
   if (setup.cgroup) {
@@ -68,9 +69,9 @@ export async function setUpHost(
 }
 
 /** The id maps of a config that makes a user namespace of its own. */
-export function idMapsOf(spec: Spec): HostSetup['idMaps'] {
+export function idMapsOf(spec: Spec, writing?: IdMapWriting): HostSetup['idMaps'] {
   if (!createsUserNamespace(spec)) return undefined;
-  return { uid: spec.linux!.uidMappings!, gid: spec.linux!.gidMappings! };
+  return { uid: spec.linux!.uidMappings!, gid: spec.linux!.gidMappings!, ...(writing ? { writing } : {}) };
 }
 
 /** The host ids the container's root has, when it has a user namespace of its own. */
@@ -100,22 +101,30 @@ function sendPidfd(socketPath: string, pidfd: Pidfd): void {
 
 /**
  * Writes the id maps of the process's new user namespace. The runtime does it (not
- * corral-init): it learns the pid at childStarted, is root in the parent namespace as the
- * kernel requires of the writer, and the process waits for GO until the maps exist, so no
- * second round trip with corral-init is needed. setgroups stays "allow": the writer is
- * privileged, and the container's root may set its own groups as runc's does.
+ * corral-init): it learns the pid at childStarted, is in the parent namespace as the kernel
+ * requires of the writer, and the process waits for GO until the maps exist, so no second round
+ * trip with corral-init is needed. For root, setgroups stays "allow": the container's root may
+ * set its own groups as runc's does. A user writes its own id alone, after denying setgroups as
+ * the kernel requires, and anything more through newuidmap and newgidmap, as runc does.
  */
-function writeIdMaps(pid: number, maps: NonNullable<HostSetup['idMaps']>): void {
-  for (const [file, mappings, field] of [
-    ['uid_map', maps.uid, 'linux.uidMappings'],
-    ['gid_map', maps.gid, 'linux.gidMappings'],
+async function writeIdMaps(pid: number, maps: NonNullable<HostSetup['idMaps']>): Promise<void> {
+  const writing = maps.writing ?? {};
+  if (writing.denySetgroups) writeProcFile(pid, 'setgroups', 'deny\n', 'linux.gidMappings');
+  for (const [file, mappings, field, tool] of [
+    ['uid_map', maps.uid, 'linux.uidMappings', writing.uidTool],
+    ['gid_map', maps.gid, 'linux.gidMappings', writing.gidTool],
   ] as const) {
-    const path = `/proc/${pid}/${file}`;
-    try {
-      writeFileSync(path, idMapText(mappings));
-    } catch (error) {
-      throw SystemError.from(`write ${path} (${field})`, error, path);
-    }
+    if (tool) await runMappingTool(tool, pid, mappings, field);
+    else writeProcFile(pid, file, idMapText(mappings), field);
+  }
+}
+
+function writeProcFile(pid: number, file: string, text: string, field: string): void {
+  const path = `/proc/${pid}/${file}`;
+  try {
+    writeFileSync(path, text);
+  } catch (error) {
+    throw SystemError.from(`write ${path} (${field})`, error, path);
   }
 }
 

@@ -1,5 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 
 import {
   errnoName,
@@ -10,6 +9,7 @@ import {
   sealedInitPath,
   sendDescriptor,
   seqpacketPair,
+  spawnProcess,
 } from '@corral/native';
 
 import { CorralError, InitError, SystemError } from '../../errors.js';
@@ -34,7 +34,8 @@ export function initFailure(plan: InitPlan, report: InitErrorReport): InitError 
   });
 }
 
-export type InitStdio = Array<'inherit' | 'ignore' | 'pipe' | number>;
+/** The process's stdio: our own descriptor of that number, /dev/null, or a descriptor of ours. */
+export type InitStdio = Array<'inherit' | 'ignore' | number>;
 
 /** Where the master of the process's terminal goes: a console socket, or back to the caller, who relays it. */
 export type ConsoleDestination = { socket: string } | 'caller';
@@ -94,22 +95,18 @@ export class InitProcess {
   readonly #socket: SeqpacketSocket;
   readonly #log: ((level: number, message: string) => void) | undefined;
   readonly #debug: (message: string) => void;
+  /** corral-init's exit code, once it has exited and been reaped (null when a signal ended it). */
   #helperExit: Promise<number | null>;
 
-  private constructor(
-    plan: InitPlan,
-    socket: SeqpacketSocket,
-    helper: ChildProcess,
-    options: InitProcessOptions,
-  ) {
+  private constructor(plan: InitPlan, socket: SeqpacketSocket, helper: Pidfd, options: InitProcessOptions) {
     this.#plan = plan;
     this.#socket = socket;
     this.#log = options.log;
     this.#debug = options.debug ?? (() => {});
-    this.#helperExit = new Promise((resolve) => {
-      helper.once('exit', (code) => resolve(code));
-      helper.once('error', () => resolve(null));
-    });
+    this.#helperExit = helper
+      .exited()
+      .then((status) => status.code)
+      .finally(() => helper.close());
   }
 
   /** Step 1: spawns corral-init from its sealed copy with the given stdio and sends it the plan. */
@@ -123,31 +120,37 @@ export class InitProcess {
     const preserveFds = options.preserveFds ?? 0;
     const given = options.given ?? [];
     const [ours, theirs] = seqpacketPair();
-    let helper: ChildProcess;
+    const devNull = stdio.includes('ignore') ? openSync('/dev/null', 'r+') : undefined;
+    let helper: Pidfd;
     try {
       const preserved = Array.from({ length: preserveFds }, (_, i) => 3 + i);
       const channel = givenDescriptor(preserveFds, given.length);
-      helper = spawn(sealedInitPath(), [String(channel)], {
-        argv0: 'corral-init',
-        stdio: [...stdio, ...preserved, ...given, theirs],
-        env: {},
-      });
+      const stdioFds = stdio.map((io, i) => (io === 'inherit' ? i : io === 'ignore' ? devNull! : io));
+      helper = spawnProcess(
+        sealedInitPath(),
+        ['corral-init', String(channel)],
+        [...stdioFds, ...preserved, ...given, theirs],
+      );
     } catch (error) {
       closeSync(ours);
       throw error;
     } finally {
       closeSync(theirs);
+      if (devNull !== undefined) closeSync(devNull);
     }
     const init = new InitProcess(plan, new SeqpacketSocket(ours), helper, options);
     init.#debug(`corral-init started as pid ${helper.pid}; its plan:`);
     for (const [i, what] of plan.describe.entries()) init.#debug(`  op ${i}: ${what}`);
-    const spawnError = new Promise<never>((_, reject) => helper.once('error', reject));
     try {
-      await Promise.race([init.#send(datagrams), spawnError]);
+      await init.#send(datagrams);
     } catch (error) {
       // A helper that never got its plan would wait for it forever.
       init.close();
-      helper.kill('SIGKILL');
+      try {
+        helper.signal(9);
+      } catch {
+        // Already gone.
+      }
       throw error;
     }
     return init;

@@ -1,0 +1,4 @@
+import { create as command } from '../commands/lifecycle.js';
+import { commandLine } from './command-line.js';
+
+export const run = commandLine('create', command);

@@ -1,0 +1,4 @@
+import { list as command } from '../commands/lifecycle.js';
+import { commandLine } from './command-line.js';
+
+export const run = commandLine('list', command);

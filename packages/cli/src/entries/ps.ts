@@ -1,0 +1,4 @@
+import { ps as command } from '../commands/info.js';
+import { commandLine } from './command-line.js';
+
+export const run = commandLine('ps', command);

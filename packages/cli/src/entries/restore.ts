@@ -1,0 +1,4 @@
+import { restore as command } from '../commands/checkpoint.js';
+import { commandLine } from './command-line.js';
+
+export const run = commandLine('restore', command);

@@ -1,0 +1,4 @@
+import { update as command } from '../commands/resources.js';
+import { commandLine } from './command-line.js';
+
+export const run = commandLine('update', command);
