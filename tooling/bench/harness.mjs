@@ -97,3 +97,38 @@ export function printTable(title, header, rows) {
 }
 
 export const ms = (x) => x.toFixed(1);
+
+/**
+ * `runs` rounds of once(runtime, i), runtimes alternating so that all see the same machine, after
+ * `warmups` rounds that are not counted: label -> wall ms of each run.
+ */
+export function alternate(runtimesToTime, once, runs, warmups) {
+  for (let i = 0; i < warmups; i++) for (const r of runtimesToTime) once(r, `warm-${i}`);
+  const samples = new Map(runtimesToTime.map((r) => [r.label, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const r of runtimesToTime) {
+      const sample = once(r, i);
+      if (!sample.ok) throw new Error(`${r.label} run ${i} failed: ${sample.error}`);
+      samples.get(r.label).push(sample.ms);
+    }
+  }
+  return samples;
+}
+
+/** The library: containers of `bundle` one after another from this Node process, no start-up per run. */
+export async function timeLibrary(bundle, work, runs, warmups) {
+  const core = await import(join(repo, 'packages/core/dist/index.js'));
+  const times = [];
+  for (let i = 0; i < runs + warmups; i++) {
+    const start = process.hrtime.bigint();
+    const container = await core.runContainer({
+      id: `lib-${i}`,
+      bundle,
+      root: join(work, 'state-lib'),
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    await container.exited;
+    if (i >= warmups) times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return times;
+}

@@ -7,7 +7,17 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { makeBundle, median, ms, printTable, repo, runtimes, timed, withWorkDir } from './harness.mjs';
+import {
+  alternate,
+  makeBundle,
+  median,
+  ms,
+  printTable,
+  runtimes,
+  timed,
+  timeLibrary,
+  withWorkDir,
+} from './harness.mjs';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '40' } } });
 const runs = Number(values.runs);
@@ -24,33 +34,10 @@ await withWorkDir('corral-bench-', async (work) => {
     return probe.ok;
   });
 
-  const samples = new Map(usable.map((r) => [r.label, []]));
-  for (let i = 0; i < 3; i++) for (const r of usable) once(r, `warm-${i}`);
-  for (let i = 0; i < runs; i++) {
-    for (const r of usable) {
-      const sample = once(r, i);
-      if (!sample.ok) throw new Error(`${r.label} run ${i} failed: ${sample.error}`);
-      samples.get(r.label).push(sample.ms);
-    }
-  }
+  const samples = alternate(usable, once, runs, 3);
+  samples.set('corral (library, in-process)', await timeLibrary(bundle, work, runs, 3));
 
-  // The library: one long-lived Node process creating containers, with no start-up cost per run.
-  const core = await import(join(repo, 'packages/core/dist/index.js'));
-  const library = [];
-  for (let i = 0; i < runs + 3; i++) {
-    const start = process.hrtime.bigint();
-    const container = await core.runContainer({
-      id: `lib-${i}`,
-      bundle,
-      root: join(work, 'state-lib'),
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    await container.exited;
-    if (i >= 3) library.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  samples.set('corral (library, in-process)', library);
-
-  const base = median(samples.get('runc') ?? library);
+  const base = median(samples.get('runc') ?? samples.get('corral (library, in-process)'));
   printTable(
     `\`run\` of /bin/true in a busybox bundle, ${runs} alternating runs each (wall ms)`,
     ['runtime', 'median ms', 'min', 'max', 'containers/s', 'vs runc'],

@@ -10,7 +10,16 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { makeBundle, median, printTable, repo, timed, withWorkDir } from './harness.mjs';
+import {
+  alternate,
+  makeBundle,
+  median,
+  printTable,
+  repo,
+  timed,
+  timeLibrary,
+  withWorkDir,
+} from './harness.mjs';
 
 if (!existsSync('/etc/corral-test-vm')) {
   console.error('vm-run-bench: runs inside the test VM: ./tooling/pnpm bench:vm');
@@ -39,31 +48,8 @@ await withWorkDir('corral-vm-bench-', async (work) => {
   const once = (runtime, i) =>
     timed(runtime.argv(join(work, `state-${runtime.label}`), ['run', '--bundle', bundle, `bench-${i}`]));
 
-  for (let i = 0; i < 2; i++) for (const r of RUNTIMES) once(r, `warm-${i}`);
-  const samples = new Map(RUNTIMES.map((r) => [r.label, []]));
-  for (let i = 0; i < runs; i++) {
-    for (const r of RUNTIMES) {
-      const sample = once(r, i);
-      if (!sample.ok) throw new Error(`${r.label} run ${i} failed: ${sample.error}`);
-      samples.get(r.label).push(sample.ms);
-    }
-  }
-
-  // The library: containers one after another from one Node process, no start-up per run.
-  const core = await import(join(repo, 'packages/core/dist/index.js'));
-  const library = [];
-  for (let i = 0; i < runs + 2; i++) {
-    const start = process.hrtime.bigint();
-    const container = await core.runContainer({
-      id: `lib-${i}`,
-      bundle,
-      root: join(work, 'state-lib'),
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    await container.exited;
-    if (i >= 2) library.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  samples.set('corral (library, in-process)', library);
+  const samples = alternate(RUNTIMES, once, runs, 2);
+  samples.set('corral (library, in-process)', await timeLibrary(bundle, work, runs, 2));
 
   const base = median(samples.get('runc'));
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();

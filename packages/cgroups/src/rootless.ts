@@ -5,9 +5,10 @@ import { invalidConfig } from './errors.js';
 import { HybridCgroupManager } from './hybrid.js';
 import type { CgroupManagerOptions } from './manager.js';
 import { cgroupModeOf, cgroupMounts, type V1Controller } from './mounts.js';
+import { OverFilesCgroupManager } from './over-files.js';
 import { cgroupDirectories, resolveCgroupPath } from './paths.js';
 import { systemdUserManager } from './systemd-user.js';
-import type { CgroupManager, CgroupStats, FreezerState, LinuxResources, OomEvent } from './types.js';
+import type { CgroupManager, LinuxResources } from './types.js';
 import { CgroupV1Manager, V1_WRITERS } from './v1/manager.js';
 import { CgroupV2Manager } from './v2/manager.js';
 import { V2_WRITERS } from './v2/writers.js';
@@ -106,21 +107,7 @@ export function planRootlessCgroup(options: CgroupManagerOptions, resources: Lin
  * except device rules, which a user may not set (a cgroup v2 device program takes CAP_BPF, v1's
  * devices.allow CAP_SYS_ADMIN): they are tried, and left out when refused, as runc leaves them.
  */
-export class RootlessCgroupManager implements CgroupManager {
-  readonly files: CgroupManager;
-
-  constructor(files: CgroupManager) {
-    this.files = files;
-  }
-
-  get mode() {
-    return this.files.mode;
-  }
-
-  get systemdUnit(): string | undefined {
-    return this.files.systemdUnit;
-  }
-
+export class RootlessCgroupManager extends OverFilesCgroupManager {
   apply(pid: number): Promise<void> {
     return this.files.apply(pid);
   }
@@ -131,35 +118,7 @@ export class RootlessCgroupManager implements CgroupManager {
     if (devices?.length) await this.files.set({ devices }).catch(() => undefined);
   }
 
-  getStats(): Promise<CgroupStats> {
-    return this.files.getStats();
-  }
-
-  getPids(options?: { recursive?: boolean }): Promise<number[]> {
-    return this.files.getPids(options);
-  }
-
-  freeze(state: FreezerState): Promise<void> {
-    return this.files.freeze(state);
-  }
-
-  getFreezerState(): Promise<FreezerState | 'freezing'> {
-    return this.files.getFreezerState();
-  }
-
   destroy(): Promise<void> {
     return this.files.destroy();
-  }
-
-  getPaths(): Record<string, string> {
-    return this.files.getPaths();
-  }
-
-  exists(): boolean {
-    return this.files.exists();
-  }
-
-  oomEvents(): AsyncIterableIterator<OomEvent> {
-    return this.files.oomEvents();
   }
 }

@@ -2,14 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 
 import { checkCgroupResources } from '../check.js';
 import { CgroupError, notSupported } from '../errors.js';
-import type {
-  CgroupManager,
-  CgroupMode,
-  CgroupStats,
-  FreezerState,
-  LinuxResources,
-  OomEvent,
-} from '../types.js';
+import { OverFilesCgroupManager } from '../over-files.js';
+import type { CgroupManager, LinuxResources } from '../types.js';
 import { validateResources } from '../validate.js';
 import { resourceProperties, startProperties, type UnitProperty } from './properties.js';
 import type { Systemd1 } from './systemd1.js';
@@ -61,9 +55,8 @@ export interface SystemdCgroupManagerOptions {
  * then written to the cgroup files as well, for what systemd cannot express. Statistics, the
  * freezer, pids and OOM events come from the files.
  */
-export class SystemdCgroupManager implements CgroupManager {
+export class SystemdCgroupManager extends OverFilesCgroupManager {
   readonly unit: SystemdUnit;
-  readonly files: CgroupManager;
   readonly #annotations: readonly UnitProperty[];
   readonly #resources: LinuxResources | undefined;
   readonly #connect: () => Promise<Systemd1>;
@@ -73,19 +66,15 @@ export class SystemdCgroupManager implements CgroupManager {
   #waiting: { resources?: LinuxResources } | undefined;
 
   constructor(options: SystemdCgroupManagerOptions) {
+    super(options.files);
     this.unit = options.unit;
-    this.files = options.files;
     this.#annotations = options.annotations ?? [];
     this.#resources = options.resources;
     this.#connect = options.connect ?? (async () => (await import('./systemd1.js')).Systemd1.connect());
     this.#transientDir = options.transientDir ?? TRANSIENT_DIR;
   }
 
-  get mode(): CgroupMode {
-    return this.files.mode;
-  }
-
-  get systemdUnit(): string {
+  override get systemdUnit(): string {
     return this.unit.name;
   }
 
@@ -191,22 +180,6 @@ export class SystemdCgroupManager implements CgroupManager {
     return true;
   }
 
-  getStats(): Promise<CgroupStats> {
-    return this.files.getStats();
-  }
-
-  getPids(options?: { recursive?: boolean }): Promise<number[]> {
-    return this.files.getPids(options);
-  }
-
-  freeze(state: FreezerState): Promise<void> {
-    return this.files.freeze(state);
-  }
-
-  getFreezerState(): Promise<FreezerState | 'freezing'> {
-    return this.files.getFreezerState();
-  }
-
   /**
    * Kills what is left and removes the files' cgroups first (systemd would give each process
    * SIGTERM and wait its stop timeout, 90 s by default), then stops the unit and waits for it to
@@ -231,17 +204,9 @@ export class SystemdCgroupManager implements CgroupManager {
     }
   }
 
-  getPaths(): Record<string, string> {
-    return this.files.getPaths();
-  }
-
   /** The cgroup is there, or systemd still has the unit loaded. */
-  exists(): boolean {
+  override exists(): boolean {
     return this.files.exists() || existsSync(`${this.#transientDir}/${this.unit.name}`);
-  }
-
-  oomEvents(): AsyncIterableIterator<OomEvent> {
-    return this.files.oomEvents();
   }
 }
 
