@@ -2,20 +2,48 @@
 // lines, a timed child process, medians and markdown tables.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setImmediate as tick } from 'node:timers/promises';
 
 export const repo = new URL('../..', import.meta.url).pathname;
 
+/** Thrown where a benchmark notices Ctrl-C or a kill: its finally blocks then clean up. */
+export class Interrupted extends Error {}
+
+let interruptedBy;
+
 /**
- * Calls fn with a new directory of its own, removed afterwards even when fn throws: nothing from
- * an earlier run that crashed can collide with what this one makes.
+ * Throws Interrupted once a signal has come in. Node runs signal handlers only between tasks, so
+ * this first lets them run; every loop calls it between two samples.
+ */
+export async function stopIfInterrupted() {
+  await tick();
+  if (interruptedBy) throw new Interrupted(`interrupted by ${interruptedBy}`);
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Calls fn with a new directory of its own, removed afterwards even when fn throws or a signal
+ * comes in: nothing from an earlier run that crashed can collide with what this one makes, and
+ * fn's own finally blocks delete its containers before the directory with their state goes. A
+ * second signal ends the process at once.
  */
 export async function withWorkDir(prefix, fn) {
   const work = mkdtempSync(join(tmpdir(), prefix));
+  const onSignal = (signal) => {
+    interruptedBy = signal;
+  };
+  for (const signal of SIGNALS) process.once(signal, onSignal);
   try {
     return await fn(work);
+  } catch (error) {
+    if (!(error instanceof Interrupted)) throw error;
+    console.error(`\n${error.message}: containers and ${work} removed`);
+    process.exitCode = 128 + constants.signals[interruptedBy];
   } finally {
+    for (const signal of SIGNALS) process.off(signal, onSignal);
     rmSync(work, { recursive: true, force: true });
   }
 }
@@ -102,14 +130,14 @@ export const ms = (x) => x.toFixed(1);
  * `runs` rounds of once(runtime, i), runtimes alternating so that all see the same machine, after
  * `warmups` rounds that are not counted: label -> wall ms of each run.
  */
-export function alternate(runtimesToTime, once, runs, warmups) {
-  for (let i = 0; i < warmups; i++) for (const r of runtimesToTime) once(r, `warm-${i}`);
+export async function alternate(runtimesToTime, once, runs, warmups) {
   const samples = new Map(runtimesToTime.map((r) => [r.label, []]));
-  for (let i = 0; i < runs; i++) {
+  for (let i = -warmups; i < runs; i++) {
     for (const r of runtimesToTime) {
-      const sample = once(r, i);
+      const sample = once(r, i < 0 ? `warm${-i}` : i);
+      await stopIfInterrupted();
       if (!sample.ok) throw new Error(`${r.label} run ${i} failed: ${sample.error}`);
-      samples.get(r.label).push(sample.ms);
+      if (i >= 0) samples.get(r.label).push(sample.ms);
     }
   }
   return samples;
@@ -120,6 +148,7 @@ export async function timeLibrary(bundle, work, runs, warmups) {
   const core = await import(join(repo, 'packages/core/dist/index.js'));
   const times = [];
   for (let i = 0; i < runs + warmups; i++) {
+    await stopIfInterrupted();
     const start = process.hrtime.bigint();
     const container = await core.runContainer({
       id: `lib-${i}`,

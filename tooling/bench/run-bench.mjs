@@ -34,7 +34,7 @@ await withWorkDir('corral-bench-', async (work) => {
     return probe.ok;
   });
 
-  const samples = alternate(usable, once, runs, 3);
+  const samples = await alternate(usable, once, runs, 3);
   samples.set('corral (library, in-process)', await timeLibrary(bundle, work, runs, 3));
 
   const base = median(samples.get('runc') ?? samples.get('corral (library, in-process)'));

@@ -48,7 +48,7 @@ await withWorkDir('corral-vm-bench-', async (work) => {
   const once = (runtime, i) =>
     timed(runtime.argv(join(work, `state-${runtime.label}`), ['run', '--bundle', bundle, `bench-${i}`]));
 
-  const samples = alternate(RUNTIMES, once, runs, 2);
+  const samples = await alternate(RUNTIMES, once, runs, 2);
   samples.set('corral (library, in-process)', await timeLibrary(bundle, work, runs, 2));
 
   const base = median(samples.get('runc'));
