@@ -1,7 +1,18 @@
 // What the benchmarks share: a fresh work directory, the busybox bundle, the runtimes' command
-// lines, a timed child process, medians and markdown tables.
+// lines, a timed child process, one helper per kind of measurement, medians and markdown tables.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
@@ -48,8 +59,11 @@ export async function withWorkDir(prefix, fn) {
   }
 }
 
-/** A bundle in dir: the test busybox rootfs and the demo config, with args as its process. */
-export function makeBundle(dir, args) {
+/**
+ * A bundle in dir: the test busybox rootfs and the demo config, with args as its process. Give
+ * each runtime's bundle its own cgroupsPath: two containers of one path share a cgroup.
+ */
+export function makeBundle(dir, args, { cgroupsPath } = {}) {
   cpSync(join(repo, 'tooling/rootfs/out/busybox'), join(dir, 'rootfs'), {
     recursive: true,
     verbatimSymlinks: true,
@@ -59,18 +73,23 @@ export function makeBundle(dir, args) {
   config.process.terminal = false;
   // Debian's crun 1.8 refuses ociVersion 1.2.0 ("unknown version specified"); nothing here needs it.
   config.ociVersion = '1.0.2';
+  if (cgroupsPath) config.linux.cgroupsPath = cgroupsPath;
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   return dir;
 }
 
-/** The runtimes compared: argv(root, args) is one command with its state under root. */
+/**
+ * The runtimes compared: argv(root, args) is one command with its state under root; bin, where
+ * there is one, is the executable that podman can be given as --runtime.
+ */
 export const runtimes = [
   {
     name: 'corral',
     label: 'corral',
+    bin: join(repo, 'bin/corral'),
     argv: (root, args) => [join(repo, 'bin/corral'), '--root', root, ...args],
   },
-  { name: 'runc', label: 'runc', argv: (root, args) => ['runc', '--root', root, ...args] },
+  { name: 'runc', label: 'runc', bin: 'runc', argv: (root, args) => ['runc', '--root', root, ...args] },
   // crun refuses hybrid cgroups; in a mount namespace without the unified mount it sees a v1
   // host and runs. The wrapper's cost (unshare, sh, umount) is part of its time.
   {
@@ -90,26 +109,66 @@ export const runtimes = [
   },
 ];
 
+/** The runtime that ratios are taken against. */
+export const BASE = 'runc';
+
+/** What a failed child said: its error, the first line of its stderr, or how it ended. */
+function failure(result) {
+  if (result.error) return result.error.message;
+  const said = result.stderr?.toString().trim().split('\n')[0];
+  return said || (result.signal ? `killed by ${result.signal}` : `exit status ${result.status}`);
+}
+
 /**
- * Runs argv to its end; its wall time in ms and, when it failed, what it said on stderr. stdin and
- * stdout are /dev/null; pass stdio to change that.
+ * Runs argv to its end: its wall time in ms, its stdout when asked for (stdout: 'pipe') and, when
+ * it failed, what it said. stdin and stdout are /dev/null. A command that leaves a process behind (run --detach,
+ * create) says so with leavesProcess: its stderr then goes to an unlinked file, as a pipe would
+ * keep this wait open as long as the container lives. A command still running after a minute
+ * fails.
  */
-export function timed(argv, options = {}) {
+export function timed(argv, { stdout = 'ignore', leavesProcess = false, ...options } = {}) {
   const [cmd, ...args] = argv;
-  const start = process.hrtime.bigint();
-  const result = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...options });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  return {
-    ok: result.status === 0,
-    ms,
-    error: result.error?.message ?? result.stderr?.toString().trim() ?? '',
-  };
+  const stderr = leavesProcess ? unlinkedFile() : 'pipe';
+  try {
+    const start = process.hrtime.bigint();
+    const result = spawnSync(cmd, args, { stdio: ['ignore', stdout, stderr], timeout: 60_000, ...options });
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    const ok = result.status === 0;
+    if (leavesProcess && !ok) result.stderr = readAll(stderr);
+    return { ok, ms, stdout: result.stdout?.toString() ?? '', error: ok ? '' : failure(result) };
+  } finally {
+    if (leavesProcess) closeSync(stderr);
+  }
+}
+
+/** A descriptor of a file that is already gone from its directory: nothing is left to remove. */
+function unlinkedFile() {
+  const path = join(tmpdir(), `corral-bench-${process.pid}-stderr`);
+  const fd = openSync(path, 'w+');
+  unlinkSync(path);
+  return fd;
+}
+
+/** All of an open file, whatever its descriptor's offset. */
+function readAll(fd) {
+  const buffer = Buffer.alloc(fstatSync(fd).size);
+  readSync(fd, buffer, 0, buffer.length, 0);
+  return buffer;
+}
+
+/** Like timed, but a failure throws with what the command said. */
+export function must(argv, options) {
+  const result = timed(argv, options);
+  if (!result.ok) throw new Error(`${argv.join(' ')}: ${result.error}`);
+  return result;
 }
 
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
+
+export const ms = (x) => x.toFixed(1);
 
 /** A markdown table under a title: the first column left-aligned, the others right-aligned. */
 export function printTable(title, header, rows) {
@@ -124,20 +183,64 @@ export function printTable(title, header, rows) {
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);
 }
 
-export const ms = (x) => x.toFixed(1);
+/**
+ * One table of several measurements, each a Map runtime -> samples: per runtime its median,
+ * spread and ratio to runc's median in the same measurement.
+ */
+export function printComparison(title, measurements, { unit = 'ms', format = ms } = {}) {
+  const rows = [];
+  for (const [what, samples] of measurements) {
+    const base = [...samples].find(([r]) => r.name === BASE)?.[1];
+    for (const [runtime, xs] of samples) {
+      const m = median(xs);
+      const ratio = base ? `${(m / median(base)).toFixed(2)}x` : '–';
+      rows.push([what, runtime.label, format(m), format(Math.min(...xs)), format(Math.max(...xs)), ratio]);
+    }
+  }
+  printTable(title, ['measured', 'runtime', `median ${unit}`, 'min', 'max', `vs ${BASE}`], rows);
+}
+
+/**
+ * One measurement row that cannot stop the others: an error is printed as the reason the row is
+ * missing. Only an interruption goes on up.
+ */
+export async function row(what, fn) {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof Interrupted) throw error;
+    console.log(`\n${what}: not measured (${error.message.split('\n')[0]})`);
+  }
+}
+
+/**
+ * The runtimes whose first once(runtime, 'probe') succeeds; the others are reported under what,
+ * not timed (crun on a hybrid host, a runtime podman cannot drive). The probe is also a warm-up.
+ */
+export async function usable(what, runtimesToTry, once) {
+  const ok = [];
+  for (const runtime of runtimesToTry) {
+    const probe = once(runtime, 'probe');
+    await stopIfInterrupted();
+    if (probe.ok) ok.push(runtime);
+    else console.log(`${what}, ${runtime.label}: skipped (${probe.error})`);
+  }
+  return ok;
+}
 
 /**
  * `runs` rounds of once(runtime, i), runtimes alternating so that all see the same machine, after
- * `warmups` rounds that are not counted: label -> wall ms of each run.
+ * `warmups` rounds that are not counted: runtime -> value(sample) of each run (its wall ms unless
+ * value says otherwise). A failed run throws.
  */
-export async function alternate(runtimesToTime, once, runs, warmups) {
-  const samples = new Map(runtimesToTime.map((r) => [r.label, []]));
+export async function alternate(runtimesToTime, once, runs, warmups, value = (sample) => sample.ms) {
+  const samples = new Map(runtimesToTime.map((r) => [r, []]));
   for (let i = -warmups; i < runs; i++) {
     for (const r of runtimesToTime) {
       const sample = once(r, i < 0 ? `warm${-i}` : i);
       await stopIfInterrupted();
-      if (!sample.ok) throw new Error(`${r.label} run ${i} failed: ${sample.error}`);
-      if (i >= 0) samples.get(r.label).push(sample.ms);
+      if (!sample.ok) throw new Error(`${r.label} run ${i}: ${sample.error}`);
+      if (i >= 0) samples.get(r).push(value(sample));
     }
   }
   return samples;
@@ -160,4 +263,38 @@ export async function timeLibrary(bundle, work, runs, warmups) {
     if (i >= warmups) times.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   return times;
+}
+
+/**
+ * fn(), with each of containers ({ runtime, root, bundle, id }) running detached for its whole
+ * length, all deleted afterwards whatever fails (a half-started one too).
+ */
+export async function withRunningContainers(containers, fn) {
+  const started = [];
+  try {
+    for (const { runtime, root, bundle, id } of containers) {
+      started.push({ runtime, root, id });
+      must(runtime.argv(root, ['run', '--detach', '--bundle', bundle, id]), { leavesProcess: true });
+    }
+    return await fn();
+  } finally {
+    for (const { runtime, root, id } of started) timed(runtime.argv(root, ['delete', '--force', id]));
+  }
+}
+
+/**
+ * Commands ([argv, options of timed]) run one after another, timed as a whole; a failed one ends
+ * the sequence, and then onFailure (not timed) removes what the others left.
+ */
+export function timedSequence(steps, onFailure) {
+  let total = 0;
+  for (const [argv, options] of steps) {
+    const result = timed(argv, options);
+    total += result.ms;
+    if (!result.ok) {
+      onFailure();
+      return { ...result, ms: total };
+    }
+  }
+  return { ok: true, ms: total };
 }
