@@ -1,5 +1,6 @@
 // What the benchmarks share: a fresh work directory, the busybox bundle, the runtimes' command
-// lines, a timed child process, one helper per kind of measurement, medians and markdown tables.
+// lines, a timed child process, one helper per kind of measurement (wall time, corral's timing
+// marks), medians and markdown tables.
 import { spawnSync } from 'node:child_process';
 import {
   closeSync,
@@ -120,8 +121,9 @@ function failure(result) {
 }
 
 /**
- * Runs argv to its end: its wall time in ms, its stdout when asked for (stdout: 'pipe') and, when
- * it failed, what it said. stdin and stdout are /dev/null. A command that leaves a process behind (run --detach,
+ * Runs argv to its end: its wall time in ms, when it started (ms since the epoch, the clock of
+ * performance.timeOrigin), its stdout when asked for (stdout: 'pipe') and, when it failed, what
+ * it said. stdin and stdout are /dev/null. A command that leaves a process behind (run --detach,
  * create) says so with leavesProcess: its stderr then goes to an unlinked file, as a pipe would
  * keep this wait open as long as the container lives. A command still running after a minute
  * fails.
@@ -130,12 +132,13 @@ export function timed(argv, { stdout = 'ignore', leavesProcess = false, ...optio
   const [cmd, ...args] = argv;
   const stderr = leavesProcess ? unlinkedFile() : 'pipe';
   try {
+    const startedAt = performance.timeOrigin + performance.now();
     const start = process.hrtime.bigint();
     const result = spawnSync(cmd, args, { stdio: ['ignore', stdout, stderr], timeout: 60_000, ...options });
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     const ok = result.status === 0;
     if (leavesProcess && !ok) result.stderr = readAll(stderr);
-    return { ok, ms, stdout: result.stdout?.toString() ?? '', error: ok ? '' : failure(result) };
+    return { ok, ms, startedAt, stdout: result.stdout?.toString() ?? '', error: ok ? '' : failure(result) };
   } finally {
     if (leavesProcess) closeSync(stderr);
   }
@@ -297,4 +300,33 @@ export function timedSequence(steps, onFailure) {
     }
   }
   return { ok: true, ms: total };
+}
+
+/**
+ * The phases of one corral command from the line its CORRAL_TIMING_FILE got: [name, ms] for the
+ * gap before each mark, from the spawn (the parent's clock; `run` is the timed result) through
+ * Node's own start-up milestones and the command's marks to the parent's return from wait.
+ */
+export function timingPhases(line, run) {
+  const { timeOrigin, node, marks } = JSON.parse(line);
+  const points = [
+    ['spawn', run.startedAt - timeOrigin],
+    ['process start', 0],
+    ['node start', node.nodeStart],
+    ['v8 start', node.v8Start],
+    ['node environment', node.environment],
+    ['node bootstrap', node.bootstrapComplete],
+    ...marks,
+    ['reaped', run.startedAt + run.ms - timeOrigin],
+  ];
+  return points.slice(1).map(([name, at], i) => [`${points[i][0]} → ${name}`, at - points[i][1]]);
+}
+
+/** Per phase (in the order of the first run) its median over the runs: [phase, median ms]. */
+export function medianPhases(runsOfPhases) {
+  const byPhase = new Map();
+  for (const phases of runsOfPhases) {
+    for (const [phase, took] of phases) byPhase.set(phase, [...(byPhase.get(phase) ?? []), took]);
+  }
+  return [...byPhase].map(([phase, xs]) => [phase, median(xs)]);
 }

@@ -3,23 +3,29 @@
 // host): the same busybox bundle, runs alternated so that all see the same machine, each runtime
 // with its own containers in cgroups of their own. Measured: `run` of /bin/true (and corral's
 // library doing the same in one process), `state`, `list` and `exec` against a running
-// container, `create` + `start` + `delete`, and `podman run --rm` with each runtime.
+// container, `create` + `start` + `delete`, `podman run --rm` with each runtime, and where the
+// time of one corral `run` goes (its timing marks).
 // A benchmark, not a test: it prints medians and ratios and never fails on a number.
 //
 //   node tooling/bench/run-bench.mjs [--runs N]
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import {
   alternate,
   makeBundle,
+  median,
+  medianPhases,
+  ms,
   printComparison,
+  printTable,
   row,
   runtimes,
   timed,
   timedSequence,
   timeLibrary,
+  timingPhases,
   usable,
   withRunningContainers,
   withWorkDir,
@@ -112,6 +118,24 @@ await withWorkDir('corral-bench-', async (work) => {
     `Commands on a busybox bundle: wall ms of the whole process, ${runs} alternating runs each unless said`,
     commands,
   );
+
+  await row('phases of corral run', async () => {
+    const marked = (runtime, i) => {
+      const file = join(work, `marks-${i}.jsonl`);
+      const result = run(runtime, `marks-${i}`, { env: { ...process.env, CORRAL_TIMING_FILE: file } });
+      return result.ok ? { ...result, phases: timingPhases(readFileSync(file, 'utf8'), result) } : result;
+    };
+    const phases = (await alternate([corral], marked, runs, 1, (sample) => sample.phases)).get(corral);
+    const whole = median(phases.map((p) => p.reduce((sum, [, took]) => sum + took, 0)));
+    printTable(
+      `Where one \`corral run\` of /bin/true goes: median ms between consecutive timing marks, ${runs} runs`,
+      ['from → to', 'median ms'],
+      [
+        ...medianPhases(phases).map(([phase, took]) => [phase, ms(took)]),
+        ['whole run (its own median: the medians above need not add up to it)', ms(whole)],
+      ],
+    );
+  });
 });
 
 /**
