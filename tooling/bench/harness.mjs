@@ -1,10 +1,11 @@
 // What the benchmarks share: a fresh work directory, the busybox bundle, the runtimes' command
-// lines, a timed child process, one helper per kind of measurement (wall time, corral's timing
-// marks), medians and markdown tables.
+// lines, a timed child process, one helper per kind of measurement (wall time, peak RSS, a
+// waiting init's RSS, corral's timing marks), medians and markdown tables.
 import { spawnSync } from 'node:child_process';
 import {
   closeSync,
   cpSync,
+  existsSync,
   fstatSync,
   mkdtempSync,
   openSync,
@@ -172,6 +173,7 @@ export function median(xs) {
 }
 
 export const ms = (x) => x.toFixed(1);
+export const mib = (kib) => (kib / 1024).toFixed(1);
 
 /** A markdown table under a title: the first column left-aligned, the others right-aligned. */
 export function printTable(title, header, rows) {
@@ -300,6 +302,45 @@ export function timedSequence(steps, onFailure) {
     }
   }
   return { ok: true, ms: total };
+}
+
+// GNU time reports the kernel's rusage of the child it waited for: ru_maxrss, the peak RSS in KiB
+// of it and of what it reaped in turn. What forks the runtime counts: a child's peak starts at
+// its parent's RSS when it forks, so the parent must be small, as GNU time is (under 1 MiB), and
+// Python's os.wait4 or Node are not. BusyBox's time prints the same figure times four.
+const GNU_TIME = '/usr/bin/time';
+
+/**
+ * Runs argv to its end: as timed, plus kib, the peak RSS of the process (and what it reaped).
+ * report is a file for GNU time's figure.
+ */
+export function peakRss(argv, report) {
+  if (!existsSync(GNU_TIME)) throw new Error(`no ${GNU_TIME} (Debian's package time)`);
+  const result = timed([GNU_TIME, '--format', '%M', '--output', report, ...argv]);
+  return result.ok ? { ...result, kib: Number(readFileSync(report, 'utf8').trim()) } : result;
+}
+
+/** A process's resident set now, in KiB, from /proc/PID/status. */
+export function residentKib(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(status.match(/^VmRSS:\s+(\d+) kB$/m)[1]);
+}
+
+/**
+ * The RSS in KiB of a container's init while it waits for start: create, read the pid from
+ * state, then delete. The container is deleted whatever fails.
+ */
+export function waitingInitRss(runtime, root, bundle, id) {
+  try {
+    const created = timed(runtime.argv(root, ['create', '--bundle', bundle, id]), { leavesProcess: true });
+    if (!created.ok) return created;
+    const state = must(runtime.argv(root, ['state', id]), { stdout: 'pipe' });
+    return { ok: true, kib: residentKib(JSON.parse(state.stdout).pid) };
+  } catch (error) {
+    return { ok: false, error: error.message };
+  } finally {
+    timed(runtime.argv(root, ['delete', '--force', id]));
+  }
 }
 
 /**

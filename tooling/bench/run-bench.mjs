@@ -3,8 +3,9 @@
 // host): the same busybox bundle, runs alternated so that all see the same machine, each runtime
 // with its own containers in cgroups of their own. Measured: `run` of /bin/true (and corral's
 // library doing the same in one process), `state`, `list` and `exec` against a running
-// container, `create` + `start` + `delete`, `podman run --rm` with each runtime, and where the
-// time of one corral `run` goes (its timing marks).
+// container, `create` + `start` + `delete`, `podman run --rm` with each runtime, where the time
+// of one corral `run` goes (its timing marks), and memory: the runtime's peak RSS during `run`
+// and its init's RSS while a created container waits.
 // A benchmark, not a test: it prints medians and ratios and never fails on a number.
 //
 //   node tooling/bench/run-bench.mjs [--runs N]
@@ -17,7 +18,9 @@ import {
   makeBundle,
   median,
   medianPhases,
+  mib,
   ms,
+  peakRss,
   printComparison,
   printTable,
   row,
@@ -27,13 +30,14 @@ import {
   timeLibrary,
   timingPhases,
   usable,
+  waitingInitRss,
   withRunningContainers,
   withWorkDir,
 } from './harness.mjs';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '40' } } });
 const runs = Number(values.runs);
-// podman takes half a second a container.
+// podman takes half a second a container, and memory hardly moves from run to run.
 const fewRuns = Math.max(3, Math.ceil(runs / 4));
 const WARMUPS = 3;
 
@@ -136,6 +140,31 @@ await withWorkDir('corral-bench-', async (work) => {
       ],
     );
   });
+
+  const memory = [];
+  await measure(memory, 'peak RSS of the runtime during a foreground `run`', () =>
+    alternate(
+      cli,
+      (r, i) =>
+        peakRss(
+          r.argv(root(r), ['run', '--bundle', bundleOf(r, 'true'), `${tag}-rss-${i}`]),
+          join(work, 'rss'),
+        ),
+      fewRuns,
+      1,
+      (sample) => sample.kib,
+    ),
+  );
+  await measure(memory, "RSS of the container's init while it waits for `start`", () =>
+    alternate(
+      cli,
+      (r, i) => waitingInitRss(r, root(r), bundleOf(r, 'true'), `${tag}-init-${i}`),
+      fewRuns,
+      1,
+      (sample) => sample.kib,
+    ),
+  );
+  printComparison(`Memory in MiB, ${fewRuns} alternating runs each`, memory, { unit: 'MiB', format: mib });
 });
 
 /**
