@@ -61,11 +61,9 @@ await withWorkDir('corral-bench-', async (work) => {
     }
     return bundles.get(key);
   };
-  const run = (runtime, i, options) =>
-    timed(
-      runtime.argv(root(runtime), ['run', '--bundle', bundleOf(runtime, 'true'), `${tag}-run-${i}`]),
-      options,
-    );
+  const runArgv = (runtime, i) =>
+    runtime.argv(root(runtime), ['run', '--bundle', bundleOf(runtime, 'true'), `${tag}-run-${i}`]);
+  const run = (runtime, i, options) => timed(runArgv(runtime, i), options);
 
   const cli = await usable('run', runtimes, run);
   const commands = [];
@@ -78,15 +76,15 @@ await withWorkDir('corral-bench-', async (work) => {
     return samples;
   });
 
+  const up = `${tag}-up`;
   const running = cli.map((runtime) => ({
     runtime,
     root: root(runtime),
     bundle: bundleOf(runtime, 'sleep'),
-    id: `${tag}-up`,
+    id: up,
   }));
   await row('commands against a running container', () =>
     withRunningContainers(running, async () => {
-      const up = `${tag}-up`;
       for (const [what, args] of [
         ['`state ID`', ['state', up]],
         ['`list`', ['list']],
@@ -145,11 +143,7 @@ await withWorkDir('corral-bench-', async (work) => {
   await measure(memory, 'peak RSS of the runtime during a foreground `run`', () =>
     alternate(
       cli,
-      (r, i) =>
-        peakRss(
-          r.argv(root(r), ['run', '--bundle', bundleOf(r, 'true'), `${tag}-rss-${i}`]),
-          join(work, 'rss'),
-        ),
+      (r, i) => peakRss(runArgv(r, `rss-${i}`), join(work, 'rss')),
       fewRuns,
       1,
       (sample) => sample.kib,
