@@ -12,7 +12,18 @@ import { readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { makeBundle, median, ms, printTable, repo, runtimes, timed, withWorkDir } from './harness.mjs';
+import {
+  alternate,
+  makeBundle,
+  median,
+  ms,
+  printTable,
+  repo,
+  runtimes,
+  timed,
+  usable,
+  withWorkDir,
+} from './harness.mjs';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' } } });
 const runs = Number(values.runs);
@@ -69,24 +80,22 @@ await withWorkDir('corral-cr-bench-', async (work) => {
     }
   }
 
-  // A runtime that cannot checkpoint here (a crun built without CRIU) is reported, not timed.
-  // The probe is also each runtime's warm-up.
-  const usable = runtimes.filter((runtime) => {
+  /** One cycle as a sample for alternate: its figures, or why it failed. */
+  const attempt = (runtime, i) => {
     try {
-      cycle(runtime, 'probe');
-      return true;
+      return { ok: true, ...cycle(runtime, i) };
     } catch (error) {
-      console.log(`${runtime.label}: skipped (${error.message.split('\n')[0]})`);
-      return false;
+      return { ok: false, error: error.message.split('\n')[0] };
     }
-  });
+  };
 
-  if (usable.length === 0) {
+  // A runtime that cannot checkpoint here (a crun built without CRIU) is reported, not timed.
+  const able = await usable('checkpoint and restore', runtimes, attempt);
+  if (able.length === 0) {
     console.log('no runtime could checkpoint and restore here: nothing to time');
     return;
   }
-  const samples = new Map(usable.map((r) => [r, []]));
-  for (let i = 0; i < runs; i++) for (const r of usable) samples.get(r).push(cycle(r, i));
+  const samples = await alternate(able, attempt, runs, 0, (sample) => sample);
 
   // Each figure is the median of its own column over the runs; an overhead is the median of the
   // per-run differences, so it need not equal the difference of the two medians beside it.

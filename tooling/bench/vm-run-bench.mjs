@@ -48,18 +48,19 @@ await withWorkDir('corral-vm-bench-', async (work) => {
   const once = (runtime, i) =>
     timed(runtime.argv(join(work, `state-${runtime.label}`), ['run', '--bundle', bundle, `bench-${i}`]));
 
-  const samples = alternate(RUNTIMES, once, runs, 2);
-  samples.set('corral (library, in-process)', await timeLibrary(bundle, work, runs, 2));
+  const samples = await alternate(RUNTIMES, once, runs, 2);
+  samples.set({ label: 'corral (library, in-process)' }, await timeLibrary(bundle, work, runs, 2));
 
-  const base = median(samples.get('runc'));
+  const medianOf = (label) => median([...samples].find(([r]) => r.label === label)[1]);
+  const base = medianOf('runc');
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
   printTable(
     `\`run\` of /bin/true with memory, cpu and pids limits, cgroup v2 + systemd guest (Linux ${kernel}), ${runs} alternating runs each: ratios of median wall time`,
     ['runtime', 'vs runc', 'vs crun'],
-    [...samples].map(([label, xs]) => [
+    [...samples].map(([{ label }, xs]) => [
       label,
       `${(median(xs) / base).toFixed(2)}x`,
-      `${(median(xs) / median(samples.get('crun'))).toFixed(2)}x`,
+      `${(median(xs) / medianOf('crun')).toFixed(2)}x`,
     ]),
   );
 });
