@@ -203,7 +203,6 @@ function addCgroupMount(
 /** The status in the state document each kind of in-container hook reads (runc's). */
 const HOOK_STATUS = { createContainer: 'creating', startContainer: 'created' } as const;
 
-/** Hooks that run inside the container, by corral-init. */
 /**
  * Hooks that run inside the container, by corral-init, as runc runs them: a createContainer
  * hook in the rootfs (runc's working directory then), a startContainer hook in process.cwd, and
