@@ -614,15 +614,15 @@ function addResolveExec(plan: PlanBuilder, process: SpecProcess, env: readonly s
 
 /**
  * The plan of a process exec'd into a running container: join the namespaces of its init,
- * clone so that the pid namespace applies, then the process part. `initPidfd` is a path to a
- * pidfd of the init (`/proc/self/fd/N` of one corral-init was given): one setns through it
- * enters them all at once, in the kernel's order, and only that process's, never those of a
- * later process on a reused pid.
+ * clone so that the pid namespace applies, then the process part. `initPidfd` is the descriptor
+ * number at which corral-init is given a pidfd of the init: one setns through it enters them all
+ * at once, in the kernel's order, and only that process's, never those of a later process on a
+ * reused pid.
  */
 export function compileExecPlan(
   spec: Spec,
   process: SpecProcess,
-  initPidfd: string,
+  initPidfd: number,
   options: Pick<CompileOptions, 'preserveFds' | 'rootless' | 'relayConsole'> = {},
 ): InitPlan {
   const plan = new PlanBuilder();
@@ -632,7 +632,7 @@ export function compileExecPlan(
   const flags = types.reduce((all, type) => all | NAMESPACE_FLAGS[type], 0n);
   if (flags) {
     plan.add(
-      { op: 'joinNamespace', nstype: Number(flags), path: initPidfd },
+      { op: 'joinPidfd', nstype: Number(flags), fd: initPidfd },
       `join the container's namespaces (${types.join(', ')})`,
     );
   }

@@ -111,13 +111,13 @@ describe('joining namespaces', () => {
 
   it("an exec joins all of the init's namespaces at once, through its pidfd", () => {
     const s = spec(withUser);
-    const plan = compileExecPlan(s, s.process!, '/proc/self/fd/4');
-    const joins = plan.ops.filter((op) => op.op === 'joinNamespace');
+    const plan = compileExecPlan(s, s.process!, 4);
+    const joins = plan.ops.filter((op) => op.op === 'joinNamespace' || op.op === 'joinPidfd');
     const all = (s.linux!.namespaces ?? []).reduce(
       (flags, ns) => flags | Number(NAMESPACE_FLAGS[ns.type]),
       0,
     );
-    expect(joins).toEqual([{ op: 'joinNamespace', nstype: all, path: '/proc/self/fd/4' }]);
+    expect(joins).toEqual([{ op: 'joinPidfd', nstype: all, fd: 4 }]);
     expect(all & Number(CLONE_NEWUSER)).toBeTruthy();
   });
 });

@@ -262,7 +262,7 @@ describe('where the plan installs the filter', () => {
   it('gives an exec plan the same filter', () => {
     const s = spec(mkdirEperm);
     const init = compileInitPlan(s, { bundle }).ops.find((op) => op.op === 'seccomp');
-    const exec = compileExecPlan(s, s.process!, '/proc/self/fd/4').ops.find((op) => op.op === 'seccomp');
+    const exec = compileExecPlan(s, s.process!, 4).ops.find((op) => op.op === 'seccomp');
     expect(exec).toEqual(init);
   });
 

@@ -20,6 +20,10 @@
  * (userns n, before the clone) id-mapped by the n-th idmapUserns while corral-init is still the
  * host root */
 #define CI_FIELDS_open_mount_source(F) F(str, source) F(u32, flags) F(u32, userns)
+/* 5 joinPidfd: setns through the pidfd the runtime gave as descriptor fd: every namespace in
+ * nstype at once, that process's only; used as it is, since a pidfd cannot be opened again
+ * before Linux 6.9 */
+#define CI_FIELDS_join_pidfd(F) F(u32, nstype) F(u32, fd)
 /* 10 waitGo: wait for the GO message */
 #define CI_FIELDS_wait_go(F)
 /* 11 unshare: unshare(flags) */
@@ -151,6 +155,7 @@
   X(CLONE, clone, 2) \
   X(TIME_OFFSETS, time_offsets, 3) \
   X(OPEN_MOUNT_SOURCE, open_mount_source, 4) \
+  X(JOIN_PIDFD, join_pidfd, 5) \
   X(WAIT_GO, wait_go, 10) \
   X(UNSHARE, unshare, 11) \
   X(SETSID, setsid, 12) \

@@ -15,20 +15,22 @@
 
 int ci_op_join_namespace(struct ci_ctx *ctx, const struct ci_op_join_namespace *op) {
   const char *path = op->path;
-  /* A descriptor we were given (a pidfd) is used as it is: before Linux 6.9 a pidfd cannot be
-     opened again through /proc/self/fd (ENXIO). */
-  int given = -1, end = 0;
-  if (sscanf(path, "/proc/self/fd/%d%n", &given, &end) != 1 || path[end] != '\0') given = -1;
-  int fd = given >= 0 ? given : open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ci_fail(ctx, "open", path);
   /* With the type given, setns itself refuses a namespace of another type (EINVAL). */
   int rc = setns(fd, (int)op->nstype);
   int err = errno;
-  if (fd != given) close(fd);
+  close(fd);
   if (rc) {
     errno = err;
     return ci_fail(ctx, "setns", path);
   }
+  return 0;
+}
+
+int ci_op_join_pidfd(struct ci_ctx *ctx, const struct ci_op_join_pidfd *op) {
+  /* The descriptor stays ours; the sweep before exec marks it close-on-exec. */
+  if (setns((int)op->fd, (int)op->nstype)) return ci_fail(ctx, "setns", "the container init's pidfd");
   return 0;
 }
 

@@ -77,6 +77,14 @@ export const OPS = {
       ['path', 'str'],
     ],
   },
+  joinPidfd: {
+    code: 5,
+    doc: "setns through the pidfd the runtime gave as descriptor fd: every namespace in nstype at once, that process's only; used as it is, since a pidfd cannot be opened again before Linux 6.9",
+    fields: [
+      ['nstype', 'u32'],
+      ['fd', 'u32'],
+    ],
+  },
   clone: {
     code: 2,
     doc: 'clone3 with these CLONE_NEW* flags: everything after runs in the container process',

@@ -231,7 +231,7 @@ export function buildTenant(
   const console = consoleDestination(process.terminal, options.consoleSocket, true);
   const spec = validateSpec({ ...state.config, process });
   const preserveFds = options.preserveFds ?? 0;
-  const initPidfd = `/proc/self/fd/${givenDescriptor(preserveFds, 0)}`;
+  const initPidfd = givenDescriptor(preserveFds, 0);
   const { euid } = rootlessMode();
   if (euid && process.user.additionalGids?.length) {
     throw new InvalidConfigError(
