@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // The `corral` executable, built as CommonJS: it reads which command runs and loads the one
 // bundled file for that command (dist/entries/COMMAND.cjs), which holds all the code the
-// command needs and nothing of the others'. The compile cache goes on before that file loads.
+// command needs and nothing of the others', through a code cache of what the command ran
+// (code-cache.ts). Node's compile cache goes on first, for what that file requires from
+// node_modules.
 import module from 'node:module';
 import { join } from 'node:path';
 
 import { collectTimingMarks, timingMark } from '@corral/core';
 
+import { codeCacheDir, loadWithCodeCache } from './code-cache.js';
 import { isCommandName } from './flags.js';
 import { commandName } from './global.js';
 import { writeTimingMarks } from './timing.js';
@@ -18,7 +21,9 @@ module.enableCompileCache?.();
 const argv = process.argv.slice(2);
 const name = commandName(argv);
 const file = join(__dirname, 'entries', `${name !== undefined && isCommandName(name) ? name : 'help'}.cjs`);
-const { run } = require(file) as { run: (argv: string[]) => Promise<number> };
+const bundle = loadWithCodeCache(file, codeCacheDir());
+process.once('exit', (code) => bundle.keepCache(code === 0));
+const { run } = bundle.exports as { run: (argv: string[]) => Promise<number> };
 timingMark('command loaded');
 run(argv).then((code) => {
   process.exitCode = code;

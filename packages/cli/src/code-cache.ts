@@ -1,0 +1,163 @@
+import {
+  closeSync,
+  constants as fs,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire, wrap } from 'node:module';
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { Script } from 'node:vm';
+
+/**
+ * Loads one of the command line's bundled files (CommonJS) through a V8 code cache of the
+ * functions the command ran. Node's own compile cache keeps only what V8 compiles up front, the
+ * top level of each module; nearly every function of a short command is compiled on its first
+ * call, and that compiling was the biggest part of a command's time after Node's own start-up.
+ * A cache made after the command ran holds all of it.
+ *
+ * keepCache writes the cache, as the process exits, when there was none, V8 rejected it
+ * (another Node or V8 flags), it belongs to another build of the file, or it was made by a
+ * failed command (which ran little) and this one succeeded. V8 checks only its own version, flags and the
+ * source's length, so the file's identity (path, size, mtime, inode) is kept beside it and
+ * checked first: a rebuilt bundle never runs the bytecode of the one before. The cache is
+ * code, so it is read only from a directory that this user owns and nobody else can write.
+ */
+export function loadWithCodeCache(file: string, cacheDir: string | undefined): LoadedBundle {
+  const source = readFileSync(file, 'utf8');
+  const cache = cacheDir ? openCache(cacheDir, file) : undefined;
+  const script = new Script(wrap(source), {
+    filename: file,
+    ...(cache?.data ? { cachedData: cache.data } : {}),
+  });
+  const module = { exports: {} as unknown, id: file, filename: file, loaded: false };
+  const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
+  wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  module.loaded = true;
+  const accepted = cache?.data !== undefined && script.cachedDataRejected !== true;
+  return {
+    exports: module.exports,
+    cacheAccepted: accepted,
+    keepCache(ok) {
+      if (cache && (!accepted || (ok && !cache.madeByOk))) cache.save(script.createCachedData(), ok);
+    },
+  };
+}
+
+/** A bundled file that loadWithCodeCache ran. */
+export interface LoadedBundle {
+  /** Its module.exports. */
+  exports: unknown;
+  /** Whether V8 took the cache it was offered (false when none was offered). */
+  cacheAccepted: boolean;
+  /** Once the command is done (`ok`: it succeeded): writes the cache if it needs to be. */
+  keepCache(ok: boolean): void;
+}
+
+/**
+ * Where the command line keeps its code caches: $CORRAL_CODE_CACHE (empty turns them off), else
+ * /var/cache/corral/code-cache for root and $XDG_CACHE_HOME/corral/code-cache for anyone else.
+ */
+export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.CORRAL_CODE_CACHE !== undefined) return env.CORRAL_CODE_CACHE || undefined;
+  if (process.geteuid?.() === 0) return '/var/cache/corral/code-cache';
+  const base = env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'corral', 'code-cache');
+}
+
+interface OpenCache {
+  /** V8's cached data for this very file, when there is one. */
+  data?: Buffer;
+  /** Whether a command that succeeded made it. */
+  madeByOk: boolean;
+  save(data: Buffer, ok: boolean): void;
+}
+
+/**
+ * A cache file is `u32 length | identity (JSON) | V8's data`; the identity names the bundled
+ * file it was made from and the Node that made it.
+ */
+function openCache(dir: string, file: string): OpenCache | undefined {
+  let identity: string;
+  try {
+    const stat = fstatFile(file);
+    identity = JSON.stringify([file, stat.size, stat.mtimeMs, stat.ino, process.version, process.arch]);
+    if (!ownDirectory(dir)) return undefined;
+  } catch {
+    return undefined;
+  }
+  const path = join(dir, `${basename(file, '.cjs')}-${hash(file)}.v8`);
+  const found = readOwnFile(path);
+  let data: Buffer | undefined;
+  let madeByOk = false;
+  if (found && found.length > 5) {
+    const length = found.readUInt32LE(0);
+    const header = found.subarray(4, 4 + length).toString('utf8');
+    if (header === `${identity}\n1` || header === `${identity}\n0`) {
+      data = found.subarray(4 + length);
+      madeByOk = header.endsWith('1');
+    }
+  }
+  return {
+    ...(data ? { data } : {}),
+    madeByOk,
+    save(v8: Buffer, ok: boolean) {
+      const header = Buffer.from(`${identity}\n${ok ? 1 : 0}`, 'utf8');
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(header.length, 0);
+      // Another command may be writing the same cache: each writes its own file and renames it.
+      const temporary = `${path}.${process.pid}`;
+      try {
+        writeFileSync(temporary, Buffer.concat([length, header, v8]), { mode: 0o600 });
+        renameSync(temporary, path);
+      } catch {
+        // A cache that cannot be written costs the next command its compile time, nothing more.
+      }
+    },
+  };
+}
+
+function fstatFile(file: string) {
+  const fd = openSync(file, 'r');
+  try {
+    return fstatSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The directory, made if missing, when it is this user's and nobody else may write in it. */
+function ownDirectory(dir: string): boolean {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(dir);
+  return stat.isDirectory() && stat.uid === process.geteuid!() && (stat.mode & 0o022) === 0;
+}
+
+/** The file's bytes, when it is a regular file of this user's that nobody else may write. */
+function readOwnFile(path: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, fs.O_RDONLY | fs.O_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.uid !== process.geteuid!() || (stat.mode & 0o022) !== 0) return undefined;
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A short name for the file's path, so that two installations keep two caches. */
+function hash(text: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
