@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 
 import { packageConfig } from '@corral/tooling/tsup';
 import { writeDocs } from './src/docs/write.js';
@@ -11,6 +11,20 @@ function gitCommit(): string {
     return execFileSync('git', ['describe', '--dirty', '--long', '--always'], { encoding: 'utf8' }).trim();
   } catch {
     return '';
+  }
+}
+
+/**
+ * The command line runs each entry file as a script (src/code-cache.ts), where import() fails;
+ * esbuild turns ours into requires, so one left names a module from outside the bundle.
+ */
+function refuseDynamicImports(dir: URL): void {
+  for (const name of readdirSync(dir).filter((file) => file.endsWith('.cjs'))) {
+    const found = /\bimport\((["'][^"']*["'])\)/.exec(readFileSync(new URL(name, dir), 'utf8'));
+    if (found)
+      throw new Error(
+        `dist/entries/${name} imports ${found[1]} with import(): use require or process.getBuiltinModule`,
+      );
   }
 }
 
@@ -61,7 +75,10 @@ export default [
       },
       define,
       outExtension: () => ({ js: '.cjs' }),
-      onSuccess: async () => writeDocs(new URL('.', import.meta.url).pathname, version),
+      onSuccess: async () => {
+        refuseDynamicImports(new URL('./dist/entries/', import.meta.url));
+        writeDocs(new URL('.', import.meta.url).pathname, version);
+      },
     },
   ),
 ];

@@ -27,6 +27,7 @@ import { Script } from 'node:vm';
  * source's length, so the file's identity (path, size, mtime, inode) is kept beside it and
  * checked first: a rebuilt bundle never runs the bytecode of the one before. The cache is
  * code, so it is read only from a directory that this user owns and nobody else can write.
+ * The file runs as a script, where import() is refused: the build keeps it out of the bundles.
  */
 export function loadWithCodeCache(file: string, cacheDir: string | undefined): LoadedBundle {
   const source = readFileSync(file, 'utf8');

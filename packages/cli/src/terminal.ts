@@ -10,8 +10,8 @@ import { setWindowSize, windowSize } from '@corral/native';
  */
 async function relayTerminal(master: number): Promise<{ finished: Promise<void>; stop(): void }> {
   // Loaded only here: node:tty brings the stream and net modules, which a run without a
-  // terminal to relay does not need.
-  const { ReadStream } = await import('node:tty');
+  // terminal to relay does not need. Not with import(): the command's bundle runs as a script.
+  const { ReadStream } = process.getBuiltinModule('node:tty');
   const pty = new ReadStream(master);
   const stdin = process.stdin;
   const stdout = process.stdout;
