@@ -29,6 +29,7 @@
         "src/init/main.c",
         "src/init/decode.c",
         "src/init/ops_fs.c",
+        "src/init/ops_cgroup.c",
         "src/init/ops_ns.c",
         "src/init/ops_process.c",
         "src/init/ops_hook.c",

@@ -4,6 +4,7 @@ import { type WriteTarget, writeResources } from './apply.js';
 import { notSupported } from './errors.js';
 import type { V1Controller } from './mounts.js';
 import type {
+  CgroupEntryPaths,
   CgroupManager,
   CgroupMode,
   CgroupStats,
@@ -44,6 +45,10 @@ export class HybridCgroupManager implements CgroupManager {
       if (pid === -1) await this.v1.destroy().catch(() => {});
       throw error;
     }
+  }
+
+  entryPaths(): CgroupEntryPaths {
+    return { startIn: this.v2.dir, tasksFiles: this.v1.entryPaths().tasksFiles };
   }
 
   /** Controllers v1 does not have here: v2 may serve them. */

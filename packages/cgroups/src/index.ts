@@ -21,6 +21,7 @@ export {
   normalizeDeviceRule,
   withDefaultDevices,
 } from './devices/rules.js';
+export { openCgroupEntry } from './entry.js';
 export { CgroupError, type CgroupErrorCode } from './errors.js';
 export { freezerStateOf } from './freezer-state.js';
 export { HybridCgroupManager } from './hybrid.js';

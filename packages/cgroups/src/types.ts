@@ -181,6 +181,24 @@ export interface OomEvent {
   count: number;
 }
 
+/**
+ * A way into a cgroup that needs no pid written by the runtime: such a write takes the kernel's
+ * thread-group lock, and the first one waits on an RCU grace period (10 to 20 ms).
+ */
+export interface CgroupEntryPaths {
+  /** The cgroup2 directory, for clone3's CLONE_INTO_CGROUP. */
+  startIn?: string;
+  /** Each v1 hierarchy's tasks file: a single-threaded process writes "0" to move itself. */
+  tasksFiles: string[];
+}
+
+/** CgroupEntryPaths opened; the caller closes them once the process has its copies. */
+export interface CgroupEntry {
+  startIn?: number;
+  tasksFiles: number[];
+  close(): void;
+}
+
 /** The one interface every driver implements. */
 export interface CgroupManager {
   readonly mode: CgroupMode;
@@ -188,6 +206,12 @@ export interface CgroupManager {
   readonly systemdUnit?: string;
   /** Creates the cgroup(s) if needed and moves the process in; pid -1 only creates. */
   apply(pid: number): Promise<void>;
+  /**
+   * The files through which a new process enters the cgroup(s) once apply(-1) made them, instead
+   * of being moved by pid (openCgroupEntry opens them). Absent in drivers that only move
+   * processes by pid (systemd, rootless).
+   */
+  entryPaths?(): CgroupEntryPaths;
   /** Validates then writes resources; a failure part way restores what was written. */
   set(resources: LinuxResources): Promise<void>;
   getStats(): Promise<CgroupStats>;

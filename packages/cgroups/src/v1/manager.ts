@@ -11,6 +11,7 @@ import type { V1Controller } from '../mounts.js';
 import { oomEventsV1 } from '../oom.js';
 import { emptyStats } from '../stats.js';
 import type {
+  CgroupEntryPaths,
   CgroupManager,
   CgroupMode,
   CgroupStats,
@@ -132,7 +133,7 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   /** Each directory once (co-mounted controllers such as cpu,cpuacct share one). */
-  protected uniqueDirs(): string[] {
+  uniqueDirs(): string[] {
     return [...new Set(this.dirs.values())];
   }
 
@@ -149,6 +150,10 @@ export class CgroupV1Manager implements CgroupManager {
       for (const dir of created.reverse()) await removeCgroupTree(dir, 100).catch(() => {});
       throw error;
     }
+  }
+
+  entryPaths(): CgroupEntryPaths {
+    return { tasksFiles: this.uniqueDirs().map((dir) => join(dir, 'tasks')) };
   }
 
   async set(resources: LinuxResources): Promise<void> {

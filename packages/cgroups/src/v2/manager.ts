@@ -9,6 +9,7 @@ import { v2FreezerState } from '../freezer-state.js';
 import { oomEventsV2 } from '../oom.js';
 import { emptyStats } from '../stats.js';
 import type {
+  CgroupEntryPaths,
   CgroupManager,
   CgroupMode,
   CgroupStats,
@@ -47,6 +48,10 @@ export class CgroupV2Manager implements CgroupManager {
       for (const dir of created.reverse()) await removeCgroupTree(dir, 100).catch(() => {});
       throw error;
     }
+  }
+
+  entryPaths(): CgroupEntryPaths {
+    return { startIn: this.dir, tasksFiles: [] };
   }
 
   /** Controllers this cgroup can use, as its parent made them available. */

@@ -2,6 +2,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 
 import {
+  type CgroupEntry,
+  type CgroupEntryPaths,
   type CgroupManager,
   type CgroupMount,
   type CgroupMounts,
@@ -14,6 +16,7 @@ import {
   type DeviceRule,
   type LinuxDeviceCgroup,
   type LinuxResources,
+  openCgroupEntry,
   parseProcCgroup,
   planRootlessCgroup,
   RootlessCgroupManager,
@@ -153,6 +156,26 @@ export function containerCgroups(
 export async function refuseUsedCgroup(manager: CgroupManager): Promise<void> {
   try {
     await refuseCgroupInUse(manager);
+  } catch (error) {
+    throw asCorralError(error);
+  }
+}
+
+/**
+ * Opens the entry of the cgroup, made first (`make`, a new container's) or there already (an
+ * exec'd process's), for a process that is to be in it from its start; the descriptors go to
+ * corral-init in this order, cgroup2 first.
+ */
+export async function openEntryOf(
+  manager: CgroupManager,
+  paths: CgroupEntryPaths,
+  { make }: { make: boolean },
+): Promise<{ entry: CgroupEntry; descriptors: number[] }> {
+  try {
+    if (make) await manager.apply(-1);
+    const entry = openCgroupEntry(paths);
+    const descriptors = [...(entry.startIn === undefined ? [] : [entry.startIn]), ...entry.tasksFiles];
+    return { entry, descriptors };
   } catch (error) {
     throw asCorralError(error);
   }

@@ -7,7 +7,7 @@ import { hookState, hookStateAround, runHooks, seccompListenerState } from '../h
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile } from '../state/state-dir.js';
 import { timingMark } from '../timing.js';
-import { cgroupRecord, refuseUsedCgroup } from './cgroup.js';
+import { cgroupRecord, openEntryOf, refuseUsedCgroup } from './cgroup.js';
 import { NotifySocket, notifyDir } from './notify-socket.js';
 import { defaultWarn, initLog, noDebug } from './operation.js';
 import { buildInit, type CreateOptions, type InitLaunch } from './process/builders.js';
@@ -29,9 +29,10 @@ export interface Created {
 
 /**
  * `create` and the making half of `run`: the init is built and checked before anything
- * exists; then, under the new container's lock, corral-init starts, and the state is recorded
- * as soon as the container's process exists, before its cgroup, ids or devices, so that a crash
- * from there on leaves what `delete --force` cleans. `create` returns with the process at its
+ * exists; then, under the new container's lock, the cgroup is made where the process can start
+ * in it (openEntryOf), corral-init starts, and the state is recorded as soon as the container's
+ * process exists, before its limits, ids or devices, so that a crash from there on leaves what
+ * `delete --force` cleans. `create` returns with the process at its
  * exec FIFO, `run` once it has exec'd. Any failure tears down what was made.
  */
 export async function createContainer(options: CreateOptions, mode: 'create' | 'run'): Promise<Created> {
@@ -46,6 +47,8 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
   let state: ContainerStateFile | undefined;
   let init: Pidfd | undefined;
   let notify: NotifySocket | undefined;
+  // Made before the process (see openEntryOf): until the state names it, only this call removes it.
+  let cgroupMade = false;
   try {
     // Before the state names the cgroup: a failed create destroys its cgroup, and one that
     // already holds processes (or is frozen) is not its to destroy.
@@ -57,11 +60,21 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
     if (launch.execFifo) makeExecFifo(launch);
     const plan = launch.compile();
     timingMark('plan compiled');
-    const helper = await InitProcess.start(plan, launch.stdio, {
-      preserveFds: launch.preserveFds,
-      log: initLog(warn, debug),
-      debug,
-    });
+    const entry = launch.cgroupEntry
+      ? await openEntryOf(launch.cgroup!.manager, launch.cgroupEntry, { make: true })
+      : undefined;
+    cgroupMade = entry !== undefined;
+    let helper: InitProcess;
+    try {
+      helper = await InitProcess.start(plan, launch.stdio, {
+        preserveFds: launch.preserveFds,
+        given: entry?.descriptors ?? [],
+        log: initLog(warn, debug),
+        debug,
+      });
+    } finally {
+      entry?.entry.close();
+    }
     timingMark('corral-init started');
     let console: number | undefined;
     try {
@@ -114,6 +127,8 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
     debug(`${mode} failed, tearing down: ${(error as Error)?.message ?? error}`);
     const cleanupErrors: unknown[] = [];
     await teardown({ dir, state, init, warn, debug }).catch((e: unknown) => cleanupErrors.push(e));
+    if (cgroupMade && !state)
+      await launch.cgroup!.manager.destroy().catch((e: unknown) => cleanupErrors.push(e));
     init?.close();
     throw withCleanupErrors(error, cleanupErrors);
   } finally {

@@ -4,6 +4,7 @@ import { hookState, seccompListenerState } from '../hooks.js';
 import type { SpecProcess } from '../spec/types.js';
 import type { ContainerDir } from '../state/state-dir.js';
 import { timingMark } from '../timing.js';
+import { openEntryOf } from './cgroup.js';
 import { defaultWarn, initLog, noDebug, openInit, underLock } from './operation.js';
 import { buildTenant, type ExecOptions } from './process/builders.js';
 import { setUpHost } from './process/host-setup.js';
@@ -46,12 +47,20 @@ export async function execInContainer(
       debug(`exec into ${state.id}: the process joins the namespaces of the init (pid ${target.pid})`);
       let child: Pidfd | undefined;
       try {
-        const helper = await InitProcess.start(tenant.plan, tenant.stdio, {
-          preserveFds: tenant.preserveFds,
-          given: [target.fd],
-          log: initLog(defaultWarn, debug),
-          debug,
-        });
+        const entry = tenant.cgroupEntry
+          ? await openEntryOf(tenant.host.cgroup!.manager, tenant.cgroupEntry, { make: false })
+          : undefined;
+        let helper: InitProcess;
+        try {
+          helper = await InitProcess.start(tenant.plan, tenant.stdio, {
+            preserveFds: tenant.preserveFds,
+            given: [target.fd, ...(entry?.descriptors ?? [])],
+            log: initLog(defaultWarn, debug),
+            debug,
+          });
+        } finally {
+          entry?.entry.close();
+        }
         timingMark('corral-init started');
         try {
           const { seccompListener } = tenant.plan;

@@ -56,6 +56,14 @@ export interface CompileOptions {
   cgroups?: ContainerCgroups;
   /** The runtime relays the process's terminal itself (no --console-socket), as runc's run -t. */
   relayConsole?: boolean;
+  /** Descriptors corral-init is given to put the process in its cgroup (see addCgroupEntry). */
+  cgroupEntry?: CgroupEntryDescriptors;
+}
+
+/** The numbers at which corral-init finds the cgroup's entry (@corral/cgroups' CgroupEntry). */
+export interface CgroupEntryDescriptors {
+  startIn?: number;
+  tasksFiles: readonly number[];
 }
 
 const S_IFCHR = 0o020000;
@@ -111,7 +119,12 @@ export function rootfsPath(spec: Spec, bundle: string): string {
  * unshares it (which moves only its future children), writes them, and the clone enters it.
  * A new cgroup namespace is not in the clone either: see addCgroupNamespace.
  */
-function addNamespaces(plan: PlanBuilder, spec: Spec, rootless: boolean): void {
+function addNamespaces(
+  plan: PlanBuilder,
+  spec: Spec,
+  rootless: boolean,
+  cgroupEntry: CgroupEntryDescriptors | undefined,
+): void {
   let clone = 0n;
   const join: Array<{ type: NamespaceType; path: string }> = [];
   for (const ns of spec.linux?.namespaces ?? []) {
@@ -142,6 +155,8 @@ function addNamespaces(plan: PlanBuilder, spec: Spec, rootless: boolean): void {
       'set the clock offsets (linux.timeOffsets)',
     );
   }
+  if (cgroupEntry?.startIn !== undefined)
+    plan.add({ op: 'startInCgroup', fd: cgroupEntry.startIn }, 'start the process in its cgroup (cgroup2)');
   // The maps of a user's user namespace are written by the same user: /proc/PID of a process
   // that is not dumpable belongs to root.
   if (rootless && clone & NAMESPACE_FLAGS.user)
@@ -348,8 +363,9 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
     bindSource(mount, spec.mounts!.indexOf(mount), options.bundle),
   );
   for (const { ops } of idmaps) for (const { op, why } of ops) plan.add(op, why);
-  addNamespaces(plan, spec, options.rootless ?? false);
+  addNamespaces(plan, spec, options.rootless ?? false, options.cgroupEntry);
   const cloneIndex = plan.ops.length - 1;
+  addEnterCgroups(plan, options.cgroupEntry);
   addWaitGo(plan, process, plan.ops[cloneIndex - 1]?.op === 'dumpable');
   addCgroupNamespace(plan, spec);
   const rootfs = rootfsPath(spec, options.bundle);
@@ -441,6 +457,16 @@ function finish(plan: PlanBuilder, cloneIndex: number, seccomp?: SeccompStep): I
     seccompListener: seccomp?.listener,
     explain: (report) => plan.explainers[report.opIndex]?.(report),
   };
+}
+
+/**
+ * The process's first step, when the runtime gave it the cgroup v1 tasks files: it moves itself
+ * into every hierarchy (the runtime moving it by pid would wait on the kernel), before the
+ * runtime lets it go on and before anything can start a second thread in it.
+ */
+function addEnterCgroups(plan: PlanBuilder, cgroupEntry: CgroupEntryDescriptors | undefined): void {
+  if (cgroupEntry?.tasksFiles.length)
+    plan.add({ op: 'enterCgroups', fds: cgroupEntry.tasksFiles }, 'enter its cgroup (cgroup v1 tasks)');
 }
 
 /** The container's filter; exec'd processes get the same one. */
@@ -623,21 +649,36 @@ export function compileExecPlan(
   spec: Spec,
   process: SpecProcess,
   initPidfd: number,
-  options: Pick<CompileOptions, 'preserveFds' | 'rootless' | 'relayConsole'> = {},
+  options: Pick<CompileOptions, 'preserveFds' | 'rootless' | 'relayConsole' | 'cgroupEntry'> = {},
 ): InitPlan {
   const plan = new PlanBuilder();
   refuseUnsupportedProcess(process);
   addInitialAffinity(plan, process);
+  const { cgroupEntry } = options;
   const types = (spec.linux?.namespaces ?? []).map((ns) => ns.type);
-  const flags = types.reduce((all, type) => all | NAMESPACE_FLAGS[type], 0n);
+  // Started in the container's cgroup2 directory from corral-init's own cgroup namespace: the
+  // kernel refuses a start in a cgroup above the namespace's root (nsdelegate), so the
+  // process enters the container's cgroup namespace itself, once it is in the cgroup.
+  const cgroupLater = cgroupEntry?.startIn !== undefined && types.includes('cgroup');
+  const joined = cgroupLater ? types.filter((type) => type !== 'cgroup') : types;
+  const flags = joined.reduce((all, type) => all | NAMESPACE_FLAGS[type], 0n);
   if (flags) {
     plan.add(
       { op: 'joinPidfd', nstype: Number(flags), fd: initPidfd },
-      `join the container's namespaces (${types.join(', ')})`,
+      `join the container's namespaces (${joined.join(', ')})`,
     );
   }
+  if (cgroupEntry?.startIn !== undefined)
+    plan.add({ op: 'startInCgroup', fd: cgroupEntry.startIn }, 'start the process in its cgroup (cgroup2)');
   const cloneIndex = plan.ops.length;
   plan.add({ op: 'clone', flags: 0n }, 'start the process');
+  addEnterCgroups(plan, cgroupEntry);
+  if (cgroupLater) {
+    plan.add(
+      { op: 'joinPidfd', nstype: Number(NAMESPACE_FLAGS.cgroup), fd: initPidfd },
+      "join the container's cgroup namespace",
+    );
+  }
   addWaitGo(plan, process);
   addConsole(plan, process, { relayed: options.relayConsole });
   const seccomp = seccompStep(spec);

@@ -16,6 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExitStatus } from '@corral/native';
 import { busyboxRootfs, repoRoot, tempDir, uniqueName } from '@corral/tooling/test-env';
 
+import { expect } from 'vitest';
+
 import { defaultSpec, type RunOptions, runContainer, type Spec } from '../../src/index.js';
 
 export const corralBin = join(repoRoot, 'bin/corral');
@@ -295,4 +297,16 @@ export async function runInProcess(
     stdout.close();
     stderr.close();
   }
+}
+
+/** Nothing of a container left: no state directory, no cgroup directory named after it, no process. */
+export function expectNothingLeft(stateRoot: string, id: string, rootfs?: string): void {
+  expect(existsSync(join(stateRoot, id))).toBe(false);
+  for (const hierarchy of ['pids', 'memory', 'freezer', 'unified', '']) {
+    const dir = join('/sys/fs/cgroup', hierarchy);
+    if (existsSync(join(dir, 'cgroup.procs')) || existsSync(join(dir, 'tasks'))) {
+      expect(readdirSync(dir)).not.toContain(id);
+    }
+  }
+  if (rootfs) expect(processesRootedIn(rootfs)).toEqual([]);
 }

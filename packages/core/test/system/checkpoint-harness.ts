@@ -1,16 +1,7 @@
 // What the checkpoint tests share: counting containers, CRIU found as users find it, and checks
 // that nothing of a container is left.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  statSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +9,9 @@ import { flock } from '@corral/native';
 import { busyboxRootfs, repoRoot, uniqueName } from '@corral/tooling/test-env';
 import { afterEach, beforeEach, expect } from 'vitest';
 
-import { baseConfig, corralBin, makeBundle, processesRootedIn, type TestBundle } from './bundle.js';
+import { baseConfig, corralBin, makeBundle, type TestBundle } from './bundle.js';
+
+export { expectNothingLeft } from './bundle.js';
 
 /** The CRIU that tooling/setup.d/20-criu.sh unpacks into the repository, found as users would: CORRAL_CRIU. */
 export const env = { ...process.env, CORRAL_CRIU: join(repoRoot, 'tooling/criu/criu') };
@@ -149,18 +142,6 @@ export function state(stateRoot: string, id: string) {
 /** The container's cgroup directories as its state.json records them. */
 export function cgroupPaths(stateRoot: string, id: string): string[] {
   return Object.values(JSON.parse(readFileSync(join(stateRoot, id, 'state.json'), 'utf8')).cgroupPaths ?? {});
-}
-
-/** Nothing of a container left: no state directory, no cgroup directory named after it, no process. */
-export function expectNothingLeft(stateRoot: string, id: string, rootfs?: string): void {
-  expect(existsSync(join(stateRoot, id))).toBe(false);
-  for (const hierarchy of ['pids', 'freezer', 'unified', '']) {
-    const dir = join('/sys/fs/cgroup', hierarchy);
-    if (existsSync(join(dir, 'cgroup.procs')) || existsSync(join(dir, 'tasks'))) {
-      expect(readdirSync(dir)).not.toContain(id);
-    }
-  }
-  if (rootfs) expect(processesRootedIn(rootfs)).toEqual([]);
 }
 
 export async function startCounter(bundle: TestBundle): Promise<void> {

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -8,10 +8,10 @@ import { Container, CreateContainerError, type Spec } from '../../src/index.js';
 import {
   bundleMaker,
   disposeBundles,
+  expectNothingLeft,
   mountPoints,
   type Output,
   outputFile,
-  processesRootedIn,
   type TestBundle,
 } from './bundle.js';
 
@@ -72,14 +72,7 @@ function recorded(bundle: TestBundle, file: string): Array<{ status: string; id:
 }
 
 /** No state directory, cgroup or process of the bundle's container is left. */
-function expectNothingLeft(bundle: TestBundle): void {
-  expect(readdirSync(bundle.stateRoot)).toEqual([]);
-  for (const hierarchy of ['pids', 'memory', 'unified']) {
-    const dir = join('/sys/fs/cgroup', hierarchy);
-    if (existsSync(dir)) expect(readdirSync(dir)).not.toContain(bundle.id);
-  }
-  expect(processesRootedIn(bundle.rootfs)).toEqual([]);
-}
+const nothingLeftOf = (bundle: TestBundle) => expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
 
 describe('Container', () => {
   it('walks a container through create, start, exec, kill and delete', async () => {
@@ -115,7 +108,7 @@ describe('Container', () => {
     await until(async () => (await container.status()) === 'stopped');
     await expect(container.signal(15)).rejects.toThrow(/cannot kill container .*: it is stopped/);
     await container.delete();
-    expectNothingLeft(bundle);
+    nothingLeftOf(bundle);
     expect(() => Container.load(bundle.stateRoot, bundle.id)).toThrow(
       expect.objectContaining({ code: 'CONTAINER_NOT_FOUND' }),
     );
@@ -142,7 +135,7 @@ describe('Container', () => {
     expect(recorded(bundle, 'poststop')).toEqual([
       expect.objectContaining({ id: bundle.id, status: 'stopped' }),
     ]);
-    expectNothingLeft(bundle);
+    nothingLeftOf(bundle);
   });
 
   it('runs the poststop hooks when a created container is deleted, as runc does', async () => {
@@ -153,7 +146,7 @@ describe('Container', () => {
     const container = await create(bundle, output(bundle));
     await container.delete();
     expect(recorded(bundle, 'poststop')).toEqual([expect.objectContaining({ status: 'stopped' })]);
-    expectNothingLeft(bundle);
+    nothingLeftOf(bundle);
   });
 
   it('tears a failed create down completely, its poststop hooks included', async () => {
@@ -171,7 +164,7 @@ describe('Container', () => {
     await expect(creating).rejects.not.toBeInstanceOf(CreateContainerError);
     // The runtime spec: a failed createRuntime hook stops the container and goes on to poststop.
     expect(recorded(bundle, 'poststop')).toEqual([expect.objectContaining({ status: 'stopped' })]);
-    expectNothingLeft(bundle);
+    nothingLeftOf(bundle);
   });
 
   it('two deletes of one container at once: one deletes it, the other finds it gone', async () => {
@@ -185,7 +178,7 @@ describe('Container', () => {
     expect(results.find((r) => r.status === 'rejected')).toMatchObject({
       reason: expect.objectContaining({ code: 'CONTAINER_NOT_FOUND' }),
     });
-    expectNothingLeft(bundle);
+    nothingLeftOf(bundle);
   });
 
   // runc binds a pty onto /dev/console for the container's init only.

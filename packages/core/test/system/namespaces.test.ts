@@ -22,6 +22,7 @@ import {
   corralBin,
   corralSync,
   disposeBundles,
+  expectNothingLeft,
   makeBundle,
   runBundle,
   type TestBundle,
@@ -120,7 +121,9 @@ describe('cgroup and time namespaces', () => {
     const result = await runBundle(bundle);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/set the clock offsets \(linux\.timeOffsets\): write: ERANGE/);
+    // It failed before the process existed, with its cgroup made already for it to start in.
     expect(readdirSync(bundle.stateRoot)).toEqual([]);
+    expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
   });
 });
 

@@ -20,6 +20,8 @@ function withUser(s: Spec): void {
   s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
 }
 
+const ops = (plan: { ops: ReadonlyArray<{ op: string }> }) => plan.ops.map((op) => op.op);
+
 /** Compiles after validating, as launch does. */
 function compile(s: Spec) {
   return compileInitPlan(validateSpec(s), { bundle });
@@ -119,6 +121,44 @@ describe('joining namespaces', () => {
     );
     expect(joins).toEqual([{ op: 'joinPidfd', nstype: all, fd: 4 }]);
     expect(all & Number(CLONE_NEWUSER)).toBeTruthy();
+  });
+});
+
+describe('the cgroup entry', () => {
+  const entry = { startIn: 5, tasksFiles: [6, 7] };
+  const around = (plan: ReturnType<typeof compile>) =>
+    plan.ops.slice(plan.cloneIndex - 1, plan.cloneIndex + 2).map((op) => op.op);
+
+  it('starts the init in its cgroup2 directory, and it moves itself into the v1 ones first thing', () => {
+    const plan = compileInitPlan(validateSpec(spec()), { bundle, cgroupEntry: entry });
+    expect(around(plan)).toEqual(['startInCgroup', 'clone', 'enterCgroups']);
+    expect(plan.ops[plan.cloneIndex - 1]).toEqual({ op: 'startInCgroup', fd: 5 });
+    expect(plan.ops[plan.cloneIndex + 1]).toEqual({ op: 'enterCgroups', fds: [6, 7] });
+    // Still before the runtime lets it go on, and so before the cgroup namespace is made.
+    const names = plan.ops.map((op) => op.op);
+    expect(names.indexOf('enterCgroups')).toBeLessThan(names.indexOf('waitGo'));
+    expect(ops(compile(spec()))).not.toContain('enterCgroups');
+  });
+
+  it("an exec starts in the cgroup from the host cgroup namespace, then joins the container's", () => {
+    const s = spec((s) => s.linux!.namespaces!.push({ type: 'cgroup' }));
+    const plan = compileExecPlan(s, s.process!, 4, { cgroupEntry: entry });
+    const cgroupns = Number(NAMESPACE_FLAGS.cgroup);
+    const all = (s.linux!.namespaces ?? []).reduce(
+      (flags, ns) => flags | Number(NAMESPACE_FLAGS[ns.type]),
+      0,
+    );
+    expect(plan.ops.slice(0, 6)).toEqual([
+      { op: 'joinPidfd', nstype: all & ~cgroupns, fd: 4 },
+      { op: 'startInCgroup', fd: 5 },
+      { op: 'clone', flags: 0n },
+      { op: 'enterCgroups', fds: [6, 7] },
+      { op: 'joinPidfd', nstype: cgroupns, fd: 4 },
+      { op: 'waitGo' },
+    ]);
+    // Without a cgroup2 directory to start in, all at once as before.
+    const v1 = compileExecPlan(s, s.process!, 4, { cgroupEntry: { tasksFiles: [5] } });
+    expect(v1.ops[0]).toEqual({ op: 'joinPidfd', nstype: all, fd: 4 });
   });
 });
 

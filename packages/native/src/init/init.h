@@ -33,6 +33,7 @@ struct ci_ctx {
   struct ci_mount_source *mount_sources; /* bind sources cloned early (CI_OP_OPEN_MOUNT_SOURCE) */
   int idmap_userns[CI_MAX_IDMAPS]; /* user namespaces of id-mapped mounts (CI_OP_IDMAP_USERNS) */
   unsigned idmap_count;
+  int clone_cgroup; /* a cgroup2 directory the clone starts the process in (CI_OP_START_IN_CGROUP), or -1 */
   /* What failed, for the error report; set by ci_fail(). */
   const char *fail_syscall;
   const char *fail_path;

@@ -38,9 +38,18 @@ int ci_op_clone(struct ci_ctx *ctx, const struct ci_op_clone *op) {
   /* With CLONE_PARENT the kernel takes the exit signal from us (SIGCHLD, as Node spawned us);
      clone3 refuses one given here. */
   args.exit_signal = 0;
+  if (ctx->clone_cgroup >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = (uint64_t)ctx->clone_cgroup;
+  }
   long pid = syscall(SYS_clone3, &args, sizeof(args));
   if (pid < 0) return ci_fail(ctx, "clone3", NULL);
-  if (pid == 0) return 0;
+  if (pid == 0) {
+    /* Nothing of the container's may hold a descriptor of a host cgroup. */
+    if (ctx->clone_cgroup >= 0) close(ctx->clone_cgroup);
+    ctx->clone_cgroup = -1;
+    return 0;
+  }
   uint8_t payload[4] = {(uint8_t)pid, (uint8_t)(pid >> 8), (uint8_t)(pid >> 16), (uint8_t)(pid >> 24)};
   int rc = ci_send_frame(ctx->channel, CI_MSG_CHILD_STARTED, payload, sizeof(payload), pidfd);
   _exit(rc == 0 ? 0 : 1);
@@ -95,7 +104,7 @@ static int run_op(struct ci_ctx *ctx, const struct ci_op *op) {
 }
 
 int main(int argc, char **argv) {
-  struct ci_ctx ctx = {.channel = CI_CHANNEL_FD, .rootfd = -1, .devnull = -1, .mask_tmpfs = -1, .exec_fifo = -1};
+  struct ci_ctx ctx = {.channel = CI_CHANNEL_FD, .rootfd = -1, .devnull = -1, .mask_tmpfs = -1, .exec_fifo = -1, .clone_cgroup = -1};
   if (argc > 1) ctx.channel = atoi(argv[1]);
   if (ctx.channel < CI_CHANNEL_FD) return 1;
   /* The very first step: we were given stdio, the preserved descriptors and the channel after

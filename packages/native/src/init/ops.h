@@ -24,6 +24,14 @@
  * nstype at once, that process's only; used as it is, since a pidfd cannot be opened again
  * before Linux 6.9 */
 #define CI_FIELDS_join_pidfd(F) F(u32, nstype) F(u32, fd)
+/* 6 startInCgroup: the clone that follows starts the process in the cgroup2 directory at
+ * descriptor fd (CLONE_INTO_CGROUP): born there, it needs no move by pid, whose first write
+ * waits on an RCU grace period */
+#define CI_FIELDS_start_in_cgroup(F) F(u32, fd)
+/* 7 enterCgroups: in the container process, single-threaded: write "0" to each cgroup v1 tasks
+ * file the runtime opened (descriptors fds), moving itself into each hierarchy without that
+ * wait, then close them */
+#define CI_FIELDS_enter_cgroups(F) F(u32s, fds)
 /* 10 waitGo: wait for the GO message */
 #define CI_FIELDS_wait_go(F)
 /* 11 unshare: unshare(flags) */
@@ -156,6 +164,8 @@
   X(TIME_OFFSETS, time_offsets, 3) \
   X(OPEN_MOUNT_SOURCE, open_mount_source, 4) \
   X(JOIN_PIDFD, join_pidfd, 5) \
+  X(START_IN_CGROUP, start_in_cgroup, 6) \
+  X(ENTER_CGROUPS, enter_cgroups, 7) \
   X(WAIT_GO, wait_go, 10) \
   X(UNSHARE, unshare, 11) \
   X(SETSID, setsid, 12) \

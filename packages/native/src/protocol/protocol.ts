@@ -90,6 +90,16 @@ export const OPS = {
     doc: 'clone3 with these CLONE_NEW* flags: everything after runs in the container process',
     fields: [['flags', 'u64']],
   },
+  startInCgroup: {
+    code: 6,
+    doc: 'the clone that follows starts the process in the cgroup2 directory at descriptor fd (CLONE_INTO_CGROUP): born there, it needs no move by pid, whose first write waits on an RCU grace period',
+    fields: [['fd', 'u32']],
+  },
+  enterCgroups: {
+    code: 7,
+    doc: 'in the container process, single-threaded: write "0" to each cgroup v1 tasks file the runtime opened (descriptors fds), moving itself into each hierarchy without that wait, then close them',
+    fields: [['fds', 'u32s']],
+  },
   timeOffsets: {
     code: 3,
     doc: "offsets (secs as two's complement) of the time namespace unshared for children",

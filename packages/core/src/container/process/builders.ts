@@ -1,9 +1,14 @@
 import { join } from 'node:path';
 
-import type { CgroupManager, LinuxResources } from '@corral/cgroups';
+import type { CgroupEntryPaths, CgroupManager, LinuxResources } from '@corral/cgroups';
 
 import { InvalidConfigError } from '../../errors.js';
-import { compileExecPlan, compileInitPlan, type InitPlan } from '../../plan/compile.js';
+import {
+  type CgroupEntryDescriptors,
+  compileExecPlan,
+  compileInitPlan,
+  type InitPlan,
+} from '../../plan/compile.js';
 import { checkNamespacePaths } from '../../plan/namespaces.js';
 import { type Bundle, loadBundle } from '../../spec/load.js';
 import type { Spec, SpecProcess } from '../../spec/types.js';
@@ -89,6 +94,11 @@ export interface ProcessLaunch {
   stdio: InitStdio;
   preserveFds: number;
   host: HostSetup;
+  /**
+   * The files through which the process enters its cgroup, opened once the cgroup exists and
+   * given to corral-init (openEntryOf's order) after the descriptors the plan names before them.
+   */
+  cgroupEntry?: CgroupEntryPaths;
   console?: ConsoleDestination;
   /** The handshake's last step: at the exec FIFO (`ready`, create) or exec'd (`exec`). */
   until: 'ready' | 'exec';
@@ -115,6 +125,19 @@ export interface InitLaunch extends Omit<ProcessLaunch, 'plan'> {
   /** The host ids of the container's root, when it has a user namespace of its own. */
   containerRoot?: { uid: number; gid: number };
   notifySocket?: string;
+}
+
+/**
+ * Where corral-init finds the entry's files, given in openEntryOf's order from the `at`-th
+ * given descriptor on.
+ */
+function entryDescriptors(paths: CgroupEntryPaths, preserveFds: number, at = 0): CgroupEntryDescriptors {
+  const startIn = paths.startIn === undefined ? undefined : givenDescriptor(preserveFds, at);
+  const first = at + (startIn === undefined ? 0 : 1);
+  return {
+    ...(startIn === undefined ? {} : { startIn }),
+    tasksFiles: paths.tasksFiles.map((_, i) => givenDescriptor(preserveFds, first + i)),
+  };
 }
 
 /**
@@ -170,6 +193,7 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
   const { cgroup, missing: cgroupMissing } = rootless.cgroups
     ? planRootlessCgroupOf(spec, options.id, options.systemdCgroup)
     : { cgroup: planCgroup(spec, options.id, options.systemdCgroup), missing: undefined };
+  const cgroupEntry = cgroup?.manager.entryPaths?.();
   let plan: InitPlan | undefined;
   const compile = () => {
     plan ??= compileInitPlan(spec, {
@@ -182,6 +206,7 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
       bindDevices: rootless.inUserNamespace,
       cgroups: containerCgroups(cgroup?.manager, rootless.cgroups),
       relayConsole: console === 'caller',
+      ...(cgroupEntry ? { cgroupEntry: entryDescriptors(cgroupEntry, preserveFds) } : {}),
     });
     return plan;
   };
@@ -203,13 +228,14 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
       oomScoreAdj: spec.process?.oomScoreAdj,
       pidfdSocket: options.pidfdSocket,
       idMaps: idMapsOf(spec, idMapWriting),
-      cgroup,
+      ...(cgroup ? { cgroup: { ...cgroup, entered: cgroupEntry !== undefined } } : {}),
       delegateTo: containerRoot,
       netDevices,
     },
     console,
     until: mode === 'run' ? 'exec' : 'ready',
     cgroup,
+    ...(cgroupEntry ? { cgroupEntry } : {}),
     rootless: { ...rootless, ...(cgroupMissing ? { cgroupMissing } : {}) },
     netDevices,
     execFifo,
@@ -239,16 +265,19 @@ export function buildTenant(
       'a rootless container cannot set additional groups: setgroups is not allowed to it',
     );
   }
-  const plan = compileExecPlan(spec, spec.process!, initPidfd, {
-    preserveFds,
-    rootless: euid,
-    relayConsole: console === 'caller',
-  });
   const cgroupPaths =
     options.subCgroups?.length && state.cgroupPaths
       ? subCgroupPaths(state.cgroupPaths, options.subCgroups)
       : state.cgroupPaths;
   const manager = recordedCgroup(cgroupPaths, { rootless: state.rootless !== undefined });
+  const cgroupEntry = manager?.entryPaths?.();
+  const plan = compileExecPlan(spec, spec.process!, initPidfd, {
+    preserveFds,
+    rootless: euid,
+    relayConsole: console === 'caller',
+    // After the init's pidfd.
+    ...(cgroupEntry ? { cgroupEntry: entryDescriptors(cgroupEntry, preserveFds, 1) } : {}),
+  });
   return {
     spec,
     plan,
@@ -258,8 +287,9 @@ export function buildTenant(
     host: {
       oomScoreAdj: process.oomScoreAdj,
       pidfdSocket: options.pidfdSocket,
-      ...(manager ? { cgroup: { manager } } : {}),
+      ...(manager ? { cgroup: { manager, entered: cgroupEntry !== undefined } } : {}),
     },
+    ...(cgroupEntry ? { cgroupEntry } : {}),
     console,
     until: 'exec',
   };

@@ -23,8 +23,11 @@ export interface HostSetup {
   pidfdSocket?: string;
   /** The maps of the process's new user namespace, and how a runtime that is not root writes them. */
   idMaps?: { uid: readonly IdMapping[]; gid: readonly IdMapping[]; writing?: IdMapWriting };
-  /** The cgroup the process joins, with the limits to set on it (the init's only). */
-  cgroup?: { manager: CgroupManager; resources?: LinuxResources };
+  /**
+   * The cgroup the process joins, with the limits to set on it (the init's only); `entered`:
+   * the process was started in it or moves itself in (a CgroupEntry), so it is not moved by pid.
+   */
+  cgroup?: { manager: CgroupManager; resources?: LinuxResources; entered?: boolean };
   /** The host ids of the container's root, who gets its cgroup2 directory (a delegation). */
   delegateTo?: { uid: number; gid: number };
   /** Host interfaces moved into the process's network namespace (linux.netDevices). */
@@ -51,8 +54,9 @@ export async function setUpHost(
   }
   if (setup.cgroup) {
     try {
-      await setup.cgroup.manager.apply(child.pid);
-      debug(`pid ${child.pid} joined ${Object.values(setup.cgroup.manager.getPaths()).join(' ')}`);
+      if (!setup.cgroup.entered) await setup.cgroup.manager.apply(child.pid);
+      const paths = Object.values(setup.cgroup.manager.getPaths()).join(' ');
+      debug(`pid ${child.pid} ${setup.cgroup.entered ? 'enters' : 'joined'} ${paths}`);
       if (setup.cgroup.resources) {
         await setup.cgroup.manager.set(setup.cgroup.resources);
         debug('linux.resources written to the cgroup');
