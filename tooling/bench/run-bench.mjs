@@ -2,7 +2,7 @@
 // Side-by-side timing of the command line for corral and runc (and crun where it works on this
 // host): the same busybox bundle, runs alternated so that all see the same machine, each runtime
 // with its own containers in cgroups of their own. Measured: `run` of /bin/true (and corral's
-// library doing the same in one process), `state`, `list` and `exec` against a running
+// library doing the same in one process), `state`, `list`, `kill` and `exec` against a running
 // container, `create` + `start` + `delete`, `podman run --rm` with each runtime, where the time
 // of one corral `run` goes (its timing marks), and memory: the runtime's peak RSS during `run`
 // and its init's RSS while a created container waits.
@@ -88,6 +88,8 @@ await withWorkDir('corral-bench-', async (work) => {
       for (const [what, args] of [
         ['`state ID`', ['state', up]],
         ['`list`', ['list']],
+        // SIGCONT: the container's sleep goes on, so one container serves every run.
+        ['`kill ID CONT`', ['kill', up, 'CONT']],
         ['`exec ID /bin/true`', ['exec', up, '/bin/true']],
       ]) {
         await measure(commands, what, () =>

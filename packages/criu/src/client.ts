@@ -32,6 +32,7 @@ import {
   parseVersion,
   type VersionNumber,
 } from './version.js';
+import { rememberedVersion, rememberVersion } from './version-file.js';
 
 /** The oldest CRIU whose RPC has everything this client sends (single pre-dump, status-ready). */
 export const MINIMUM_CRIU_VERSION: VersionNumber = { major: 3, minor: 16, sublevel: 0 };
@@ -45,6 +46,12 @@ export interface CriuClientOptions {
   workDir?: string;
   /** Refuse a CRIU older than this (`3.19`, `4.1.1`); never lower than the client's own minimum. */
   minimumVersion?: string;
+  /**
+   * A file in which the client keeps the binary's version between processes (a command line's
+   * state directory, say), so that only the first process asks criu for it; the version is
+   * used only while the binary found is the very file it was asked of.
+   */
+  versionFile?: string;
 }
 
 /** What every call takes besides its own options. */
@@ -115,6 +122,7 @@ export class CriuClient {
   readonly workDir: string | undefined;
   readonly minimumVersion: VersionNumber;
   #usable: Promise<CriuVersion> | undefined;
+  readonly #versionFile: string | undefined;
   #features: Promise<CriuFeatureSet> | undefined;
 
   constructor(options: CriuClientOptions = {}) {
@@ -137,6 +145,16 @@ export class CriuClient {
         : parseVersion('minimumVersion', options.minimumVersion);
     this.minimumVersion =
       asked && compareVersions(asked, MINIMUM_CRIU_VERSION) > 0 ? asked : MINIMUM_CRIU_VERSION;
+    if (
+      options.versionFile !== undefined &&
+      (typeof options.versionFile !== 'string' || !options.versionFile)
+    ) {
+      throw new CriuOptionError(
+        'versionFile',
+        `expected a file path, got ${JSON.stringify(options.versionFile)}`,
+      );
+    }
+    this.#versionFile = options.versionFile;
   }
 
   /** CRIU's version, as its RPC reports it. */
@@ -383,9 +401,9 @@ export class CriuClient {
     return resolve(dir);
   }
 
-  /** Asks criu for its version once per client and refuses one that is too old. */
+  /** Asks criu for its version once per client (or versionFile) and refuses one that is too old. */
   #ensureUsable(signal: AbortSignal | undefined): Promise<CriuVersion> {
-    this.#usable ??= this.version({ signal }).then((version) => {
+    this.#usable ??= this.#knownVersion(signal).then((version) => {
       if (compareVersions(version, this.minimumVersion) < 0) {
         throw new CriuError(
           'CRIU_TOO_OLD',
@@ -399,6 +417,15 @@ export class CriuClient {
       this.#usable = undefined; // a missing binary may be installed later; ask again next time
     });
     return this.#usable;
+  }
+
+  async #knownVersion(signal: AbortSignal | undefined): Promise<CriuVersion> {
+    const file = this.#versionFile;
+    const remembered = file ? rememberedVersion(file, this.binary.path) : undefined;
+    if (remembered) return remembered;
+    const version = await this.version({ signal });
+    if (file) rememberVersion(file, this.binary.path, version);
+    return version;
   }
 
   /**

@@ -1,6 +1,7 @@
 // What checkpoint and restore share: the files corral keeps beside CRIU's images, the options
 // both take, and CRIU's client and failures in corral's terms.
 import { chmodSync, chownSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { type CgroupMode, CriuClient, CriuError, CriuOptionError } from '@corral/criu';
 
@@ -121,10 +122,26 @@ export function criuFailure(operation: string, error: unknown): unknown {
   return new CorralError('SYSTEM', `${operation} failed: ${error.message}`, { cause: error });
 }
 
-export function criuClient(options: CriuCommonOptions, operation: 'checkpoint' | 'restore'): CriuClient {
+/**
+ * The client for one checkpoint or restore. The binary's version is kept in the state root
+ * (CRIU_VERSION_FILE), which list skips (it reads directories only) and no container id can
+ * name, so that each command does not start criu once more just to ask it.
+ */
+/** `@` is no character of a container id. */
+const CRIU_VERSION_FILE = '@criu-version.json';
+
+export function criuClient(
+  options: CriuCommonOptions,
+  operation: 'checkpoint' | 'restore',
+  stateRoot: string,
+): CriuClient {
   try {
     // Level 4 as runc: a failed checkpoint is only explained by CRIU's debug log.
-    return new CriuClient({ criuPath: options.criuPath, logLevel: 4 });
+    return new CriuClient({
+      criuPath: options.criuPath,
+      logLevel: 4,
+      versionFile: join(stateRoot, CRIU_VERSION_FILE),
+    });
   } catch (error) {
     throw criuFailure(operation, error);
   }

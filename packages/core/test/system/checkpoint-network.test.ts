@@ -71,9 +71,10 @@ describe('checkpoint and restore of a container and its network', () => {
     await startCounter(bundle);
     const images = join(bundle.path, 'images');
     expectSuccess(corral(bundle.stateRoot, 'checkpoint', '--image-path', images, bundle.id));
-    // The pair died with the container's namespace.
+    // The pair dies with the container's namespace, which the kernel takes apart after its last
+    // process is gone, asynchronously.
     const hostLink = (name: string) => spawnSync('ip', ['-o', 'link', 'show', name], { encoding: 'utf8' });
-    expect(hostLink(peer).status).not.toBe(0);
+    await waitFor(() => hostLink(peer).status !== 0, 'the veth pair to go with the namespace');
 
     restoreDetached(bundle, images);
     const inside = corral(
