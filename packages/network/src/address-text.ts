@@ -1,5 +1,3 @@
-import { isIPv4, isIPv6 } from 'node:net';
-
 import { AF_INET, AF_INET6 } from './netlink/constants.js';
 
 /** An IP address in binary form (4 or 16 bytes) with its family. */
@@ -15,6 +13,8 @@ export interface Cidr extends IpAddress {
 
 /** Parses an IPv4 or IPv6 address; undefined when the text is not one. */
 export function parseIp(text: string): IpAddress | undefined {
+  // node:net on first use, not at load: a command that parses no address should not pay ~2 ms.
+  const { isIPv4, isIPv6 } = process.getBuiltinModule('node:net');
   if (isIPv4(text)) return { family: AF_INET, bytes: Buffer.from(text.split('.').map(Number)) };
   // Zone indexes (fe80::1%eth0) name an interface, which netlink carries separately.
   if (!isIPv6(text) || text.includes('%')) return undefined;

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -135,6 +134,8 @@ export function runMappingTool(
 ): Promise<void> {
   const args = [String(pid), ...mappings.flatMap((m) => [m.containerID, m.hostID, m.size].map(String))];
   return new Promise((resolve, reject) => {
+    // Loaded only here (see runHooks).
+    const { execFile } = process.getBuiltinModule('node:child_process');
     execFile(tool, args, { timeout: 10_000, encoding: 'utf8' }, (error, _stdout, stderr) => {
       if (!error) return resolve();
       const said = stderr.trim().split('\n').pop() || error.message;
