@@ -148,7 +148,9 @@ function linkOrCopy(from: string, to: string): void {
  */
 function reachableCorral(dir: string): string {
   const cli = join(dir, 'cli');
-  cpSync(join(repoRoot, 'packages/cli/dist'), join(cli, 'dist'), { recursive: true });
+  // As the npm package has it: corral.cjs on that Node, without the single executable (a Node copy).
+  const dist = join(repoRoot, 'packages/cli/dist');
+  cpSync(dist, join(cli, 'dist'), { recursive: true, filter: (path) => path !== join(dist, 'corral') });
   cpSync(join(repoRoot, 'packages/cli/package.json'), join(cli, 'package.json'));
   const native = join(cli, 'node_modules/@corral/native');
   const nativeSource = join(repoRoot, 'packages/native');
