@@ -1,14 +1,27 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
+import { constants } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-import { type SeqpacketMessage, SeqpacketSocket, seqpacketPair } from '@corral/native';
+import {
+  type Pidfd,
+  type SeqpacketMessage,
+  SeqpacketSocket,
+  seqpacketPair,
+  spawnProcess,
+} from '@corral/native';
 
 import { CriuError, type CriuRequestName } from './errors.js';
+import { executablePath } from './executable-path.js';
 
 /** The descriptor number criu gets its end of the socket on (`criu swrk 3`). */
 const SOCKET_FD_IN_CRIU = 3;
 /** How much of criu's stderr is kept for error messages. */
 const STDERR_KEEP = 8192;
+/**
+ * How long, once criu has exited, its stderr is still read: a daemon it left (a page server)
+ * may hold it open for good.
+ */
+const STDERR_GRACE_MS = 50;
 
 export interface CriuBinary {
   path: string;
@@ -23,29 +36,29 @@ export interface CriuExit {
 
 /**
  * One `criu swrk` process and our end of its SOCK_SEQPACKET socket. criu serves one request
- * (with its notifications) and exits; a new session is started for every request.
+ * (with its notifications) and exits; a new session is started for every request. criu is
+ * started with posix_spawn from @corral/native (not child_process, whose module alone costs a
+ * command line 2 to 4 ms), its stderr a socket of ours too.
  */
 export class SwrkSession {
   readonly pid: number;
-  readonly #child: ChildProcess;
+  readonly #child: Pidfd;
   readonly #socket: SeqpacketSocket;
   readonly #exit: Promise<CriuExit>;
   #stderr = '';
+  #exited = false;
 
-  private constructor(child: ChildProcess, socket: SeqpacketSocket) {
+  private constructor(child: Pidfd, socket: SeqpacketSocket, stderr: SeqpacketSocket) {
     this.#child = child;
     this.#socket = socket;
-    this.pid = child.pid!;
-    this.#exit = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        // A daemon criu leaves behind (a page server) may hold the pipe: do not wait for it.
-        child.stderr?.destroy();
-        resolve({ code, signal });
-      });
-    });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      this.#stderr = (this.#stderr + chunk).slice(-STDERR_KEEP);
+    this.pid = child.pid;
+    const stderrRead = this.#keepStderr(stderr);
+    this.#exit = child.exited().then(async ({ code, signal }) => {
+      this.#exited = true;
+      child.close();
+      await Promise.race([stderrRead, sleep(STDERR_GRACE_MS, undefined, { ref: false })]);
+      stderr.close();
+      return { code, signal: signal === null ? null : signalName(signal) };
     });
   }
 
@@ -59,27 +72,27 @@ export class SwrkSession {
     passFds: number[] = [],
   ): Promise<SwrkSession> {
     const [ours, theirs] = seqpacketPair();
-    let child: ChildProcess;
+    const [stderrOurs, stderrTheirs] = seqpacketPair();
+    const devNull = openSync('/dev/null', 'r+');
+    let child: Pidfd;
     try {
-      child = spawn(binary.path, ['swrk', String(SOCKET_FD_IN_CRIU)], {
-        stdio: ['ignore', 'ignore', 'pipe', theirs, ...passFds],
-      });
+      child = spawnProcess(
+        executablePath(binary.path),
+        [binary.path, 'swrk', String(SOCKET_FD_IN_CRIU)],
+        [devNull, devNull, stderrTheirs, theirs, ...passFds],
+        process.env,
+      );
     } catch (error) {
       closeSync(ours);
-      closeSync(theirs);
+      closeSync(stderrOurs);
       throw notFound(binary, request, error);
+    } finally {
+      // criu has its own copies now; ours would keep the sockets open after criu exits.
+      closeSync(theirs);
+      closeSync(stderrTheirs);
+      closeSync(devNull);
     }
-    // criu has its own copy now; ours would keep the socket open after criu exits.
-    closeSync(theirs);
-    const started = await new Promise<Error | null>((resolve) => {
-      child.once('spawn', () => resolve(null));
-      child.once('error', (error) => resolve(error));
-    });
-    if (started) {
-      closeSync(ours);
-      throw notFound(binary, request, started);
-    }
-    return new SwrkSession(child, new SeqpacketSocket(ours));
+    return new SwrkSession(child, new SeqpacketSocket(ours), new SeqpacketSocket(stderrOurs));
   }
 
   /** The descriptor number that the `index`th of `passFds` has inside criu. */
@@ -106,7 +119,7 @@ export class SwrkSession {
   }
 
   kill(): void {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+    if (!this.#exited) this.#child.signal(constants.signals.SIGKILL);
   }
 
   /** Closes our end of the socket (criu sees end of stream) and waits for criu to exit. */
@@ -118,6 +131,21 @@ export class SwrkSession {
   exited(): Promise<CriuExit> {
     return this.#exit;
   }
+
+  /** Keeps the end of what criu writes to stderr, until it closes it (or we do). */
+  async #keepStderr(stderr: SeqpacketSocket): Promise<void> {
+    for (;;) {
+      const message = await stderr.receive().catch(() => null);
+      if (message === null) return;
+      for (const fd of message.fds) closeSync(fd);
+      this.#stderr = (this.#stderr + message.data.toString('utf8')).slice(-STDERR_KEEP);
+    }
+  }
+}
+
+function signalName(signal: number): NodeJS.Signals | null {
+  const found = Object.entries(constants.signals).find(([, number]) => number === signal);
+  return found ? (found[0] as NodeJS.Signals) : null;
 }
 
 export function notFound(binary: CriuBinary, request: CriuRequestName, error: unknown): CriuError {

@@ -1,6 +1,6 @@
-import { accessSync, constants, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 
+import { executablePath } from './executable-path.js';
 import type { CriuVersion } from './version.js';
 
 /**
@@ -31,22 +31,7 @@ export function rememberVersion(file: string, binary: string, version: CriuVersi
 
 /** What names one build of the binary; throws when it cannot be found. */
 function identity(binary: string): [string, number, number, number] {
-  const path = onPath(binary);
+  const path = executablePath(binary);
   const stat = statSync(path);
   return [path, stat.size, stat.mtimeMs, stat.ino];
-}
-
-/** The file a bare name runs, as execvp finds it. */
-function onPath(binary: string): string {
-  if (isAbsolute(binary) || binary.includes('/')) return binary;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const path = join(dir || '.', binary);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // Not there: the next directory.
-    }
-  }
-  throw new Error(`${binary} is not on PATH`);
 }

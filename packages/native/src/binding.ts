@@ -27,7 +27,7 @@ export interface NativeBinding {
   pidfdSendSignal(pidfd: number, signal: number): void;
   pidfdWait(pidfd: number): { code: number | null; signal: number | null } | null;
   setChildSubreaper(on: boolean): void;
-  spawnProcess(path: string, argv: string[], fds: number[]): [pid: number, pidfd: number];
+  spawnProcess(path: string, argv: string[], fds: number[], env: string[]): [pid: number, pidfd: number];
   bpfProgLoad(type: number, instructions: Buffer, license: string): number;
   bpfProgAttach(targetFd: number, progFd: number, attachType: number, flags: number): void;
   bpfProgDetach(targetFd: number, progFd: number, attachType: number): void;

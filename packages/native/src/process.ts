@@ -69,14 +69,23 @@ export class Pidfd {
 }
 
 /**
- * Starts `path` with `argv` (its argv[0] first) and an empty environment, its descriptors 0, 1,
- * 2, ... being `fds` in that order (of the others it inherits, as from child_process, only what
- * is not close-on-exec). By posix_spawn, which copies nothing of this process and runs none of
- * its code before exec: the cheapest start Node can make, with no child_process module to load.
- * The process is held by pidfd; `exited()` reaps it.
+ * Starts `path` with `argv` (its argv[0] first) and the environment `env` (none by default), its
+ * descriptors 0, 1, 2, ... being `fds` in that order (of the others it inherits, as from
+ * child_process, only what is not close-on-exec). By posix_spawn, which copies nothing of this
+ * process and runs none of its code before exec: the cheapest start Node can make, with no
+ * child_process module to load. `path` is not looked up on PATH. The process is held by pidfd;
+ * `exited()` reaps it.
  */
-export function spawnProcess(path: string, argv: readonly string[], fds: readonly number[]): Pidfd {
-  const [pid, fd] = binding().spawnProcess(path, [...argv], [...fds]);
+export function spawnProcess(
+  path: string,
+  argv: readonly string[],
+  fds: readonly number[],
+  env: NodeJS.ProcessEnv = {},
+): Pidfd {
+  const vars = Object.entries(env).flatMap(([name, value]) =>
+    value === undefined ? [] : [`${name}=${value}`],
+  );
+  const [pid, fd] = binding().spawnProcess(path, [...argv], [...fds], vars);
   return new Pidfd(pid, fd);
 }
 

@@ -64,7 +64,8 @@ static Napi::Value SetChildSubreaper(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// spawnProcess(path, argv, fds) -> [pid, pidfd]: starts `path` with an empty environment, its
+// spawnProcess(path, argv, fds[, env]) -> [pid, pidfd]: starts `path` with the environment `env`
+// ("NAME=value" strings; empty when not given), its
 // descriptor i being fds[i]; of the others it keeps what is not close-on-exec, as a child of
 // libuv's does (corral-init closes those itself). posix_spawn runs nothing of ours in the child (glibc uses
 // CLONE_VM|CLONE_VFORK with a stack of its own and only then execs), so it is the cheapest start
@@ -73,8 +74,9 @@ static Napi::Value SetChildSubreaper(const Napi::CallbackInfo &info) {
 // pass on through exec.
 static Napi::Value SpawnProcess(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsArray() || !info[2].IsArray())
-    throw Napi::TypeError::New(env, "spawnProcess(path, argv, fds)");
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsArray() || !info[2].IsArray() ||
+      (info.Length() > 3 && !info[3].IsArray()))
+    throw Napi::TypeError::New(env, "spawnProcess(path, argv, fds[, env])");
   std::string path = info[0].As<Napi::String>().Utf8Value();
   Napi::Array argList = info[1].As<Napi::Array>();
   std::vector<std::string> args;
@@ -82,7 +84,14 @@ static Napi::Value SpawnProcess(const Napi::CallbackInfo &info) {
   std::vector<char *> argv;
   for (auto &arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
-  char *envp[] = {nullptr};
+  std::vector<std::string> vars;
+  if (info.Length() > 3) {
+    Napi::Array envList = info[3].As<Napi::Array>();
+    for (uint32_t i = 0; i < envList.Length(); i++) vars.push_back(envList.Get(i).As<Napi::String>().Utf8Value());
+  }
+  std::vector<char *> envp;
+  for (auto &var : vars) envp.push_back(var.data());
+  envp.push_back(nullptr);
 
   Napi::Array fdList = info[2].As<Napi::Array>();
   int count = static_cast<int>(fdList.Length());
@@ -115,7 +124,7 @@ static Napi::Value SpawnProcess(const Napi::CallbackInfo &info) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   pid_t pid;
-  int rc = posix_spawn(&pid, path.c_str(), &actions, &attr, argv.data(), envp);
+  int rc = posix_spawn(&pid, path.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   closeMoved();
