@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { CriuDumpOptions, CriuOperationOptions } from '@corral/criu';
 
 import type { ContainerDir, ContainerStateFile } from '../state/state-dir.js';
+import { timingMark } from '../timing.js';
 import { externalMountsAtDump, externalNamespaces } from './checkpoint-externals.js';
 import {
   type CriuCommonOptions,
@@ -133,8 +134,10 @@ async function dumpContainer(
     },
   };
   try {
+    timingMark('criu called');
     if (options.preDump) await client.preDump(dump);
     else await client.dump(dump);
+    timingMark('criu done');
   } catch (error) {
     throw criuFailure(options.preDump ? 'pre-dump' : 'checkpoint', error);
   }
@@ -155,5 +158,6 @@ export async function checkpointContainer(
     await dumpContainer(state, options, dirname(dir.path));
     if (!options.leaveRunning && !options.preDump)
       await teardown({ dir, state, warn: options.warn ?? defaultWarn });
+    timingMark('torn down');
   });
 }

@@ -10,6 +10,7 @@ import { loadBundle } from '../spec/load.js';
 import type { Spec } from '../spec/types.js';
 import { processStartTime } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile, stateRootPath } from '../state/state-dir.js';
+import { timingMark } from '../timing.js';
 import { asCorralError, cgroupRecord, planCgroup, refuseUsedCgroup } from './cgroup.js';
 import { bindMounts, externalMountsAtRestore, openJoinedNamespaces } from './checkpoint-externals.js';
 import {
@@ -268,6 +269,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
     }
     let pid: number;
     try {
+      timingMark('criu called');
       ({ pid } = await client.restore({
         imagesDir,
         ...(options.workPath !== undefined ? { workDir: resolve(options.workPath) } : {}),
@@ -310,6 +312,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
     } catch (error) {
       throw criuFailure('restore', error);
     }
+    timingMark('criu done');
     // Held from the moment CRIU names it. Restored as our child (not detached) its pid cannot
     // be reused before we reap it; detached, its start time is what tells it apart.
     restored = Pidfd.open(pid);
