@@ -62,10 +62,11 @@ export async function withWorkDir(prefix, fn) {
 }
 
 /**
- * A bundle in dir: the test busybox rootfs and the demo config, with args as its process. Give
- * each runtime's bundle its own cgroupsPath: two containers of one path share a cgroup.
+ * A bundle in dir: the test busybox rootfs and the demo config, with args as its process (and
+ * `seccomp` as its linux.seccomp, when given). Give each runtime's bundle its own cgroupsPath:
+ * two containers of one path share a cgroup.
  */
-export function makeBundle(dir, args, { cgroupsPath } = {}) {
+export function makeBundle(dir, args, { cgroupsPath, seccomp } = {}) {
   cpSync(join(repo, 'tooling/rootfs/out/busybox'), join(dir, 'rootfs'), {
     recursive: true,
     verbatimSymlinks: true,
@@ -76,6 +77,7 @@ export function makeBundle(dir, args, { cgroupsPath } = {}) {
   // Debian's crun 1.8 refuses ociVersion 1.2.0 ("unknown version specified"); nothing here needs it.
   config.ociVersion = '1.0.2';
   if (cgroupsPath) config.linux.cgroupsPath = cgroupsPath;
+  if (seccomp) config.linux.seccomp = seccomp;
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   return dir;
 }

@@ -2,10 +2,10 @@
 // Side-by-side timing of the command line for corral and runc (and crun where it works on this
 // host): the same busybox bundle, runs alternated so that all see the same machine, each runtime
 // with its own containers in cgroups of their own. Measured: `run` of /bin/true (and corral's
-// library doing the same in one process), `state`, `list`, `kill` and `exec` against a running
-// container, `create` + `start` + `delete`, `podman run --rm` with each runtime, where the time
-// of one corral `run` goes (its timing marks), and memory: the runtime's peak RSS during `run`
-// and its init's RSS while a created container waits.
+// library doing the same in one process), the same with podman's seccomp profile, `state`,
+// `list`, `kill` and `exec` against a running container, `create` + `start` + `delete`, `podman
+// run --rm` with each runtime, where the time of one corral `run` goes (its timing marks), and
+// memory: the runtime's peak RSS during `run` and its init's RSS while a created container waits.
 // A benchmark, not a test: it prints medians and ratios and never fails on a number.
 //
 //   node tooling/bench/run-bench.mjs [--runs N]
@@ -51,12 +51,12 @@ await withWorkDir('corral-bench-', async (work) => {
   const root = (runtime) => join(work, `state-${runtime.name}`);
   const bundles = new Map();
   /** runtime's bundle whose process is PROCESSES[kind], in a cgroup of its own. */
-  const bundleOf = (runtime, kind) => {
-    const key = `${runtime.name}-${kind}`;
+  const bundleOf = (runtime, kind, seccomp) => {
+    const key = `${runtime.name}-${kind}${seccomp ? '-seccomp' : ''}`;
     if (!bundles.has(key)) {
       bundles.set(
         key,
-        makeBundle(join(work, `bundle-${key}`), PROCESSES[kind], { cgroupsPath: `/${tag}-${key}` }),
+        makeBundle(join(work, `bundle-${key}`), PROCESSES[kind], { cgroupsPath: `/${tag}-${key}`, seccomp }),
       );
     }
     return bundles.get(key);
@@ -73,6 +73,15 @@ await withWorkDir('corral-bench-', async (work) => {
   await measure(commands, '`run` of /bin/true', async () => {
     const samples = await alternate(cli, run, runs, WARMUPS);
     samples.set(library, await timeLibrary(bundleOf(corral, 'true'), work, runs, WARMUPS));
+    return samples;
+  });
+
+  await measure(commands, "`run` of /bin/true with podman's seccomp profile", async () => {
+    const profile = podmanSeccomp(work, tag);
+    const argv = (runtime, i) =>
+      runtime.argv(root(runtime), ['run', '--bundle', bundleOf(runtime, 'true', profile), `${tag}-sc-${i}`]);
+    const samples = await alternate(cli, (runtime, i) => timed(argv(runtime, i)), runs, WARMUPS);
+    samples.set(library, await timeLibrary(bundleOf(corral, 'true', profile), work, runs, WARMUPS));
     return samples;
   });
 
@@ -162,6 +171,41 @@ await withWorkDir('corral-bench-', async (work) => {
   );
   printComparison(`Memory in MiB, ${fewRuns} alternating runs each`, memory, { unit: 'MiB', format: mib });
 });
+
+/**
+ * podman's default seccomp profile (containers-common's, resolved for this machine's
+ * architecture and podman's default capabilities), as podman writes it into a container's
+ * config.json: taken from a `podman run` whose runtime copies it out and hands over to runc.
+ */
+function podmanSeccomp(work, tag) {
+  const out = join(work, 'podman-seccomp.json');
+  const runtime = join(work, 'seccomp-capture');
+  writeFileSync(
+    runtime,
+    `#!/bin/sh\nprev=\nfor a in "$@"; do [ "$prev" = --bundle ] && cp "$a/config.json" ${out}; prev=$a; done\nexec runc "$@"\n`,
+    { mode: 0o755 },
+  );
+  const conf = join(work, 'containers-seccomp.conf');
+  writeFileSync(conf, '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=1000:1000"]\n');
+  const rootfs = join(makeBundle(join(work, 'bundle-seccomp-capture'), ['/bin/true']), 'rootfs');
+  const argv = [
+    'podman',
+    '--runtime',
+    runtime,
+    'run',
+    '--rm',
+    '--name',
+    `${tag}-seccomp`,
+    '--rootfs',
+    rootfs,
+    '/bin/true',
+  ];
+  const result = timed(argv, { env: { ...process.env, CONTAINERS_CONF: conf } });
+  if (!result.ok) throw new Error(`podman could not run a container to take its seccomp profile from`);
+  const seccomp = JSON.parse(readFileSync(out, 'utf8')).linux?.seccomp;
+  if (!seccomp) throw new Error("podman's config.json has no linux.seccomp");
+  return seccomp;
+}
 
 /**
  * `podman run --rm` of /bin/true on the busybox rootfs with corral and with runc as its runtime;

@@ -1,18 +1,9 @@
-import {
-  closeSync,
-  constants as fs,
-  fstatSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { createRequire, wrap } from 'node:module';
-import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+
+import { ownDirectory, readOwnFile, shortHash, writeOwnFile } from './cache-files.js';
 
 /**
  * Loads one of the command line's bundled files (CommonJS) through a V8 code cache of the
@@ -60,17 +51,6 @@ export interface LoadedBundle {
   keepCache(ok: boolean): void;
 }
 
-/**
- * Where the command line keeps its code caches: $CORRAL_CODE_CACHE (empty turns them off), else
- * /var/cache/corral/code-cache for root and $XDG_CACHE_HOME/corral/code-cache for anyone else.
- */
-export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.CORRAL_CODE_CACHE !== undefined) return env.CORRAL_CODE_CACHE || undefined;
-  if (process.geteuid?.() === 0) return '/var/cache/corral/code-cache';
-  const base = env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'corral', 'code-cache');
-}
-
 interface OpenCache {
   /** V8's cached data for this very file, when there is one. */
   data?: Buffer;
@@ -92,7 +72,7 @@ function openCache(dir: string, file: string): OpenCache | undefined {
   } catch {
     return undefined;
   }
-  const path = join(dir, `${basename(file, '.cjs')}-${hash(file)}.v8`);
+  const path = join(dir, `${basename(file, '.cjs')}-${shortHash(file)}.v8`);
   const found = readOwnFile(path);
   let data: Buffer | undefined;
   let madeByOk = false;
@@ -111,14 +91,7 @@ function openCache(dir: string, file: string): OpenCache | undefined {
       const header = Buffer.from(`${identity}\n${ok ? 1 : 0}`, 'utf8');
       const length = Buffer.alloc(4);
       length.writeUInt32LE(header.length, 0);
-      // Another command may be writing the same cache: each writes its own file and renames it.
-      const temporary = `${path}.${process.pid}`;
-      try {
-        writeFileSync(temporary, Buffer.concat([length, header, v8]), { mode: 0o600 });
-        renameSync(temporary, path);
-      } catch {
-        // A cache that cannot be written costs the next command its compile time, nothing more.
-      }
+      writeOwnFile(path, Buffer.concat([length, header, v8]));
     },
   };
 }
@@ -130,35 +103,4 @@ function fstatFile(file: string) {
   } finally {
     closeSync(fd);
   }
-}
-
-/** The directory, made if missing, when it is this user's and nobody else may write in it. */
-function ownDirectory(dir: string): boolean {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const stat = lstatSync(dir);
-  return stat.isDirectory() && stat.uid === process.geteuid!() && (stat.mode & 0o022) === 0;
-}
-
-/** The file's bytes, when it is a regular file of this user's that nobody else may write. */
-function readOwnFile(path: string): Buffer | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, fs.O_RDONLY | fs.O_NOFOLLOW);
-  } catch {
-    return undefined;
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile() || stat.uid !== process.geteuid!() || (stat.mode & 0o022) !== 0) return undefined;
-    return readFileSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** A short name for the file's path, so that two installations keep two caches. */
-function hash(text: string): string {
-  let h = 2166136261;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return (h >>> 0).toString(16).padStart(8, '0');
 }

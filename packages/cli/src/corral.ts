@@ -9,7 +9,8 @@ import { join } from 'node:path';
 
 import { collectTimingMarks, timingMark } from '@corral/core';
 
-import { codeCacheDir, loadWithCodeCache } from './code-cache.js';
+import { cacheDir } from './cache-files.js';
+import { loadWithCodeCache } from './code-cache.js';
 import { isCommandName } from './flags.js';
 import { commandName } from './global.js';
 import { writeTimingMarks } from './timing.js';
@@ -21,7 +22,7 @@ module.enableCompileCache?.();
 const argv = process.argv.slice(2);
 const name = commandName(argv);
 const file = join(__dirname, 'entries', `${name !== undefined && isCommandName(name) ? name : 'help'}.cjs`);
-const bundle = loadWithCodeCache(file, codeCacheDir());
+const bundle = loadWithCodeCache(file, cacheDir('code-cache'));
 process.once('exit', (code) => bundle.keepCache(code === 0));
 const { run } = bundle.exports as { run: (argv: string[]) => Promise<number> };
 timingMark('command loaded');

@@ -46,6 +46,7 @@ export { OCI_VERSION, runtimeFeatures } from './features.js';
 export type { ContainerCgroups } from './plan/cgroup-mount.js';
 export { type CompileOptions, compileExecPlan, compileInitPlan, type InitPlan } from './plan/compile.js';
 export { parseMountOptions } from './plan/mount-options.js';
+export type { SeccompProgramCache } from './plan/seccomp-cache.js';
 export { defaultSpec, rootlessSpec } from './spec/default-spec.js';
 export { type Bundle, loadBundle } from './spec/load.js';
 export type { Spec, SpecMount, SpecProcess, SpecSeccomp, SpecSeccompRule } from './spec/types.js';

@@ -18,8 +18,10 @@ import {
   splitAtPositional,
   UsageError,
 } from '../args.js';
+import { cacheDir } from '../cache-files.js';
 import { COMMAND_FLAGS } from '../flags.js';
 import type { GlobalOptions } from '../global.js';
+import { seccompStore } from '../seccomp-store.js';
 import { forwardSignals } from '../signals.js';
 import { ourTerminalSize, waitRelaying } from '../terminal.js';
 import { writePidFile } from './lifecycle.js';
@@ -120,6 +122,7 @@ export async function exec(args: string[], global: GlobalOptions): Promise<numbe
         preserveFds: passed.count,
         ignorePaused: values['ignore-paused'],
         subCgroups: values.cgroup as string[] | undefined,
+        seccompCache: seccompStore(cacheDir('seccomp')),
         debug: global.logDebug,
       }),
     );

@@ -25,9 +25,11 @@ import {
   passedDescriptors,
   UsageError,
 } from '../args.js';
+import { cacheDir } from '../cache-files.js';
 import { COMMAND_FLAGS } from '../flags.js';
 import type { GlobalOptions } from '../global.js';
 import { writeOut } from '../output.js';
+import { seccompStore } from '../seccomp-store.js';
 
 /** The flags `create` and `run` share. */
 export const CREATE_FLAGS = COMMAND_FLAGS.create;
@@ -52,6 +54,7 @@ export function createOptions(
     preserveFds: passed.count,
     extraEnv: passed.env,
     notifySocket: process.env.NOTIFY_SOCKET || undefined,
+    seccompCache: seccompStore(cacheDir('seccomp')),
     warn: global.warn,
     debug: global.logDebug,
   };

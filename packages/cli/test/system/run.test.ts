@@ -1,10 +1,15 @@
-import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { tempDir } from '@corral/tooling/test-env';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import {
   baseConfig,
   bundleMaker,
+  corralBin,
   makeBundle,
   processesRootedIn,
   runBundle,
@@ -136,5 +141,35 @@ describe('corral run: bad input leaves nothing behind', () => {
       });
     });
     await running;
+  });
+});
+
+describe('corral run: compiled seccomp programs are kept', () => {
+  it('compiles a profile once, and the kept program denies what the profile denies', () => {
+    const cache = tempDir('cache');
+    try {
+      const bundle = bundleFor(['sh', '-c', 'mkdir /tmp/denied 2>/dev/null; echo $?'], (spec) => {
+        spec.linux!.seccomp = {
+          defaultAction: 'SCMP_ACT_ALLOW',
+          syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+        };
+      });
+      const run = () =>
+        spawnSync(corralBin, ['--root', bundle.stateRoot, 'run', '--bundle', bundle.path, bundle.id], {
+          encoding: 'utf8',
+          env: { ...process.env, CORRAL_CACHE_DIR: cache.path },
+          timeout: 60_000,
+        });
+      expect(run().stdout).toBe('1\n');
+      const kept = readdirSync(join(cache.path, 'seccomp'));
+      expect(kept).toHaveLength(1);
+      const written = statSync(join(cache.path, 'seccomp', kept[0]!)).mtimeMs;
+      // From the kept program, which is not written again.
+      expect(run().stdout).toBe('1\n');
+      expect(readdirSync(join(cache.path, 'seccomp'))).toEqual(kept);
+      expect(statSync(join(cache.path, 'seccomp', kept[0]!)).mtimeMs).toBe(written);
+    } finally {
+      cache.remove();
+    }
   });
 });

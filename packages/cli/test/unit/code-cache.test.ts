@@ -13,7 +13,8 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { codeCacheDir, loadWithCodeCache } from '../../src/code-cache.js';
+import { cacheDir } from '../../src/cache-files.js';
+import { loadWithCodeCache } from '../../src/code-cache.js';
 
 describe('loadWithCodeCache', () => {
   let work: string;
@@ -102,14 +103,14 @@ describe('loadWithCodeCache', () => {
   });
 });
 
-describe('codeCacheDir', () => {
-  it('is $CORRAL_CODE_CACHE when set, and off when that is empty', () => {
-    expect(codeCacheDir({ CORRAL_CODE_CACHE: '/somewhere' })).toBe('/somewhere');
-    expect(codeCacheDir({ CORRAL_CODE_CACHE: '' })).toBeUndefined();
+describe('cacheDir', () => {
+  it('is under $CORRAL_CACHE_DIR when set, and off when that is empty', () => {
+    expect(cacheDir('code-cache', { CORRAL_CACHE_DIR: '/somewhere' })).toBe('/somewhere/code-cache');
+    expect(cacheDir('code-cache', { CORRAL_CACHE_DIR: '' })).toBeUndefined();
   });
   it("is root's under /var/cache/corral, a user's under XDG_CACHE_HOME", () => {
     const expected =
-      process.geteuid?.() === 0 ? '/var/cache/corral/code-cache' : '/home/u/.cache-x/corral/code-cache';
-    expect(codeCacheDir({ XDG_CACHE_HOME: '/home/u/.cache-x' })).toBe(expected);
+      process.geteuid?.() === 0 ? '/var/cache/corral/seccomp' : '/home/u/.cache-x/corral/seccomp';
+    expect(cacheDir('seccomp', { XDG_CACHE_HOME: '/home/u/.cache-x' })).toBe(expected);
   });
 });

@@ -16,6 +16,7 @@ import { byJoinOrder, checkNamespaceConfig, findNamespace, NAMESPACE_FLAGS } fro
 import { initialAffinityOp, memoryPolicyOp, processAttributeOps } from './process-attributes.js';
 import { RLIMITS } from './rlimits.js';
 import { compileSeccomp, type SeccompStep } from './seccomp.js';
+import type { SeccompProgramCache } from './seccomp-cache.js';
 import { compileSysctls } from './sysctl.js';
 import { refuseUnsupported, refuseUnsupportedProcess } from './unsupported.js';
 
@@ -56,8 +57,10 @@ export interface CompileOptions {
   cgroups?: ContainerCgroups;
   /** The runtime relays the process's terminal itself (no --console-socket), as runc's run -t. */
   relayConsole?: boolean;
-  /** Descriptors corral-init is given to put the process in its cgroup (see addCgroupEntry). */
+  /** Descriptors corral-init is given to put the process in its cgroup (startInCgroup, addEnterCgroups). */
   cgroupEntry?: CgroupEntryDescriptors;
+  /** Where compiled seccomp programs are kept beyond this process (this process keeps its own). */
+  seccompCache?: SeccompProgramCache;
 }
 
 /** The numbers at which corral-init finds the cgroup's entry (@corral/cgroups' CgroupEntry). */
@@ -441,7 +444,7 @@ export function compileInitPlan(spec: Spec, options: CompileOptions): InitPlan {
   if (spec.domainname)
     plan.add({ op: 'setdomainname', name: spec.domainname }, `set domainname ${spec.domainname}`);
 
-  const seccomp = seccompStep(spec);
+  const seccomp = seccompStep(spec, options.seccompCache);
   addProcess(plan, spec, process, seccomp, options, () =>
     addContainerHooks(plan, spec, 'startContainer', rootfs),
   );
@@ -470,8 +473,8 @@ function addEnterCgroups(plan: PlanBuilder, cgroupEntry: CgroupEntryDescriptors 
 }
 
 /** The container's filter; exec'd processes get the same one. */
-function seccompStep(spec: Spec): SeccompStep | undefined {
-  return spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp) : undefined;
+function seccompStep(spec: Spec, cache?: SeccompProgramCache): SeccompStep | undefined {
+  return spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp, cache) : undefined;
 }
 
 /**
@@ -649,7 +652,10 @@ export function compileExecPlan(
   spec: Spec,
   process: SpecProcess,
   initPidfd: number,
-  options: Pick<CompileOptions, 'preserveFds' | 'rootless' | 'relayConsole' | 'cgroupEntry'> = {},
+  options: Pick<
+    CompileOptions,
+    'preserveFds' | 'rootless' | 'relayConsole' | 'cgroupEntry' | 'seccompCache'
+  > = {},
 ): InitPlan {
   const plan = new PlanBuilder();
   refuseUnsupportedProcess(process);
@@ -681,7 +687,7 @@ export function compileExecPlan(
   }
   addWaitGo(plan, process);
   addConsole(plan, process, { relayed: options.relayConsole });
-  const seccomp = seccompStep(spec);
+  const seccomp = seccompStep(spec, options.seccompCache);
   addProcess(plan, spec, process, seccomp, options);
   return finish(plan, cloneIndex, seccomp);
 }

@@ -1,7 +1,8 @@
-import { compileSeccompFilter, type InitOp, type SeccompRule } from '@corral/native';
+import type { CompiledSeccompFilter, InitOp, SeccompRule } from '@corral/native';
 
 import { InvalidConfigError } from '../errors.js';
 import type { SpecSeccomp } from '../spec/types.js';
+import { compileSeccompCached, type SeccompProgramCache } from './seccomp-cache.js';
 
 const EPERM = 1;
 
@@ -207,7 +208,7 @@ export interface SeccompStep {
  * this libseccomp does not know are skipped (a profile written for newer kernels still loads);
  * a rule with the default action is left out, since it changes nothing.
  */
-export function compileSeccomp(seccomp: SpecSeccomp): SeccompStep {
+export function compileSeccomp(seccomp: SpecSeccomp, cache?: SeccompProgramCache): SeccompStep {
   const defaultAction = actionValue(seccomp.defaultAction, seccomp.defaultErrnoRet);
   const rules: SeccompRule[] = [];
   (seccomp.syscalls ?? []).forEach((rule, i) => {
@@ -225,13 +226,16 @@ export function compileSeccomp(seccomp: SpecSeccomp): SeccompStep {
       })),
     });
   });
-  let compiled: ReturnType<typeof compileSeccompFilter>;
+  let compiled: CompiledSeccompFilter;
   try {
-    compiled = compileSeccompFilter({
-      defaultAction,
-      architectures: (seccomp.architectures ?? []).map((arch) => SECCOMP_ARCHITECTURES.get(arch)!),
-      rules,
-    });
+    compiled = compileSeccompCached(
+      {
+        defaultAction,
+        architectures: (seccomp.architectures ?? []).map((arch) => SECCOMP_ARCHITECTURES.get(arch)!),
+        rules,
+      },
+      cache,
+    );
   } catch (error) {
     throw new InvalidConfigError('linux.seccomp', (error as Error).message, { cause: error });
   }

@@ -10,6 +10,7 @@ import {
   type InitPlan,
 } from '../../plan/compile.js';
 import { checkNamespacePaths } from '../../plan/namespaces.js';
+import type { SeccompProgramCache } from '../../plan/seccomp-cache.js';
 import { type Bundle, loadBundle } from '../../spec/load.js';
 import type { Spec, SpecProcess } from '../../spec/types.js';
 import { validateSpec } from '../../spec/validate.js';
@@ -61,6 +62,11 @@ export interface CreateOptions {
    * not when it is not root, or is root of a user namespace).
    */
   rootless?: RootlessSetting;
+  /**
+   * Where compiled seccomp programs are kept for later processes (a command line's cache
+   * directory); a process always keeps those it compiled for itself.
+   */
+  seccompCache?: SeccompProgramCache;
   /** Where warnings go (a failed poststart or poststop hook); process.emitWarning by default. */
   warn?: (message: string) => void;
   /** Where the steps are told, corral-init's among them (the command's --debug). */
@@ -78,6 +84,8 @@ export interface ExecOptions {
   ignorePaused?: boolean;
   /** Sub-cgroups to run the process in (runc's exec --cgroup: `SUB` or `CONTROLLERS:SUB`). */
   subCgroups?: string[];
+  /** As CreateOptions.seccompCache. */
+  seccompCache?: SeccompProgramCache;
   /** Where the steps are told, corral-init's among them (the command's --debug). */
   debug?: (message: string) => void;
 }
@@ -206,6 +214,7 @@ export function buildInit(options: CreateOptions, mode: 'create' | 'run'): InitL
       bindDevices: rootless.inUserNamespace,
       cgroups: containerCgroups(cgroup?.manager, rootless.cgroups),
       relayConsole: console === 'caller',
+      seccompCache: options.seccompCache,
       ...(cgroupEntry ? { cgroupEntry: entryDescriptors(cgroupEntry, preserveFds) } : {}),
     });
     return plan;
@@ -275,6 +284,7 @@ export function buildTenant(
     preserveFds,
     rootless: euid,
     relayConsole: console === 'caller',
+    seccompCache: options.seccompCache,
     // After the init's pidfd.
     ...(cgroupEntry ? { cgroupEntry: entryDescriptors(cgroupEntry, preserveFds, 1) } : {}),
   });
