@@ -11,6 +11,7 @@ import {
 import { exitStatusCode } from '@corral/native';
 
 import { containerIdArgument, parseCommandArgs, UsageError } from '../args.js';
+import { cacheDir, ownDirectory } from '../cache-files.js';
 import type { GlobalOptions } from '../global.js';
 import { forwardSignals } from '../signals.js';
 import { writePidFile } from './lifecycle.js';
@@ -69,6 +70,7 @@ export async function checkpoint(args: string[], global: GlobalOptions): Promise
     workPath: values['work-path'],
     parentPath: values['parent-path'],
     criuPath: global.criu,
+    criuVersionFile: criuVersionFile(),
     leaveRunning: values['leave-running'],
     preDump: values['pre-dump'],
     tcpEstablished: values['tcp-established'],
@@ -147,6 +149,7 @@ export async function restore(args: string[], global: GlobalOptions): Promise<nu
     imagePath: imagePath(values['image-path']),
     workPath: values['work-path'],
     criuPath: global.criu,
+    criuVersionFile: criuVersionFile(),
     tcpEstablished: values['tcp-established'],
     extUnixSk: values['ext-unix-sk'],
     shellJob: values['shell-job'],
@@ -175,4 +178,10 @@ export async function restore(args: string[], global: GlobalOptions): Promise<nu
   } finally {
     signals.stop();
   }
+}
+
+/** Where the command line keeps CRIU's version between commands: its cache directory's criu/. */
+function criuVersionFile(): string | undefined {
+  const dir = cacheDir('criu');
+  return dir && ownDirectory(dir) ? join(dir, 'version.json') : undefined;
 }

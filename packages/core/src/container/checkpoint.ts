@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import type { CriuDumpOptions, CriuOperationOptions } from '@corral/criu';
 
@@ -81,15 +81,11 @@ function stdioDescriptors(pid: number): StdioDescriptor[] {
  * Dumps a live container's init tree into options.imagePath, with its stdio recorded beside the
  * images in descriptors.json. The caller holds the container's lock.
  */
-async function dumpContainer(
-  state: ContainerStateFile,
-  options: CheckpointOptions,
-  stateRoot: string,
-): Promise<void> {
+async function dumpContainer(state: ContainerStateFile, options: CheckpointOptions): Promise<void> {
   const spec = state.config;
   const imagesDir = resolve(options.imagePath);
   const workDir = options.workPath === undefined ? undefined : resolve(options.workPath);
-  const client = criuClient(options, 'checkpoint', stateRoot);
+  const client = criuClient(options, 'checkpoint');
   mkdirSync(imagesDir, { recursive: true, mode: 0o700 });
   shareImagesWithContainerRoot(imagesDir, spec);
   if (workDir) mkdirSync(workDir, { recursive: true, mode: 0o700 });
@@ -155,7 +151,7 @@ export async function checkpointContainer(
 ): Promise<void> {
   checkCgroupsMode(options.manageCgroupsMode);
   await underLock(dir, 'checkpoint', async ({ state }) => {
-    await dumpContainer(state, options, dirname(dir.path));
+    await dumpContainer(state, options);
     if (!options.leaveRunning && !options.preDump)
       await teardown({ dir, state, warn: options.warn ?? defaultWarn });
     timingMark('torn down');

@@ -1,7 +1,6 @@
 // What checkpoint and restore share: the files corral keeps beside CRIU's images, the options
 // both take, and CRIU's client and failures in corral's terms.
 import { chmodSync, chownSync } from 'node:fs';
-import { join } from 'node:path';
 
 import { type CgroupMode, CriuClient, CriuError, CriuOptionError } from '@corral/criu';
 
@@ -54,6 +53,11 @@ export interface CriuCommonOptions {
   workPath?: string;
   /** The criu binary; else CORRAL_CRIU, else `criu` on PATH. */
   criuPath?: string;
+  /**
+   * A file in which the binary's version is kept between processes (@corral/criu's
+   * versionFile), so that a command line does not start criu once more just to ask it.
+   */
+  criuVersionFile?: string;
   tcpEstablished?: boolean;
   /** Allow connections to unix sockets outside the container. */
   extUnixSk?: boolean;
@@ -122,25 +126,13 @@ export function criuFailure(operation: string, error: unknown): unknown {
   return new CorralError('SYSTEM', `${operation} failed: ${error.message}`, { cause: error });
 }
 
-/**
- * The client for one checkpoint or restore. The binary's version is kept in the state root
- * (CRIU_VERSION_FILE), which list skips (it reads directories only) and no container id can
- * name, so that each command does not start criu once more just to ask it.
- */
-/** `@` is no character of a container id. */
-const CRIU_VERSION_FILE = '@criu-version.json';
-
-export function criuClient(
-  options: CriuCommonOptions,
-  operation: 'checkpoint' | 'restore',
-  stateRoot: string,
-): CriuClient {
+export function criuClient(options: CriuCommonOptions, operation: 'checkpoint' | 'restore'): CriuClient {
   try {
     // Level 4 as runc: a failed checkpoint is only explained by CRIU's debug log.
     return new CriuClient({
       criuPath: options.criuPath,
       logLevel: 4,
-      versionFile: join(stateRoot, CRIU_VERSION_FILE),
+      ...(options.criuVersionFile ? { versionFile: options.criuVersionFile } : {}),
     });
   } catch (error) {
     throw criuFailure(operation, error);

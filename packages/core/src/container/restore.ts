@@ -212,8 +212,8 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
   // This bundle's ids, which may not be the checkpointed container's, and images made before
   // the directory was shared so.
   shareImagesWithContainerRoot(imagesDir, bundle.spec);
+  const client = criuClient(options, 'restore');
   const root = stateRootPath(options.root);
-  const client = criuClient(options, 'restore', root);
   const cgroup = planCgroup(bundle.spec, options.id, options.systemdCgroup);
   const warn = options.warn ?? defaultWarn;
   const stdio = options.stdio ?? [0, 1, 2];
