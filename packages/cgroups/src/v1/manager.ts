@@ -152,8 +152,11 @@ export class CgroupV1Manager implements CgroupManager {
     }
   }
 
+  /** The freezer's last: a process entering a frozen cgroup stops there, with the rest to join. */
   entryPaths(): CgroupEntryPaths {
-    return { tasksFiles: this.uniqueDirs().map((dir) => join(dir, 'tasks')) };
+    const freezer = this.dirs.get('freezer');
+    const dirs = this.uniqueDirs().sort((a, b) => Number(a === freezer) - Number(b === freezer));
+    return { tasksFiles: dirs.map((dir) => join(dir, 'tasks')) };
   }
 
   async set(resources: LinuxResources): Promise<void> {

@@ -2,12 +2,16 @@ import { describe, expect, it } from 'vitest';
 
 import {
   CgroupError,
+  CgroupV1Manager,
+  CgroupV2Manager,
   cgroupDirectories,
   cgroupModeOf,
+  HybridCgroupManager,
   parseCgroupMounts,
   parseProcCgroup,
   resolveCgroupPath,
 } from '../../src/index.js';
+import type { V1Controller } from '../../src/mounts.js';
 
 // Lines in the format of /proc/self/mountinfo on a hybrid host like the ones this project runs on.
 const HYBRID = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
@@ -114,5 +118,29 @@ describe('cgroupsPath', () => {
   it('refuses the root cgroup and an empty path without an id', () => {
     expect(() => resolveCgroupPath({ cgroupsPath: '/' })).toThrow(/root cgroup/);
     expect(() => resolveCgroupPath({ cgroupsPath: '' })).toThrow(/linux.cgroupsPath/);
+  });
+});
+
+describe('the entry of a cgroup', () => {
+  it('lists each v1 directory once, the freezer last, and the cgroup2 directory to start in', () => {
+    const dirs = new Map<V1Controller, string>([
+      ['cpu', '/sys/fs/cgroup/cpu,cpuacct/c'],
+      ['cpuacct', '/sys/fs/cgroup/cpu,cpuacct/c'],
+      ['freezer', '/sys/fs/cgroup/freezer/c'],
+      ['pids', '/sys/fs/cgroup/pids/c'],
+    ]);
+    const v1 = new CgroupV1Manager(dirs);
+    expect(v1.entryPaths()).toEqual({
+      tasksFiles: [
+        '/sys/fs/cgroup/cpu,cpuacct/c/tasks',
+        '/sys/fs/cgroup/pids/c/tasks',
+        '/sys/fs/cgroup/freezer/c/tasks',
+      ],
+    });
+    const v2 = new CgroupV2Manager('/sys/fs/cgroup/unified/c', '/sys/fs/cgroup/unified');
+    expect(new HybridCgroupManager(v1, v2).entryPaths()).toEqual({
+      startIn: '/sys/fs/cgroup/unified/c',
+      tasksFiles: v1.entryPaths().tasksFiles,
+    });
   });
 });

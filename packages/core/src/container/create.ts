@@ -32,8 +32,8 @@ export interface Created {
  * exists; then, under the new container's lock, the cgroup is made where the process can start
  * in it (openEntryOf), corral-init starts, and the state is recorded as soon as the container's
  * process exists, before its limits, ids or devices, so that a crash from there on leaves what
- * `delete --force` cleans. `create` returns with the process at its
- * exec FIFO, `run` once it has exec'd. Any failure tears down what was made.
+ * `delete --force` cleans. `create` returns with the process at its exec FIFO, `run` once it
+ * has exec'd. Any failure tears down what was made.
  */
 export async function createContainer(options: CreateOptions, mode: 'create' | 'run'): Promise<Created> {
   const launch = buildInit(options, mode);
@@ -60,10 +60,10 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
     if (launch.execFifo) makeExecFifo(launch);
     const plan = launch.compile();
     timingMark('plan compiled');
+    cgroupMade = launch.cgroupEntry !== undefined;
     const entry = launch.cgroupEntry
       ? await openEntryOf(launch.cgroup!.manager, launch.cgroupEntry, { make: true })
       : undefined;
-    cgroupMade = entry !== undefined;
     let helper: InitProcess;
     try {
       helper = await InitProcess.start(plan, launch.stdio, {
