@@ -14,15 +14,16 @@ import { ownDirectory, readOwnFile, shortHash, writeOwnFile } from './cache-file
  *
  * keepCache writes the cache, as the process exits, when there was none, V8 rejected it
  * (another Node or V8 flags), it belongs to another build of the file, or it was made by a
- * failed command (which ran little) and this one succeeded. V8 checks only its own version, flags and the
- * source's length, so the file's identity (path, size, mtime, inode) is kept beside it and
- * checked first: a rebuilt bundle never runs the bytecode of the one before. The cache is
- * code, so it is read only from a directory that this user owns and nobody else can write.
- * The file runs as a script, where import() is refused: the build keeps it out of the bundles.
+ * failed command (which ran little) and this one succeeded. V8 checks only its own version,
+ * flags and the source's length, so the file's identity (path, size, mtime, inode, read from
+ * the descriptor the source is read from) is kept beside it and checked first: a rebuilt bundle
+ * never runs the bytecode of the one before. The cache is code, so it is read only from a
+ * directory that this user owns and nobody else can write. The file runs as a script, where
+ * import() is refused: the build keeps it out of the bundles.
  */
 export function loadWithCodeCache(file: string, cacheDir: string | undefined): LoadedBundle {
-  const source = readFileSync(file, 'utf8');
-  const cache = cacheDir ? openCache(cacheDir, file) : undefined;
+  const { source, identity } = readBundle(file);
+  const cache = cacheDir ? openCache(cacheDir, file, identity) : undefined;
   const script = new Script(wrap(source), {
     filename: file,
     ...(cache?.data ? { cachedData: cache.data } : {}),
@@ -63,15 +64,8 @@ interface OpenCache {
  * A cache file is `u32 length | identity (JSON) | V8's data`; the identity names the bundled
  * file it was made from and the Node that made it.
  */
-function openCache(dir: string, file: string): OpenCache | undefined {
-  let identity: string;
-  try {
-    const stat = fstatFile(file);
-    identity = JSON.stringify([file, stat.size, stat.mtimeMs, stat.ino, process.version, process.arch]);
-    if (!ownDirectory(dir)) return undefined;
-  } catch {
-    return undefined;
-  }
+function openCache(dir: string, file: string, identity: string): OpenCache | undefined {
+  if (!ownDirectory(dir)) return undefined;
   const path = join(dir, `${basename(file, '.cjs')}-${shortHash(file)}.v8`);
   const found = readOwnFile(path);
   let data: Buffer | undefined;
@@ -96,10 +90,15 @@ function openCache(dir: string, file: string): OpenCache | undefined {
   };
 }
 
-function fstatFile(file: string) {
+/** The bundle's source and identity, both of the one file a descriptor holds. */
+function readBundle(file: string): { source: string; identity: string } {
   const fd = openSync(file, 'r');
   try {
-    return fstatSync(fd);
+    const stat = fstatSync(fd);
+    return {
+      source: readFileSync(fd, 'utf8'),
+      identity: JSON.stringify([file, stat.size, stat.mtimeMs, stat.ino, process.version, process.arch]),
+    };
   } finally {
     closeSync(fd);
   }

@@ -1,10 +1,8 @@
 #!/usr/bin/env node
 // The `corral` executable, built as CommonJS: it reads which command runs and loads the one
 // bundled file for that command (dist/entries/COMMAND.cjs), which holds all the code the
-// command needs and nothing of the others', through a code cache of what the command ran
-// (code-cache.ts). Node's compile cache goes on first, for what that file requires from
-// node_modules.
-import module from 'node:module';
+// command needs and nothing of the others' (it requires only Node's own modules and the addon),
+// through a code cache of what the command ran (code-cache.ts).
 import { join } from 'node:path';
 
 import { collectTimingMarks, timingMark } from '@corral/core';
@@ -18,7 +16,6 @@ import { writeTimingMarks } from './timing.js';
 const timing = process.env.CORRAL_TIMING_FILE;
 if (timing) writeTimingMarks(timing, collectTimingMarks());
 timingMark('entry');
-module.enableCompileCache?.();
 const argv = process.argv.slice(2);
 const name = commandName(argv);
 const file = join(__dirname, 'entries', `${name !== undefined && isCommandName(name) ? name : 'help'}.cjs`);
