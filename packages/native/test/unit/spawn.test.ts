@@ -13,12 +13,12 @@ beforeAll(() => {
 afterAll(() => dir.remove());
 
 /** Runs a shell script with `fds` as its descriptors; what it wrote to fd 1, and its exit status. */
-async function sh(script: string, extra: (out: number) => number[] = () => []) {
+async function sh(script: string, extra: (out: number) => number[] = () => [], env?: NodeJS.ProcessEnv) {
   const path = join(dir.path, `out-${Math.random().toString(36).slice(2)}`);
   const out = openSync(path, 'w');
   const devNull = openSync('/dev/null', 'r');
   try {
-    const child = spawnProcess('/bin/sh', ['sh', '-c', script], [devNull, out, out, ...extra(out)]);
+    const child = spawnProcess('/bin/sh', ['sh', '-c', script], [devNull, out, out, ...extra(out)], env);
     const status = await child.exited();
     child.close();
     return { status, output: readFileSync(path, 'utf8') };
@@ -29,6 +29,15 @@ async function sh(script: string, extra: (out: number) => number[] = () => []) {
 }
 
 describe('spawnProcess', () => {
+  it('gives the process the environment asked for, and only that', async () => {
+    const { output } = await sh('env | grep -v ^PWD= | sort', undefined, {
+      B: 'two words',
+      A: '1',
+      GONE: undefined,
+    });
+    expect(output).toBe('A=1\nB=two words\n');
+  });
+
   it('gives the process the descriptors asked for, in order, none of ours, and an empty environment', async () => {
     const ours = openSync(join(dir.path, 'ours'), 'w');
     try {
