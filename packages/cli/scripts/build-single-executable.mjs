@@ -2,7 +2,7 @@
 // Builds dist/corral, the command line as a Node single executable application: the Node that
 // runs this build, with dist/corral.cjs and its V8 code cache inside. It starts 6 to 8 ms
 // sooner than `node dist/corral.cjs` (Node finds its main script in itself, with no module
-// resolution or compiling), which every command pays, podman's five a container among them.
+// resolution or compiling), which every command pays, podman's three or more a container.
 // It loads the command's bundle from dist/entries beside it, as corral.cjs does. The npm package
 // leaves it out (it is a copy of Node, 120 MB): installed from npm, `corral` is corral.cjs.
 import { execFileSync } from 'node:child_process';

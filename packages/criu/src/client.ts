@@ -48,7 +48,7 @@ export interface CriuClientOptions {
   minimumVersion?: string;
   /**
    * A file in which the client keeps the binary's version between processes (a command line's
-   * state directory, say), so that only the first process asks criu for it; the version is
+   * cache directory, say), so that only the first process asks criu for it; the version is
    * used only while the binary found is the very file it was asked of.
    */
   versionFile?: string;
