@@ -245,8 +245,18 @@ describe('a connection to the real dbus-daemon', () => {
 
   it('fails pending calls when the connection goes, and refuses a bus that is not there', async () => {
     await expect(DBusConnection.open(`unix:path=${join(dir, 'nothing')}`)).rejects.toThrow(
-      /cannot connect to the D-Bus system bus at .*nothing: ENOENT/,
+      /cannot connect to the D-Bus bus at .*nothing: ENOENT/,
     );
+    const system = process.env.DBUS_SYSTEM_BUS_ADDRESS;
+    process.env.DBUS_SYSTEM_BUS_ADDRESS = `unix:path=${join(dir, 'no-system-bus')}`;
+    try {
+      await expect(DBusConnection.open()).rejects.toThrow(
+        /cannot connect to the D-Bus system bus at .*no-system-bus: ENOENT/,
+      );
+    } finally {
+      if (system === undefined) delete process.env.DBUS_SYSTEM_BUS_ADDRESS;
+      else process.env.DBUS_SYSTEM_BUS_ADDRESS = system;
+    }
     const bus = await DBusConnection.open(address);
     bus.close();
     await expect(

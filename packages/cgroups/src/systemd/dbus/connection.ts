@@ -77,6 +77,9 @@ export class DBusConnection {
     uid = process.getuid?.() ?? 0,
   ): Promise<DBusConnection> {
     const path = socketPathOf(address);
+    // A user's systemd is on the session bus, which the caller names by its address.
+    const bus =
+      address === (process.env.DBUS_SYSTEM_BUS_ADDRESS || SYSTEM_BUS_ADDRESS) ? 'system bus' : 'bus';
     const socket = connect(path);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -89,7 +92,7 @@ export class DBusConnection {
       const code = (error as NodeJS.ErrnoException).code;
       throw new DBusError(
         'org.freedesktop.DBus.Error.NoServer',
-        `cannot connect to the D-Bus system bus at ${path.replace('\0', '@')}: ${code ?? (error as Error).message}`,
+        `cannot connect to the D-Bus ${bus} at ${path.replace('\0', '@')}: ${code ?? (error as Error).message}`,
         { cause: error },
       );
     }
