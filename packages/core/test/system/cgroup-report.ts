@@ -1,6 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
 import { parseProcCgroup } from '@corral/cgroups';
+import { repoRoot, tempDir } from '@corral/tooling/test-env';
+import { expect } from 'vitest';
 
 import type { Spec } from '../../src/index.js';
+import { corralBin, corralSync, type TestBundle } from './bundle.js';
 
 // What a container reports of its cgroup view, for the tests on this host and in the test VM.
 
@@ -39,4 +45,33 @@ export function parseView(output: string): View {
     if (point.startsWith('/sys/fs/cgroup')) mounts.set(point, [root, rest.split(' ')[0] ?? '', options]);
   }
   return { cgroup: parseProcCgroup(cgroup), mounts, limit: limit.trim() };
+}
+
+/**
+ * Runs the bundle's container detached, checkpoints it, restores it detached from the images
+ * (with the project's CRIU), and returns the view `exec` of `reporting` shows in it; the images
+ * are removed, the container is left for the test's cleanup.
+ */
+export function viewAfterCheckpointAndRestore(bundle: TestBundle, reporting: string[]): View {
+  const env = { ...process.env, CORRAL_CRIU: join(repoRoot, 'tooling/criu/criu') };
+  // corral with its stdio on /dev/null: these commands leave a container running.
+  const detached = (...args: string[]) =>
+    execFileSync(
+      'sh',
+      ['-c', 'exec "$@" </dev/null >/dev/null 2>&1', 'sh', corralBin, '--root', bundle.stateRoot, ...args],
+      { timeout: 120_000, env },
+    );
+  const images = tempDir('cgroup-ckpt');
+  try {
+    detached('run', '-d', '--bundle', bundle.path, bundle.id);
+    const criu = ['--criu', env.CORRAL_CRIU];
+    const dump = corralSync(bundle, ...criu, 'checkpoint', '--image-path', images.path, bundle.id);
+    expect(dump.stderr).toBe('');
+    detached(...criu, 'restore', '-d', '--image-path', images.path, '--bundle', bundle.path, bundle.id);
+    const seen = corralSync(bundle, 'exec', bundle.id, ...reporting);
+    expect(seen.stderr).toBe('');
+    return parseView(seen.stdout);
+  } finally {
+    images.remove();
+  }
 }

@@ -1,13 +1,18 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 
 import { cgroupMounts, parseCgroupMounts } from '@corral/cgroups';
-import { repoRoot, tempDir } from '@corral/tooling/test-env';
+import { repoRoot } from '@corral/tooling/test-env';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { bundleMaker, corralBin, corralSync, disposeBundles, type TestBundle } from './bundle.js';
-import { parseView, report, type View, withCgroupMount } from './cgroup-report.js';
+import { bundleMaker, corralSync, disposeBundles, type TestBundle } from './bundle.js';
+import {
+  parseView,
+  report,
+  type View,
+  viewAfterCheckpointAndRestore,
+  withCgroupMount,
+} from './cgroup-report.js';
 
 const REPORT = report('/sys/fs/cgroup/memory/memory.limit_in_bytes');
 
@@ -17,7 +22,7 @@ const made: TestBundle[] = [];
 const bundleFor = bundleMaker(made);
 afterEach(() => disposeBundles(made));
 
-const env = { ...process.env, CORRAL_CRIU: join(repoRoot, 'tooling/criu/criu') };
+const _env = { ...process.env, CORRAL_CRIU: join(repoRoot, 'tooling/criu/criu') };
 
 /** The host's v1 hierarchies as the container's /sys/fs/cgroup names them. */
 const hierarchies = [
@@ -95,63 +100,17 @@ describe('a container sees its own cgroup', () => {
   for (const cgroupns of [true, false]) {
     it(`keeps its view through checkpoint and restore (${cgroupns ? 'with' : 'without'} a cgroup namespace)`, () => {
       const bundle = bundleFor(['sleep', '600'], withCgroupMount({ cgroupns }));
-      const images = tempDir('cgroup-ckpt');
-      try {
-        const detached = (...args: string[]) =>
-          execFileSync(
-            'sh',
-            [
-              '-c',
-              'exec "$@" </dev/null >/dev/null 2>&1',
-              'sh',
-              corralBin,
-              '--root',
-              bundle.stateRoot,
-              ...args,
-            ],
-            {
-              timeout: 60_000,
-              env,
-            },
-          );
-        detached('run', '-d', '--bundle', bundle.path, bundle.id);
-        const dump = corralSync(
-          bundle,
-          '--criu',
-          env.CORRAL_CRIU,
-          'checkpoint',
-          '--image-path',
-          images.path,
-          bundle.id,
-        );
-        expect(dump.stderr).toBe('');
-        detached(
-          '--criu',
-          env.CORRAL_CRIU,
-          'restore',
-          '-d',
-          '--image-path',
-          images.path,
-          '--bundle',
-          bundle.path,
-          bundle.id,
-        );
-        const paths = recordedPaths(bundle);
-        const seen = corralSync(bundle, 'exec', bundle.id, ...REPORT);
-        expect(seen.stderr).toBe('');
-        const view = parseView(seen.stdout);
-        expect(hierarchyMounts(view).sort()).toEqual(hierarchies);
-        expect(view.limit).toBe(String(64 << 20));
-        const memoryRoot = view.mounts.get('/sys/fs/cgroup/memory')?.[0];
-        if (cgroupns) {
-          expect([...view.cgroup.values()].every((path) => path === '/')).toBe(true);
-          expect(memoryRoot).toBe('/');
-        } else {
-          const mount = parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8')).v1.get('memory')!;
-          expect(memoryRoot).toBe(paths.memory!.slice(mount.mountpoint.length) || '/');
-        }
-      } finally {
-        images.remove();
+      const view = viewAfterCheckpointAndRestore(bundle, REPORT);
+      const paths = recordedPaths(bundle);
+      expect(hierarchyMounts(view).sort()).toEqual(hierarchies);
+      expect(view.limit).toBe(String(64 << 20));
+      const memoryRoot = view.mounts.get('/sys/fs/cgroup/memory')?.[0];
+      if (cgroupns) {
+        expect([...view.cgroup.values()].every((path) => path === '/')).toBe(true);
+        expect(memoryRoot).toBe('/');
+      } else {
+        const mount = parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8')).v1.get('memory')!;
+        expect(memoryRoot).toBe(paths.memory!.slice(mount.mountpoint.length) || '/');
       }
     });
   }

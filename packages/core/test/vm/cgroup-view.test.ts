@@ -1,12 +1,17 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { repoRoot, tempDir, uniqueName } from '@corral/tooling/test-env';
+import { uniqueName } from '@corral/tooling/test-env';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { bundleMaker, corralBin, corralSync, disposeBundles, type TestBundle } from '../system/bundle.js';
-import { parseView, report, withCgroupMount } from '../system/cgroup-report.js';
+import {
+  parseView,
+  report,
+  viewAfterCheckpointAndRestore,
+  withCgroupMount,
+} from '../system/cgroup-report.js';
 
 // Inside the test VM: a unified cgroup v2 host with systemd, as most container hosts are.
 const made: TestBundle[] = [];
@@ -14,7 +19,6 @@ const bundleFor = bundleMaker(made);
 afterEach(() => disposeBundles(made));
 
 const REPORT = report('/sys/fs/cgroup/memory.max');
-const env = { ...process.env, CORRAL_CRIU: join(repoRoot, 'tooling/criu/criu') };
 const TEST_PARENT = '/sys/fs/cgroup/corral-test';
 
 function run(bundle: TestBundle) {
@@ -22,18 +26,6 @@ function run(bundle: TestBundle) {
   expect(result.stderr).toBe('');
   expect(result.status).toBe(0);
   return parseView(result.stdout);
-}
-
-/** corral with its stdio on /dev/null, for commands that leave a container running. */
-function detached(bundle: TestBundle, ...args: string[]): void {
-  execFileSync(
-    'sh',
-    ['-c', 'exec "$@" </dev/null >/dev/null 2>&1', 'sh', corralBin, '--root', bundle.stateRoot, ...args],
-    {
-      timeout: 120_000,
-      env,
-    },
-  );
 }
 
 /** Nothing of a refused container: no state directory, no cgroup named after it. */
@@ -75,40 +67,10 @@ describe('a container on a cgroup v2 host sees its own cgroup', () => {
 
   it('keeps that view through checkpoint and restore', () => {
     const bundle = bundleFor(['sleep', '600'], withCgroupMount({ cgroupns: true }));
-    const images = tempDir('cgroup-ckpt');
-    try {
-      detached(bundle, 'run', '-d', '--bundle', bundle.path, bundle.id);
-      const dump = corralSync(
-        bundle,
-        '--criu',
-        env.CORRAL_CRIU,
-        'checkpoint',
-        '--image-path',
-        images.path,
-        bundle.id,
-      );
-      expect(dump.stderr).toBe('');
-      detached(
-        bundle,
-        '--criu',
-        env.CORRAL_CRIU,
-        'restore',
-        '-d',
-        '--image-path',
-        images.path,
-        '--bundle',
-        bundle.path,
-        bundle.id,
-      );
-      const seen = corralSync(bundle, 'exec', bundle.id, ...REPORT);
-      expect(seen.stderr).toBe('');
-      const view = parseView(seen.stdout);
-      expect([...view.cgroup]).toEqual([['', '/']]);
-      expect(view.mounts.get('/sys/fs/cgroup')?.slice(0, 2)).toEqual(['/', 'cgroup2']);
-      expect(view.limit).toBe(String(64 << 20));
-    } finally {
-      images.remove();
-    }
+    const view = viewAfterCheckpointAndRestore(bundle, REPORT);
+    expect([...view.cgroup]).toEqual([['', '/']]);
+    expect(view.mounts.get('/sys/fs/cgroup')?.slice(0, 2)).toEqual(['/', 'cgroup2']);
+    expect(view.limit).toBe(String(64 << 20));
   });
 });
 
