@@ -21,6 +21,7 @@ import { flock } from '@corral/native';
 import { honorsXdgRuntimeDir, runtimeUid } from '../container/rootless/mode.js';
 import { CorralError, SystemError } from '../errors.js';
 import type { Spec } from '../spec/types.js';
+import { FRONT_PLAN_FILE, frontPlan } from './front-plan.js';
 
 /** The state root of the host's root (runc's is /run/runc). */
 export const DEFAULT_STATE_ROOT = '/run/corral';
@@ -144,8 +145,8 @@ function isGone(error: unknown): boolean {
 
 /**
  * One container's directory under the state root: state.json, the exec FIFO while the
- * container is created but not started, and the lock file every command that acts on the
- * container takes.
+ * container is created but not started, the lock file every command that acts on the
+ * container takes, and the front plan of a plain container (front-plan.ts).
  */
 export class ContainerDir {
   readonly id: string;
@@ -273,9 +274,21 @@ export class ContainerDir {
     }
   }
 
-  /** Writes state.json so that a crash at any moment leaves the old or the new file whole. */
+  /**
+   * Writes state.json, and the front plan of a container the command line's C front can start
+   * and delete (front-plan.ts), each so that a crash at any moment leaves the old or the new
+   * file whole. A plan is never older than the state beside it: one that no longer holds goes
+   * first, a new one comes after.
+   */
   writeState(state: ContainerStateFile): void {
-    const file = join(this.path, 'state.json');
+    const plan = frontPlan(state);
+    if (plan === undefined) rmSync(join(this.path, FRONT_PLAN_FILE), { force: true });
+    this.#writeWhole('state.json', JSON.stringify(state));
+    if (plan !== undefined) this.#writeWhole(FRONT_PLAN_FILE, plan);
+  }
+
+  #writeWhole(name: string, text: string): void {
+    const file = join(this.path, name);
     const temporary = `${file}.tmp`;
     // Made anew, never opened through whatever a crash (or anyone) left by that name.
     rmSync(temporary, { force: true });
@@ -285,7 +298,7 @@ export class ContainerDir {
       0o600,
     );
     try {
-      writeSync(fd, JSON.stringify(state));
+      writeSync(fd, text);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
