@@ -148,9 +148,11 @@ function linkOrCopy(from: string, to: string): void {
  */
 function reachableCorral(dir: string): string {
   const cli = join(dir, 'cli');
-  // As the npm package has it: corral.cjs on that Node, without the single executable (a Node copy).
+  // As the npm package has it: corral.cjs on that Node, without the single executable (a Node
+  // copy) and the C front that hands over to it.
   const dist = join(repoRoot, 'packages/cli/dist');
-  cpSync(dist, join(cli, 'dist'), { recursive: true, filter: (path) => path !== join(dist, 'corral') });
+  const natives = new Set([join(dist, 'corral'), join(dist, 'corral-front')]);
+  cpSync(dist, join(cli, 'dist'), { recursive: true, filter: (path) => !natives.has(path) });
   cpSync(join(repoRoot, 'packages/cli/package.json'), join(cli, 'package.json'));
   const native = join(cli, 'node_modules/@corral/native');
   const nativeSource = join(repoRoot, 'packages/native');

@@ -1,0 +1,60 @@
+/*
+ * corral-front: `start` and `delete` of a plain container without starting Node.
+ *
+ * podman and containerd run the runtime once per step of a container, and Node's start and
+ * exit alone take longer than runc's whole `start` or `delete`. A create records, beside
+ * state.json, a container's front plan (packages/core/src/state/front-plan.ts) when starting
+ * and deleting it needs nothing but what the plan says: no hooks to run, no network devices to
+ * give back, no systemd unit, an own pid namespace (its processes die with the init). The front
+ * does those two commands from the plan under the container's lock; for anything else (another
+ * command, a flag it does not know, a status that needs an answer in runc's words, any doubt) it
+ * execs the Node command line with the same arguments, having changed nothing that the command
+ * line would not then do itself.
+ */
+#ifndef CORRAL_FRONT_H
+#define CORRAL_FRONT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define FRONT_MAX_CGROUPS 32
+
+/* What a front plan names, pointing into the plan's text. */
+struct front_plan {
+  int pid;
+  const char *start_time;
+  /* The cgroup directories, removed in this order. */
+  const char *cgroups[FRONT_MAX_CGROUPS];
+  size_t cgroup_count;
+  /* Where the freezer says whether the container is paused: a v1 freezer directory, or cgroup2. */
+  const char *v1_freezer;
+  const char *v2_freezer;
+};
+
+struct container {
+  const char *id;
+  int root_fd;
+  int dir_fd;
+  int lock_fd;
+  /* The init's pidfd while it is the recorded, live process; -1 otherwise. */
+  int init_fd;
+  struct front_plan plan;
+  char plan_text[8192];
+};
+
+enum status { STATUS_STOPPED, STATUS_CREATED, STATUS_RUNNING, STATUS_PAUSED };
+
+/* What an operation came to: done, or the Node command line is to do it. */
+enum outcome { DONE, HAND_OVER };
+
+/* Opens and locks the container with a front plan, and finds its init; HAND_OVER otherwise. */
+enum outcome open_container(const char *root, const char *id, struct container *c);
+void close_container(struct container *c);
+enum status container_status(const struct container *c);
+/* A directory to hand over: the container's holds a subdirectory (the notify socket's). */
+bool container_dir_has_subdirectory(const struct container *c);
+
+enum outcome start_container(struct container *c);
+enum outcome delete_container(struct container *c, bool force);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * The command line's entry: `start ID` and `delete [--force] ID` with runc's global flags are
+ * done here when the container has a front plan (front.h); everything else, and any doubt, is
+ * handed to the Node command line, the single executable `corral` beside this one.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "front.h"
+
+static const char DEFAULT_STATE_ROOT[] = "/run/corral";
+static const size_t MAX_ID_LENGTH = 1024;
+
+/* Execs the Node command line with the arguments unchanged. */
+static _Noreturn void hand_over(char **argv) {
+  char path[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof path - sizeof "corral");
+  char *slash = n > 0 ? memrchr(path, '/', (size_t)n) : NULL;
+  if (!slash) {
+    fprintf(stderr, "corral: cannot find the corral executable beside this one: %s\n", strerror(errno));
+    exit(1);
+  }
+  strcpy(slash + 1, "corral");
+  execv(path, argv);
+  fprintf(stderr, "corral: cannot run %s: %s\n", path, strerror(errno));
+  exit(1);
+}
+
+static bool is_one_of(const char *value, const char *const *choices) {
+  for (; *choices; choices++)
+    if (strcmp(value, *choices) == 0) return true;
+  return false;
+}
+
+/* A container id core's validateContainerId accepts: letters, digits and _ + - . */
+static bool is_valid_id(const char *id) {
+  size_t len = strlen(id);
+  if (len == 0 || len > MAX_ID_LENGTH || !strcmp(id, ".") || !strcmp(id, "..")) return false;
+  return id[strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+.-")] == '\0';
+}
+
+/* A path the kernel resolves as Node's path.resolve reads it: none of its parts is `..`. */
+static bool resolves_lexically(const char *path) {
+  for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2)
+    if ((p == path || p[-1] == '/') && (p[2] == '/' || p[2] == '\0')) return false;
+  return true;
+}
+
+/*
+ * The host's root outside any user namespace keeps its state in /run/corral whatever its
+ * environment says; for anyone else the default (under $XDG_RUNTIME_DIR) is the command line's.
+ */
+static bool is_host_root(void) {
+  if (geteuid() != 0) return false;
+  FILE *map = fopen("/proc/self/uid_map", "re");
+  if (!map) return false;
+  unsigned long inside, outside, count;
+  int fields = fscanf(map, "%lu %lu %lu", &inside, &outside, &count);
+  int more = fgetc(map) == '\n' ? fgetc(map) : 0;
+  fclose(map);
+  return fields == 3 && inside == 0 && outside == 0 && count == 4294967295UL && more == EOF;
+}
+
+/* Reads runc's global flags as global.ts does; false for one the front leaves to the command line. */
+static bool parse_global_flags(int argc, char **argv, int *next, const char **root) {
+  static const char *const formats[] = {"text", "json", NULL};
+  static const char *const rootless[] = {"true", "false", "auto", NULL};
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    char *arg = argv[i];
+    char *eq = strchr(arg, '=');
+    size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+    const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+#define IS(flag) (name_len == sizeof(flag) - 1 && strncmp(arg, flag, name_len) == 0)
+    bool takes_value = IS("--root") || IS("--log") || IS("--log-format") || IS("--rootless") || IS("--criu");
+    if (takes_value) {
+      if (!value) return false;
+      if (IS("--root")) *root = value;
+      if (IS("--log-format") && !is_one_of(value, formats)) return false;
+      if (IS("--rootless") && !is_one_of(value, rootless)) return false;
+      if (!eq) i++;
+    } else if (!(IS("--systemd-cgroup") && !eq)) {
+      /* --debug tells the steps, --help and --version answer: the command line's to do. */
+      return false;
+    }
+#undef IS
+  }
+  *next = i;
+  return true;
+}
+
+int main(int argc, char **argv) {
+  int i;
+  const char *root = NULL;
+  if (!parse_global_flags(argc, argv, &i, &root) || i >= argc) hand_over(argv);
+  /* Timing marks are the command line's; a notify socket needs start to forward READY=1. */
+  if (getenv("CORRAL_TIMING_FILE") || (getenv("NOTIFY_SOCKET") && *getenv("NOTIFY_SOCKET"))) hand_over(argv);
+  const char *command = argv[i++];
+  bool is_start = strcmp(command, "start") == 0;
+  if (!is_start && strcmp(command, "delete") != 0) hand_over(argv);
+  const char *id = NULL;
+  bool force = false;
+  for (; i < argc; i++) {
+    if (!is_start && (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f")))
+      force = true;
+    else if (argv[i][0] == '-' || id)
+      hand_over(argv);
+    else
+      id = argv[i];
+  }
+  if (!id || !is_valid_id(id)) hand_over(argv);
+  if (!root) {
+    if (!is_host_root()) hand_over(argv);
+    root = DEFAULT_STATE_ROOT;
+  }
+  if (!resolves_lexically(root)) hand_over(argv);
+  struct container c;
+  enum outcome outcome = open_container(root, id, &c);
+  if (outcome == DONE) outcome = is_start ? start_container(&c) : delete_container(&c, force);
+  /* The lock goes before the command line takes it again. */
+  close_container(&c);
+  if (outcome == HAND_OVER) hand_over(argv);
+  return 0;
+}

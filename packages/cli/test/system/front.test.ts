@@ -1,0 +1,194 @@
+// corral-front, the command line's C front, on the real kernel: what it does itself (start and
+// delete of a plain container) and what it hands to the Node command line. A copy of it runs
+// here with a stand-in for the single executable beside it, which records the arguments it was
+// handed and exits 97, so each case shows which of the two did the work.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { repoRoot, tempDir } from '@corral/tooling/test-env';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+
+import {
+  bundleMaker,
+  cgroupPaths,
+  corralBin,
+  corralSync,
+  disposeBundles,
+  expectNothingLeft,
+  processesRootedIn,
+  runDetached,
+  type TestBundle,
+} from '../../../core/test/system/bundle.js';
+
+const HANDED_OVER = 97;
+const builtFront = join(repoRoot, 'packages/cli/dist/corral-front');
+
+const made: TestBundle[] = [];
+afterEach(() => disposeBundles(made));
+const bundleFor = bundleMaker(made);
+
+const dir = tempDir('front');
+afterAll(() => dir.remove());
+const front = join(dir.path, 'corral-front');
+const handedOver = join(dir.path, 'handed-over');
+copyFileSync(builtFront, front);
+execFileSync('chmod', ['0755', front]);
+writeFileSync(
+  join(dir.path, 'corral'),
+  `#!/bin/sh\nprintf '%s\\n' "$0" "$@" > ${handedOver}\nexit ${HANDED_OVER}\n`,
+  { mode: 0o755 },
+);
+
+/** The front on the bundle's state root: its exit status, and the arguments it handed over (if it did). */
+function runFront(bundle: TestBundle, ...args: string[]) {
+  spawnSync('rm', ['-f', handedOver]);
+  const result = spawnSync(front, ['--root', bundle.stateRoot, ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  const handed = existsSync(handedOver)
+    ? readFileSync(handedOver, 'utf8').split('\n').slice(1, -1)
+    : undefined;
+  return { status: result.status, stderr: result.stderr, handed };
+}
+
+/** create, the container's output into a file: it must not hold a pipe of the test's. */
+function create(bundle: TestBundle) {
+  const out = join(bundle.path, 'create.out');
+  const args = ['--root', bundle.stateRoot, 'create', '--bundle', bundle.path, bundle.id];
+  const result = spawnSync('sh', [
+    '-c',
+    'out="$1"; shift; exec "$@" </dev/null >"$out" 2>&1',
+    'sh',
+    out,
+    corralBin,
+    ...args,
+  ]);
+  expect(result.status, readFileSync(out, 'utf8')).toBe(0);
+}
+
+function status(bundle: TestBundle): string {
+  return JSON.parse(corralSync(bundle, 'state', bundle.id).stdout).status;
+}
+
+const planFile = (bundle: TestBundle) => join(bundle.stateRoot, bundle.id, 'front');
+
+describe.skipIf(!existsSync(builtFront))('corral-front', () => {
+  it('starts a plain container itself, and deletes it with --force, leaving nothing', () => {
+    const bundle = bundleFor(['sleep', '1000']);
+    create(bundle);
+    expect(readFileSync(planFile(bundle), 'utf8')).toMatch(/^corral-front 1\npid \d+\n/);
+    const paths = Object.values(cgroupPaths(bundle));
+    expect(paths.length).toBeGreaterThan(0);
+
+    expect(runFront(bundle, 'start', bundle.id)).toMatchObject({ status: 0, handed: undefined });
+    expect(status(bundle)).toBe('running');
+    expect(processesRootedIn(bundle.rootfs)).toHaveLength(1);
+
+    expect(runFront(bundle, 'delete', '--force', bundle.id)).toMatchObject({ status: 0, handed: undefined });
+    expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
+    for (const path of paths) expect(existsSync(path)).toBe(false);
+  });
+
+  it('deletes a container whose process has exited, and a created one, without --force', async () => {
+    const exited = bundleFor(['true']);
+    runDetached(exited);
+    for (let i = 0; i < 200 && status(exited) !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(runFront(exited, 'delete', exited.id)).toMatchObject({ status: 0, handed: undefined });
+    expectNothingLeft(exited.stateRoot, exited.id, exited.rootfs);
+
+    const created = bundleFor(['sleep', '1000']);
+    create(created);
+    expect(runFront(created, 'delete', created.id)).toMatchObject({ status: 0, handed: undefined });
+    expectNothingLeft(created.stateRoot, created.id, created.rootfs);
+  });
+
+  it('hands over what runc answers in words, changing nothing first', () => {
+    const bundle = bundleFor(['sleep', '1000']);
+    runDetached(bundle);
+    // A running container is not deleted without --force, nor started again.
+    expect(runFront(bundle, 'delete', bundle.id)).toMatchObject({
+      status: HANDED_OVER,
+      handed: ['--root', bundle.stateRoot, 'delete', bundle.id],
+    });
+    expect(runFront(bundle, 'start', bundle.id).status).toBe(HANDED_OVER);
+    expect(status(bundle)).toBe('running');
+    // A paused one needs thawing after its SIGKILL: the command line does that.
+    expect(corralSync(bundle, 'pause', bundle.id).status).toBe(0);
+    expect(runFront(bundle, 'delete', '--force', bundle.id).status).toBe(HANDED_OVER);
+    expect(status(bundle)).toBe('paused');
+    expect(corralSync(bundle, 'delete', '--force', bundle.id).status).toBe(0);
+    expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
+  });
+
+  it('hands over every command, flag and container it does not do itself', () => {
+    const bundle = bundleFor(['sleep', '1000']);
+    create(bundle);
+    const cases = [
+      ['state', bundle.id],
+      ['--debug', 'start', bundle.id],
+      ['--log-format', 'yaml', 'start', bundle.id],
+      ['start', '--extra', bundle.id],
+      ['start', bundle.id, 'another'],
+      ['delete', '--force=true', bundle.id],
+      ['start', 'no-such-container'],
+      ['start', '../escape'],
+    ];
+    for (const args of cases) {
+      expect(runFront(bundle, ...args), args.join(' ')).toMatchObject({
+        status: HANDED_OVER,
+        handed: ['--root', bundle.stateRoot, ...args],
+      });
+    }
+    expect(status(bundle)).toBe('created');
+    // A directory inside the container's (the notify socket's) is the command line's to remove.
+    mkdirSync(join(bundle.stateRoot, bundle.id, 'notify'));
+    expect(runFront(bundle, 'delete', '--force', bundle.id).status).toBe(HANDED_OVER);
+    expect(status(bundle)).toBe('created');
+  });
+
+  it('hands over a start whose init died before it', () => {
+    const bundle = bundleFor(['sleep', '1000']);
+    create(bundle);
+    const [pid] = processesRootedIn(bundle.rootfs);
+    process.kill(pid!, 'SIGKILL');
+    expect(runFront(bundle, 'start', bundle.id).status).toBe(HANDED_OVER);
+    const start = corralSync(bundle, 'start', bundle.id);
+    expect(start.stderr).toContain('cannot start a container that has stopped');
+  });
+
+  it('makes no plan for a container with hooks, or without a pid namespace of its own', () => {
+    const hooked = bundleFor(['sleep', '1000'], (spec) => {
+      spec.hooks = { poststop: [{ path: '/bin/true' }] };
+    });
+    create(hooked);
+    expect(existsSync(planFile(hooked))).toBe(false);
+    expect(runFront(hooked, 'start', hooked.id).status).toBe(HANDED_OVER);
+
+    const shared = bundleFor(['sleep', '1000'], (spec) => {
+      spec.linux!.namespaces = spec.linux!.namespaces!.filter((ns) => ns.type !== 'pid');
+    });
+    create(shared);
+    expect(existsSync(planFile(shared))).toBe(false);
+  });
+
+  it('is what bin/corral runs for start and delete', () => {
+    const bundle = bundleFor(['sleep', '1000']);
+    create(bundle);
+    // The Node command line keeps a code cache of each command it ran; the front has none.
+    const cache = join(dir.path, 'cache');
+    mkdirSync(cache, { mode: 0o700 });
+    const withCache = (...args: string[]) =>
+      spawnSync(corralBin, ['--root', bundle.stateRoot, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, CORRAL_CACHE_DIR: cache },
+      });
+    expect(withCache('start', bundle.id).status).toBe(0);
+    expect(withCache('delete', '--force', bundle.id).status).toBe(0);
+    expect(readdirSync(cache)).toEqual([]);
+    expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
+    expect(withCache('list').status).toBe(0);
+    expect(readdirSync(cache)).not.toEqual([]);
+  });
+});
