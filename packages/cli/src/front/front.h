@@ -1,12 +1,12 @@
 /*
- * corral-front: `start` and `delete` of a plain container without starting Node.
+ * corral-front: `start`, `kill` and `delete` of a plain container without starting Node.
  *
  * podman and containerd run the runtime once per step of a container, and Node's start and
- * exit alone take longer than runc's whole `start` or `delete`. A create records, beside
- * state.json, a container's front plan (packages/core/src/state/front-plan.ts) when starting
- * and deleting it needs nothing but what the plan says: no hooks to run, no network devices to
- * give back, no systemd unit, an own pid namespace (its processes die with the init). The front
- * does those two commands from the plan under the container's lock; for anything else (another
+ * exit alone take longer than runc's whole `start`, `kill` or `delete`. A create records,
+ * beside state.json, a container's front plan (packages/core/src/state/front-plan.ts) when
+ * those need nothing but what the plan says: no hooks to run, no network devices to give back,
+ * no systemd unit, an own pid namespace (its processes die with the init). The front
+ * does those commands from the plan under the container's lock; for anything else (another
  * command, a flag it does not know, a status that needs an answer in runc's words, any doubt) it
  * execs the Node command line with the same arguments, having changed nothing that the command
  * line would not then do itself.
@@ -56,5 +56,8 @@ bool container_dir_has_subdirectory(const struct container *c);
 
 enum outcome start_container(struct container *c);
 enum outcome delete_container(struct container *c, bool force);
+enum outcome kill_container(struct container *c, int signal);
+/* A signal as the command line's parseSignal takes it (a number up to 64, or a name); -1 if not one. */
+int parse_signal(const char *text);
 
 #endif

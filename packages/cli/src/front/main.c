@@ -1,7 +1,8 @@
 /*
- * The command line's entry: `start ID` and `delete [--force] ID` with runc's global flags are
- * done here when the container has a front plan (front.h); everything else, and any doubt, is
- * handed to the Node command line, the single executable `corral` beside this one.
+ * The command line's entry: `start ID`, `kill ID [SIGNAL]` and `delete [--force] ID` with
+ * runc's global flags are done here when the container has a front plan (front.h); everything
+ * else, and any doubt, is handed to the Node command line, the single executable `corral`
+ * beside this one.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -94,26 +95,47 @@ static bool parse_global_flags(int argc, char **argv, int *next, const char **ro
   return true;
 }
 
+/* A command's arguments: its flags (each one of `flags`, or the command line's to read) and positionals. */
+struct command_args {
+  const char *positionals[2];
+  int count;
+  bool flagged;
+};
+
+static bool parse_command_args(int argc, char **argv, int i, const char *const *flags, struct command_args *out) {
+  *out = (struct command_args){0};
+  for (; i < argc; i++) {
+    if (argv[i][0] == '-') {
+      if (!is_one_of(argv[i], flags)) return false;
+      out->flagged = true;
+    } else if (out->count == 2) {
+      return false;
+    } else {
+      out->positionals[out->count++] = argv[i];
+    }
+  }
+  return true;
+}
+
 int main(int argc, char **argv) {
+  static const char *const no_flags[] = {NULL};
+  static const char *const delete_flags[] = {"--force", "-f", NULL};
   int i;
   const char *root = NULL;
   if (!parse_global_flags(argc, argv, &i, &root) || i >= argc) hand_over(argv);
   /* Timing marks are the command line's; a notify socket needs start to forward READY=1. */
   if (getenv("CORRAL_TIMING_FILE") || (getenv("NOTIFY_SOCKET") && *getenv("NOTIFY_SOCKET"))) hand_over(argv);
   const char *command = argv[i++];
-  bool is_start = strcmp(command, "start") == 0;
-  if (!is_start && strcmp(command, "delete") != 0) hand_over(argv);
-  const char *id = NULL;
-  bool force = false;
-  for (; i < argc; i++) {
-    if (!is_start && (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f")))
-      force = true;
-    else if (argv[i][0] == '-' || id)
-      hand_over(argv);
-    else
-      id = argv[i];
-  }
-  if (!id || !is_valid_id(id)) hand_over(argv);
+  bool is_delete = strcmp(command, "delete") == 0;
+  bool is_kill = strcmp(command, "kill") == 0;
+  if (!is_delete && !is_kill && strcmp(command, "start") != 0) hand_over(argv);
+  struct command_args args;
+  if (!parse_command_args(argc, argv, i, is_delete ? delete_flags : no_flags, &args) || args.count == 0 ||
+      args.count > (is_kill ? 2 : 1))
+    hand_over(argv);
+  const char *id = args.positionals[0];
+  int signal = is_kill ? parse_signal(args.count == 2 ? args.positionals[1] : "SIGTERM") : 0;
+  if (!is_valid_id(id) || signal < 0) hand_over(argv);
   if (!root) {
     if (!is_host_root()) hand_over(argv);
     root = DEFAULT_STATE_ROOT;
@@ -121,7 +143,11 @@ int main(int argc, char **argv) {
   if (!resolves_lexically(root)) hand_over(argv);
   struct container c;
   enum outcome outcome = open_container(root, id, &c);
-  if (outcome == DONE) outcome = is_start ? start_container(&c) : delete_container(&c, force);
+  if (outcome == DONE) {
+    outcome = is_delete ? delete_container(&c, args.flagged)
+              : is_kill ? kill_container(&c, signal)
+                        : start_container(&c);
+  }
   /* The lock goes before the command line takes it again. */
   close_container(&c);
   if (outcome == HAND_OVER) hand_over(argv);

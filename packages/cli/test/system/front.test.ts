@@ -1,10 +1,11 @@
-// corral-front, the command line's C front, on the real kernel: what it does itself (start and
-// delete of a plain container) and what it hands to the Node command line. A copy of it runs
+// corral-front, the command line's C front, on the real kernel: what it does itself (start, kill
+// and delete of a plain container) and what it hands to the Node command line. A copy of it runs
 // here with a stand-in for the single executable beside it, which records the arguments it was
 // handed and exits 97, so each case shows which of the two did the work.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { repoRoot, tempDir } from '@corral/tooling/test-env';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -72,6 +73,12 @@ function status(bundle: TestBundle): string {
   return JSON.parse(corralSync(bundle, 'state', bundle.id).stdout).status;
 }
 
+/** Waits (up to 2 s) for what a process's exit makes true. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await sleep(10);
+  expect(done()).toBe(true);
+}
+
 const planFile = (bundle: TestBundle) => join(bundle.stateRoot, bundle.id, 'front');
 
 describe.skipIf(!existsSync(builtFront))('corral-front', () => {
@@ -94,7 +101,7 @@ describe.skipIf(!existsSync(builtFront))('corral-front', () => {
   it('deletes a container whose process has exited, and a created one, without --force', async () => {
     const exited = bundleFor(['true']);
     runDetached(exited);
-    for (let i = 0; i < 200 && status(exited) !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => status(exited) === 'stopped');
     expect(runFront(exited, 'delete', exited.id)).toMatchObject({ status: 0, handed: undefined });
     expectNothingLeft(exited.stateRoot, exited.id, exited.rootfs);
 
@@ -120,6 +127,25 @@ describe.skipIf(!existsSync(builtFront))('corral-front', () => {
     expect(status(bundle)).toBe('paused');
     expect(corralSync(bundle, 'delete', '--force', bundle.id).status).toBe(0);
     expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
+  });
+
+  it('signals the init itself, and hands over what the command line words or thaws', async () => {
+    const bundle = bundleFor(['sleep', '1000']);
+    runDetached(bundle);
+    for (const args of [
+      ['kill', '--all', bundle.id, 'KILL'],
+      ['kill', bundle.id, 'NOSUCH'],
+      ['kill', bundle.id, '65'],
+    ])
+      expect(runFront(bundle, ...args), args.join(' ')).toMatchObject({ status: HANDED_OVER });
+    expect(runFront(bundle, 'kill', bundle.id, 'cont')).toMatchObject({ status: 0, handed: undefined });
+    expect(corralSync(bundle, 'pause', bundle.id).status).toBe(0);
+    expect(runFront(bundle, 'kill', bundle.id, 'SIGKILL').status).toBe(HANDED_OVER);
+    expect(corralSync(bundle, 'resume', bundle.id).status).toBe(0);
+    expect(runFront(bundle, 'kill', bundle.id, '9')).toMatchObject({ status: 0, handed: undefined });
+    await until(() => status(bundle) === 'stopped');
+    // runc's "container not running" is the command line's to say.
+    expect(runFront(bundle, 'kill', bundle.id, 'KILL').status).toBe(HANDED_OVER);
   });
 
   it('hands over every command, flag and container it does not do itself', () => {
@@ -173,7 +199,7 @@ describe.skipIf(!existsSync(builtFront))('corral-front', () => {
     expect(existsSync(planFile(shared))).toBe(false);
   });
 
-  it('is what bin/corral runs for start and delete', () => {
+  it('is what bin/corral runs for start, kill and delete', () => {
     const bundle = bundleFor(['sleep', '1000']);
     create(bundle);
     // The Node command line keeps a code cache of each command it ran; the front has none.
@@ -185,6 +211,7 @@ describe.skipIf(!existsSync(builtFront))('corral-front', () => {
         env: { ...process.env, CORRAL_CACHE_DIR: cache },
       });
     expect(withCache('start', bundle.id).status).toBe(0);
+    expect(withCache('kill', bundle.id, 'CONT').status).toBe(0);
     expect(withCache('delete', '--force', bundle.id).status).toBe(0);
     expect(readdirSync(cache)).toEqual([]);
     expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);

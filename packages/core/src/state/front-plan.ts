@@ -6,13 +6,13 @@ export const FRONT_PLAN_FILE = 'front';
 const CGROUP_ROOT = '/sys/fs/cgroup/';
 
 /**
- * What the command line's C front (packages/cli/src/front) needs to `start` and `delete` the
- * container without Node: the init's pid and start time, the cgroup directories to remove (in
+ * What the command line's C front (packages/cli/src/front) needs to `start`, `kill` and
+ * `delete` the container without Node: the init's pid and start time, the cgroup directories to remove (in
  * the order teardown removes them) and where the freezer tells a paused container. Made only
- * for a container whose start and delete need nothing more: whole (not creating), without
+ * for a container whose start, kill and delete need nothing more: whole (not creating), without
  * poststart or poststop hooks, lent network devices, a systemd unit or a rootless cgroup, and
  * with a pid namespace of its own, so that nothing of it outlives its init. Undefined otherwise,
- * and the Node command line does both.
+ * and the Node command line does them all.
  */
 export function frontPlan(state: ContainerStateFile): string | undefined {
   const { config } = state;
