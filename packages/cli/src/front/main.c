@@ -123,12 +123,15 @@ int main(int argc, char **argv) {
   int i;
   const char *root = NULL;
   if (!parse_global_flags(argc, argv, &i, &root) || i >= argc) hand_over(argv);
-  /* Timing marks are the command line's; a notify socket needs start to forward READY=1. */
-  if (getenv("CORRAL_TIMING_FILE") || (getenv("NOTIFY_SOCKET") && *getenv("NOTIFY_SOCKET"))) hand_over(argv);
+  /* Timing marks are the command line's. */
+  if (getenv("CORRAL_TIMING_FILE")) hand_over(argv);
   const char *command = argv[i++];
   bool is_delete = strcmp(command, "delete") == 0;
   bool is_kill = strcmp(command, "kill") == 0;
-  if (!is_delete && !is_kill && strcmp(command, "start") != 0) hand_over(argv);
+  bool is_start = strcmp(command, "start") == 0;
+  /* A start with a notify socket forwards the process's READY=1 until it comes. */
+  const char *notify_socket = getenv("NOTIFY_SOCKET");
+  if (!(is_delete || is_kill || is_start) || (is_start && notify_socket && *notify_socket)) hand_over(argv);
   struct command_args args;
   if (!parse_command_args(argc, argv, i, is_delete ? delete_flags : no_flags, &args) || args.count == 0 ||
       args.count > (is_kill ? 2 : 1))

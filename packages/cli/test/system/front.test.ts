@@ -43,9 +43,14 @@ writeFileSync(
 
 /** The front on the bundle's state root: its exit status, and the arguments it handed over (if it did). */
 function runFront(bundle: TestBundle, ...args: string[]) {
+  return runFrontWith(process.env, bundle, ...args);
+}
+
+function runFrontWith(env: NodeJS.ProcessEnv, bundle: TestBundle, ...args: string[]) {
   spawnSync('rm', ['-f', handedOver]);
   const result = spawnSync(front, ['--root', bundle.stateRoot, ...args], {
     encoding: 'utf8',
+    env,
     timeout: 30_000,
   });
   const handed = existsSync(handedOver)
@@ -167,6 +172,9 @@ describe.skipIf(!existsSync(builtFront))('corral-front', () => {
         handed: ['--root', bundle.stateRoot, ...args],
       });
     }
+    // A start with a notify socket waits for the process's READY=1, as the command line's does.
+    const notifying = { ...process.env, NOTIFY_SOCKET: join(dir.path, 'notify.sock') };
+    expect(runFrontWith(notifying, bundle, 'start', bundle.id).status).toBe(HANDED_OVER);
     expect(status(bundle)).toBe('created');
     // A directory inside the container's (the notify socket's) is the command line's to remove.
     mkdirSync(join(bundle.stateRoot, bundle.id, 'notify'));
