@@ -6,8 +6,9 @@ import { KNOWN_MOUNT_OPTIONS } from './plan/mount-options.js';
 import { NAMESPACE_FLAGS } from './plan/namespaces.js';
 import { SECCOMP_ACTIONS, SECCOMP_ARCHITECTURES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from './plan/seccomp.js';
 
-/** The runtime-spec version corral implements: what `state` reports, as runc reports its own. */
-export const OCI_VERSION = '1.2.0';
+import { OCI_VERSION } from './state/oci-state.js';
+
+export { OCI_VERSION };
 
 /** The runtime-spec `features` document, built from the tables corral itself runs on. */
 export function runtimeFeatures() {

@@ -3,8 +3,8 @@ import { constants } from 'node:os';
 import type { InitErrorReport } from '@corral/native';
 
 import { CorralError } from './errors.js';
-import { OCI_VERSION } from './features.js';
 import type { HookKind, Spec, SpecHook } from './spec/types.js';
+import { OCI_VERSION } from './state/oci-state.js';
 
 /** The state document hooks read on stdin (the OCI runtime spec's state). */
 export interface HookState {

@@ -79,6 +79,10 @@ static bool parse_plan(char *text, struct front_plan *plan) {
     } else if (strcmp(line, "v2-freezer") == 0) {
       if (!is_cgroup_path(value)) return false;
       plan->v2_freezer = value;
+    } else if (strcmp(line, "state-head") == 0) {
+      plan->state_head = value;
+    } else if (strcmp(line, "state-tail") == 0) {
+      plan->state_tail = value;
     } else {
       return false;
     }
@@ -130,14 +134,8 @@ static int open_init_if_alive(const struct front_plan *plan) {
   return -1;
 }
 
-enum outcome open_container(const char *root, const char *id, struct container *c) {
-  *c = (struct container){.id = id, .root_fd = -1, .dir_fd = -1, .lock_fd = -1, .init_fd = -1};
-  c->root_fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (c->root_fd < 0 || !state_root_is_ours(c->root_fd)) return HAND_OVER;
-  c->dir_fd = openat(c->root_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (c->dir_fd < 0) return HAND_OVER;
-  struct stat st;
-  if (fstatat(c->dir_fd, "state.json", &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) return HAND_OVER;
+/* The container's lock, checked to be its directory's own once held. */
+static enum outcome take_lock(struct container *c) {
   c->lock_fd = openat(c->dir_fd, "lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (c->lock_fd < 0) return HAND_OVER;
   while (flock(c->lock_fd, LOCK_EX) != 0)
@@ -147,9 +145,21 @@ enum outcome open_container(const char *root, const char *id, struct container *
   if (fstat(c->lock_fd, &held) != 0 || fstatat(c->dir_fd, "lock", &current, AT_SYMLINK_NOFOLLOW) != 0 ||
       !same_file(&held, &current))
     return HAND_OVER;
-  if (fstat(c->dir_fd, &dir) != 0 || fstatat(c->root_fd, id, &named, AT_SYMLINK_NOFOLLOW) != 0 ||
+  if (fstat(c->dir_fd, &dir) != 0 || fstatat(c->root_fd, c->id, &named, AT_SYMLINK_NOFOLLOW) != 0 ||
       !same_file(&dir, &named))
     return HAND_OVER;
+  return DONE;
+}
+
+enum outcome open_container(const char *root, const char *id, bool lock, struct container *c) {
+  *c = (struct container){.id = id, .root_fd = -1, .dir_fd = -1, .lock_fd = -1, .init_fd = -1};
+  c->root_fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (c->root_fd < 0 || !state_root_is_ours(c->root_fd)) return HAND_OVER;
+  c->dir_fd = openat(c->root_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (c->dir_fd < 0) return HAND_OVER;
+  struct stat st;
+  if (fstatat(c->dir_fd, "state.json", &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) return HAND_OVER;
+  if (lock && take_lock(c) != DONE) return HAND_OVER;
   if (read_small_file(c->dir_fd, PLAN_FILE, c->plan_text, sizeof c->plan_text) < 0) return HAND_OVER;
   if (!parse_plan(c->plan_text, &c->plan)) return HAND_OVER;
   c->init_fd = open_init_if_alive(&c->plan);

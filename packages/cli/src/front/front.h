@@ -1,8 +1,8 @@
 /*
- * corral-front: `start`, `kill` and `delete` of a plain container without starting Node.
+ * corral-front: `start`, `kill`, `delete` and `state` of a plain container without starting Node.
  *
  * podman and containerd run the runtime once per step of a container, and Node's start and
- * exit alone take longer than runc's whole `start`, `kill` or `delete`. A create records,
+ * exit alone take longer than runc's whole `start`, `kill`, `delete` or `state`. A create records,
  * beside state.json, a container's front plan (packages/core/src/state/front-plan.ts) when
  * those need nothing but what the plan says: no hooks to run, no network devices to give back,
  * no systemd unit, an own pid namespace (its processes die with the init). The front
@@ -29,6 +29,9 @@ struct front_plan {
   /* Where the freezer says whether the container is paused: a v1 freezer directory, or cgroup2. */
   const char *v1_freezer;
   const char *v2_freezer;
+  /* `state`'s compact JSON before the pid and after the status (absent: the command line shows it). */
+  const char *state_head;
+  const char *state_tail;
 };
 
 struct container {
@@ -39,7 +42,7 @@ struct container {
   /* The init's pidfd while it is the recorded, live process; -1 otherwise. */
   int init_fd;
   struct front_plan plan;
-  char plan_text[8192];
+  char plan_text[32768];
 };
 
 enum status { STATUS_STOPPED, STATUS_CREATED, STATUS_RUNNING, STATUS_PAUSED };
@@ -47,8 +50,11 @@ enum status { STATUS_STOPPED, STATUS_CREATED, STATUS_RUNNING, STATUS_PAUSED };
 /* What an operation came to: done, or the Node command line is to do it. */
 enum outcome { DONE, HAND_OVER };
 
-/* Opens and locks the container with a front plan, and finds its init; HAND_OVER otherwise. */
-enum outcome open_container(const char *root, const char *id, struct container *c);
+/*
+ * Opens the container with a front plan, under its lock if `lock` (`state` takes none, as the
+ * command line's), and finds its init; HAND_OVER otherwise.
+ */
+enum outcome open_container(const char *root, const char *id, bool lock, struct container *c);
 void close_container(struct container *c);
 enum status container_status(const struct container *c);
 /* A directory to hand over: the container's holds a subdirectory (the notify socket's). */
@@ -57,6 +63,7 @@ bool container_dir_has_subdirectory(const struct container *c);
 enum outcome start_container(struct container *c);
 enum outcome delete_container(struct container *c, bool force);
 enum outcome kill_container(struct container *c, int signal);
+enum outcome show_state(struct container *c);
 /* A signal as the command line's parseSignal takes it (a number up to 64, or a name); -1 if not one. */
 int parse_signal(const char *text);
 

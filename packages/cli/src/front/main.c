@@ -1,6 +1,6 @@
 /*
- * The command line's entry: `start ID`, `kill ID [SIGNAL]` and `delete [--force] ID` with
- * runc's global flags are done here when the container has a front plan (front.h); everything
+ * The command line's entry: `start ID`, `kill ID [SIGNAL]`, `delete [--force] ID` and `state ID`
+ * with runc's global flags are done here when the container has a front plan (front.h); everything
  * else, and any doubt, is handed to the Node command line, the single executable `corral`
  * beside this one.
  */
@@ -129,9 +129,10 @@ int main(int argc, char **argv) {
   bool is_delete = strcmp(command, "delete") == 0;
   bool is_kill = strcmp(command, "kill") == 0;
   bool is_start = strcmp(command, "start") == 0;
+  bool is_state = strcmp(command, "state") == 0;
   /* A start with a notify socket forwards the process's READY=1 until it comes. */
   const char *notify_socket = getenv("NOTIFY_SOCKET");
-  if (!(is_delete || is_kill || is_start) || (is_start && notify_socket && *notify_socket)) hand_over(argv);
+  if (!(is_delete || is_kill || is_start || is_state) || (is_start && notify_socket && *notify_socket)) hand_over(argv);
   struct command_args args;
   if (!parse_command_args(argc, argv, i, is_delete ? delete_flags : no_flags, &args) || args.count == 0 ||
       args.count > (is_kill ? 2 : 1))
@@ -145,11 +146,12 @@ int main(int argc, char **argv) {
   }
   if (!resolves_lexically(root)) hand_over(argv);
   struct container c;
-  enum outcome outcome = open_container(root, id, &c);
+  enum outcome outcome = open_container(root, id, !is_state, &c);
   if (outcome == DONE) {
     outcome = is_delete ? delete_container(&c, args.flagged)
               : is_kill ? kill_container(&c, signal)
-                        : start_container(&c);
+              : is_state ? show_state(&c)
+                         : start_container(&c);
   }
   /* The lock goes before the command line takes it again. */
   close_container(&c);

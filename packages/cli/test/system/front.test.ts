@@ -1,5 +1,5 @@
-// corral-front, the command line's C front, on the real kernel: what it does itself (start, kill
-// and delete of a plain container) and what it hands to the Node command line. A copy of it runs
+// corral-front, the command line's C front, on the real kernel: what it does itself (start, kill,
+// delete and state of a plain container) and what it hands to the Node command line. A copy of it runs
 // here with a stand-in for the single executable beside it, which records the arguments it was
 // handed and exits 97, so each case shows which of the two did the work.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -134,6 +134,35 @@ describe.skipIf(!existsSync(builtFront))('corral-front', () => {
     expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
   });
 
+  it('shows state as the command line shows it, in every status', async () => {
+    const annotated = bundleFor(['sleep', '1000'], (spec) => {
+      spec.annotations = { 'org.example/quoted': 'a "b" \\ c\n', unicode: 'ü ✓', braces: '{[,:]}' };
+    });
+    const bare = bundleFor(['sleep', '1000'], (spec) => {
+      spec.annotations = {};
+    });
+    const node = join(repoRoot, 'packages/cli/dist/corral');
+    const same = (bundle: TestBundle, expected: string) => {
+      const args = ['--root', bundle.stateRoot, 'state', bundle.id];
+      const fromNode = spawnSync(node, args, { encoding: 'utf8' }).stdout;
+      expect(JSON.parse(fromNode).status).toBe(expected);
+      expect(runFront(bundle, 'state', bundle.id)).toMatchObject({ status: 0, handed: undefined });
+      expect(spawnSync(front, args, { encoding: 'utf8' }).stdout).toBe(fromNode);
+    };
+    for (const bundle of [annotated, bare]) {
+      create(bundle);
+      same(bundle, 'created');
+      expect(corralSync(bundle, 'start', bundle.id).status).toBe(0);
+      same(bundle, 'running');
+      expect(corralSync(bundle, 'pause', bundle.id).status).toBe(0);
+      same(bundle, 'paused');
+      expect(corralSync(bundle, 'resume', bundle.id).status).toBe(0);
+      expect(corralSync(bundle, 'kill', bundle.id, 'KILL').status).toBe(0);
+      await until(() => JSON.parse(corralSync(bundle, 'state', bundle.id).stdout).status === 'stopped');
+      same(bundle, 'stopped');
+    }
+  });
+
   it('signals the init itself, and hands over what the command line words or thaws', async () => {
     const bundle = bundleFor(['sleep', '1000']);
     runDetached(bundle);
@@ -157,7 +186,8 @@ describe.skipIf(!existsSync(builtFront))('corral-front', () => {
     const bundle = bundleFor(['sleep', '1000']);
     create(bundle);
     const cases = [
-      ['state', bundle.id],
+      ['list'],
+      ['state', '--all', bundle.id],
       ['--debug', 'start', bundle.id],
       ['--log-format', 'yaml', 'start', bundle.id],
       ['start', '--extra', bundle.id],
@@ -207,7 +237,7 @@ describe.skipIf(!existsSync(builtFront))('corral-front', () => {
     expect(existsSync(planFile(shared))).toBe(false);
   });
 
-  it('is what bin/corral runs for start, kill and delete', () => {
+  it('is what bin/corral runs for start, kill, state and delete', () => {
     const bundle = bundleFor(['sleep', '1000']);
     create(bundle);
     // The Node command line keeps a code cache of each command it ran; the front has none.
@@ -220,6 +250,7 @@ describe.skipIf(!existsSync(builtFront))('corral-front', () => {
       });
     expect(withCache('start', bundle.id).status).toBe(0);
     expect(withCache('kill', bundle.id, 'CONT').status).toBe(0);
+    expect(JSON.parse(withCache('state', bundle.id).stdout).status).toBe('running');
     expect(withCache('delete', '--force', bundle.id).status).toBe(0);
     expect(readdirSync(cache)).toEqual([]);
     expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);

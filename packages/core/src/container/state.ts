@@ -1,23 +1,12 @@
 import { CorralError } from '../errors.js';
-import { OCI_VERSION } from '../features.js';
 import type { Spec } from '../spec/types.js';
+import { type OciState, ociStateOf } from '../state/oci-state.js';
 import { ContainerDir, stateRootPath } from '../state/state-dir.js';
 import { validateContainerId } from './id.js';
 import { withConfig } from './operation.js';
 import { type ContainerStatus, deriveStatus } from './status.js';
 
-/** The OCI state of a container, as `corral state` prints it (runc's fields). */
-export interface OciState {
-  ociVersion: string;
-  id: string;
-  pid: number;
-  status: ContainerStatus;
-  bundle: string;
-  rootfs: string;
-  created: string;
-  owner: string;
-  annotations?: Record<string, string>;
-}
+export type { OciState } from '../state/oci-state.js';
 
 /** The directory of an existing container; CONTAINER_NOT_FOUND when there is none by that id. */
 export function openContainer(root: string | undefined, id: string): ContainerDir {
@@ -42,19 +31,7 @@ export function listContainers(root: string | undefined): ContainerDir[] {
 /** `state`: what state.json recorded, with the status derived now. Takes no lock. */
 export async function containerState(dir: ContainerDir): Promise<OciState> {
   const file = dir.readState();
-  const status = await deriveStatus(dir, file);
-  return {
-    // The version corral implements, whatever the config was written for, as runc's state.
-    ociVersion: OCI_VERSION,
-    id: file.id,
-    pid: status === 'stopped' ? 0 : file.pid,
-    status,
-    bundle: file.bundle,
-    rootfs: file.rootfs,
-    created: file.created,
-    owner: '',
-    ...(file.annotations ? { annotations: file.annotations } : {}),
-  };
+  return ociStateOf(file, await deriveStatus(dir, file));
 }
 
 /** The status alone, derived now. */

@@ -36,9 +36,34 @@ describe('frontPlan', () => {
         'cgroup /sys/fs/cgroup/freezer/c1',
         'cgroup /sys/fs/cgroup/unified/c1',
         'v1-freezer /sys/fs/cgroup/freezer/c1',
+        'state-head {"ociVersion":"1.2.0","id":"c1"',
+        'state-tail "bundle":"/b","rootfs":"/b/rootfs","created":"2026-12-01T00:00:00.000Z","owner":""}',
         '',
       ].join('\n'),
     );
+  });
+
+  it("keeps state's view around the pid and status, annotations included, on one line each", () => {
+    const plan = frontPlan(stateOf((s) => (s.annotations = { 'a"b': 'line\none', '{': '' })))!;
+    const head = /^state-head (.*)$/m.exec(plan)![1];
+    const tail = /^state-tail (.*)$/m.exec(plan)![1];
+    expect(JSON.parse(`${head},"pid":7,"status":"paused",${tail}`)).toEqual({
+      ociVersion: '1.2.0',
+      id: 'c1',
+      pid: 7,
+      status: 'paused',
+      bundle: '/b',
+      rootfs: '/b/rootfs',
+      created: '2026-12-01T00:00:00.000Z',
+      owner: '',
+      annotations: { 'a"b': 'line\none', '{': '' },
+    });
+  });
+
+  it('leaves a state view of many kilobytes to the command line', () => {
+    const plan = frontPlan(stateOf((s) => (s.annotations = { big: 'x'.repeat(20_000) })))!;
+    expect(plan).toMatch(/^pid 4242$/m);
+    expect(plan).not.toContain('state-head');
   });
 
   it('asks cgroup2 about a pause where there is no v1 freezer', () => {
