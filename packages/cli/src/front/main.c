@@ -132,7 +132,8 @@ int main(int argc, char **argv) {
   bool is_state = strcmp(command, "state") == 0;
   /* A start with a notify socket forwards the process's READY=1 until it comes. */
   const char *notify_socket = getenv("NOTIFY_SOCKET");
-  if (!(is_delete || is_kill || is_start || is_state) || (is_start && notify_socket && *notify_socket)) hand_over(argv);
+  if (!(is_delete || is_kill || is_start || is_state) || (is_start && notify_socket && *notify_socket))
+    hand_over(argv);
   struct command_args args;
   if (!parse_command_args(argc, argv, i, is_delete ? delete_flags : no_flags, &args) || args.count == 0 ||
       args.count > (is_kill ? 2 : 1))
