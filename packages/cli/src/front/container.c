@@ -123,15 +123,17 @@ static bool process_start_time(int pid, char *out, size_t size) {
   return true;
 }
 
-/* The recorded init by pidfd, if it is still that process: opened first, checked after. */
-static int open_init_if_alive(const struct front_plan *plan) {
-  int fd = (int)syscall(SYS_pidfd_open, plan->pid, 0);
-  if (fd < 0) return -1;
+/* Opens the recorded init by pidfd first, then checks that its pid is still that process. */
+static void find_init(struct container *c) {
+  int fd = (int)syscall(SYS_pidfd_open, c->plan.pid, 0);
   char start_time[32];
-  if (process_start_time(plan->pid, start_time, sizeof start_time) && strcmp(start_time, plan->start_time) == 0)
-    return fd;
-  close(fd);
-  return -1;
+  c->init_alive = process_start_time(c->plan.pid, start_time, sizeof start_time) &&
+                  strcmp(start_time, c->plan.start_time) == 0;
+  if (fd >= 0 && !c->init_alive) {
+    close(fd);
+    fd = -1;
+  }
+  c->init_fd = fd;
 }
 
 /* The container's lock, checked to be its directory's own once held. */
@@ -162,7 +164,7 @@ enum outcome open_container(const char *root, const char *id, bool lock, struct 
   if (lock && take_lock(c) != DONE) return HAND_OVER;
   if (read_small_file(c->dir_fd, PLAN_FILE, c->plan_text, sizeof c->plan_text) < 0) return HAND_OVER;
   if (!parse_plan(c->plan_text, &c->plan)) return HAND_OVER;
-  c->init_fd = open_init_if_alive(&c->plan);
+  find_init(c);
   return DONE;
 }
 
@@ -193,7 +195,7 @@ static bool frozen(const struct front_plan *plan) {
 }
 
 enum status container_status(const struct container *c) {
-  if (c->init_fd < 0) return STATUS_STOPPED;
+  if (!c->init_alive) return STATUS_STOPPED;
   struct stat st;
   if (fstatat(c->dir_fd, "exec.fifo", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISFIFO(st.st_mode))
     return STATUS_CREATED;

@@ -39,7 +39,9 @@ struct container {
   int root_fd;
   int dir_fd;
   int lock_fd;
-  /* The init's pidfd while it is the recorded, live process; -1 otherwise. */
+  /* Whether the recorded init still runs (its pid has its start time), as status.ts asks. */
+  bool init_alive;
+  /* Its pidfd, opened before that check so that a reused pid cannot pass it; -1 if not alive. */
   int init_fd;
   struct front_plan plan;
   char plan_text[32768];

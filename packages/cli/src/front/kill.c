@@ -48,7 +48,8 @@ int parse_signal(const char *text) {
 
 enum outcome kill_container(struct container *c, int signal) {
   enum status status = container_status(c);
-  if (status == STATUS_STOPPED || (status == STATUS_PAUSED && signal == SIGKILL)) return HAND_OVER;
+  if (status == STATUS_STOPPED || c->init_fd < 0) return HAND_OVER;
+  if (status == STATUS_PAUSED && signal == SIGKILL) return HAND_OVER;
   if (syscall(SYS_pidfd_send_signal, c->init_fd, signal, NULL, 0) != 0) return HAND_OVER;
   return DONE;
 }

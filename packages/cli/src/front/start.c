@@ -12,7 +12,7 @@
 #include "front.h"
 
 enum outcome start_container(struct container *c) {
-  if (container_status(c) != STATUS_CREATED) return HAND_OVER;
+  if (container_status(c) != STATUS_CREATED || c->init_fd < 0) return HAND_OVER;
   int fifo = openat(c->dir_fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   if (fifo < 0) return HAND_OVER;
   struct pollfd fds[] = {{.fd = fifo, .events = POLLIN}, {.fd = c->init_fd, .events = POLLIN}};
