@@ -40,15 +40,15 @@ static ssize_t read_small_file(int dir_fd, const char *name, char *buf, size_t s
   return (ssize_t)used;
 }
 
+bool path_climbs(const char *path) {
+  for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2)
+    if ((p == path || p[-1] == '/') && (p[2] == '/' || p[2] == '\0')) return true;
+  return false;
+}
+
 /* A cgroup directory the plan may name: absolute under /sys/fs/cgroup, with no `..` in it. */
 static bool is_cgroup_path(const char *path) {
-  if (strncmp(path, CGROUP_ROOT, sizeof CGROUP_ROOT - 1) != 0) return false;
-  for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2) {
-    bool starts = p[-1] == '/';
-    bool ends = p[2] == '/' || p[2] == '\0';
-    if (starts && ends) return false;
-  }
-  return true;
+  return strncmp(path, CGROUP_ROOT, sizeof CGROUP_ROOT - 1) == 0 && !path_climbs(path);
 }
 
 /* Parses the plan's lines (a header, then `key value`) in place; false for anything it does not know. */

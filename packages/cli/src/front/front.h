@@ -62,6 +62,9 @@ enum status container_status(const struct container *c);
 /* A directory to hand over: the container's holds a subdirectory (the notify socket's). */
 bool container_dir_has_subdirectory(const struct container *c);
 
+/* Whether one of the path's parts is `..`. */
+bool path_climbs(const char *path);
+
 enum outcome start_container(struct container *c);
 enum outcome delete_container(struct container *c, bool force);
 enum outcome kill_container(struct container *c, int signal);

@@ -45,13 +45,6 @@ static bool is_valid_id(const char *id) {
   return id[strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+.-")] == '\0';
 }
 
-/* A path the kernel resolves as Node's path.resolve reads it: none of its parts is `..`. */
-static bool resolves_lexically(const char *path) {
-  for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2)
-    if ((p == path || p[-1] == '/') && (p[2] == '/' || p[2] == '\0')) return false;
-  return true;
-}
-
 /*
  * The host's root outside any user namespace keeps its state in /run/corral whatever its
  * environment says; for anyone else the default (under $XDG_RUNTIME_DIR) is the command line's.
@@ -145,7 +138,8 @@ int main(int argc, char **argv) {
     if (!is_host_root()) hand_over(argv);
     root = DEFAULT_STATE_ROOT;
   }
-  if (!resolves_lexically(root)) hand_over(argv);
+  /* Node's path.resolve reads `..` without the kernel's links: such a root is its to open. */
+  if (path_climbs(root)) hand_over(argv);
   struct container c;
   enum outcome outcome = open_container(root, id, !is_state, &c);
   if (outcome == DONE) {

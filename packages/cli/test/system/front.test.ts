@@ -195,6 +195,7 @@ describe.skipIf(!existsSync(builtFront))('corral-front', () => {
       ['delete', '--force=true', bundle.id],
       ['start', 'no-such-container'],
       ['start', '../escape'],
+      ['--root', `${bundle.stateRoot}/../state`, 'state', bundle.id],
     ];
     for (const args of cases) {
       expect(runFront(bundle, ...args), args.join(' ')).toMatchObject({
