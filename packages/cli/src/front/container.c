@@ -178,20 +178,12 @@ void close_container(struct container *c) {
 
 /* What the freezer says; a freezer that cannot be read is not paused, as status.ts reads it. */
 static bool frozen(const struct front_plan *plan) {
-  char text[64];
-  if (plan->v1_freezer) {
-    int dir = open(plan->v1_freezer, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ssize_t n = dir < 0 ? -1 : read_small_file(dir, "freezer.state", text, sizeof text);
-    if (dir >= 0) close(dir);
-    return n >= 0 && strcmp(text, "THAWED\n") != 0;
-  }
-  if (plan->v2_freezer) {
-    int dir = open(plan->v2_freezer, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ssize_t n = dir < 0 ? -1 : read_small_file(dir, "cgroup.freeze", text, sizeof text);
-    if (dir >= 0) close(dir);
-    return n >= 0 && strcmp(text, "1\n") == 0;
-  }
-  return false;
+  const char *dir = plan->v1_freezer ? plan->v1_freezer : plan->v2_freezer;
+  if (!dir) return false;
+  char path[4096], text[64];
+  snprintf(path, sizeof path, "%s/%s", dir, plan->v1_freezer ? "freezer.state" : "cgroup.freeze");
+  if (read_small_file(AT_FDCWD, path, text, sizeof text) < 0) return false;
+  return plan->v1_freezer ? strcmp(text, "THAWED\n") != 0 : strcmp(text, "1\n") == 0;
 }
 
 enum status container_status(const struct container *c) {
