@@ -2,14 +2,13 @@ export { type CheckpointOptions, checkpointContainer } from './container/checkpo
 export { Container } from './container/container.js';
 export { createWaitingContainer } from './container/create.js';
 export {
-  CRIU_CONFIG_ANNOTATION,
   type CriuCommonOptions,
-  DEFAULT_CRIU_CONFIG,
   MANAGE_CGROUPS_MODES,
   type ManageCgroupsMode,
   type NetworkLock,
 } from './container/criu.js';
 export { type DeleteOptions, deleteContainer, deleteLeftover } from './container/delete.js';
+export { CRIU_CONFIG_ANNOTATION, DEFAULT_CRIU_CONFIG } from './container/dump-basis.js';
 export { execInContainer, type RunningProcess } from './container/exec.js';
 export { validateContainerId } from './container/id.js';
 export { type KillOptions, killContainer } from './container/kill.js';

@@ -5,17 +5,16 @@ import type { CriuDumpOptions, CriuOperationOptions } from '@corral/criu';
 
 import type { ContainerDir, ContainerStateFile } from '../state/state-dir.js';
 import { timingMark } from '../timing.js';
-import { externalMountsAtDump, externalNamespaces } from './checkpoint-externals.js';
 import {
   type CriuCommonOptions,
   checkCgroupsMode,
   criuClient,
-  criuConfig,
   criuFailure,
   DESCRIPTORS_FILE,
   shareImagesWithContainerRoot,
   VETH_PAIRS_FILE,
 } from './criu.js';
+import { dumpBasis } from './dump-basis.js';
 import { lentVethPairs } from './net-devices.js';
 import { defaultWarn, underLock } from './operation.js';
 import { teardown } from './teardown.js';
@@ -94,20 +93,15 @@ async function dumpContainer(state: ContainerStateFile, options: CheckpointOptio
   writeFileSync(join(imagesDir, DESCRIPTORS_FILE), JSON.stringify(stdio.map((d) => d.key)));
   const vethPairs = await lentVethPairs(state.netDevices ?? [], state.pid);
   if (vethPairs.length) writeFileSync(join(imagesDir, VETH_PAIRS_FILE), JSON.stringify(vethPairs));
-  const paths = state.cgroupPaths ?? {};
-  // The freezer stops the whole tree at once; without one CRIU falls back to ptrace.
-  const freezeCgroup = paths.freezer ?? paths[''];
+  const basis = dumpBasis(state);
   const dump: CriuDumpOptions & CriuOperationOptions = {
     pid: state.pid,
     imagesDir,
     ...(workDir ? { workDir } : {}),
     logFile: options.preDump ? 'pre-dump.log' : 'dump.log',
-    ...criuConfig(spec),
-    root: state.rootfs,
+    ...basis,
     manageCgroups: options.manageCgroupsMode ?? 'soft',
-    ...(freezeCgroup ? { freezeCgroup } : {}),
-    externalMounts: externalMountsAtDump(spec, state.pid, paths),
-    external: [...stdio.filter((d) => d.external).map((d) => d.key), ...externalNamespaces(state.pid, spec)],
+    external: [...stdio.filter((d) => d.external).map((d) => d.key), ...basis.external],
     leaveRunning: options.leaveRunning ?? false,
     tcpEstablished: options.tcpEstablished ?? false,
     tcpSkipInFlight: options.tcpSkipInFlight ?? false,
@@ -115,8 +109,6 @@ async function dumpContainer(state: ContainerStateFile, options: CheckpointOptio
     ...(options.emptyNamespaces?.length ? { emptyNamespaces: ['net' as const] } : {}),
     extUnixSk: options.extUnixSk ?? false,
     shellJob: options.shellJob ?? false,
-    // The master of the container's terminal is its console socket's receiver's, not the tree's.
-    orphanPtsMaster: spec.process?.terminal === true,
     fileLocks: options.fileLocks ?? false,
     autoDedup: options.autoDedup ?? false,
     ...(options.parentPath !== undefined ? { parentImage: options.parentPath } : {}),

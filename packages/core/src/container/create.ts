@@ -8,6 +8,7 @@ import { processStartTime } from '../state/proc.js';
 import { ContainerDir, type ContainerStateFile } from '../state/state-dir.js';
 import { timingMark } from '../timing.js';
 import { cgroupRecord, openEntryOf, refuseUsedCgroup } from './cgroup.js';
+import { dumpPlanLines } from './dump-basis.js';
 import { NotifySocket, notifyDir } from './notify-socket.js';
 import { defaultWarn, initLog, noDebug } from './operation.js';
 import { buildInit, type CreateOptions, type InitLaunch } from './process/builders.js';
@@ -119,7 +120,7 @@ export async function createContainer(options: CreateOptions, mode: 'create' | '
     }
     timingMark(mode === 'create' ? 'ready' : "exec'd");
     delete state!.creating;
-    dir.writeState(state!);
+    dir.writeState(state!, () => dumpPlanLines(state!));
     debug(`${launch.id} is ${mode === 'create' ? 'created' : 'running'}, its init is pid ${init!.pid}`);
     return { dir, state: state!, init: init!, console, notify };
   } catch (error) {

@@ -5,17 +5,11 @@ import { chmodSync, chownSync } from 'node:fs';
 import { type CgroupMode, CriuClient, CriuError, CriuOptionError } from '@corral/criu';
 
 import { CorralError, InvalidConfigError } from '../errors.js';
-import { createsUserNamespace, mapToHost } from '../plan/namespaces.js';
 import type { Spec } from '../spec/types.js';
+import { imagesGroupOf } from './dump-basis.js';
 
 /** What fds 0-2 of the init were, as restore needs them back; the file runc also writes. */
 export const DESCRIPTORS_FILE = 'descriptors.json';
-
-/** The annotation that names a CRIU configuration file for one container, as runc reads it. */
-export const CRIU_CONFIG_ANNOTATION = 'org.criu.config';
-
-/** The CRIU configuration file of containers without the annotation; CRIU skips it if absent. */
-export const DEFAULT_CRIU_CONFIG = '/etc/criu/corral.conf';
 
 /** The veth pairs of the lent devices (inside and host names), which CRIU remakes on restore. */
 export const VETH_PAIRS_FILE = 'veth-pairs.json';
@@ -33,8 +27,7 @@ export const INVENTORY_FILE = 'inventory.img';
  * out the just-cloned root whenever it got there before the maps, as it does on a loaded host.
  */
 export function shareImagesWithContainerRoot(imagesDir: string, spec: Spec): void {
-  if (!createsUserNamespace(spec)) return;
-  const gid = mapToHost(spec.linux?.gidMappings ?? [], 0);
+  const gid = imagesGroupOf(spec);
   if (gid === undefined) return;
   chownSync(imagesDir, process.getuid?.() ?? 0, gid);
   chmodSync(imagesDir, 0o750);
@@ -85,16 +78,6 @@ export interface CriuCommonOptions {
 export interface NetworkLock {
   lock(): unknown;
   unlock(): unknown;
-}
-
-/**
- * The configuration file CRIU reads on top of corral's options (its settings win): the
- * annotation's path, none when the annotation is empty, else corral's default one.
- */
-export function criuConfig(spec: Spec): { configFile?: string } {
-  const configured = spec.annotations?.[CRIU_CONFIG_ANNOTATION];
-  if (configured === undefined) return { configFile: DEFAULT_CRIU_CONFIG };
-  return configured === '' ? {} : { configFile: configured };
 }
 
 /** CRIU's failures in corral's error family; a CRIU that cannot run says how to point to one. */

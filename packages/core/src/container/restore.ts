@@ -17,13 +17,13 @@ import {
   type CriuCommonOptions,
   checkCgroupsMode,
   criuClient,
-  criuConfig,
   criuFailure,
   DESCRIPTORS_FILE,
   INVENTORY_FILE,
   shareImagesWithContainerRoot,
   VETH_PAIRS_FILE,
 } from './criu.js';
+import { criuConfig, dumpPlanLines } from './dump-basis.js';
 import { validateContainerId } from './id.js';
 import { planNetDevices } from './net-devices.js';
 import { defaultWarn } from './operation.js';
@@ -318,7 +318,7 @@ export async function restoreContainer(options: RestoreOptions): Promise<Restore
     restored = Pidfd.open(pid);
     const { creating: _, ...whole } = state;
     state = { ...whole, pid, pidStartTime: processStartTime(pid) ?? '' };
-    dir.writeState(state);
+    dir.writeState(state, () => dumpPlanLines(state));
   } catch (error) {
     const cleanupErrors: unknown[] = [];
     // The cgroup takes whatever CRIU had restored into it with it.

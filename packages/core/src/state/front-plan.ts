@@ -10,15 +10,16 @@ const MAX_STATE_VIEW = 16384;
 
 /**
  * What the command line's C front (packages/cli/src/front) needs to `start`, `kill`, `delete`
- * and show the `state` of the container without Node: the init's pid and start time, the cgroup
- * directories to remove (in the order teardown removes them), where the freezer tells a paused
- * container, and the state view around the pid and status that the front derives. Made only
+ * and show the `state` of the container without Node, and to `checkpoint` it: the init's pid and
+ * start time, the cgroup directories to remove (in the order teardown removes them), where the
+ * freezer tells a paused container, the state view around the pid and status that the front
+ * derives, and what a dump tells CRIU (`criu-*` lines, from dumpPlan when given). Made only
  * for a container whose commands need nothing more: whole (not creating), without
  * poststart or poststop hooks, lent network devices, a systemd unit or a rootless cgroup, and
  * with a pid namespace of its own, so that nothing of it outlives its init. Undefined otherwise,
  * and the Node command line does them all.
  */
-export function frontPlan(state: ContainerStateFile): string | undefined {
+export function frontPlan(state: ContainerStateFile, dumpPlan?: () => string[]): string | undefined {
   const { config } = state;
   if (state.creating || !state.pid || !/^\d+$/.test(state.pidStartTime)) return undefined;
   if (config.hooks?.poststart?.length || config.hooks?.poststop?.length) return undefined;
@@ -32,7 +33,7 @@ export function frontPlan(state: ContainerStateFile): string | undefined {
   for (const dir of dirs) lines.push(`cgroup ${dir}`);
   if (paths.freezer !== undefined) lines.push(`v1-freezer ${paths.freezer}`);
   else if (unified !== undefined) lines.push(`v2-freezer ${unified}`);
-  lines.push(...stateView(state));
+  lines.push(...stateView(state), ...(dumpPlan?.() ?? []));
   return `${lines.join('\n')}\n`;
 }
 

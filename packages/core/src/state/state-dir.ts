@@ -278,10 +278,11 @@ export class ContainerDir {
    * Writes state.json, and the front plan of a container the command line's C front can start
    * and delete (front-plan.ts), each so that a crash at any moment leaves the old or the new
    * file whole. A plan is never older than the state beside it: one that no longer holds goes
-   * first, a new one comes after.
+   * first, a new one comes after. `dumpPlan` gives the plan's checkpoint lines, asked only when
+   * there is a plan (container/dump-basis.ts's dumpPlanLines).
    */
-  writeState(state: ContainerStateFile): void {
-    const plan = frontPlan(state);
+  writeState(state: ContainerStateFile, dumpPlan?: () => string[]): void {
+    const plan = frontPlan(state, dumpPlan);
     if (plan === undefined) rmSync(join(this.path, FRONT_PLAN_FILE), { force: true });
     this.#writeWhole('state.json', JSON.stringify(state));
     if (plan !== undefined) this.#writeWhole(FRONT_PLAN_FILE, plan);
