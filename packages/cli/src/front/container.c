@@ -22,8 +22,7 @@ static const char PLAN_FILE[] = "front";
 static const char PLAN_HEADER[] = "corral-front 1";
 static const char CGROUP_ROOT[] = "/sys/fs/cgroup/";
 
-/* Reads a small file whole into buf (NUL-terminated); -1 if it is missing, unreadable or too long. */
-static ssize_t read_small_file(int dir_fd, const char *name, char *buf, size_t size) {
+ssize_t read_small_file(int dir_fd, const char *name, char *buf, size_t size) {
   int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return -1;
   size_t used = 0;
@@ -51,9 +50,44 @@ static bool is_cgroup_path(const char *path) {
   return strncmp(path, CGROUP_ROOT, sizeof CGROUP_ROOT - 1) == 0 && !path_climbs(path);
 }
 
+/* Appends to one of the plan's CRIU lists; one too many and the front leaves checkpoints alone. */
+static void add_criu_item(const char **items, size_t *count, const char *value, struct front_plan *plan) {
+  if (*count == FRONT_MAX_CRIU_ITEMS)
+    plan->criu_overflow = true;
+  else
+    items[(*count)++] = value;
+}
+
+/* One `criu-NAME value` line of the plan; false for a name it does not know. */
+static bool parse_criu_line(const char *name, char *value, struct front_plan *plan) {
+  if (strcmp(name, "root") == 0) {
+    plan->criu_root = value;
+  } else if (strcmp(name, "freeze-cgroup") == 0) {
+    plan->criu_freeze_cgroup = value;
+  } else if (strcmp(name, "config") == 0) {
+    plan->criu_config = value;
+  } else if (strcmp(name, "ext-mount") == 0) {
+    add_criu_item(plan->criu_ext_mounts, &plan->criu_ext_mount_count, value, plan);
+  } else if (strcmp(name, "external") == 0) {
+    add_criu_item(plan->criu_externals, &plan->criu_external_count, value, plan);
+  } else if (strcmp(name, "orphan-pts-master") == 0) {
+    if (strcmp(value, "true") != 0) return false;
+    plan->criu_orphan_pts_master = true;
+  } else if (strcmp(name, "images-group") == 0) {
+    char *rest;
+    long gid = strtol(value, &rest, 10);
+    if (*rest || !*value || gid < 0 || gid > 0xfffffffeL) return false;
+    plan->criu_images_group = gid;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 /* Parses the plan's lines (a header, then `key value`) in place; false for anything it does not know. */
 static bool parse_plan(char *text, struct front_plan *plan) {
   memset(plan, 0, sizeof *plan);
+  plan->criu_images_group = -1;
   size_t header = strlen(PLAN_HEADER);
   if (strncmp(text, PLAN_HEADER, header) != 0 || text[header] != '\n') return false;
   for (char *line = text + header + 1; *line;) {
@@ -83,6 +117,8 @@ static bool parse_plan(char *text, struct front_plan *plan) {
       plan->state_head = value;
     } else if (strcmp(line, "state-tail") == 0) {
       plan->state_tail = value;
+    } else if (strncmp(line, "criu-", 5) == 0) {
+      if (!parse_criu_line(line + 5, value, plan)) return false;
     } else {
       return false;
     }

@@ -96,6 +96,10 @@ enum outcome delete_container(struct container *c, bool force) {
   /* Refusals are worded by the command line; a frozen init takes its SIGKILL only once thawed. */
   if (status == STATUS_PAUSED || (status == STATUS_RUNNING && !force)) return HAND_OVER;
   if (container_dir_has_subdirectory(c)) return HAND_OVER;
+  return teardown_container(c);
+}
+
+enum outcome teardown_container(struct container *c) {
   if (c->init_alive && (c->init_fd < 0 || kill_and_wait(c->init_fd) != DONE)) return HAND_OVER;
   for (size_t i = 0; i < c->plan.cgroup_count; i++)
     if (remove_cgroup(c->plan.cgroups[i]) != DONE) return HAND_OVER;

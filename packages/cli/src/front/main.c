@@ -1,6 +1,6 @@
 /*
- * The command line's entry: `start ID`, `kill ID [SIGNAL]`, `delete [--force] ID` and `state ID`
- * with runc's global flags are done here when the container has a front plan (front.h); everything
+ * The command line's entry: `start ID`, `kill ID [SIGNAL]`, `delete [--force] ID`, `state ID`
+ * and `checkpoint [flags] ID` with runc's global flags are done here when the container has a front plan (front.h); everything
  * else, and any doubt, is handed to the Node command line, the single executable `corral`
  * beside this one.
  */
@@ -61,7 +61,7 @@ static bool is_host_root(void) {
 }
 
 /* Reads runc's global flags as global.ts does; false for one the front leaves to the command line. */
-static bool parse_global_flags(int argc, char **argv, int *next, const char **root) {
+static bool parse_global_flags(int argc, char **argv, int *next, const char **root, const char **criu) {
   static const char *const formats[] = {"text", "json", NULL};
   static const char *const rootless[] = {"true", "false", "auto", NULL};
   int i = 1;
@@ -75,6 +75,7 @@ static bool parse_global_flags(int argc, char **argv, int *next, const char **ro
     if (takes_value) {
       if (!value) return false;
       if (IS("--root")) *root = value;
+      if (IS("--criu")) *criu = value;
       if (IS("--log-format") && !is_one_of(value, formats)) return false;
       if (IS("--rootless") && !is_one_of(value, rootless)) return false;
       if (!eq) i++;
@@ -110,23 +111,106 @@ static bool parse_command_args(int argc, char **argv, int i, const char *const *
   return true;
 }
 
+/*
+ * `checkpoint`'s flags as the command line's parseArgs reads them, those the front takes; false
+ * for any other, a value that looks like a flag, or not exactly one id.
+ */
+static bool parse_checkpoint_args(int argc, char **argv, int i, struct checkpoint_args *out, const char **id) {
+  static const char *const value_flags[] = {"--image-path", "--work-path", NULL};
+  const struct {
+    const char *name;
+    bool *flag;
+  } flags[] = {
+      {"--leave-running", &out->leave_running}, {"--tcp-established", &out->tcp_established},
+      {"--tcp-skip-in-flight", &out->tcp_skip_in_flight}, {"--link-remap", &out->link_remap},
+      {"--ext-unix-sk", &out->ext_unix_sk}, {"--shell-job", &out->shell_job},
+      {"--file-locks", &out->file_locks}, {"--auto-dedup", &out->auto_dedup},
+  };
+  *out = (struct checkpoint_args){0};
+  *id = NULL;
+  for (; i < argc; i++) {
+    char *arg = argv[i];
+    if (arg[0] != '-') {
+      if (*id) return false;
+      *id = arg;
+      continue;
+    }
+    char *eq = strchr(arg, '=');
+    size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+    bool known = false;
+    for (const char *const *f = value_flags; *f; f++) {
+      if (strlen(*f) != name_len || strncmp(arg, *f, name_len) != 0) continue;
+      const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!value || !*value || value[0] == '-' || path_climbs(value)) return false;
+      *(strcmp(*f, "--image-path") == 0 ? &out->image_path : &out->work_path) = value;
+      known = true;
+    }
+    for (size_t f = 0; !known && f < sizeof flags / sizeof flags[0]; f++) {
+      if (eq || strcmp(arg, flags[f].name) != 0) continue;
+      *flags[f].flag = true;
+      known = true;
+    }
+    if (!known) return false;
+  }
+  return *id != NULL;
+}
+
+/* Execs the command line's `delete --force ID`, with the same global flags, to finish a teardown. */
+static _Noreturn void hand_over_delete(char **argv, int command_index, const char *id) {
+  char *delete_argv[command_index + 4];
+  memcpy(delete_argv, argv, sizeof(char *) * (size_t)command_index);
+  delete_argv[command_index] = "delete";
+  delete_argv[command_index + 1] = "--force";
+  delete_argv[command_index + 2] = (char *)id;
+  delete_argv[command_index + 3] = NULL;
+  hand_over(delete_argv);
+}
+
+/* `checkpoint [flags] ID`: runc's default image directory is ./checkpoint. */
+static enum outcome checkpoint(int argc, char **argv, int i, const char *root, const char *criu, const char **id) {
+  struct checkpoint_args args;
+  if (!parse_checkpoint_args(argc, argv, i, &args, id) || !is_valid_id(*id)) return HAND_OVER;
+  if (!args.image_path) args.image_path = "checkpoint";
+  struct container c;
+  enum outcome outcome = open_container(root, *id, true, &c);
+  if (outcome == DONE) outcome = checkpoint_container(&c, &args, criu);
+  close_container(&c);
+  return outcome;
+}
+
 int main(int argc, char **argv) {
   static const char *const no_flags[] = {NULL};
   static const char *const delete_flags[] = {"--force", "-f", NULL};
   int i;
-  const char *root = NULL;
-  if (!parse_global_flags(argc, argv, &i, &root) || i >= argc) hand_over(argv);
+  const char *root = NULL, *criu = NULL;
+  if (!parse_global_flags(argc, argv, &i, &root, &criu) || i >= argc) hand_over(argv);
   /* Timing marks are the command line's. */
   if (getenv("CORRAL_TIMING_FILE")) hand_over(argv);
+  int command_index = i;
   const char *command = argv[i++];
   bool is_delete = strcmp(command, "delete") == 0;
   bool is_kill = strcmp(command, "kill") == 0;
   bool is_start = strcmp(command, "start") == 0;
   bool is_state = strcmp(command, "state") == 0;
+  bool is_checkpoint = strcmp(command, "checkpoint") == 0;
   /* A start with a notify socket forwards the process's READY=1 until it comes. */
   const char *notify_socket = getenv("NOTIFY_SOCKET");
-  if (!(is_delete || is_kill || is_start || is_state) || (is_start && notify_socket && *notify_socket))
+  if (!(is_delete || is_kill || is_start || is_state || is_checkpoint) ||
+      (is_start && notify_socket && *notify_socket))
     hand_over(argv);
+  if (!root) {
+    if (!is_host_root()) hand_over(argv);
+    root = DEFAULT_STATE_ROOT;
+  }
+  /* Node's path.resolve reads `..` without the kernel's links: such a root is its to open. */
+  if (path_climbs(root)) hand_over(argv);
+  if (is_checkpoint) {
+    const char *id;
+    enum outcome outcome = checkpoint(argc, argv, i, root, criu, &id);
+    if (outcome == DELETE_LEFT) hand_over_delete(argv, command_index, id);
+    if (outcome == HAND_OVER) hand_over(argv);
+    return 0;
+  }
   struct command_args args;
   if (!parse_command_args(argc, argv, i, is_delete ? delete_flags : no_flags, &args) || args.count == 0 ||
       args.count > (is_kill ? 2 : 1))
@@ -134,12 +218,6 @@ int main(int argc, char **argv) {
   const char *id = args.positionals[0];
   int signal = is_kill ? parse_signal(args.count == 2 ? args.positionals[1] : "SIGTERM") : 0;
   if (!is_valid_id(id) || signal < 0) hand_over(argv);
-  if (!root) {
-    if (!is_host_root()) hand_over(argv);
-    root = DEFAULT_STATE_ROOT;
-  }
-  /* Node's path.resolve reads `..` without the kernel's links: such a root is its to open. */
-  if (path_climbs(root)) hand_over(argv);
   struct container c;
   enum outcome outcome = open_container(root, id, !is_state, &c);
   if (outcome == DONE) {

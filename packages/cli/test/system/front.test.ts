@@ -1,5 +1,5 @@
 // corral-front, the command line's C front, on the real kernel: what it does itself (start, kill,
-// delete and state of a plain container) and what it hands to the Node command line. A copy of it runs
+// delete, state and checkpoint of a plain container) and what it hands to the Node command line. A copy of it runs
 // here with a stand-in for the single executable beside it, which records the arguments it was
 // handed and exits 97, so each case shows which of the two did the work.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -21,6 +21,9 @@ import {
   runDetached,
   type TestBundle,
 } from '../../../core/test/system/bundle.js';
+import { env as criuEnv, takeTurnsWithCriu } from '../../../core/test/system/checkpoint-harness.js';
+import { MINIMUM_CRIU_VERSION } from '../../../criu/src/client.js';
+import { rememberVersion } from '../../../criu/src/version-file.js';
 
 const HANDED_OVER = 97;
 const builtFront = join(repoRoot, 'packages/cli/dist/corral-front');
@@ -257,5 +260,165 @@ describe.skipIf(!existsSync(builtFront))('corral-front', () => {
     expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
     expect(withCache('list').status).toBe(0);
     expect(readdirSync(cache)).not.toEqual([]);
+  });
+
+  describe('checkpoint', () => {
+    takeTurnsWithCriu();
+    // The version the command line keeps of the criu binary, in a cache of this file's own.
+    const cache = join(dir.path, 'checkpoint-cache');
+    const withCache = { ...criuEnv, CORRAL_CACHE_DIR: cache };
+    const node = join(repoRoot, 'packages/cli/dist/corral');
+    const nodeCommand = (bundle: TestBundle, ...args: string[]) =>
+      spawnSync(node, ['--root', bundle.stateRoot, ...args], {
+        encoding: 'utf8',
+        env: withCache,
+        timeout: 60_000,
+      });
+
+    it('dumps a plain container as the command line does, once it knows the CRIU, images that restore', () => {
+      const bundle = bundleFor(['sleep', '1000']);
+      create(bundle);
+      expect(corralSync(bundle, 'start', bundle.id).status).toBe(0);
+      expect(readFileSync(planFile(bundle), 'utf8')).toMatch(/^criu-root \/.*\n(.*\n)*criu-config /m);
+      const images = (name: string) => join(bundle.path, name);
+
+      // Until the command line has asked criu its version, the front does not trust the binary.
+      const args = ['checkpoint', '--leave-running', '--image-path', images('by-node'), bundle.id];
+      expect(runFrontWith(withCache, bundle, ...args)).toMatchObject({
+        status: HANDED_OVER,
+        handed: ['--root', bundle.stateRoot, ...args],
+      });
+      expect(existsSync(images('by-node'))).toBe(false);
+      expect(nodeCommand(bundle, ...args)).toMatchObject({ status: 0, stderr: '' });
+      expect(readdirSync(join(cache, 'criu'))).toEqual(['version.json']);
+
+      // The same container dumped by the front: the same stdio keys (its output is a host file, external).
+      const byFront = ['checkpoint', '--leave-running', `--image-path=${images('by-front')}`, bundle.id];
+      expect(runFrontWith(withCache, bundle, ...byFront)).toMatchObject({ status: 0, handed: undefined });
+      const descriptors = (name: string) => readFileSync(join(images(name), 'descriptors.json'), 'utf8');
+      expect(descriptors('by-front')).toBe(descriptors('by-node'));
+      expect(descriptors('by-front')).toMatch(/^\["file\[[0-9a-f]+:[0-9a-f]+\]"/);
+      expect(status(bundle)).toBe('running');
+
+      // Without --leave-running the container goes, as delete would take it; the images bring it back.
+      const paths = Object.values(cgroupPaths(bundle));
+      const last = ['checkpoint', '--image-path', images('last'), '--work-path', images('work'), bundle.id];
+      expect(runFrontWith(withCache, bundle, ...last)).toMatchObject({ status: 0, handed: undefined });
+      expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
+      for (const path of paths) expect(existsSync(path)).toBe(false);
+      expect(readdirSync(images('work'))).toContain('dump.log');
+      const restore = [
+        'restore',
+        '--detach',
+        '--image-path',
+        images('last'),
+        '--bundle',
+        bundle.path,
+        bundle.id,
+      ];
+      // CRIU takes a host file back only as what it was at the dump: a regular file, as long.
+      const out = join(bundle.path, 'restore.out');
+      const restored = spawnSync(
+        'sh',
+        [
+          '-c',
+          'out="$1"; shift; exec "$@" </dev/null >"$out" 2>&1',
+          'sh',
+          out,
+          node,
+          '--root',
+          bundle.stateRoot,
+          ...restore,
+        ],
+        { env: withCache },
+      );
+      expect(restored.status, readFileSync(out, 'utf8')).toBe(0);
+      expect(status(bundle)).toBe('running');
+      expect(processesRootedIn(bundle.rootfs)).toHaveLength(1);
+    });
+
+    it('hands over the flags, statuses and binaries it does not take, changing nothing', () => {
+      const bundle = bundleFor(['sleep', '1000']);
+      create(bundle);
+      const images = join(bundle.path, 'images');
+      const handedCases = [
+        ['checkpoint', '--pre-dump', '--image-path', images, bundle.id],
+        ['checkpoint', '--manage-cgroups-mode', 'soft', '--image-path', images, bundle.id],
+        ['checkpoint', '--leave-running=true', '--image-path', images, bundle.id],
+        ['checkpoint', '--image-path', '', bundle.id],
+        ['checkpoint', '--image-path', images, bundle.id, 'another'],
+        ['--criu', '/nonexistent/criu', 'checkpoint', '--image-path', images, bundle.id],
+      ];
+      const expectHandedOver = (args: string[]) =>
+        expect(runFrontWith(withCache, bundle, ...args), args.join(' ')).toMatchObject({
+          status: HANDED_OVER,
+          handed: ['--root', bundle.stateRoot, ...args],
+        });
+      // A created container is the command line's to refuse, a paused one's teardown to thaw.
+      expectHandedOver(['checkpoint', '--image-path', images, bundle.id]);
+      expect(corralSync(bundle, 'start', bundle.id).status).toBe(0);
+      for (const args of handedCases) expectHandedOver(args);
+      expect(corralSync(bundle, 'pause', bundle.id).status).toBe(0);
+      expectHandedOver(['checkpoint', '--image-path', images, bundle.id]);
+      expect(status(bundle)).toBe('paused');
+      expect(existsSync(images)).toBe(false);
+    });
+
+    it('leaves a dump CRIU fails to the command line, the container running as it was', () => {
+      const bundle = bundleFor(['sleep', '1000']);
+      runDetached(bundle);
+      // A criu that the kept version vouches for but that exits without answering.
+      const failing = join(dir.path, 'failing-criu');
+      writeFileSync(failing, '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+      mkdirSync(join(cache, 'criu'), { recursive: true, mode: 0o700 });
+      const versionFile = join(cache, 'criu', 'version.json');
+      const kept = existsSync(versionFile) ? readFileSync(versionFile) : undefined;
+      rememberVersion(versionFile, failing, { ...MINIMUM_CRIU_VERSION, text: '3.16.0' });
+      try {
+        const args = [
+          '--criu',
+          failing,
+          'checkpoint',
+          '--image-path',
+          join(bundle.path, 'images'),
+          bundle.id,
+        ];
+        expect(runFrontWith(withCache, bundle, ...args)).toMatchObject({
+          status: HANDED_OVER,
+          handed: ['--root', bundle.stateRoot, ...args],
+        });
+      } finally {
+        if (kept) writeFileSync(versionFile, kept);
+      }
+      expect(status(bundle)).toBe('running');
+      expect(processesRootedIn(bundle.rootfs)).toHaveLength(1);
+    });
+
+    it("leaves what its teardown cannot finish to the command line's delete --force", () => {
+      const bundle = bundleFor(['sleep', '1000']);
+      // Its stdio all host files: CRIU dumps no socket to the outside without --ext-unix-sk.
+      create(bundle);
+      expect(corralSync(bundle, 'start', bundle.id).status).toBe(0);
+      // A cgroup below the container's: the front removes only bare ones.
+      const [first] = Object.values(cgroupPaths(bundle));
+      const below = join(first!, 'below');
+      mkdirSync(below);
+      const images = join(bundle.path, 'images');
+      expect(runFrontWith(withCache, bundle, 'checkpoint', '--image-path', images, bundle.id)).toMatchObject({
+        status: HANDED_OVER,
+        handed: ['--root', bundle.stateRoot, 'delete', '--force', bundle.id],
+      });
+      expect(existsSync(join(images, 'inventory.img'))).toBe(true);
+      expect(processesRootedIn(bundle.rootfs)).toEqual([]);
+      expect(corralSync(bundle, 'delete', '--force', bundle.id).status).toBe(0);
+      expect(existsSync(below)).toBe(false);
+      expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
+    });
+  });
+
+  it("keeps client.ts's minimum CRIU version", () => {
+    const source = readFileSync(join(repoRoot, 'packages/cli/src/front/criu.c'), 'utf8');
+    const { major, minor, sublevel } = MINIMUM_CRIU_VERSION;
+    expect(source).toContain(`MINIMUM_CRIU_VERSION[3] = {${major}, ${minor}, ${sublevel}};`);
   });
 });
