@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds dist/corral-front from src/front: `start` and `delete` of a plain container without
+// Builds dist/corral-front from src/front: the commands of a plain container done without
 // starting Node (src/front/front.h says which), everything else handed to dist/corral, the single
 // executable beside it. Static, as corral-init is, so it starts without the dynamic loader. Like
 // the single executable it is for a checkout or a machine's own install; the npm package leaves

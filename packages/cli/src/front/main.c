@@ -1,8 +1,8 @@
 /*
  * The command line's entry: `start ID`, `kill ID [SIGNAL]`, `delete [--force] ID`, `state ID`
- * and `checkpoint [flags] ID` with runc's global flags are done here when the container has a front plan (front.h); everything
- * else, and any doubt, is handed to the Node command line, the single executable `corral`
- * beside this one.
+ * and `checkpoint [flags] ID` with runc's global flags are done here when the container has a
+ * front plan (front.h); everything else, and any doubt, is handed to the Node command line, the
+ * single executable `corral` beside this one.
  */
 #define _GNU_SOURCE
 #include <errno.h>
