@@ -17,7 +17,7 @@
 static const char DEFAULT_STATE_ROOT[] = "/run/corral";
 static const size_t MAX_ID_LENGTH = 1024;
 
-/* Execs the Node command line with the arguments unchanged. */
+/* Execs the Node command line with the arguments unchanged, under its own name (as ps shows it). */
 static _Noreturn void hand_over(char **argv) {
   char path[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", path, sizeof path - sizeof "corral");
@@ -27,6 +27,7 @@ static _Noreturn void hand_over(char **argv) {
     exit(1);
   }
   strcpy(slash + 1, "corral");
+  argv[0] = path;
   execv(path, argv);
   fprintf(stderr, "corral: cannot run %s: %s\n", path, strerror(errno));
   exit(1);
