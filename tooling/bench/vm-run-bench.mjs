@@ -25,7 +25,7 @@ if (!existsSync('/etc/corral-test-vm')) {
   console.error('vm-run-bench: runs inside the test VM: ./tooling/pnpm bench:vm');
   process.exit(1);
 }
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' } } });
 const runs = Number(values.runs);
 
 const RUNTIMES = [
