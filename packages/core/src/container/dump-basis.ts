@@ -37,7 +37,7 @@ export interface DumpBasis {
   /** The freezer that stops the whole tree at once; without one CRIU falls back to ptrace. */
   freezeCgroup?: string;
   externalMounts: Record<string, string>;
-  /** The joined namespaces' keys (checkpoint-externals.ts), before the stdio's. */
+  /** The joined namespaces' keys (checkpoint-externals.ts); a dump lists the stdio's before them. */
   external: string[];
   configFile?: string;
   /** The master of the container's terminal is its console socket's receiver's, not the tree's. */
