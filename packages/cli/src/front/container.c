@@ -117,6 +117,10 @@ static bool parse_plan(char *text, struct front_plan *plan) {
       plan->state_head = value;
     } else if (strcmp(line, "state-tail") == 0) {
       plan->state_tail = value;
+    } else if (strcmp(line, "list-bundle") == 0) {
+      plan->list_bundle = value;
+    } else if (strcmp(line, "list-created") == 0) {
+      plan->list_created = value;
     } else if (strncmp(line, "criu-", 5) == 0) {
       if (!parse_criu_line(line + 5, value, plan)) return false;
     } else {
@@ -127,8 +131,7 @@ static bool parse_plan(char *text, struct front_plan *plan) {
   return plan->pid > 0 && plan->start_time;
 }
 
-/* Is the state root one the command line accepts: a real directory of ours no one else can write? */
-static bool state_root_is_ours(int fd) {
+bool state_root_is_ours(int fd) {
   struct stat st;
   return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 022);
 }

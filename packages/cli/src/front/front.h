@@ -1,6 +1,6 @@
 /*
- * corral-front: `start`, `kill`, `delete`, `state` and `checkpoint` of a plain container without
- * starting Node.
+ * corral-front: `start`, `kill`, `delete`, `state` and `checkpoint` of a plain container, and
+ * `list` of plain containers, without starting Node.
  *
  * podman and containerd run the runtime once per step of a container, and Node's start and
  * exit alone take longer than runc's whole `start`, `kill`, `delete` or `state`. A create records,
@@ -35,6 +35,9 @@ struct front_plan {
   /* `state`'s compact JSON before the pid and after the status (absent: the command line shows it). */
   const char *state_head;
   const char *state_tail;
+  /* The bundle and creation time as list's table shows them. */
+  const char *list_bundle;
+  const char *list_created;
   /*
    * What a checkpoint tells CRIU that the container alone decides (`criu-*` lines, from
    * packages/core/src/container/dump-basis.ts); no criu_root, or more items than fit, and the
@@ -67,6 +70,9 @@ struct container {
 };
 
 enum status { STATUS_STOPPED, STATUS_CREATED, STATUS_RUNNING, STATUS_PAUSED };
+
+/* What `list` prints: runc's table, --format json, or --quiet's ids. */
+enum list_format { LIST_TABLE, LIST_JSON, LIST_QUIET };
 
 /*
  * What an operation came to: done; or the Node command line is to do it; or (a checkpoint that
@@ -105,6 +111,8 @@ struct criu_dump {
  */
 enum outcome open_container(const char *root, const char *id, bool lock, struct container *c);
 void close_container(struct container *c);
+/* Is the state root one the command line accepts: a real directory of ours no one else can write? */
+bool state_root_is_ours(int fd);
 enum status container_status(const struct container *c);
 /* A directory to hand over: the container's holds a subdirectory (the notify socket's). */
 bool container_dir_has_subdirectory(const struct container *c);
@@ -126,6 +134,7 @@ enum outcome teardown_container(struct container *c);
 enum outcome checkpoint_container(struct container *c, const struct checkpoint_args *args, const char *criu_flag);
 enum outcome kill_container(struct container *c, int signal);
 enum outcome show_state(struct container *c);
+enum outcome list_containers(const char *root, enum list_format format);
 /* A signal as the command line's parseSignal takes it (a number up to 64, or a name); -1 if not one. */
 int parse_signal(const char *text);
 

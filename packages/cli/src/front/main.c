@@ -1,8 +1,8 @@
 /*
  * The command line's entry: `start ID`, `kill ID [SIGNAL]`, `delete [--force] ID`, `state ID`
  * and `checkpoint [flags] ID` with runc's global flags are done here when the container has a
- * front plan (front.h); everything else, and any doubt, is handed to the Node command line, the
- * single executable `corral` beside this one.
+ * front plan (front.h), and `list [flags]` when every container has one; everything else, and
+ * any doubt, is handed to the Node command line, the single executable `corral` beside this one.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -156,6 +156,28 @@ static bool parse_checkpoint_args(int argc, char **argv, int i, struct checkpoin
   return *id != NULL;
 }
 
+/* `list`'s flags as parseArgs reads them (--format table|json, --quiet); false for any other, or an argument. */
+static bool parse_list_args(int argc, char **argv, int i, enum list_format *format) {
+  static const char *const formats[] = {"table", "json", NULL};
+  bool quiet = false, json = false;
+  for (; i < argc; i++) {
+    const char *arg = argv[i];
+    const char *value = NULL;
+    if (!strcmp(arg, "--quiet") || !strcmp(arg, "-q")) {
+      quiet = true;
+      continue;
+    }
+    if (!strncmp(arg, "--format=", 9))
+      value = arg + 9;
+    else if ((!strcmp(arg, "--format") || !strcmp(arg, "-f")) && i + 1 < argc)
+      value = argv[++i];
+    if (!value || !is_one_of(value, formats)) return false;
+    json = !strcmp(value, "json");
+  }
+  *format = quiet ? LIST_QUIET : json ? LIST_JSON : LIST_TABLE;
+  return true;
+}
+
 /* Execs the command line's `delete --force ID`, with the same global flags, to finish a teardown. */
 static _Noreturn void hand_over_delete(char **argv, int command_index, const char *id) {
   char *delete_argv[command_index + 4];
@@ -194,9 +216,10 @@ int main(int argc, char **argv) {
   bool is_start = strcmp(command, "start") == 0;
   bool is_state = strcmp(command, "state") == 0;
   bool is_checkpoint = strcmp(command, "checkpoint") == 0;
+  bool is_list = strcmp(command, "list") == 0;
   /* A start with a notify socket forwards the process's READY=1 until it comes. */
   const char *notify_socket = getenv("NOTIFY_SOCKET");
-  if (!(is_delete || is_kill || is_start || is_state || is_checkpoint) ||
+  if (!(is_delete || is_kill || is_start || is_state || is_checkpoint || is_list) ||
       (is_start && notify_socket && *notify_socket))
     hand_over(argv);
   if (!root) {
@@ -205,6 +228,11 @@ int main(int argc, char **argv) {
   }
   /* Node's path.resolve reads `..` without the kernel's links: such a root is its to open. */
   if (path_climbs(root)) hand_over(argv);
+  if (is_list) {
+    enum list_format format;
+    if (!parse_list_args(argc, argv, i, &format) || list_containers(root, format) != DONE) hand_over(argv);
+    return 0;
+  }
   if (is_checkpoint) {
     const char *id;
     enum outcome outcome = checkpoint(argc, argv, i, root, criu, &id);

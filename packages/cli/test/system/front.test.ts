@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { repoRoot, tempDir } from '@corral/tooling/test-env';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-
+import type { Spec } from '../../../core/src/spec/types.js';
 import {
   bundleMaker,
   cgroupPaths,
@@ -166,6 +166,60 @@ describe.skipIf(!existsSync(builtFront))('corral-front', () => {
     }
   });
 
+  it('lists as the command line lists, in every status and format, while every container has a plan', async () => {
+    // An annotation named owner: the top-level owner the front fills in is the one before it.
+    const annotate = (spec: Spec) => {
+      spec.annotations = { 'org.example/quoted': 'a "b" \\ c\n', owner: '' };
+    };
+    const [created, running, paused, stopped] = [1, 2, 3, 4].map(() =>
+      bundleFor(['sleep', '1000'], annotate),
+    );
+    for (const bundle of [running, paused, stopped]) bundle!.stateRoot = created!.stateRoot;
+    create(created!);
+    for (const bundle of [running, paused, stopped]) runDetached(bundle!);
+    expect(corralSync(paused!, 'pause', paused!.id).status).toBe(0);
+    expect(corralSync(stopped!, 'kill', stopped!.id, 'KILL').status).toBe(0);
+    await until(() => status(stopped!) === 'stopped');
+    const node = join(repoRoot, 'packages/cli/dist/corral');
+    const same = (root: string, ...args: string[]) => {
+      const argv = ['--root', root, ...args];
+      const fromNode = spawnSync(node, argv, { encoding: 'utf8' });
+      expect(fromNode.status).toBe(0);
+      expect(runFront({ ...created!, stateRoot: root }, ...args)).toMatchObject({
+        status: 0,
+        handed: undefined,
+      });
+      expect(spawnSync(front, argv, { encoding: 'utf8' }).stdout, args.join(' ')).toBe(fromNode.stdout);
+      return fromNode.stdout;
+    };
+    const table = same(created!.stateRoot, 'list');
+    const statuses = table
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(/ +/)[2]);
+    expect(statuses.sort()).toEqual(['created', 'paused', 'running', 'stopped']);
+    same(created!.stateRoot, 'list', '--format', 'json');
+    same(created!.stateRoot, 'list', '--format=table');
+    same(created!.stateRoot, 'list', '-q');
+    same(created!.stateRoot, 'list', '-f', 'json', '--quiet');
+    const empty = join(dir.path, 'empty-root');
+    mkdirSync(empty, { mode: 0o700 });
+    same(empty, 'list');
+
+    // One container without a plan, and the whole list is the command line's.
+    const hooked = bundleFor(['sleep', '1000'], (spec) => {
+      spec.hooks = { poststop: [{ path: '/bin/true' }] };
+    });
+    hooked.stateRoot = created!.stateRoot;
+    create(hooked);
+    for (const args of [['list'], ['list', '--format', 'yaml'], ['list', 'extra']])
+      expect(runFront(created!, ...args)).toMatchObject({
+        status: HANDED_OVER,
+        handed: ['--root', created!.stateRoot, ...args],
+      });
+  });
+
   it('signals the init itself, and hands over what the command line words or thaws', async () => {
     const bundle = bundleFor(['sleep', '1000']);
     runDetached(bundle);
@@ -189,7 +243,7 @@ describe.skipIf(!existsSync(builtFront))('corral-front', () => {
     const bundle = bundleFor(['sleep', '1000']);
     create(bundle);
     const cases = [
-      ['list'],
+      ['ps', bundle.id],
       ['state', '--all', bundle.id],
       ['--debug', 'start', bundle.id],
       ['--log-format', 'yaml', 'start', bundle.id],
@@ -258,7 +312,7 @@ describe.skipIf(!existsSync(builtFront))('corral-front', () => {
     expect(withCache('delete', '--force', bundle.id).status).toBe(0);
     expect(readdirSync(cache)).toEqual([]);
     expectNothingLeft(bundle.stateRoot, bundle.id, bundle.rootfs);
-    expect(withCache('list').status).toBe(0);
+    expect(withCache('features').status).toBe(0);
     expect(readdirSync(cache)).not.toEqual([]);
   });
 

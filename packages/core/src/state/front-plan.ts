@@ -9,11 +9,12 @@ const CGROUP_ROOT = '/sys/fs/cgroup/';
 const MAX_STATE_VIEW = 16384;
 
 /**
- * What the command line's C front (packages/cli/src/front) needs to `start`, `kill`, `delete`
- * and show the `state` of the container without Node, and to `checkpoint` it: the init's pid and
- * start time, the cgroup directories to remove (in the order teardown removes them), where the
- * freezer tells a paused container, the state view around the pid and status that the front
- * derives, and what a dump tells CRIU (`criu-*` lines, from dumpPlan when given). Made only
+ * What the command line's C front (packages/cli/src/front) needs to `start`, `kill`, `delete`,
+ * show the `state` of and `list` the container without Node, and to `checkpoint` it: the init's
+ * pid and start time, the cgroup directories to remove (in the order teardown removes them),
+ * where the freezer tells a paused container, the state view around the pid and status that the
+ * front derives (with list's bundle and creation time), and what a dump tells CRIU (`criu-*`
+ * lines, from dumpPlan when given). Made only
  * for a container whose commands need nothing more: whole (not creating), without
  * poststart or poststop hooks, lent network devices, a systemd unit or a rootless cgroup, and
  * with a pid namespace of its own, so that nothing of it outlives its init. Undefined otherwise,
@@ -52,5 +53,9 @@ function stateView(state: ContainerStateFile): string[] {
   const middle = `,"pid":${state.pid},"status":"running",`;
   const at = view.indexOf(middle);
   if (at < 0 || view.length > MAX_STATE_VIEW) return [];
-  return [`state-head ${view.slice(0, at)}`, `state-tail ${view.slice(at + middle.length)}`];
+  const lines = [`state-head ${view.slice(0, at)}`, `state-tail ${view.slice(at + middle.length)}`];
+  // `list`'s table shows these two as they are.
+  if (!`${state.bundle}${state.created}`.includes('\n'))
+    lines.push(`list-bundle ${state.bundle}`, `list-created ${state.created}`);
+  return lines;
 }

@@ -38,6 +38,8 @@ describe('frontPlan', () => {
         'v1-freezer /sys/fs/cgroup/freezer/c1',
         'state-head {"ociVersion":"1.2.0","id":"c1"',
         'state-tail "bundle":"/b","rootfs":"/b/rootfs","created":"2026-12-01T00:00:00.000Z","owner":""}',
+        'list-bundle /b',
+        'list-created 2026-12-01T00:00:00.000Z',
         '',
       ].join('\n'),
     );
@@ -58,6 +60,12 @@ describe('frontPlan', () => {
       owner: '',
       annotations: { 'a"b': 'line\none', '{': '' },
     });
+  });
+
+  it("leaves list's table to the command line for a bundle path of two lines", () => {
+    const plan = frontPlan(stateOf((s) => (s.bundle = '/b\nc')))!;
+    expect(plan).toContain('state-tail "bundle":"/b\\nc"');
+    expect(plan).not.toContain('list-bundle');
   });
 
   it('leaves a state view of many kilobytes to the command line', () => {
