@@ -225,6 +225,13 @@ static bool frozen(const struct front_plan *plan) {
   return plan->v1_freezer ? strcmp(text, "THAWED\n") != 0 : strcmp(text, "1\n") == 0;
 }
 
+const char *const STATUS_NAMES[] = {
+    [STATUS_STOPPED] = "stopped",
+    [STATUS_CREATED] = "created",
+    [STATUS_RUNNING] = "running",
+    [STATUS_PAUSED] = "paused",
+};
+
 enum status container_status(const struct container *c) {
   if (!c->init_alive) return STATUS_STOPPED;
   struct stat st;

@@ -70,6 +70,8 @@ struct container {
 };
 
 enum status { STATUS_STOPPED, STATUS_CREATED, STATUS_RUNNING, STATUS_PAUSED };
+/* Each status as state and list print it. */
+extern const char *const STATUS_NAMES[];
 
 /* What `list` prints: runc's table, --format json, or --quiet's ids. */
 enum list_format { LIST_TABLE, LIST_JSON, LIST_QUIET };

@@ -16,13 +16,6 @@
 
 #include "front.h"
 
-static const char *const STATUS_NAMES[] = {
-    [STATUS_STOPPED] = "stopped",
-    [STATUS_CREATED] = "created",
-    [STATUS_RUNNING] = "running",
-    [STATUS_PAUSED] = "paused",
-};
-
 enum { COLUMNS = 6, MIN_WIDTH = 12, PADDING = 3 };
 
 /* One container of the list, its views pointing into its plan. */

@@ -10,13 +10,6 @@
 
 #include "front.h"
 
-static const char *const STATUS_NAMES[] = {
-    [STATUS_STOPPED] = "stopped",
-    [STATUS_CREATED] = "created",
-    [STATUS_RUNNING] = "running",
-    [STATUS_PAUSED] = "paused",
-};
-
 static void newline(FILE *out, int depth) {
   fputc('\n', out);
   for (int i = 0; i < depth; i++) fputs("  ", out);

@@ -78,7 +78,7 @@ describe('dumpPlanLines', () => {
   it('ends the front plan', () => {
     const state = stateOf();
     expect(frontPlan(state, () => dumpPlanLines(state))).toMatch(
-      /\nstate-tail .*\ncriu-root \/b\/rootfs\n(criu-.*\n)+$/,
+      /\nlist-created .*\ncriu-root \/b\/rootfs\n(criu-.*\n)+$/,
     );
   });
 });
