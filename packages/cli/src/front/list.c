@@ -18,6 +18,9 @@
 
 enum { COLUMNS = 6, MIN_WIDTH = 12, PADDING = 3 };
 
+/* The state view's own owner, which list fills in; no value before it in the tail holds a bare quote. */
+static const char EMPTY_OWNER[] = "\"owner\":\"\"";
+
 /* One container of the list, its views pointing into its plan. */
 struct listed {
   char *id;
@@ -117,7 +120,7 @@ static bool read_row(const char *root, struct listed *row) {
   if (open_container(root, row->id, false, &row->container) != DONE) return false;
   const struct front_plan *plan = &row->container.plan;
   if (!plan->state_head || !plan->state_tail || !plan->list_bundle || !plan->list_created ||
-      !strstr(plan->state_tail, "\"owner\":\"\"") || !is_plain_text(plan->list_bundle) ||
+      !strstr(plan->state_tail, EMPTY_OWNER) || !is_plain_text(plan->list_bundle) ||
       !is_plain_text(plan->list_created))
     return false;
   struct stat st;
@@ -132,9 +135,7 @@ static bool read_row(const char *root, struct listed *row) {
 
 /* The JSON of one container: its state view, the pid and status now, the owner in the tail's place. */
 static void print_json_row(const struct listed *row) {
-  static const char EMPTY_OWNER[] = "\"owner\":\"\"";
   const struct front_plan *plan = &row->container.plan;
-  /* The tail's first `"owner":""` is the state's own: no value before it holds a bare quote. */
   const char *owner = strstr(plan->state_tail, EMPTY_OWNER);
   printf("%s,\"pid\":%d,\"status\":\"%s\",%.*s\"owner\":\"%s\"%s", plan->state_head, row->pid,
          STATUS_NAMES[row->status], (int)(owner - plan->state_tail), plan->state_tail, row->owner,
